@@ -1,0 +1,77 @@
+// One error base for every layer: a stable string `code`, a `retriable` hint and the ES2022 `cause`.
+// `instanceof DLogError` is keyed on a global symbol so that two installed copies of the package
+// (a dependency deduplication miss) still recognise each other's errors.
+
+const kDLogError = Symbol.for('distributedlog.DLogError');
+
+export interface DLogErrorOptions {
+  retriable?: boolean;
+  cause?: unknown;
+}
+
+export class DLogError extends Error {
+  readonly code: string;
+  readonly retriable: boolean;
+
+  constructor(code: string, message: string, options: DLogErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.retriable = options.retriable ?? false;
+    Object.defineProperty(this, kDLogError, { value: true });
+  }
+
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (this === DLogError) {
+      return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[kDLogError] === true;
+    }
+    return Function.prototype[Symbol.hasInstance].call(this, value);
+  }
+}
+
+/** Bad configuration, a malformed URI or an argument out of range: fix the call, do not retry. */
+export class InvalidArgumentError extends DLogError {
+  constructor(message: string, options: DLogErrorOptions = {}) {
+    super('INVALID_ARGUMENT', message, options);
+  }
+}
+
+/** Codes a MetadataStore operation can fail with; they mirror ZooKeeper's error codes. */
+export type MetadataErrorCode =
+  | 'NO_NODE'
+  | 'NODE_EXISTS'
+  | 'BAD_VERSION'
+  | 'NOT_EMPTY'
+  | 'NO_CHILDREN_FOR_EPHEMERALS'
+  | 'BAD_ARGUMENTS'
+  | 'SESSION_EXPIRED'
+  | 'CONNECTION_LOSS'
+  | 'OPERATION_TIMEOUT'
+  | 'CLOSED'
+  | 'STORE_LOCKED'
+  | 'STORE_CORRUPT'
+  | 'METADATA_ERROR';
+
+const RETRIABLE_METADATA_CODES: ReadonlySet<MetadataErrorCode> = new Set(['CONNECTION_LOSS', 'OPERATION_TIMEOUT']);
+
+export interface MetadataErrorOptions extends DLogErrorOptions {
+  path?: string;
+  /** For a failed `multi`: the index of the operation that failed. */
+  failedOp?: number;
+  /** The numeric ZooKeeper error code, when the error came from ZooKeeper. */
+  zkCode?: number;
+}
+
+export class MetadataError extends DLogError {
+  declare readonly code: MetadataErrorCode;
+  readonly path: string | undefined;
+  readonly failedOp: number | undefined;
+  readonly zkCode: number | undefined;
+
+  constructor(code: MetadataErrorCode, message: string, options: MetadataErrorOptions = {}) {
+    super(code, message, { retriable: options.retriable ?? RETRIABLE_METADATA_CODES.has(code), cause: options.cause });
+    this.path = options.path;
+    this.failedOp = options.failedOp;
+    this.zkCode = options.zkCode;
+  }
+}

@@ -1,0 +1,22 @@
+import type { Logger } from '../util/logger.js';
+import { LocalMetadataStore } from './local/local-metadata-store.js';
+import type { MetadataStore } from './metadata-store.js';
+import { parseMetadataUri, type MetadataUri } from './metadata-uri.js';
+import { ZkMetadataStore } from './zk/zk-metadata-store.js';
+
+export interface MetadataStoreOptions {
+  /** ZooKeeper session timeout (zk backend). Default 30000. */
+  sessionTimeoutMs?: number;
+  logger?: Logger;
+}
+
+/** Opens the backend a metadata URI names: a ZooKeeper session or the embedded local store. */
+export async function openMetadataStore(uri: string | MetadataUri, options: MetadataStoreOptions = {}): Promise<MetadataStore> {
+  const parsed = typeof uri === 'string' ? parseMetadataUri(uri) : uri;
+  switch (parsed.kind) {
+    case 'zk':
+      return ZkMetadataStore.connect(parsed.connectString, options);
+    case 'local':
+      return LocalMetadataStore.open(parsed.dir, options.logger ? { logger: options.logger } : {});
+  }
+}
