@@ -31,8 +31,8 @@ function rawConnect(connectString: string): Promise<zookeeper.Client> {
   });
 }
 
-function rawCall(fn: (cb: (err: Error | null) => void) => void): Promise<void> {
-  return new Promise((resolve, reject) => { fn((err) => { if (err) reject(err); else resolve(); }); });
+function rawCall(fn: (cb: (err: unknown) => void) => void): Promise<void> {
+  return new Promise((resolve, reject) => { fn((err) => { if (err) reject(err instanceof Error ? err : new Error(JSON.stringify(err))); else resolve(); }); });
 }
 
 type Bench = (root: string) => Promise<{ create: number; get: number }>;

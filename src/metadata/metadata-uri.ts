@@ -36,7 +36,7 @@ function parseRoot(uri: string, raw: string): string {
 }
 
 export function parseMetadataUri(uri: string): MetadataUri {
-  if (typeof uri !== 'string' || uri.trim() === '') fail(String(uri), 'empty');
+  if (uri.trim() === '') fail(uri, 'empty');
   if (uri.startsWith('local:')) {
     const dir = uri.slice('local:'.length).replace(/^\/\/(?=\/)/, '');
     if (dir === '') fail(uri, 'missing directory');

@@ -7,9 +7,9 @@ import { metadataStoreConformance } from './metadata-store.suite.js';
 const dir = mkdtempSync(path.join(os.tmpdir(), 'dlog-conformance-local-'));
 after(() => { rmSync(dir, { recursive: true, force: true }); });
 
-metadataStoreConformance('local (embedded, persisted)', {
+metadataStoreConformance<LocalMetadataStore>('local (embedded, persisted)', {
   open: () => LocalMetadataStore.open(dir),
-  forceExpire: (store) => (store as LocalMetadataStore).expireSession(),
+  forceExpire: (store) => (store).expireSession(),
   // every client is closed before this runs, so the next open reads the directory again
   reopen: () => Promise.resolve(),
 });

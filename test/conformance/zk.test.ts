@@ -5,10 +5,10 @@ import { metadataStoreConformance } from './metadata-store.suite.js';
 
 let connectString = '';
 
-metadataStoreConformance('zk (real ZooKeeper server)', {
+metadataStoreConformance<ZkMetadataStore>('zk (real ZooKeeper server)', {
   open: async (ctx) => {
     connectString = await zooKeeper(ctx);
     return ZkMetadataStore.connect(connectString, { sessionTimeoutMs: 4000 });
   },
-  forceExpire: (store) => forceExpire(store as ZkMetadataStore, connectString),
+  forceExpire: (store) => forceExpire(store, connectString),
 });

@@ -106,8 +106,8 @@ export async function startZooKeeper(options: ZooKeeperServerOptions = {}): Prom
     });
     child = proc;
     const keep = (d: Buffer): void => { output = (output + d.toString()).slice(-8192); };
-    proc.stdout?.on('data', keep);
-    proc.stderr?.on('data', keep);
+    proc.stdout.on('data', keep);
+    proc.stderr.on('data', keep);
     await waitUntilServing(port, proc, () => output);
   };
   const signal = async (sig: NodeJS.Signals): Promise<void> => {

@@ -1,0 +1,461 @@
+import assert from 'node:assert/strict';
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
+
+import { InvalidArgumentError } from '../../src/errors.js';
+import { JournalError } from '../../src/bookie/journal-error.js';
+import { journalFileName } from '../../src/bookie/journal-format.js';
+import { encodedRecordSize } from '../../src/bookie/journal-record.js';
+import {
+  compareJournalPositions,
+  Journal,
+  JOURNAL_START,
+  type JournalOptions,
+  type JournalPosition,
+  type JournalRecord,
+  type JournalSyncMode,
+} from '../../src/bookie/journal.js';
+
+const KiB = 1024;
+const SYNC_MODES: JournalSyncMode[] = ['dsync', 'fdatasync'];
+
+/** Small files and preallocation so that rolls and extensions happen within a test. */
+const SMALL: JournalOptions = { maxFileSize: 64 * KiB, preallocSize: 16 * KiB, alignment: 512 };
+
+/** Deterministic PRNG (mulberry32) so that a failing random case can be replayed from its seed. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function entry(id: number, size = 100): Buffer {
+  const buf = Buffer.alloc(size);
+  for (let i = 0; i < size; i++) buf[i] = (id * 31 + i * 7) & 0xff;
+  return buf;
+}
+
+function add(id: number, size = 100): JournalRecord {
+  return { type: 'addEntry', ledgerId: 1n, entryId: BigInt(id), entry: entry(id, size) };
+}
+
+async function replayAll(journal: Journal, from: JournalPosition = JOURNAL_START): Promise<JournalRecord[]> {
+  const records: JournalRecord[] = [];
+  await journal.replay(from, (record) => {
+    records.push(record);
+  });
+  return records;
+}
+
+function entryIds(records: JournalRecord[]): number[] {
+  return records.map((r) => (r.type === 'addEntry' ? Number(r.entryId) : -1));
+}
+
+async function expectJournalError(promise: Promise<unknown>, code: string): Promise<JournalError> {
+  try {
+    await promise;
+  } catch (err) {
+    assert.ok(err instanceof JournalError, `expected a JournalError, got ${String(err)}`);
+    assert.equal(err.code, code, err.message);
+    return err;
+  }
+  assert.fail(`expected ${code}`);
+}
+
+async function flipByte(file: string, offset: number): Promise<void> {
+  const handle = await fs.open(file, 'r+');
+  try {
+    const byte = Buffer.alloc(1);
+    await handle.read(byte, 0, 1, offset);
+    byte[0]! ^= 0x40;
+    await handle.write(byte, 0, 1, offset);
+  } finally {
+    await handle.close();
+  }
+}
+
+describe('Journal', function () {
+  this.timeout(60_000);
+  let dir: string;
+  const file = (id: number): string => path.join(dir, journalFileName(id));
+
+  beforeEach(async () => {
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'dlog-journal-'));
+  });
+  afterEach(async () => {
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  describe('append and replay', () => {
+    for (const syncMode of SYNC_MODES) {
+      it(`round-trips records across rolls and reopen (${syncMode})`, async () => {
+        const journal = await Journal.open(dir, { ...SMALL, syncMode });
+        const written: JournalRecord[] = [
+          { type: 'masterKey', ledgerId: 1n, masterKey: Buffer.alloc(20, 9) },
+          { type: 'fence', ledgerId: 2n },
+          { type: 'explicitLac', ledgerId: 1n, lac: -1n, lacEnvelope: Buffer.from('lac') },
+        ];
+        for (const record of written) await journal.append(record);
+        // A mix of one-at-a-time and concurrent appends, 300 × ~1 KiB: several 64 KiB files.
+        for (let i = 0; i < 100; i++) {
+          written.push(add(i, 1000 + i));
+          await journal.append(written.at(-1)!);
+        }
+        const batch = Array.from({ length: 200 }, (_, i) => add(100 + i, 900));
+        written.push(...batch);
+        await Promise.all(batch.map((r) => journal.append(r)));
+        assert.ok(journal.stats().rolls >= 3, `expected rolls, got ${journal.stats().rolls}`);
+        assert.deepEqual(await replayAll(journal), written);
+        await journal.close();
+
+        const reopened = await Journal.open(dir, { ...SMALL, syncMode });
+        assert.equal(reopened.stats().repairedBytes, 0);
+        assert.deepEqual(await replayAll(reopened), written);
+        const more = [add(1000), add(1001)];
+        await Promise.all(more.map((r) => reopened.append(r)));
+        assert.deepEqual(await replayAll(reopened), [...written, ...more]);
+        await reopened.close();
+      });
+    }
+
+    it('copies the record at append, so the caller may reuse its buffer', async () => {
+      const journal = await Journal.open(dir, SMALL);
+      const buf = Buffer.from('original');
+      const acked = journal.append({ type: 'addEntry', ledgerId: 1n, entryId: 0n, entry: buf });
+      buf.fill(0);
+      await acked;
+      const [record] = await replayAll(journal);
+      assert.equal(record?.type === 'addEntry' && record.entry.toString(), 'original');
+      await journal.close();
+    });
+
+    it('rejects records it cannot encode and keeps working', async () => {
+      const journal = await Journal.open(dir, SMALL);
+      await assert.rejects(journal.append({ type: 'fence', ledgerId: 1n << 63n }), InvalidArgumentError);
+      await assert.rejects(journal.append(add(0, 64 * KiB)), InvalidArgumentError);
+      await journal.append(add(1));
+      assert.deepEqual(entryIds(await replayAll(journal)), [1]);
+      await journal.close();
+    });
+
+    it('rejects bad options', async () => {
+      await assert.rejects(Journal.open(dir, { alignment: 1000 }), InvalidArgumentError);
+      await assert.rejects(Journal.open(dir, { maxFileSize: 1024 }), InvalidArgumentError);
+      await assert.rejects(Journal.open(dir, { maxGroupRecords: 0 }), InvalidArgumentError);
+    });
+
+    it('preallocates, so that group writes do not grow the file', async () => {
+      const journal = await Journal.open(dir, { maxFileSize: 1024 * KiB, preallocSize: 256 * KiB });
+      await journal.append(add(0));
+      const size = (await fs.stat(file(1))).size;
+      assert.equal(size, 256 * KiB);
+      for (let i = 1; i < 20; i++) await journal.append(add(i, 2000));
+      assert.equal((await fs.stat(file(1))).size, size);
+      await journal.close();
+    });
+  });
+
+  describe('group commit', () => {
+    it('acknowledges 10k concurrent appends, in order, with far fewer syncs', async () => {
+      const journal = await Journal.open(dir);
+      const order: number[] = [];
+      await Promise.all(Array.from({ length: 10_000 }, (_, i) => journal.append(add(i)).then(() => order.push(i))));
+      const stats = journal.stats();
+      assert.equal(stats.records, 10_000);
+      assert.equal(stats.pendingRecords, 0);
+      assert.ok(stats.groups < 100 && stats.syncs < 100, `groups ${stats.groups}, syncs ${stats.syncs}`);
+      assert.deepEqual(order, Array.from({ length: 10_000 }, (_, i) => i));
+      assert.deepEqual(entryIds(await replayAll(journal)), order);
+      await journal.close();
+    });
+
+    it('caps a group by records and by bytes', async () => {
+      const byCount = await Journal.open(path.join(dir, 'count'), { maxGroupRecords: 100 });
+      await Promise.all(Array.from({ length: 1000 }, (_, i) => byCount.append(add(i))));
+      assert.equal(byCount.stats().groups, 10);
+      await byCount.close();
+
+      const recordSize = encodedRecordSize(add(0));
+      const byBytes = await Journal.open(path.join(dir, 'bytes'), { maxGroupBytes: 4 * recordSize });
+      await Promise.all(Array.from({ length: 100 }, (_, i) => byBytes.append(add(i))));
+      assert.equal(byBytes.stats().groups, 25);
+      // A record larger than the cap still gets a group of its own.
+      await byBytes.append(add(100, 10 * recordSize));
+      assert.equal(byBytes.stats().groups, 26);
+      assert.equal((await replayAll(byBytes)).length, 101);
+      await byBytes.close();
+    });
+
+    it('acknowledges nothing before its sync returns, and gathers appends made meanwhile', async () => {
+      let release: () => void = () => undefined;
+      let syncsStarted = 0;
+      const journal = await Journal.open(dir, {
+        hooks: {
+          beforeSync: () => {
+            syncsStarted++;
+            return new Promise<void>((resolve) => (release = resolve));
+          },
+        },
+      });
+      const acked: number[] = [];
+      const first = journal.append(add(0)).then(() => acked.push(0));
+      while (syncsStarted === 0) await nextTurn();
+      const later = [1, 2, 3].map((i) => journal.append(add(i)).then(() => acked.push(i)));
+      await sleep(30);
+      assert.deepEqual(acked, [], 'acknowledged before the sync returned');
+      assert.deepEqual(journal.markCheckpoint(), { fileId: 1, offset: 4096 });
+      release();
+      await first;
+      assert.deepEqual(acked, [0]);
+      // The three appends made during the first sync form the second group, started at once.
+      while (syncsStarted === 1) await nextTurn();
+      await sleep(30);
+      assert.deepEqual(acked, [0]);
+      release();
+      await Promise.all(later);
+      assert.deepEqual(acked, [0, 1, 2, 3]);
+      assert.equal(journal.stats().groups, 2);
+      await journal.close();
+    });
+
+    it('waits maxGroupWaitMicros for company when idle', async () => {
+      const eager = await Journal.open(path.join(dir, 'eager'));
+      const e0 = eager.append(add(0));
+      await nextTurn();
+      await Promise.all([e0, eager.append(add(1))]);
+      assert.equal(eager.stats().groups, 2);
+      await eager.close();
+
+      const patient = await Journal.open(path.join(dir, 'patient'), { maxGroupWaitMicros: 200_000 });
+      const p0 = patient.append(add(0));
+      await nextTurn();
+      await Promise.all([p0, patient.append(add(1))]);
+      assert.equal(patient.stats().groups, 1);
+      await patient.close();
+    });
+
+    it('close drains pending appends, then refuses new ones', async () => {
+      const journal = await Journal.open(dir, { maxGroupRecords: 64 });
+      const pending = Array.from({ length: 1000 }, (_, i) => journal.append(add(i)));
+      await journal.close();
+      await Promise.all(pending);
+      await expectJournalError(journal.append(add(1000)), 'JOURNAL_CLOSED');
+      const reopened = await Journal.open(dir);
+      assert.equal((await replayAll(reopened)).length, 1000);
+      await reopened.close();
+    });
+
+    it('after a failed sync, fails every pending and later append and never retries', async () => {
+      let fail = false;
+      const journal = await Journal.open(dir, {
+        hooks: {
+          beforeSync: () => {
+            if (fail) throw new Error('EIO (injected)');
+          },
+        },
+      });
+      await journal.append(add(0));
+      fail = true;
+      const doomed = Array.from({ length: 10 }, (_, i) => journal.append(add(i + 1)));
+      for (const p of doomed) {
+        const err = await expectJournalError(p, 'JOURNAL_IO');
+        assert.equal((err.cause as Error).message, 'EIO (injected)');
+      }
+      fail = false;
+      await expectJournalError(journal.append(add(99)), 'JOURNAL_IO');
+      assert.equal(journal.stats().pendingRecords, 0);
+      await journal.close();
+    });
+  });
+
+  describe('recovery', () => {
+    it('zeroes a torn tail past the last acknowledged group, whatever its shape', async () => {
+      const seed = Date.now() % 100_000;
+      const random = rng(seed);
+      for (let round = 0; round < 40; round++) {
+        const roundDir = path.join(dir, String(round));
+        const syncMode = SYNC_MODES[round % 2]!;
+        const options: JournalOptions = { maxFileSize: 256 * KiB, preallocSize: 32 * KiB, alignment: round % 3 === 0 ? 4096 : 512, syncMode };
+        const context = `seed ${seed}, round ${round}`;
+        let journal = await Journal.open(roundDir, options);
+
+        const acked = Array.from({ length: 1 + Math.floor(random() * 40) }, (_, i) => add(i, 1 + Math.floor(random() * 600)));
+        await Promise.all(acked.map((r) => journal.append(r)));
+        const mark = journal.markCheckpoint();
+        // The group a crash interrupts: one group (appended in one turn), written but treated as not acknowledged.
+        const torn = Array.from({ length: 1 + Math.floor(random() * 40) }, (_, i) => add(1000 + i, 1 + Math.floor(random() * 600)));
+        await Promise.all(torn.map((r) => journal.append(r)));
+        assert.equal(journal.markCheckpoint().fileId, mark.fileId, context);
+        const dataEnd = mark.offset + 24 + torn.reduce((n, r) => n + encodedRecordSize(r), 0);
+        await journal.close();
+
+        const target = path.join(roundDir, journalFileName(mark.fileId));
+        const size = (await fs.stat(target)).size;
+        const mode = Math.floor(random() * 3);
+        let damagedFrom: number;
+        if (mode === 0) {
+          damagedFrom = mark.offset + Math.floor(random() * (size - mark.offset));
+          await fs.truncate(target, damagedFrom);
+        } else if (mode === 1) {
+          damagedFrom = mark.offset + Math.floor(random() * (dataEnd - mark.offset + 8192));
+          const handle = await fs.open(target, 'r+');
+          const original = Buffer.alloc(1 + Math.floor(random() * 3000));
+          await handle.read(original, 0, original.length, damagedFrom);
+          // Every byte differs from what was there, so the damage is real wherever it lands.
+          const garbage = original.map((b) => b ^ (1 + Math.floor(random() * 255)));
+          await handle.write(garbage, 0, garbage.length, damagedFrom);
+          await handle.close();
+        } else {
+          damagedFrom = mark.offset + Math.floor(random() * (dataEnd - mark.offset));
+          await flipByte(target, damagedFrom);
+        }
+        const tornGroupSurvives = damagedFrom >= dataEnd;
+
+        journal = await Journal.open(roundDir, options);
+        const expected = tornGroupSurvives ? [...acked, ...torn] : acked;
+        assert.deepEqual(await replayAll(journal), expected, `${context}: mode ${mode} at ${damagedFrom}`);
+        const after = [add(5000), add(5001, 3000)];
+        await Promise.all(after.map((r) => journal.append(r)));
+        await journal.close();
+
+        journal = await Journal.open(roundDir, options);
+        assert.equal(journal.stats().repairedBytes, 0, context);
+        assert.deepEqual(await replayAll(journal), [...expected, ...after], context);
+        await journal.close();
+      }
+    });
+
+    it('reports a damaged group followed by valid groups as JOURNAL_CORRUPT, with file and offset', async () => {
+      const journal = await Journal.open(dir, SMALL);
+      const starts: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        starts.push(journal.markCheckpoint().offset);
+        await journal.append(add(i));
+      }
+      await journal.close();
+
+      // A payload byte of the first group's record: the record (right after the 24-byte group header) is named.
+      await flipByte(file(1), starts[0]! + 24 + 9 + 16 + 50);
+      const err = await expectJournalError(Journal.open(dir, SMALL), 'JOURNAL_CORRUPT');
+      assert.equal(err.file, file(1));
+      assert.equal(err.offset, starts[0]! + 24);
+      assert.match(err.message, /checksum/);
+      await flipByte(file(1), starts[0]! + 24 + 9 + 16 + 50);
+
+      // The second group's header.
+      await flipByte(file(1), starts[1]! + 10);
+      const headerErr = await expectJournalError(Journal.open(dir, SMALL), 'JOURNAL_CORRUPT');
+      assert.equal(headerErr.offset, starts[1]);
+      await flipByte(file(1), starts[1]! + 10);
+
+      // A group zeroed out (a lost sector) is not the end of the journal when valid groups follow it.
+      const handle = await fs.open(file(1), 'r+');
+      await handle.write(Buffer.alloc(starts[2]! - starts[1]!), 0, starts[2]! - starts[1]!, starts[1]);
+      await handle.close();
+      const zeroErr = await expectJournalError(Journal.open(dir, SMALL), 'JOURNAL_CORRUPT');
+      assert.equal(zeroErr.offset, starts[1]);
+    });
+
+    it('reports damage in an older file from replay', async () => {
+      const journal = await Journal.open(dir, SMALL);
+      const firstGroup = journal.markCheckpoint().offset;
+      for (let i = 0; i < 100; i++) await journal.append(add(i, 2000));
+      await journal.close();
+      assert.ok((await fs.readdir(dir)).length > 2);
+
+      await flipByte(file(1), firstGroup + 24 + 40);
+      const reopened = await Journal.open(dir, SMALL);
+      const err = await expectJournalError(replayAll(reopened), 'JOURNAL_CORRUPT');
+      assert.equal(err.file, file(1));
+      assert.equal(err.offset, firstGroup + 24);
+      await flipByte(file(1), firstGroup + 24 + 40);
+      assert.equal((await replayAll(reopened)).length, 100);
+
+      // Damage after the end of an older file's data is corruption too: that file was complete.
+      const size = (await fs.stat(file(2))).size;
+      await fs.appendFile(file(2), Buffer.from('junk'));
+      const tailErr = await expectJournalError(replayAll(reopened), 'JOURNAL_CORRUPT');
+      assert.equal(tailErr.file, file(2));
+      await fs.truncate(file(2), size);
+
+      // A file that vanished from the middle.
+      await fs.rename(file(2), path.join(dir, 'elsewhere'));
+      const missing = await expectJournalError(replayAll(reopened), 'JOURNAL_MISSING');
+      assert.equal(missing.file, file(2));
+      await reopened.close();
+    });
+
+    it('drops a newest file whose creation was torn and continues in the previous one', async () => {
+      const journal = await Journal.open(dir, SMALL);
+      await journal.append(add(0));
+      await journal.close();
+      const partialHeader = Buffer.alloc(16 * KiB);
+      partialHeader.write('DLJN\0\0', 0, 'latin1');
+      await fs.writeFile(file(2), partialHeader);
+
+      const reopened = await Journal.open(dir, SMALL);
+      await assert.rejects(fs.stat(file(2)), { code: 'ENOENT' });
+      await reopened.append(add(1));
+      assert.deepEqual(entryIds(await replayAll(reopened)), [0, 1]);
+      assert.equal(reopened.stats().fileId, 1);
+      await reopened.close();
+    });
+
+    it('does not mistake a damaged header on a file with data for a torn creation', async () => {
+      const journal = await Journal.open(dir, SMALL);
+      await journal.append(add(0));
+      await journal.close();
+      await flipByte(file(1), 12);
+      const err = await expectJournalError(Journal.open(dir, SMALL), 'JOURNAL_CORRUPT');
+      assert.equal(err.offset, 0);
+    });
+  });
+
+  describe('checkpoints', () => {
+    it('replays from a checkpoint only what came after it', async () => {
+      const journal = await Journal.open(dir, SMALL);
+      for (let i = 0; i < 30; i++) await journal.append(add(i, 3000));
+      const mark = journal.markCheckpoint();
+      for (let i = 30; i < 60; i++) await journal.append(add(i, 3000));
+      assert.ok(compareJournalPositions(journal.markCheckpoint(), mark) > 0);
+      assert.deepEqual(entryIds(await replayAll(journal, mark)), Array.from({ length: 30 }, (_, i) => 30 + i));
+      const result = await journal.replay(journal.markCheckpoint(), () => assert.fail('nothing after the end'));
+      assert.equal(result.records, 0);
+      await assert.rejects(journal.replay({ fileId: mark.fileId, offset: mark.offset + 1 }, () => undefined), InvalidArgumentError);
+      await journal.close();
+    });
+
+    it('removeBefore deletes only the files wholly before the mark', async () => {
+      const journal = await Journal.open(dir, SMALL);
+      for (let i = 0; i < 60; i++) await journal.append(add(i, 3000));
+      const mark = journal.markCheckpoint();
+      assert.ok(mark.fileId >= 3, `expected several files, got ${mark.fileId}`);
+      for (let i = 60; i < 70; i++) await journal.append(add(i, 3000));
+      const before = await fs.readdir(dir);
+
+      await assert.rejects(journal.removeBefore({ fileId: 99, offset: 0 }), InvalidArgumentError);
+      const removed = await journal.removeBefore(mark);
+      assert.deepEqual(removed, Array.from({ length: mark.fileId - 1 }, (_, i) => i + 1));
+      assert.deepEqual(
+        (await fs.readdir(dir)).sort(),
+        before.filter((name) => !removed.map(journalFileName).includes(name)).sort(),
+      );
+
+      const fromMark = entryIds(await replayAll(journal, mark));
+      assert.deepEqual(fromMark.slice(-10), Array.from({ length: 10 }, (_, i) => 60 + i));
+      const fromStart = entryIds(await replayAll(journal));
+      assert.ok(fromStart.length >= fromMark.length);
+      assert.deepEqual(fromStart.slice(-fromMark.length), fromMark);
+      await expectJournalError(replayAll(journal, { fileId: 1, offset: 0 }), 'JOURNAL_MISSING');
+      assert.deepEqual(await journal.removeBefore(mark), []);
+      await journal.close();
+    });
+  });
+});

@@ -1,0 +1,156 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import net from 'node:net';
+import { FrameDecoder } from '../../src/wire/frame-decoder.js';
+import { FrameWriter } from '../../src/wire/frame-writer.js';
+
+interface Loopback {
+  client: net.Socket;
+  server: net.Socket;
+  /** Socket-level writes the client made: one per _write or _writev call. */
+  writes: { chunks: number }[];
+  close(): Promise<void>;
+}
+
+async function loopback(): Promise<Loopback> {
+  const listener = net.createServer();
+  listener.listen(0, '127.0.0.1');
+  await once(listener, 'listening');
+  const { port } = listener.address() as net.AddressInfo;
+  const accepted = once(listener, 'connection') as Promise<[net.Socket]>;
+  const client = net.connect({ port, host: '127.0.0.1', noDelay: true });
+  await once(client, 'connect');
+  const [server] = await accepted;
+  const writes: { chunks: number }[] = [];
+  // Count what reaches the stream implementation: each call is one syscall batch.
+  const write = client._write.bind(client);
+  const writev = client._writev?.bind(client);
+  client._write = (chunk, encoding, callback) => {
+    writes.push({ chunks: 1 });
+    write(chunk, encoding, callback);
+  };
+  client._writev = (chunks, callback) => {
+    writes.push({ chunks: chunks.length });
+    writev?.(chunks, callback);
+  };
+  return {
+    client,
+    server,
+    writes,
+    async close() {
+      client.destroy();
+      server.destroy();
+      listener.close();
+      await once(listener, 'close');
+    },
+  };
+}
+
+function frame(size: number, fill: number): Buffer {
+  const out = Buffer.alloc(4 + size, fill);
+  out.writeInt32BE(size, 0);
+  return out;
+}
+
+/** Resolves with the payloads once `count` frames have arrived. */
+function receive(socket: net.Socket, count: number): Promise<Buffer[]> {
+  const decoder = new FrameDecoder({ maxFrameSize: 64 * 1024 * 1024 });
+  const frames: Buffer[] = [];
+  return new Promise((resolve) => {
+    socket.on('data', (chunk: Buffer) => {
+      decoder.push(chunk, (f) => frames.push(f));
+      if (frames.length >= count) resolve(frames);
+    });
+  });
+}
+
+describe('FrameWriter', () => {
+  let link: Loopback;
+
+  beforeEach(async () => {
+    link = await loopback();
+  });
+
+  afterEach(async () => {
+    await link.close();
+  });
+
+  it('sends the small frames of one tick in one socket write', async () => {
+    const writer = new FrameWriter(link.client);
+    const frames = Array.from({ length: 100 }, (_, i) => frame(100, i));
+    const received = receive(link.server, frames.length);
+    for (const f of frames) assert.equal(writer.write(f), true);
+    assert.equal(link.writes.length, 0, 'nothing is written before the tick ends');
+    assert.deepEqual(await received, frames.map((f) => f.subarray(4)));
+    assert.deepEqual(link.writes, [{ chunks: 1 }]);
+  });
+
+  it('passes large frames by reference within a single writev', async () => {
+    const writer = new FrameWriter(link.client);
+    const frames = [frame(10, 1), frame(10, 2), frame(20 * 1024, 3), frame(10, 4)];
+    const received = receive(link.server, frames.length);
+    for (const f of frames) writer.write(f);
+    assert.deepEqual(await received, frames.map((f) => f.subarray(4)));
+    // [two small frames copied together, the large frame, the last small frame]
+    assert.deepEqual(link.writes, [{ chunks: 3 }]);
+  });
+
+  it('flushes inline each time 32 KiB have been queued', async () => {
+    const writer = new FrameWriter(link.client);
+    const frames = Array.from({ length: 100 }, (_, i) => frame(1020, i));
+    const received = receive(link.server, frames.length);
+    for (const f of frames) writer.write(f);
+    assert.equal(link.writes.length, 3, '96 frames went out inline, in three writes');
+    assert.deepEqual(await received, frames.map((f) => f.subarray(4)));
+    assert.equal(link.writes.length, 4);
+  });
+
+  it('stops writing under back-pressure and resumes on drain', async () => {
+    const writer = new FrameWriter(link.client);
+    link.server.pause();
+    const big = frame(256 * 1024, 9);
+    let sent = 0;
+    while (writer.write(big)) {
+      sent++;
+      assert.ok(sent < 2000, 'the socket never applied back-pressure');
+    }
+    sent++;
+    assert.equal(writer.writable, false);
+    let resolved = false;
+    const writable = writer.whenWritable().then(() => {
+      resolved = true;
+    });
+
+    // While blocked, frames wait in the writer instead of piling onto the socket.
+    const socketBacklog = link.client.writableLength;
+    for (let i = 0; i < 3; i++) assert.equal(writer.write(frame(100, i)), false);
+    sent += 3;
+    await new Promise((r) => setImmediate(r));
+    assert.equal(link.client.writableLength, socketBacklog);
+    assert.equal(writer.queuedBytes, 3 * 104);
+    assert.equal(resolved, false);
+
+    const received = receive(link.server, sent);
+    link.server.resume();
+    await writable;
+    assert.equal(writer.writable, true);
+    assert.equal((await received).length, sent);
+  });
+
+  it('fails writers and waiters once the socket closes', async () => {
+    const writer = new FrameWriter(link.client);
+    link.server.pause();
+    const big = frame(256 * 1024, 1);
+    while (writer.write(big)) {
+      // fill the socket until it pushes back
+    }
+    const waiting = writer.whenWritable();
+    link.client.destroy();
+    assert.equal(writer.writable, false);
+    assert.throws(() => writer.write(big), { code: 'CONNECTION_CLOSED' });
+    await assert.rejects(waiting, { name: 'WireError', code: 'CONNECTION_CLOSED', retriable: true });
+    assert.equal(writer.writable, false);
+    assert.throws(() => writer.write(big), { code: 'CONNECTION_CLOSED' });
+    await assert.rejects(writer.whenWritable(), { code: 'CONNECTION_CLOSED' });
+  });
+});

@@ -1,0 +1,192 @@
+import assert from 'node:assert/strict';
+import {
+  decodeLedgerMetadata,
+  encodeLedgerMetadata,
+  type EnsembleSegment,
+  type LedgerMetadata,
+} from '../../src/wire/ledger-metadata-codec.js';
+
+function hex(text: string): Buffer {
+  return Buffer.from(text.replace(/#.*$/gm, '').replace(/\s+/g, ''), 'hex');
+}
+
+const BOOKIES = ['b1:3181', 'b2:3181', 'b3:3181'];
+
+const OPEN_LEDGER: LedgerMetadata = {
+  ensembleSize: 3,
+  writeQuorumSize: 2,
+  ackQuorumSize: 2,
+  state: 'OPEN',
+  lastEntryId: -1n,
+  length: 0n,
+  digestType: 'CRC32C',
+  password: Buffer.from('pw'),
+  ensembles: [[0n, BOOKIES]],
+  customMetadata: new Map(),
+  cToken: 42n,
+};
+
+// Hand-assembled from the LedgerMetadataFormat field table.
+const OPEN_LEDGER_ZNODE = hex(`
+  426F6F6B69654D65746164617461466F726D617456657273696F6E 09 33 0A  # "BookieMetadataFormatVersion\\t3\\n"
+  3C                                   # varint32 length: 60 bytes follow
+  08 02                                # 1 quorumSize 2
+  10 03                                # 2 ensembleSize 3
+  18 00                                # 3 length 0
+  20 FF FF FF FF FF FF FF FF FF 01     # 4 lastEntryId -1 (10-byte varint)
+  28 01                                # 5 state OPEN
+  32 1D                                # 6 segment, 29 bytes:
+     0A 07 62313A33313831              #   ensembleMember "b1:3181"
+     0A 07 62323A33313831              #   ensembleMember "b2:3181"
+     0A 07 62333A33313831              #   ensembleMember "b3:3181"
+     10 00                             #   firstEntryId 0
+  38 03                                # 7 digestType CRC32C
+  42 02 7077                           # 8 password "pw"
+  48 02                                # 9 ackQuorumSize 2
+  60 2A                                # 12 cToken 42
+`);
+
+describe('ledger metadata codec', () => {
+  it('writes format v3 byte for byte', () => {
+    const znode = encodeLedgerMetadata(OPEN_LEDGER);
+    assert.deepEqual(znode, OPEN_LEDGER_ZNODE);
+    assert.equal(znode.subarray(0, 30).toString('latin1'), 'BookieMetadataFormatVersion\t3\n');
+    assert.deepEqual(decodeLedgerMetadata(znode), OPEN_LEDGER);
+  });
+
+  it('round-trips a closed ledger with every optional field', () => {
+    const closed: LedgerMetadata = {
+      ensembleSize: 3,
+      writeQuorumSize: 3,
+      ackQuorumSize: 2,
+      state: 'CLOSED',
+      lastEntryId: 5_000_000_000n,
+      length: (1n << 62n) + 1n,
+      digestType: 'HMAC',
+      password: Buffer.from([0, 255, 10]),
+      ensembles: [
+        [0n, BOOKIES],
+        [17n, ['b1:3181', 'b4:3181', 'b3:3181']],
+        [4_000_000_000n, ['bookie-a', 'bookie-b', 'bookie-c']],
+      ],
+      ctime: 1_700_000_000_123,
+      customMetadata: new Map([
+        ['application', Buffer.from('distributedlog')],
+        ['empty', Buffer.alloc(0)],
+      ]),
+      cToken: -(1n << 63n),
+    };
+    assert.deepEqual(decodeLedgerMetadata(encodeLedgerMetadata(closed)), closed);
+  });
+
+  it('copies the buffers it decodes', () => {
+    const znode = Buffer.from(OPEN_LEDGER_ZNODE);
+    const metadata = decodeLedgerMetadata(znode);
+    znode.fill(0);
+    assert.deepEqual(metadata.password, Buffer.from('pw'));
+  });
+
+  it('reads format v2 (TextFormat)', () => {
+    const text = [
+      'BookieMetadataFormatVersion\t2',
+      'quorumSize: 2',
+      'ensembleSize: 3',
+      'length: 1024',
+      'lastEntryId: 9',
+      'state: CLOSED',
+      'segment {',
+      '  ensembleMember: "10.0.0.1:3181"',
+      '  ensembleMember: "10.0.0.2:3181"',
+      '  ensembleMember: "10.0.0.3:3181"',
+      '  firstEntryId: 0',
+      '}',
+      'digestType: CRC32',
+      'password: "p\\001\\"w"',
+      'ctime: 1400000000000',
+      'customMetadata {',
+      '  key: "k"',
+      '  value: "v\\377\\xfe"',
+      '}',
+      '',
+    ].join('\n');
+    assert.deepEqual(decodeLedgerMetadata(Buffer.from(text)), {
+      ensembleSize: 3,
+      writeQuorumSize: 2,
+      ackQuorumSize: 2,
+      state: 'CLOSED',
+      lastEntryId: 9n,
+      length: 1024n,
+      digestType: 'CRC32',
+      password: Buffer.from([0x70, 0x01, 0x22, 0x77]),
+      ensembles: [[0n, ['10.0.0.1:3181', '10.0.0.2:3181', '10.0.0.3:3181']]],
+      ctime: 1_400_000_000_000,
+      customMetadata: new Map([['k', Buffer.from([0x76, 0xff, 0xfe])]]),
+    });
+  });
+
+  it('reads the one-line v2 form of the reference, ack quorum included', () => {
+    const text =
+      'BookieMetadataFormatVersion\t2\nquorumSize: 2 ensembleSize: 3 length: 0 lastEntryId: -1 state: OPEN ' +
+      'segment { ensembleMember: "10.0.0.1:3181" ensembleMember: "10.0.0.2:3181" ensembleMember: "10.0.0.3:3181" ' +
+      'firstEntryId: 0 } digestType: CRC32C password: "" ackQuorumSize: 2\n';
+    const metadata = decodeLedgerMetadata(Buffer.from(text));
+    assert.equal(metadata.state, 'OPEN');
+    assert.equal(metadata.digestType, 'CRC32C');
+    assert.deepEqual(metadata.password, Buffer.alloc(0));
+    assert.equal(metadata.cToken, undefined);
+  });
+
+  it('reads format v1, closed and in recovery', () => {
+    const v1 = (closing: string) =>
+      Buffer.from(`BookieMetadataFormatVersion\t1\n2\n3\n300\n0\ta:1\tb:1\tc:1\n10\ta:1\td:1\tc:1\n${closing}`);
+    assert.deepEqual(decodeLedgerMetadata(v1('12\tCLOSED\n')), {
+      ensembleSize: 3,
+      writeQuorumSize: 2,
+      ackQuorumSize: 2,
+      state: 'CLOSED',
+      lastEntryId: 12n,
+      length: 300n,
+      ensembles: [
+        [0n, ['a:1', 'b:1', 'c:1']],
+        [10n, ['a:1', 'd:1', 'c:1']],
+      ],
+      customMetadata: new Map(),
+    });
+    const recovering = decodeLedgerMetadata(v1('-102\tCLOSED\n'));
+    assert.equal(recovering.state, 'IN_RECOVERY');
+    assert.equal(recovering.lastEntryId, -1n);
+    assert.equal(decodeLedgerMetadata(v1('')).state, 'OPEN');
+  });
+
+  it('rejects what BookKeeper would not read', () => {
+    const v2 = 'BookieMetadataFormatVersion\t2\n';
+    const bad = [
+      'no header',
+      'BookieMetadataFormatVersion\t4\nquorumSize: 1',
+      'BookieMetadataFormatVersion 3\n',
+      `${v2}quorumSize: 2 ensembleSize: 3 length: 0`,
+      `${v2}quorumSize: 2 ensembleSize: 3 length: 0 state: OPEN bogus: 1`,
+      `${v2}quorumSize: 2 ensembleSize: 3 length: 0 state: GONE`,
+      `${v2}quorumSize: 3 ensembleSize: 2 length: 0 state: OPEN segment { ensembleMember: "a" ensembleMember: "b" }`,
+      `${v2}quorumSize: 3 ensembleSize: 2 length: 0 state: OPEN segment { ensembleMember: "a" firstEntryId: 0 }`,
+      `${v2}quorumSize: 1 ensembleSize: 2 length: 0 state: OPEN segment { ensembleMember: "a" firstEntryId: 0 }`,
+      `${v2}password: "unterminated`,
+      'BookieMetadataFormatVersion\t1\n2\nthree\n0\n',
+    ].map((text) => Buffer.from(text));
+    bad.push(Buffer.from(OPEN_LEDGER_ZNODE.subarray(0, 40)));
+    for (const data of bad) {
+      const expected = { name: 'WireError', code: 'MALFORMED_METADATA' };
+      assert.throws(() => decodeLedgerMetadata(data), expected, data.toString('latin1'));
+    }
+  });
+
+  it('refuses to write inconsistent metadata', () => {
+    assert.throws(() => encodeLedgerMetadata({ ...OPEN_LEDGER, ackQuorumSize: 3 }), { code: 'INVALID_ARGUMENT' });
+    const tooSmall: EnsembleSegment[] = [[0n, ['a:1']]];
+    assert.throws(() => encodeLedgerMetadata({ ...OPEN_LEDGER, ensembles: tooSmall }), { code: 'INVALID_ARGUMENT' });
+    assert.throws(
+      () => encodeLedgerMetadata({ ...OPEN_LEDGER, ensembles: [[5n, BOOKIES], [5n, BOOKIES]] }),
+      { code: 'INVALID_ARGUMENT' },
+    );
+  });
+});
