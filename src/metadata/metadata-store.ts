@@ -9,7 +9,7 @@ export type CreateMode = 'persistent' | 'ephemeral' | 'persistent_sequential' | 
 export interface NodeStat {
   /** Data version: incremented by every `set`. The value to pass for a CAS. */
   readonly version: number;
-  /** Children version: incremented by every child create or delete. */
+  /** Children version: incremented by every child create (and, on ZooKeeper, by deletes too). Sequential suffixes come from it. */
   readonly cversion: number;
   readonly czxid: bigint;
   readonly mzxid: bigint;
