@@ -1,7 +1,7 @@
 // Pipelined create/get throughput through the MetadataStore adapters vs the raw ZooKeeper client on
 // the same server, and the local backend. Rounds alternate raw/adapter so drift on a noisy machine
 // hits both; medians and ratios are what to compare.
-//   node --import tsx bench/metadata.ts [--ops 20000] [--window 1000] [--rounds 3]
+//   npm run build && node --import tsx bench/metadata.ts [--ops 20000] [--window 1000] [--rounds 3]
 // DLOG_BENCH_ZK=host:port uses an existing server instead of starting one.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -9,10 +9,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import zookeeper from 'node-zookeeper-client';
-import { LocalMetadataStore } from '../src/metadata/local/local-metadata-store.js';
-import type { MetadataStore } from '../src/metadata/metadata-store.js';
-import { ZkMetadataStore } from '../src/metadata/zk/zk-metadata-store.js';
-import { startZooKeeper } from '../src/metadata/zk/zookeeper-server.js';
+// the built library, as users run it (tsx would add its own per-function helpers to src/)
+import { LocalMetadataStore, ZkMetadataStore, type MetadataStore } from '../lib/index.js';
+import { startZooKeeper } from '../lib/metadata/zk/zookeeper-server.js';
 import { fmt, median, pipelined } from './stats.js';
 
 const { values } = parseArgs({

@@ -1,7 +1,11 @@
 import { MetadataError } from '../errors.js';
 
 /** Rejects anything ZooKeeper would reject as a path, with BAD_ARGUMENTS. */
+/** Paths made only of these characters need no per-segment check ('.' is excluded, so no '.' or '..'). */
+const PLAIN_PATH = /^(?:\/[A-Za-z0-9_\-:@=+,]+)+$/;
+
 export function validatePath(path: string): void {
+  if (PLAIN_PATH.test(path)) return;
   const bad = (why: string): never => {
     throw new MetadataError('BAD_ARGUMENTS', `invalid path ${JSON.stringify(path)}: ${why}`, { path });
   };

@@ -27,6 +27,11 @@ export function longToBigInt(buf: Buffer): bigint {
   return buf.length === 8 ? buf.readBigInt64BE(0) : 0n;
 }
 
+/** Epoch milliseconds fit a double exactly; skipping the bigint saves an allocation per stat. */
+function longToNumber(buf: Buffer): number {
+  return buf.length === 8 ? buf.readInt32BE(0) * 2 ** 32 + buf.readUInt32BE(4) : 0;
+}
+
 export function toNodeStat(stat: Stat): NodeStat {
   return {
     version: stat.version,
@@ -34,9 +39,8 @@ export function toNodeStat(stat: Stat): NodeStat {
     czxid: longToBigInt(stat.czxid),
     mzxid: longToBigInt(stat.mzxid),
     pzxid: longToBigInt(stat.pzxid),
-    // epoch milliseconds fit a double exactly for the next 285,000 years
-    ctime: Number(longToBigInt(stat.ctime)),
-    mtime: Number(longToBigInt(stat.mtime)),
+    ctime: longToNumber(stat.ctime),
+    mtime: longToNumber(stat.mtime),
     ephemeralOwner: longToBigInt(stat.ephemeralOwner),
     dataLength: stat.dataLength,
     numChildren: stat.numChildren,
