@@ -1,38 +1,66 @@
 #!/usr/bin/env node
-// The `dlog` command. Commands arrive with the issues that build them; for now: help and version.
+// The `dlog` command: parses the command name, runs it, and turns failures into one clear line
+// (a stack trace only with --verbose) and an exit code: 0 ok, 1 failed, 2 bad usage.
 import { createRequire } from 'node:module';
-import { parseArgs } from 'node:util';
+import { DLogError, InvalidArgumentError } from '../errors.js';
+import { bookieCommand } from './bookie-command.js';
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
 
 const HELP = `dlog ${version}: distributedlog command line
 
-Usage: dlog [--help] [--version]
+Usage: dlog <command> [options]
+
+Commands:
+  bookie      run a storage node (dlog bookie --help)
 
 Options:
   -h, --help     print this help
   -v, --version  print the version
 `;
 
-function main(argv: string[]): number {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: { help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'v' } },
-      strict: true,
-      allowPositionals: true,
-    }));
-  } catch (err) {
-    process.stderr.write(`dlog: ${(err as Error).message}\nRun 'dlog --help' for usage.\n`);
-    return 2;
-  }
-  if (values.version) {
+type Command = (argv: string[]) => Promise<number>;
+
+const COMMANDS: ReadonlyMap<string, Command> = new Map([
+  ['bookie', bookieCommand],
+]);
+
+function isUsageError(err: unknown): boolean {
+  // parseArgs reports unknown or malformed options with these codes
+  const code = (err as { code?: unknown }).code;
+  return err instanceof InvalidArgumentError || code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE'
+    || code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL';
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [first, ...rest] = argv;
+  if (first === '--version' || first === '-v') {
     process.stdout.write(`${version}\n`);
     return 0;
   }
-  process.stdout.write(HELP);
-  return 0;
+  if (first === undefined || first === '--help' || first === '-h' || first === 'help') {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const command = COMMANDS.get(first);
+  if (!command) {
+    process.stderr.write(`dlog: unknown ${first.startsWith('-') ? 'option' : 'command'} ${JSON.stringify(first)}\nRun 'dlog --help' for usage.\n`);
+    return 2;
+  }
+  try {
+    return await command(rest);
+  } catch (err) {
+    const verbose = rest.includes('--verbose');
+    const message = err instanceof Error ? err.message : String(err);
+    const code = err instanceof DLogError ? ` [${err.code}]` : '';
+    process.stderr.write(`dlog ${first}: ${message}${code}\n`);
+    if (verbose && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
+    if (isUsageError(err)) {
+      process.stderr.write(`Run 'dlog ${first} --help' for usage.\n`);
+      return 2;
+    }
+    return 1;
+  }
 }
 
-process.exitCode = main(process.argv.slice(2));
+process.exitCode = await main(process.argv.slice(2));

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { MetadataError } from '../../errors.js';
 import type { MultiResult, NodeData, NodeStat, WatchEvent, Watcher } from '../metadata-store.js';
 import { validatePath } from '../path.js';
-import { lockDir, unlockDir } from './dir-lock.js';
+import { lockDir, unlockDir } from '../../util/dir-lock.js';
 import {
   LOG_FILE, SNAPSHOT_TMP_FILE, encodeBatch, encodeSnapshot, fsyncDir, readSnapshot, scanLog, writeSnapshot,
 } from './metadata-log.js';
@@ -168,7 +168,7 @@ export class LocalDatabase {
       ? err
       : new MetadataError('METADATA_ERROR', `cannot open metadata directory ${dir}: ${(err as Error).message}`, { cause: err });
     try {
-      lockDir(dir);
+      lockDir(dir, (message) => new MetadataError('STORE_LOCKED', `metadata ${message}`));
     } catch (err) {
       throw failed(err);
     }

@@ -1,14 +1,13 @@
-// One process per metadata directory: a LOCK file, created exclusively, holds the owner's pid.
-// A lock whose pid is not running is stale (the owner crashed) and is taken over.
+// One process per data directory (metadata store, bookie): a LOCK file, created exclusively, holds
+// the owner's pid. A lock whose pid is not running is stale (the owner crashed) and is taken over.
 import { linkSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { MetadataError } from '../../errors.js';
 
 export const LOCK_FILE = 'LOCK';
 
 // Directories locked by this process, shared by every copy of this module that got loaded (a
 // dependency deduplication miss), since a LOCK naming our own pid cannot tell them apart.
-const heldKey = Symbol.for('distributedlog.local-metadata.locked-dirs');
+const heldKey = Symbol.for('distributedlog.locked-dirs');
 const globals = globalThis as unknown as Record<symbol, Set<string> | undefined>;
 const held = (globals[heldKey] ??= new Set<string>());
 
@@ -22,17 +21,16 @@ function isRunning(pid: number): boolean {
   }
 }
 
-function locked(dir: string, pid: number, detail: string): MetadataError {
-  return new MetadataError('STORE_LOCKED', `metadata directory ${dir} is locked by process ${pid}${detail}`);
-}
+/** Builds the caller's typed error from a message naming the directory and the holder. */
+export type LockedError = (message: string) => Error;
 
 function errno(err: unknown): string | undefined {
   return (err as NodeJS.ErrnoException).code;
 }
 
-/** Takes the lock of `dir` (a real path) or throws STORE_LOCKED. */
-export function lockDir(dir: string): void {
-  if (held.has(dir)) throw locked(dir, process.pid, ' (another copy of distributedlog in this process)');
+/** Takes the lock of `dir` (a real path) or throws the error `locked` makes. */
+export function lockDir(dir: string, locked: LockedError): void {
+  if (held.has(dir)) throw locked(`directory ${dir} is locked by process ${process.pid} (another copy of distributedlog in this process)`);
   const file = join(dir, LOCK_FILE);
   for (let attempt = 0; attempt < 10; attempt++) {
     try {
@@ -52,7 +50,7 @@ export function lockDir(dir: string): void {
     const pid = Number.parseInt(content, 10);
     // Our own pid here is a leftover of an earlier process that had the same pid (containers).
     if (pid > 0 && pid !== process.pid && isRunning(pid)) {
-      throw locked(dir, pid, `; if that process is not a distributedlog store, remove ${file}`);
+      throw locked(`directory ${dir} is locked by process ${pid}; if that process is not distributedlog, remove ${file}`);
     }
     // Stale. Move it aside before deleting it and check that it is the file judged stale: if a
     // competing process took the stale lock over first, the moved file is its fresh lock.
@@ -72,7 +70,7 @@ export function lockDir(dir: string): void {
     }
     unlinkSync(aside);
   }
-  throw new MetadataError('STORE_LOCKED', `could not take over the stale lock ${file}: other processes keep competing for it`);
+  throw locked(`could not take over the stale lock ${file}: other processes keep competing for it`);
 }
 
 export function unlockDir(dir: string): void {

@@ -1,0 +1,18 @@
+// Failures of the bookie as a whole (start-up, configuration, its directories). Per-request
+// problems are BookKeeper status codes in the responses, never exceptions.
+import { DLogError, type DLogErrorOptions } from '../errors.js';
+
+export type BookieErrorCode =
+  /** Another process holds the bookie's data directory. */
+  | 'BOOKIE_LOCKED'
+  /** The checkpoint mark file is damaged. */
+  | 'BOOKIE_CORRUPT'
+  | 'BOOKIE_CLOSED';
+
+export class BookieError extends DLogError {
+  declare readonly code: BookieErrorCode;
+
+  constructor(code: BookieErrorCode, message: string, options: DLogErrorOptions = {}) {
+    super(code, message, options);
+  }
+}

@@ -1,0 +1,256 @@
+// A BookKeeper-compatible storage node: journal + ledger storage + the v3 protocol server +
+// registration in the metadata store, with periodic checkpoints, garbage collection and a disk
+// monitor. `startBookie` is what `dlog bookie` and the embedded mode run.
+import { mkdir, realpath } from 'node:fs/promises';
+import path from 'node:path';
+import { InvalidArgumentError } from '../errors.js';
+import type { MetadataStore } from '../metadata/metadata-store.js';
+import { parseMetadataUri } from '../metadata/metadata-uri.js';
+import { openMetadataStore } from '../metadata/open-metadata-store.js';
+import { lockDir, unlockDir } from '../util/dir-lock.js';
+import { noopLogger, type Logger } from '../util/logger.js';
+import { DEFAULT_MAX_FRAME_SIZE } from '../wire/frame-decoder.js';
+import { ledgerPath } from '../wire/ledger-paths.js';
+import { BookieError } from './bookie-error.js';
+import { BookieServer } from './bookie-server.js';
+import { readCheckpointMark, writeCheckpointMark } from './checkpoint-mark.js';
+import { DiskMonitor } from './disk-monitor.js';
+import type { GcReport } from './garbage-collector.js';
+import { Journal, type JournalOptions, type JournalRecord } from './journal.js';
+import { LacTracker } from './lac-tracker.js';
+import { LedgerStorage, type LedgerStorageOptions } from './ledger-storage.js';
+import { Registration } from './registration.js';
+import { RequestProcessor } from './request-processor.js';
+
+export interface BookieOptions {
+  /**
+   * Where the bookie registers and finds ledger metadata: a metadata URI whose path is the ledgers
+   * root (`zk://127.0.0.1:2181/ledgers`; a bare `/` means `/ledgers`), or an open MetadataStore.
+   */
+  metadata: string | MetadataStore;
+  /** The ledgers root when `metadata` is a store. Default `/ledgers`. */
+  ledgersRoot?: string;
+  /** Data directory; the journal goes to `<dir>/journal`, ledger storage to `<dir>/ledgers`. */
+  dir: string;
+  journalDir?: string;
+  ledgerDir?: string;
+  /** Address to listen on. Default 127.0.0.1. */
+  host?: string;
+  /** Default 3181; 0 picks a free port. */
+  port?: number;
+  /** Default `<host>:<port>` (with the port actually bound). */
+  bookieId?: string;
+  /** Largest frame accepted, length prefix included. Default 5 MiB, as BookKeeper. */
+  maxFrameSize?: number;
+  /** Requests in progress per connection before the bookie stops reading it. Default 10000. */
+  maxInFlightPerConnection?: number;
+  /** Storage flush + journal mark. Default 10 s. */
+  checkpointIntervalMs?: number;
+  /** Garbage collection of deleted ledgers and compaction. Default 10 min; 0 turns it off. */
+  gcIntervalMs?: number;
+  /** Entry logs with less live data than this fraction are compacted. Default 0.5. */
+  compactionThreshold?: number;
+  /** Disk usage fraction above which the bookie turns read-only. Default 0.95. */
+  diskUsageThreshold?: number;
+  /** ...and below which it becomes writable again. Default 0.90 (at most diskUsageThreshold). */
+  diskUsageWarnThreshold?: number;
+  diskCheckIntervalMs?: number;
+  /** ZooKeeper session timeout when `metadata` is a zk URI. */
+  sessionTimeoutMs?: number;
+  journal?: JournalOptions;
+  storage?: Omit<LedgerStorageOptions, 'dir' | 'logger'>;
+  logger?: Logger;
+}
+
+export interface Bookie {
+  readonly bookieId: string;
+  readonly address: { readonly host: string; readonly port: number };
+  readonly readOnly: boolean;
+  /** Flushes ledger storage and advances the journal mark now. */
+  checkpoint(): Promise<void>;
+  /** Runs garbage collection now. */
+  collectGarbage(): Promise<GcReport>;
+  /** Stops serving, deregisters, checkpoints and closes. Idempotent. */
+  close(): Promise<void>;
+}
+
+function fraction(name: string, value: number): number {
+  if (!(value >= 0 && value <= 1)) throw new InvalidArgumentError(`${name} must be within [0, 1], got ${value}`);
+  return value;
+}
+
+function nonNegative(name: string, value: number): number {
+  if (!(Number.isInteger(value) && value >= 0)) throw new InvalidArgumentError(`${name} must be a non-negative integer, got ${value}`);
+  return value;
+}
+
+async function applyRecord(storage: LedgerStorage, lac: LacTracker, record: JournalRecord): Promise<void> {
+  switch (record.type) {
+    case 'masterKey':
+      storage.setMasterKey(record.ledgerId, record.masterKey);
+      return;
+    case 'fence':
+      await storage.setFenced(record.ledgerId);
+      return;
+    case 'explicitLac':
+      storage.setExplicitLac(record.ledgerId, record.lacEnvelope);
+      lac.update(record.ledgerId, record.lac);
+      return;
+    case 'addEntry':
+      await storage.addEntry(record.ledgerId, record.entryId, record.entry);
+      lac.update(record.ledgerId, Buffer.from(record.entry.buffer, record.entry.byteOffset, record.entry.byteLength).readBigInt64BE(16));
+      return;
+  }
+}
+
+/** Takes the lock of each directory once (journal and ledger dirs may be the same). */
+async function lockAll(dirs: readonly string[]): Promise<string[]> {
+  const locked: string[] = [];
+  for (const dir of new Set(await Promise.all(dirs.map((d) => realpath(d))))) {
+    try {
+      lockDir(dir, (message) => new BookieError('BOOKIE_LOCKED', `bookie ${message}`));
+    } catch (err) {
+      for (const d of locked) unlockDir(d);
+      throw err;
+    }
+    locked.push(dir);
+  }
+  return locked;
+}
+
+export async function startBookie(options: BookieOptions): Promise<Bookie> {
+  const logger = options.logger ?? noopLogger;
+  const host = options.host ?? '127.0.0.1';
+  const port = nonNegative('port', options.port ?? 3181);
+  if (port > 65535) throw new InvalidArgumentError(`port must be at most 65535, got ${port}`);
+  const threshold = fraction('diskUsageThreshold', options.diskUsageThreshold ?? 0.95);
+  const warnThreshold = Math.min(threshold, fraction('diskUsageWarnThreshold', options.diskUsageWarnThreshold ?? 0.9));
+  const checkpointIntervalMs = nonNegative('checkpointIntervalMs', options.checkpointIntervalMs ?? 10_000);
+  const gcIntervalMs = nonNegative('gcIntervalMs', options.gcIntervalMs ?? 600_000);
+  const compactionThreshold = fraction('compactionThreshold', options.compactionThreshold ?? 0.5);
+  let ledgersRoot = options.ledgersRoot ?? '/ledgers';
+  if (typeof options.metadata === 'string') {
+    const uri = parseMetadataUri(options.metadata);
+    if (uri.path !== '/') ledgersRoot = uri.path;
+  }
+  const journalDir = path.resolve(options.journalDir ?? path.join(options.dir, 'journal'));
+  const ledgerDir = path.resolve(options.ledgerDir ?? path.join(options.dir, 'ledgers'));
+  await mkdir(journalDir, { recursive: true });
+  await mkdir(ledgerDir, { recursive: true });
+
+  const cleanups: (() => Promise<void> | void)[] = [];
+  const unwind = async (): Promise<void> => {
+    for (const fn of cleanups.splice(0).reverse()) await fn();
+  };
+  try {
+    const locked = await lockAll([journalDir, ledgerDir]);
+    cleanups.push(() => { for (const d of locked) unlockDir(d); });
+
+    const storage = await LedgerStorage.open({ ...options.storage, dir: ledgerDir, logger });
+    cleanups.push(() => storage.close());
+    const journal = await Journal.open(journalDir, options.journal);
+    cleanups.push(() => journal.close());
+    const lac = new LacTracker();
+    cleanups.push(() => { lac.close(); });
+
+    // restart: everything journaled after the last checkpoint goes back into storage
+    const mark = await readCheckpointMark(ledgerDir);
+    const replayed = await journal.replay(mark, (record) => applyRecord(storage, lac, record));
+    logger.info({ records: replayed.records, from: mark }, 'journal replayed');
+
+    let checkpointing: Promise<void> | undefined;
+    const checkpoint = (): Promise<void> => {
+      checkpointing ??= (async () => {
+        const position = journal.markCheckpoint();
+        await storage.flush();
+        await writeCheckpointMark(ledgerDir, position);
+        await journal.removeBefore(position);
+      })().finally(() => { checkpointing = undefined; });
+      return checkpointing;
+    };
+    await checkpoint();
+    cleanups.push(() => checkpoint());
+
+    const store = typeof options.metadata === 'string'
+      ? await openMetadataStore(options.metadata, { ...(options.sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs: options.sessionTimeoutMs }), logger })
+      : options.metadata;
+    if (typeof options.metadata === 'string') cleanups.push(() => store.close());
+
+    let readOnly = false;
+    const processor = new RequestProcessor({ storage, journal, lac, ledgerDir, isReadOnly: () => readOnly, logger });
+    const server = await BookieServer.listen(processor, {
+      host, port, logger,
+      maxFrameSize: options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE,
+      maxInFlightPerConnection: options.maxInFlightPerConnection ?? 10_000,
+    });
+    cleanups.push(() => server.close());
+    const bound = server.address;
+    const bookieId = options.bookieId ?? `${host}:${bound.port}`;
+
+    const registration = new Registration(store, ledgersRoot, bookieId, logger);
+    await registration.start();
+    cleanups.push(() => registration.close());
+
+    const monitor = new DiskMonitor({
+      dirs: [journalDir, ledgerDir], threshold, warnThreshold, logger,
+      intervalMs: options.diskCheckIntervalMs ?? 10_000,
+      onChange: async (ro) => {
+        readOnly = ro;
+        await registration.setReadOnly(ro);
+      },
+    });
+    await monitor.start();
+    cleanups.push(() => monitor.stop());
+
+    const isLive = async (ids: readonly bigint[]): Promise<ReadonlySet<bigint>> => {
+      await store.sync(ledgersRoot);
+      const live = new Set<bigint>();
+      await Promise.all(ids.map(async (id) => {
+        if ((await store.exists(ledgerPath(ledgersRoot, id))) !== null) live.add(id);
+      }));
+      return live;
+    };
+    const collectGarbage = async (): Promise<GcReport> => {
+      const before = await storage.listLedgers();
+      const report = await storage.collectGarbage(isLive, { compactionThreshold });
+      const kept = new Set(await storage.listLedgers());
+      for (const id of before) if (!kept.has(id)) lac.forget(id);
+      return report;
+    };
+
+    let closing: Promise<void> | undefined;
+    const timers = new Map<string, NodeJS.Timeout>();
+    const every = (ms: number, what: string, fn: () => Promise<unknown>): void => {
+      if (ms === 0) return;
+      const tick = (): void => {
+        const timer = setTimeout(() => {
+          void fn()
+            .catch((err: unknown) => { logger.error({ err }, `${what} failed`); })
+            .finally(() => { if (closing === undefined) tick(); });
+        }, ms);
+        timer.unref();
+        timers.set(what, timer);
+      };
+      tick();
+    };
+    every(checkpointIntervalMs, 'checkpoint', checkpoint);
+    every(gcIntervalMs, 'garbage collection', collectGarbage);
+    cleanups.push(() => { for (const timer of timers.values()) clearTimeout(timer); });
+
+    logger.info({ bookieId, host, port: bound.port, journalDir, ledgerDir }, 'bookie serving');
+    return {
+      bookieId,
+      address: { host, port: bound.port },
+      get readOnly() { return readOnly; },
+      checkpoint,
+      collectGarbage,
+      close: () => {
+        closing ??= unwind();
+        return closing;
+      },
+    };
+  } catch (err) {
+    await unwind().catch((cleanupErr: unknown) => { logger.error({ err: cleanupErr }, 'cleanup after a failed start failed'); });
+    throw err;
+  }
+}

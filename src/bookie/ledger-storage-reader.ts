@@ -1,0 +1,124 @@
+// Reads of entries that are not in a write cache: the read cache, then index + entry log.
+//
+// A reader that asks for entry e right after e-1 of the same ledger is sequential: its disk read
+// takes readAheadBytes instead of one record, and the complete records of that ledger that follow
+// go into the read cache (a flush wrote each ledger's entries back to back). Reads of entries that
+// a read-ahead in flight is expected to cover wait for it rather than read the same bytes again,
+// which matters for a reader with many sequential reads outstanding.
+import { LRUCache } from 'lru-cache';
+import { RECORD_HEADER_SIZE } from './entry-log.js';
+import type { EntryLogManager } from './entry-log-manager.js';
+import type { LedgerIndex } from './ledger-index.js';
+import { StorageError } from './storage-error.js';
+
+/** A single read asks for the ledger's last record size plus this, so that a record of a similar
+ *  size takes one read, and a buffer below 4 KiB comes from Node's pool. */
+const READ_SLACK = 512;
+/** Bound on the per-ledger reader state. */
+const MAX_TRACKED_LEDGERS = 10_000;
+/** Record size assumed for a ledger before one has been read. */
+const ASSUMED_RECORD_SIZE = 1024 + RECORD_HEADER_SIZE;
+
+interface ReadAhead {
+  readonly from: bigint;
+  /** Exclusive, estimated from the ledger's record size. */
+  readonly to: bigint;
+  readonly done: Promise<unknown>;
+}
+
+interface LedgerReads {
+  last: bigint;
+  recordSize: number;
+  ahead: ReadAhead | undefined;
+}
+
+export interface EntryReaderOptions {
+  readonly readCacheBytes: number;
+  readonly readAheadBytes: number;
+}
+
+function cacheKey(ledgerId: bigint, entryId: bigint): string {
+  return `${ledgerId}:${entryId}`;
+}
+
+/** A copy with its own allocation: a cached subarray of a read buffer would pin the whole buffer. */
+function ownCopy(data: Uint8Array): Buffer {
+  const copy = Buffer.allocUnsafeSlow(data.length);
+  copy.set(data);
+  return copy;
+}
+
+export class EntryReader {
+  readonly #index: LedgerIndex;
+  readonly #logs: EntryLogManager;
+  readonly #cache: LRUCache<string, Buffer> | undefined;
+  readonly #readAheadBytes: number;
+  #ledgers = new Map<bigint, LedgerReads>();
+
+  constructor(index: LedgerIndex, logs: EntryLogManager, options: EntryReaderOptions) {
+    this.#index = index;
+    this.#logs = logs;
+    this.#cache = options.readCacheBytes > 0 ? new LRUCache({ maxSize: options.readCacheBytes, sizeCalculation: (v) => Math.max(1, v.length) }) : undefined;
+    this.#readAheadBytes = this.#cache ? options.readAheadBytes : 0;
+  }
+
+  async read(ledgerId: bigint, entryId: bigint): Promise<Buffer> {
+    const reads = this.#track(ledgerId, entryId);
+    const sequential = reads.last === entryId - 1n;
+    reads.last = entryId;
+    const ahead = reads.ahead;
+    if (ahead && entryId > ahead.from && entryId < ahead.to) await ahead.done;
+    const cached = this.#cache?.get(cacheKey(ledgerId, entryId));
+    if (cached) return cached;
+    // No await between the lookup and readRecords: it leases the log before GC can retire it.
+    const location = this.#index.getLocation(ledgerId, entryId);
+    if (location === undefined) throw new StorageError('NO_ENTRY', `entry ${ledgerId}:${entryId} does not exist`);
+    const single = reads.recordSize + READ_SLACK;
+    if (!sequential || this.#readAheadBytes <= single) return this.#readAndCache(location, ledgerId, entryId, single, reads);
+    const read = this.#readAndCache(location, ledgerId, entryId, this.#readAheadBytes, reads);
+    const mine: ReadAhead = { from: entryId, to: entryId + BigInt(Math.floor(this.#readAheadBytes / reads.recordSize)), done: read.catch(() => undefined) };
+    reads.ahead = mine;
+    try {
+      return await read;
+    } finally {
+      if (reads.ahead === mine) reads.ahead = undefined;
+    }
+  }
+
+  /** Drops deleted ledgers' cached entries. */
+  forget(ledgerIds: readonly bigint[]): void {
+    for (const id of ledgerIds) this.#ledgers.delete(id);
+    if (!this.#cache) return;
+    const doomed = new Set(ledgerIds.map(String));
+    for (const key of [...this.#cache.keys()]) {
+      if (doomed.has(key.slice(0, key.indexOf(':')))) this.#cache.delete(key);
+    }
+  }
+
+  #track(ledgerId: bigint, entryId: bigint): LedgerReads {
+    let reads = this.#ledgers.get(ledgerId);
+    if (!reads) {
+      if (this.#ledgers.size >= MAX_TRACKED_LEDGERS) this.#ledgers = new Map();
+      reads = { last: entryId, recordSize: ASSUMED_RECORD_SIZE, ahead: undefined };
+      this.#ledgers.set(ledgerId, reads);
+    }
+    return reads;
+  }
+
+  async #readAndCache(location: number, ledgerId: bigint, entryId: bigint, readBytes: number, reads: LedgerReads): Promise<Buffer> {
+    const { first, following } = await this.#logs.readRecords(location, readBytes);
+    if (first.ledgerId !== ledgerId || first.entryId !== entryId) {
+      throw new StorageError('CORRUPT_ENTRY', `the index points entry ${ledgerId}:${entryId} at a record of ${first.ledgerId}:${first.entryId}`);
+    }
+    reads.recordSize = first.bytes.length;
+    if (!this.#cache) return first.data;
+    const entry = ownCopy(first.data);
+    this.#cache.set(cacheKey(ledgerId, entryId), entry);
+    let next = entryId + 1n;
+    for (const r of following) {
+      if (r.ledgerId !== ledgerId || r.entryId !== next) break;
+      this.#cache.set(cacheKey(ledgerId, next++), ownCopy(r.data));
+    }
+    return entry;
+  }
+}

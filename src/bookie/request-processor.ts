@@ -1,0 +1,267 @@
+// What a bookie answers to each BookKeeper v3 request (bookkeeper.md §1.4). Every outcome is a
+// status code in a response; process() never rejects.
+//
+// Ordering rules that durability depends on:
+// - ledger storage is updated before the journal append, so that a checkpoint mark taken after an
+//   append always covers a storage state that holds it (bookie.ts checkpoints);
+// - an add is answered only after its journal group is synced;
+// - a fence is answered only after the fence record is synced, and an add that was waiting while
+//   the ledger got fenced is refused: a fenced writer never gets an ack for data written after it.
+import { statfs } from 'node:fs/promises';
+import type { Logger } from '../util/logger.js';
+import { readEntryHeader, ENTRY_HEADER_SIZE } from '../wire/entry-envelope.js';
+import type {
+  AddEntryRequest, AddEntryResponse, DecodedRequest, ReadEntryRequest, ReadEntryResponse, ReadLacRequest, ReadLacResponse,
+  Response, StatusCode, WriteLacRequest, WriteLacResponse,
+} from '../wire/protocol-types.js';
+import type { Journal, JournalRecord } from './journal.js';
+import type { LacTracker } from './lac-tracker.js';
+import type { LedgerStorage } from './ledger-storage.js';
+import { StorageError } from './storage-error.js';
+
+export interface ProcessorContext {
+  readonly storage: LedgerStorage;
+  readonly journal: Journal;
+  readonly lac: LacTracker;
+  /** The directory whose disk GET_BOOKIE_INFO reports. */
+  readonly ledgerDir: string;
+  readonly isReadOnly: () => boolean;
+  readonly logger: Logger;
+}
+
+/** Long polls longer than this are cut short (a client asking for hours holds memory for hours). */
+const MAX_LONG_POLL_MS = 60_000;
+
+function storageStatus(err: unknown): StatusCode {
+  if (!(err instanceof StorageError)) return 'EIO';
+  switch (err.code) {
+    case 'NO_LEDGER': return 'ENOLEDGER';
+    case 'NO_ENTRY': return 'ENOENTRY';
+    case 'MASTER_KEY_MISMATCH': return 'EUA';
+    case 'TOO_MANY_REQUESTS': return 'ETOOMANYREQUESTS';
+    case 'CORRUPT_ENTRY':
+    case 'STORAGE_IO':
+    case 'STORAGE_CLOSED':
+      return 'EIO';
+  }
+}
+
+export class RequestProcessor {
+  readonly #ctx: ProcessorContext;
+  /** Fence records not yet synced, so a second fence read of the ledger waits for the first. */
+  readonly #fencing = new Map<bigint, Promise<void>>();
+  /** The latest journal append: FORCE_LEDGER completes when it is synced. */
+  #lastAppend: Promise<void> = Promise.resolve();
+
+  constructor(ctx: ProcessorContext) {
+    this.#ctx = ctx;
+  }
+
+  async process(req: DecodedRequest): Promise<Response> {
+    try {
+      return await this.#dispatch(req);
+    } catch (err) {
+      this.#ctx.logger.error({ err, op: req.op }, 'unexpected failure processing a request');
+      return { op: 'STATUS_ONLY', operation: req.op === 'UNSUPPORTED' ? req.operation : req.op, txnId: req.txnId, status: 'EIO' };
+    }
+  }
+
+  async #dispatch(req: DecodedRequest): Promise<Response> {
+    const { txnId } = req;
+    switch (req.op) {
+      case 'ADD_ENTRY':
+        return this.#add(req);
+      case 'READ_ENTRY':
+        return this.#read(req);
+      case 'READ_LAC':
+        return this.#readLac(req);
+      case 'WRITE_LAC':
+        return this.#writeLac(req);
+      case 'FORCE_LEDGER':
+        await this.#lastAppend.catch(() => undefined);
+        return { op: 'FORCE_LEDGER', txnId, ledgerId: req.ledgerId, status: 'EOK' };
+      case 'GET_BOOKIE_INFO': {
+        const fs = await statfs(this.#ctx.ledgerDir, { bigint: true });
+        return { op: 'GET_BOOKIE_INFO', txnId, status: 'EOK', totalDiskCapacity: fs.blocks * fs.bsize, freeDiskSpace: fs.bavail * fs.bsize };
+      }
+      case 'AUTH':
+        // no authentication configured: the answer of BookKeeper's AuthDisabledPlugin
+        return { op: 'AUTH', txnId, status: 'EOK', authPluginName: 'AuthDisabledPlugin', payload: Buffer.alloc(0) };
+      case 'START_TLS':
+        return { op: 'START_TLS', txnId, status: 'EBADREQ' };
+      case 'GET_LIST_OF_ENTRIES_OF_LEDGER':
+        return { op: 'GET_LIST_OF_ENTRIES_OF_LEDGER', txnId, ledgerId: req.ledgerId, status: 'EBADREQ' };
+      case 'UNSUPPORTED':
+        return { op: 'STATUS_ONLY', operation: req.operation, txnId, status: req.reason === 'BAD_VERSION' ? 'EBADVERSION' : 'EBADREQ' };
+    }
+  }
+
+  #append(record: JournalRecord): Promise<void> {
+    const appended = this.#ctx.journal.append(record);
+    this.#lastAppend = appended;
+    return appended;
+  }
+
+  /** Binds the master key on first use (journaled); false when another key is bound. */
+  #bindKey(ledgerId: bigint, masterKey: Buffer, journaled: Promise<void>[]): boolean {
+    try {
+      if (this.#ctx.storage.setMasterKey(ledgerId, masterKey)) journaled.push(this.#append({ type: 'masterKey', ledgerId, masterKey }));
+      return true;
+    } catch (err) {
+      if (err instanceof StorageError && err.code === 'MASTER_KEY_MISMATCH') return false;
+      throw err;
+    }
+  }
+
+  async #add(req: AddEntryRequest): Promise<AddEntryResponse> {
+    const { ledgerId, entryId } = req;
+    const answer = (status: StatusCode): AddEntryResponse => ({ op: 'ADD_ENTRY', txnId: req.txnId, ledgerId, entryId, status });
+    if (this.#ctx.isReadOnly()) return answer('EREADONLY');
+    if (ledgerId < 0n || entryId < 0n || req.body.length < ENTRY_HEADER_SIZE) return answer('EBADREQ');
+    const header = readEntryHeader(req.body);
+    // the envelope is what readers get back and verify: it must name this ledger and entry
+    if (header.ledgerId !== ledgerId || header.entryId !== entryId) return answer('EBADREQ');
+    const journaled: Promise<void>[] = [];
+    const { storage } = this.#ctx;
+    if (!this.#bindKey(ledgerId, req.masterKey, journaled)) return answer('EUA');
+    const fenced = (): boolean => req.recoveryAdd !== true && storage.isFenced(ledgerId);
+    if (fenced()) return answer('EFENCED');
+    try {
+      await storage.addEntry(ledgerId, entryId, req.body);
+    } catch (err) {
+      return answer(storageStatus(err));
+    }
+    // a fence may have landed while the add waited for write-cache room
+    if (fenced()) return answer('EFENCED');
+    this.#ctx.lac.update(ledgerId, header.lastAddConfirmed);
+    journaled.push(this.#append({ type: 'addEntry', ledgerId, entryId, entry: req.body }));
+    try {
+      await Promise.all(journaled);
+    } catch (err) {
+      this.#ctx.logger.error({ err, ledgerId, entryId }, 'journal write failed');
+      return answer('EIO');
+    }
+    return answer('EOK');
+  }
+
+  /** The bookie's LAC for a ledger; after a restart, the LAC piggybacked by its last stored entry. */
+  async #lacOf(ledgerId: bigint): Promise<bigint | undefined> {
+    const known = this.#ctx.lac.get(ledgerId);
+    if (known !== undefined) return known;
+    try {
+      const last = await this.#ctx.storage.getEntry(ledgerId, -1n);
+      const lac = readEntryHeader(last).lastAddConfirmed;
+      this.#ctx.lac.update(ledgerId, lac);
+      return lac;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async #fence(ledgerId: bigint, masterKey: Buffer): Promise<StatusCode> {
+    const journaled: Promise<void>[] = [];
+    if (!this.#bindKey(ledgerId, masterKey, journaled)) return 'EUA';
+    if (await this.#ctx.storage.setFenced(ledgerId)) {
+      const synced = Promise.all([...journaled, this.#append({ type: 'fence', ledgerId })]).then(() => undefined);
+      this.#fencing.set(ledgerId, synced);
+      void synced.finally(() => { if (this.#fencing.get(ledgerId) === synced) this.#fencing.delete(ledgerId); }).catch(() => undefined);
+      journaled.push(synced);
+    } else {
+      const inFlight = this.#fencing.get(ledgerId);
+      if (inFlight) journaled.push(inFlight);
+    }
+    try {
+      await Promise.all(journaled);
+      return 'EOK';
+    } catch (err) {
+      this.#ctx.logger.error({ err, ledgerId }, 'journal write of a fence failed');
+      return 'EIO';
+    }
+  }
+
+  async #read(req: ReadEntryRequest): Promise<ReadEntryResponse> {
+    const { ledgerId, txnId } = req;
+    const answer = (status: StatusCode, extra: Partial<ReadEntryResponse> = {}): ReadEntryResponse =>
+      ({ op: 'READ_ENTRY', txnId, ledgerId, entryId: req.entryId, status, ...extra });
+    if (req.entryId < -1n) return answer('EBADREQ');
+    if (req.flag === 'FENCE_LEDGER') {
+      if (req.masterKey === undefined) return answer('EUA');
+      const fenced = await this.#fence(ledgerId, req.masterKey);
+      if (fenced !== 'EOK') return answer(fenced);
+      return this.#readEntry(req, req.entryId, answer);
+    }
+    if (req.previousLAC !== undefined) return this.#longPoll(req, req.previousLAC, answer);
+    if (req.flag === 'ENTRY_PIGGYBACK') return answer('EBADREQ');
+    return this.#readEntry(req, req.entryId, answer);
+  }
+
+  async #readEntry(
+    req: ReadEntryRequest, entryId: bigint, answer: (status: StatusCode, extra?: Partial<ReadEntryResponse>) => ReadEntryResponse,
+  ): Promise<ReadEntryResponse> {
+    const { storage } = this.#ctx;
+    if (!storage.ledgerExists(req.ledgerId)) return answer('ENOLEDGER');
+    const maxLAC = await this.#lacOf(req.ledgerId);
+    const lac = maxLAC === undefined ? {} : { maxLAC };
+    try {
+      const body = await storage.getEntry(req.ledgerId, entryId);
+      return answer('EOK', { ...lac, entryId, body });
+    } catch (err) {
+      const status = storageStatus(err);
+      if (status === 'EIO') this.#ctx.logger.error({ err, ledgerId: req.ledgerId, entryId }, 'entry read failed');
+      return answer(status, lac);
+    }
+  }
+
+  async #longPoll(
+    req: ReadEntryRequest, previousLAC: bigint, answer: (status: StatusCode, extra?: Partial<ReadEntryResponse>) => ReadEntryResponse,
+  ): Promise<ReadEntryResponse> {
+    const piggyback = req.flag === 'ENTRY_PIGGYBACK';
+    if (piggyback && req.entryId !== -1n) return answer('EBADREQ');
+    if (!this.#ctx.storage.ledgerExists(req.ledgerId)) return answer('ENOLEDGER');
+    await this.#lacOf(req.ledgerId);
+    const timeout = Math.min(Number(req.timeOut ?? 0n), MAX_LONG_POLL_MS);
+    const lac = await this.#ctx.lac.waitAbove(req.ledgerId, previousLAC, timeout);
+    if (lac === undefined || lac <= previousLAC) return answer('EOK', lac === undefined ? {} : { maxLAC: lac });
+    if (!piggyback) return this.#readEntry(req, req.entryId, answer);
+    const next = previousLAC + 1n;
+    const read = await this.#readEntry(req, next, answer);
+    // the LAC moved but this bookie may not hold the next entry (not in its write set): still EOK
+    return read.status === 'ENOENTRY' ? answer('EOK', { maxLAC: lac, entryId: next }) : read;
+  }
+
+  async #readLac(req: ReadLacRequest): Promise<ReadLacResponse> {
+    const { storage } = this.#ctx;
+    const base = { op: 'READ_LAC', txnId: req.txnId, ledgerId: req.ledgerId } as const;
+    if (!storage.ledgerExists(req.ledgerId)) return { ...base, status: 'ENOLEDGER' };
+    const lacBody = storage.getExplicitLac(req.ledgerId);
+    let lastEntryBody: Buffer | undefined;
+    try {
+      lastEntryBody = await storage.getEntry(req.ledgerId, -1n);
+    } catch (err) {
+      const status = storageStatus(err);
+      if (status !== 'ENOENTRY') return { ...base, status };
+    }
+    if (lacBody === undefined && lastEntryBody === undefined) return { ...base, status: 'ENOENTRY' };
+    return {
+      ...base, status: 'EOK', ...(lacBody === undefined ? {} : { lacBody }), ...(lastEntryBody === undefined ? {} : { lastEntryBody }),
+    };
+  }
+
+  async #writeLac(req: WriteLacRequest): Promise<WriteLacResponse> {
+    const { ledgerId } = req;
+    const answer = (status: StatusCode): WriteLacResponse => ({ op: 'WRITE_LAC', txnId: req.txnId, ledgerId, status });
+    if (this.#ctx.isReadOnly()) return answer('EREADONLY');
+    const journaled: Promise<void>[] = [];
+    if (!this.#bindKey(ledgerId, req.masterKey, journaled)) return answer('EUA');
+    this.#ctx.storage.setExplicitLac(ledgerId, req.body);
+    this.#ctx.lac.update(ledgerId, req.lac);
+    journaled.push(this.#append({ type: 'explicitLac', ledgerId, lac: req.lac, lacEnvelope: req.body }));
+    try {
+      await Promise.all(journaled);
+      return answer('EOK');
+    } catch (err) {
+      this.#ctx.logger.error({ err, ledgerId }, 'journal write of an explicit LAC failed');
+      return answer('EIO');
+    }
+  }
+}

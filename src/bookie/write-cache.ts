@@ -1,0 +1,106 @@
+// One write cache: entries added since the last swap, bounded by bytes, handed to the entry log
+// sorted by (ledgerId, entryId) so that a ledger's entries sit together on disk and read-ahead pays.
+//
+// Each entry is formatted into its entry log record (header, checksum) as it is copied in: the
+// caller's buffer may alias a socket receive buffer, the copy has to happen anyway, and the flush
+// then writes the records as they are. Records live in 1 MiB arena chunks, cheaper for the GC than
+// a Buffer per entry. Chunks are never reused (a cleared cache just drops them), so a Buffer
+// returned by get() stays valid after the cache is flushed.
+import { RECORD_HEADER_SIZE, recordSize, writeRecord, type LogRecord } from './entry-log.js';
+
+const CHUNK_SIZE = 1 << 20;
+/** Records above this get their own allocation instead of wasting the rest of a chunk. */
+const OWN_ALLOCATION = CHUNK_SIZE / 4;
+
+interface LedgerEntries {
+  /** entryId → formatted record. */
+  readonly entries: Map<bigint, Buffer>;
+  max: bigint;
+  /** Every new entry id arrived above the previous maximum: Map order is already sorted. */
+  ordered: boolean;
+}
+
+export function compareIds(a: bigint, b: bigint): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+export class WriteCache {
+  readonly capacity: number;
+  #bytes = 0;
+  #ledgers = new Map<bigint, LedgerEntries>();
+  #chunk: Buffer | undefined;
+  #chunkPos = 0;
+
+  constructor(capacity: number) {
+    this.capacity = capacity;
+  }
+
+  get isEmpty(): boolean {
+    return this.#ledgers.size === 0;
+  }
+
+  /** An empty cache takes any entry, so an entry larger than the capacity cannot stall forever. */
+  hasRoom(envelopeLength: number): boolean {
+    return this.isEmpty || this.#bytes + recordSize(envelopeLength) <= this.capacity;
+  }
+
+  /** Copies `envelope` in; a second put of the same entry replaces the first. */
+  put(ledgerId: bigint, entryId: bigint, envelope: Uint8Array): void {
+    let ledger = this.#ledgers.get(ledgerId);
+    if (!ledger) this.#ledgers.set(ledgerId, (ledger = { entries: new Map(), max: entryId, ordered: true }));
+    else if (entryId > ledger.max) ledger.max = entryId;
+    else if (!ledger.entries.has(entryId)) ledger.ordered = false;
+    const size = recordSize(envelope.length);
+    const [dst, pos] = this.#reserve(size);
+    ledger.entries.set(entryId, writeRecord(dst, pos, ledgerId, entryId, envelope));
+    this.#bytes += size;
+  }
+
+  /** The envelope. */
+  get(ledgerId: bigint, entryId: bigint): Buffer | undefined {
+    return this.#ledgers.get(ledgerId)?.entries.get(entryId)?.subarray(RECORD_HEADER_SIZE);
+  }
+
+  lastEntryId(ledgerId: bigint): bigint | undefined {
+    return this.#ledgers.get(ledgerId)?.max;
+  }
+
+  deleteLedger(ledgerId: bigint): void {
+    this.#ledgers.delete(ledgerId);
+  }
+
+  /** The records sorted by (ledgerId, entryId). */
+  sorted(): LogRecord[] {
+    const records: LogRecord[] = [];
+    for (const ledgerId of [...this.#ledgers.keys()].sort(compareIds)) {
+      const ledger = this.#ledgers.get(ledgerId);
+      if (!ledger) continue;
+      const entryIds = [...ledger.entries.keys()];
+      if (!ledger.ordered) entryIds.sort(compareIds);
+      for (const entryId of entryIds) {
+        const bytes = ledger.entries.get(entryId);
+        if (bytes) records.push({ ledgerId, entryId, bytes });
+      }
+    }
+    return records;
+  }
+
+  clear(): void {
+    this.#ledgers = new Map();
+    this.#bytes = 0;
+    this.#chunk = undefined;
+    this.#chunkPos = 0;
+  }
+
+  /** A buffer and offset with `size` free bytes. */
+  #reserve(size: number): [Buffer, number] {
+    if (size > OWN_ALLOCATION) return [Buffer.allocUnsafeSlow(size), 0];
+    if (!this.#chunk || this.#chunkPos + size > CHUNK_SIZE) {
+      this.#chunk = Buffer.allocUnsafeSlow(CHUNK_SIZE);
+      this.#chunkPos = 0;
+    }
+    const pos = this.#chunkPos;
+    this.#chunkPos += size;
+    return [this.#chunk, pos];
+  }
+}
