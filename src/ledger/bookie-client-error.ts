@@ -1,0 +1,17 @@
+// Failures talking to one bookie (not BookKeeper status codes, which come back in responses).
+import { DLogError, type DLogErrorOptions } from '../errors.js';
+
+export type BookieClientErrorCode =
+  /** No response within the request timeout; the request may or may not have been applied. */
+  | 'BOOKIE_TIMEOUT'
+  /** The connection could not be made or was lost with the request outstanding. */
+  | 'BOOKIE_UNAVAILABLE'
+  | 'BOOKIE_CLIENT_CLOSED';
+
+export class BookieClientError extends DLogError {
+  declare readonly code: BookieClientErrorCode;
+
+  constructor(code: BookieClientErrorCode, message: string, options: DLogErrorOptions = {}) {
+    super(code, message, { retriable: code !== 'BOOKIE_CLIENT_CLOSED', ...options });
+  }
+}

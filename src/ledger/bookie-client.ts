@@ -1,0 +1,134 @@
+// One connection to one bookie: BookKeeper v3 requests pipelined on a single socket, correlated by
+// txnId, each with a timeout, frames coalesced per tick (FrameWriter). The connection is opened
+// on first use and again after it drops; requests outstanding when it drops fail retriably.
+import net from 'node:net';
+import { FrameDecoder, DEFAULT_MAX_FRAME_SIZE } from '../wire/frame-decoder.js';
+import { FrameWriter } from '../wire/frame-writer.js';
+import { decodeResponse, encodeRequest } from '../wire/protocol-codec.js';
+import type { Request, Response } from '../wire/protocol-types.js';
+import { BookieClientError } from './bookie-client-error.js';
+
+export interface BookieClientOptions {
+  /** Per-request timeout. Default 5000 ms (BookKeeper's readTimeout). */
+  readonly requestTimeoutMs?: number;
+  readonly connectTimeoutMs?: number;
+  readonly maxFrameSize?: number;
+}
+
+/** A request as callers build it: the client assigns the txnId. */
+export type OutgoingRequest = Request extends infer R ? (R extends Request ? Omit<R, 'txnId'> : never) : never;
+
+interface Pending {
+  readonly resolve: (response: Response) => void;
+  readonly reject: (err: Error) => void;
+  readonly timer: NodeJS.Timeout;
+}
+
+/** Process-wide, as BookKeeper clients do; unique across this process's connections. */
+let nextTxnId = 0n;
+
+export class BookieClient {
+  readonly address: { readonly host: string; readonly port: number };
+  readonly #requestTimeoutMs: number;
+  readonly #connectTimeoutMs: number;
+  readonly #maxFrameSize: number;
+  readonly #pending = new Map<bigint, Pending>();
+  #connection: Promise<{ socket: net.Socket; writer: FrameWriter }> | undefined;
+  #closed = false;
+
+  /** `address` is `host:port` (a bookie id that is an address). */
+  constructor(address: string | { host: string; port: number }, options: BookieClientOptions = {}) {
+    if (typeof address === 'string') {
+      const i = address.lastIndexOf(':');
+      this.address = { host: address.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(address.slice(i + 1)) };
+    } else {
+      this.address = address;
+    }
+    this.#requestTimeoutMs = options.requestTimeoutMs ?? 5000;
+    this.#connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
+    this.#maxFrameSize = options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE;
+  }
+
+  get pendingRequests(): number {
+    return this.#pending.size;
+  }
+
+  /** Sends one request; resolves with the bookie's response, whatever its status. */
+  async send(request: OutgoingRequest, timeoutMs = this.#requestTimeoutMs): Promise<Response> {
+    if (this.#closed) throw new BookieClientError('BOOKIE_CLIENT_CLOSED', 'the bookie client is closed');
+    const { writer } = await this.#connect();
+    // the socket is applying back-pressure: wait rather than buffer without bound
+    if (!writer.writable) await writer.whenWritable().catch(() => undefined);
+    const txnId = nextTxnId++;
+    const frame = encodeRequest({ ...request, txnId });
+    return new Promise<Response>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#pending.delete(txnId);
+        reject(new BookieClientError('BOOKIE_TIMEOUT', `${request.op} to ${this.#name()} timed out after ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.#pending.set(txnId, { resolve, reject, timer });
+      try {
+        writer.write(frame);
+      } catch (err) {
+        this.#settle(txnId)?.reject(new BookieClientError('BOOKIE_UNAVAILABLE', `connection to ${this.#name()} lost`, { cause: err }));
+      }
+    });
+  }
+
+  /** Closes the connection; outstanding requests fail with BOOKIE_CLIENT_CLOSED. */
+  close(): void {
+    this.#closed = true;
+    void this.#connection?.then(({ socket }) => socket.destroy(), () => undefined);
+    this.#failAll(new BookieClientError('BOOKIE_CLIENT_CLOSED', 'the bookie client is closed'));
+  }
+
+  #name(): string {
+    return `bookie ${this.address.host}:${this.address.port}`;
+  }
+
+  #settle(txnId: bigint): Pending | undefined {
+    const pending = this.#pending.get(txnId);
+    if (pending) {
+      this.#pending.delete(txnId);
+      clearTimeout(pending.timer);
+    }
+    return pending;
+  }
+
+  #failAll(err: Error): void {
+    for (const txnId of [...this.#pending.keys()]) this.#settle(txnId)?.reject(err);
+  }
+
+  #connect(): Promise<{ socket: net.Socket; writer: FrameWriter }> {
+    this.#connection ??= new Promise((resolve, reject) => {
+      const socket = net.connect({ host: this.address.host, port: this.address.port, noDelay: true, keepAlive: true });
+      const decoder = new FrameDecoder({ maxFrameSize: this.#maxFrameSize });
+      const timer = setTimeout(() => { socket.destroy(new Error(`connect timed out after ${this.#connectTimeoutMs} ms`)); }, this.#connectTimeoutMs);
+      let connected = false;
+      socket.once('connect', () => {
+        connected = true;
+        clearTimeout(timer);
+        resolve({ socket, writer: new FrameWriter(socket) });
+      });
+      socket.on('data', (chunk: Buffer) => {
+        try {
+          decoder.push(chunk, (frame) => {
+            const response = decodeResponse(frame);
+            this.#settle(response.txnId)?.resolve(response);
+          });
+        } catch (err) {
+          socket.destroy(err instanceof Error ? err : new Error(String(err)));
+        }
+      });
+      socket.on('error', () => { /* reported through 'close' */ });
+      socket.once('close', () => {
+        clearTimeout(timer);
+        this.#connection = undefined;
+        const err = new BookieClientError('BOOKIE_UNAVAILABLE', `${connected ? 'connection to' : 'cannot connect to'} ${this.#name()}${connected ? ' lost' : ''}`);
+        if (!connected) reject(err);
+        this.#failAll(err);
+      });
+    });
+    return this.#connection;
+  }
+}
