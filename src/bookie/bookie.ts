@@ -16,7 +16,7 @@ import { BookieServer } from './bookie-server.js';
 import { readCheckpointMark, writeCheckpointMark } from './checkpoint-mark.js';
 import { DiskMonitor } from './disk-monitor.js';
 import type { GcReport } from './garbage-collector.js';
-import { Journal, type JournalOptions, type JournalRecord } from './journal.js';
+import { Journal, type JournalOptions, type JournalRecord, type JournalStats } from './journal.js';
 import { LacTracker } from './lac-tracker.js';
 import { LedgerStorage, type LedgerStorageOptions } from './ledger-storage.js';
 import { Registration } from './registration.js';
@@ -70,6 +70,8 @@ export interface Bookie {
   checkpoint(): Promise<void>;
   /** Runs garbage collection now. */
   collectGarbage(): Promise<GcReport>;
+  /** Counters: the journal's groups, syncs and records (group commit at work). */
+  stats(): { readonly journal: JournalStats };
   /** Stops serving, deregisters, checkpoints and closes. Idempotent. */
   close(): Promise<void>;
 }
@@ -244,6 +246,7 @@ export async function startBookie(options: BookieOptions): Promise<Bookie> {
       get readOnly() { return readOnly; },
       checkpoint,
       collectGarbage,
+      stats: () => ({ journal: journal.stats() }),
       close: () => {
         closing ??= unwind();
         return closing;
