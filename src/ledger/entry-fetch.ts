@@ -1,0 +1,77 @@
+// Reads one entry from the bookies of its write set, BookKeeper style: ask the first replica; on an
+// error, or when it has not answered within the speculative timeout, also ask the next one (without
+// cancelling the first). An envelope that fails its digest is never returned: the next replica is
+// tried. Fails when every replica failed; a real error wins over "no such entry".
+import type { Digest } from '../wire/digest.js';
+import { decodeEntry, type Entry } from '../wire/entry-envelope.js';
+import type { ReadEntryRequest, StatusCode } from '../wire/protocol-types.js';
+import type { BookiePool } from './bookie-pool.js';
+import { LedgerClientError } from './ledger-client-error.js';
+
+export interface FetchOptions {
+  readonly pool: BookiePool;
+  readonly digest: Digest;
+  readonly ledgerId: bigint;
+  readonly entryId: bigint;
+  /** Bookie ids in the order to try them. */
+  readonly replicas: readonly string[];
+  readonly speculativeTimeoutMs: number;
+  /** Extra request fields (the fence flag and master key of recovery reads). */
+  readonly request?: Partial<Pick<ReadEntryRequest, 'flag' | 'masterKey' | 'priority'>>;
+}
+
+const MISSING: ReadonlySet<StatusCode> = new Set(['ENOENTRY', 'ENOLEDGER']);
+
+export function fetchEntry(options: FetchOptions): Promise<Entry> {
+  const { pool, digest, ledgerId, entryId, replicas, speculativeTimeoutMs } = options;
+  return new Promise<Entry>((resolve, reject) => {
+    let next = 0;
+    let outstanding = 0;
+    let done = false;
+    let realError: string | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const finish = (): void => {
+      done = true;
+      clearTimeout(timer);
+    };
+    const failed = (bookieId: string, why: string, missing: boolean): void => {
+      outstanding--;
+      if (done) return;
+      if (!missing) realError ??= `${bookieId}: ${why}`;
+      if (tryNext()) return;
+      if (outstanding > 0) return;
+      finish();
+      reject(realError === undefined
+        ? new LedgerClientError('NO_SUCH_ENTRY', `entry ${entryId} of ledger ${ledgerId} is on none of ${replicas.join(', ')}`)
+        : new LedgerClientError('BOOKIE_ERROR', `could not read entry ${entryId} of ledger ${ledgerId}; first error ${realError}`));
+    };
+    const tryNext = (): boolean => {
+      const bookieId = replicas[next++];
+      if (bookieId === undefined) return false;
+      outstanding++;
+      pool.get(bookieId).send({ op: 'READ_ENTRY', ledgerId, entryId, ...options.request }).then((response) => {
+        if (response.op !== 'READ_ENTRY' || response.status !== 'EOK' || response.body === undefined) {
+          failed(bookieId, response.status, MISSING.has(response.status));
+          return;
+        }
+        if (done) return;
+        try {
+          const entry = decodeEntry(digest, response.body, { ledgerId, entryId });
+          finish();
+          resolve(entry);
+        } catch (err) {
+          failed(bookieId, (err as Error).message, false);
+        }
+      }, (err: unknown) => { failed(bookieId, (err as Error).message, false); });
+      return true;
+    };
+    const speculate = (): void => {
+      timer = setTimeout(() => {
+        if (!done && tryNext()) speculate();
+      }, speculativeTimeoutMs);
+      timer.unref();
+    };
+    tryNext();
+    speculate();
+  });
+}

@@ -1,0 +1,172 @@
+// The read side of a ledger: entries up to the LAC (reading past it is refused: a reader must never
+// see an entry that may not have been acknowledged), the LAC itself (READ_LAC to the last ensemble,
+// complete once the coverage rule holds) and the long poll that waits for it to move.
+import type { Digest } from '../wire/digest.js';
+import { decodeEntry, type Entry } from '../wire/entry-envelope.js';
+import { decodeLac } from '../wire/lac-envelope.js';
+import type { LedgerMetadata } from '../wire/ledger-metadata-codec.js';
+import type { BookiePool } from './bookie-pool.js';
+import { fetchEntry } from './entry-fetch.js';
+import { LedgerClientError } from './ledger-client-error.js';
+import { isCovered } from './quorum-coverage.js';
+import { ensembleFor, writeSet } from './write-quorum.js';
+
+export interface ReaderContext {
+  readonly pool: BookiePool;
+  /** Default 2000 ms, as BookKeeper's speculativeReadTimeout. */
+  readonly speculativeReadTimeoutMs?: number;
+}
+
+export class LedgerReader {
+  readonly ledgerId: bigint;
+  readonly #ctx: ReaderContext;
+  readonly #digest: Digest;
+  #metadata: LedgerMetadata;
+  #lac: bigint;
+
+  constructor(ledgerId: bigint, metadata: LedgerMetadata, digest: Digest, ctx: ReaderContext) {
+    this.ledgerId = ledgerId;
+    this.#metadata = metadata;
+    this.#digest = digest;
+    this.#ctx = ctx;
+    this.#lac = metadata.state === 'CLOSED' ? metadata.lastEntryId : -1n;
+  }
+
+  get metadata(): LedgerMetadata { return this.#metadata; }
+  /** The highest entry known to be confirmed (the last entry once closed). */
+  get lastAddConfirmed(): bigint { return this.#lac; }
+  get isClosed(): boolean { return this.#metadata.state === 'CLOSED'; }
+
+  /** Newer metadata (after an ensemble change or close) for later reads. */
+  updateMetadata(metadata: LedgerMetadata): void {
+    this.#metadata = metadata;
+    if (metadata.state === 'CLOSED') this.#lac = metadata.lastEntryId;
+  }
+
+  /** Entries first..last, all at or below the LAC. */
+  async readEntries(first: bigint, last: bigint): Promise<Entry[]> {
+    if (last > this.#lac) {
+      throw new LedgerClientError('READ_BEYOND_LAC', `entry ${last} of ledger ${this.ledgerId} is past the last add confirmed (${this.#lac})`);
+    }
+    return this.readUnconfirmed(first, last);
+  }
+
+  /** Entries without the LAC check: for recovery tools, which know what they are doing. */
+  async readUnconfirmed(first: bigint, last: bigint): Promise<Entry[]> {
+    if (first < 0n || last < first) throw new LedgerClientError('INVALID_RANGE', `invalid entry range ${first}..${last}`);
+    const reads: Promise<Entry>[] = [];
+    for (let id = first; id <= last; id++) reads.push(this.#fetch(id));
+    const entries = await Promise.all(reads);
+    for (const e of entries) if (e.lastAddConfirmed > this.#lac) this.#lac = e.lastAddConfirmed;
+    return entries;
+  }
+
+  #replicas(entryId: bigint): string[] {
+    const ensemble = ensembleFor(this.#metadata.ensembles, entryId);
+    return writeSet(entryId, this.#metadata.ensembleSize, this.#metadata.writeQuorumSize).map((i) => ensemble[i] ?? '');
+  }
+
+  #fetch(entryId: bigint): Promise<Entry> {
+    return fetchEntry({
+      pool: this.#ctx.pool, digest: this.#digest, ledgerId: this.ledgerId, entryId,
+      replicas: this.#replicas(entryId), speculativeTimeoutMs: this.#ctx.speculativeReadTimeoutMs ?? 2000,
+    });
+  }
+
+  /**
+   * READ_LAC to every bookie of the last ensemble; the LAC is the highest of the explicit LACs and
+   * of the LACs piggybacked by the last stored entries, once the replies cover every write quorum.
+   */
+  async readLastAddConfirmed(): Promise<bigint> {
+    if (this.isClosed) return this.#lac;
+    const ensemble = this.#metadata.ensembles.at(-1)?.[1] ?? [];
+    const answered = ensemble.map(() => false);
+    let best = this.#lac;
+    await new Promise<void>((resolve, reject) => {
+      let replies = 0;
+      let settled = false;
+      const done = (): void => {
+        if (settled) return;
+        if (isCovered(answered, this.#metadata.writeQuorumSize, this.#metadata.ackQuorumSize)) {
+          settled = true;
+          resolve();
+        } else if (replies === ensemble.length) {
+          settled = true;
+          reject(new LedgerClientError('BOOKIE_ERROR', `too few bookies of ledger ${this.ledgerId} answered the LAC read to be sure of it`));
+        }
+      };
+      ensemble.forEach((bookieId, index) => {
+        this.#ctx.pool.get(bookieId).send({ op: 'READ_LAC', ledgerId: this.ledgerId }).then((r) => {
+          replies++;
+          if (r.op === 'READ_LAC' && (r.status === 'EOK' || r.status === 'ENOENTRY' || r.status === 'ENOLEDGER')) {
+            answered[index] = true;
+            if (r.status === 'EOK') best = this.#maxLac(best, r.lacBody, r.lastEntryBody);
+          }
+          done();
+        }, () => { replies++; done(); });
+      });
+    });
+    if (best > this.#lac) this.#lac = best;
+    return this.#lac;
+  }
+
+  #maxLac(best: bigint, lacBody: Buffer | undefined, lastEntryBody: Buffer | undefined): bigint {
+    let lac = best;
+    try {
+      if (lacBody) {
+        const explicit = decodeLac(this.#digest, lacBody, this.ledgerId);
+        if (explicit > lac) lac = explicit;
+      }
+      if (lastEntryBody) {
+        // verified before trusting the LAC it carries
+        const entry = decodeEntry(this.#digest, lastEntryBody, { ledgerId: this.ledgerId });
+        if (entry.lastAddConfirmed > lac) lac = entry.lastAddConfirmed;
+      }
+    } catch {
+      // a damaged reply from one bookie: the others still count
+    }
+    return lac;
+  }
+
+  /**
+   * Long poll: resolves as soon as a bookie reports a LAC above `previous` (with entry previous+1
+   * when that bookie holds it), or with the current LAC after `timeoutMs`.
+   */
+  async readLastAddConfirmedAndEntry(previous: bigint, timeoutMs: number): Promise<{ lastAddConfirmed: bigint; entry?: Entry }> {
+    if (this.isClosed || this.#lac > previous) return { lastAddConfirmed: this.#lac };
+    const ensemble = this.#metadata.ensembles.at(-1)?.[1] ?? [];
+    // as BookKeeper: give up waiting once E-A+1 bookies report no progress (the others cannot all be ahead)
+    const enough = ensemble.length - this.#metadata.ackQuorumSize + 1;
+    const result = await new Promise<{ lastAddConfirmed: bigint; entry?: Entry }>((resolve) => {
+      let noProgress = 0;
+      let settled = false;
+      const settle = (value: { lastAddConfirmed: bigint; entry?: Entry }): void => {
+        if (settled) return;
+        settled = true;
+        resolve(value);
+      };
+      const stalled = (): void => {
+        if (++noProgress >= enough) settle({ lastAddConfirmed: this.#lac });
+      };
+      for (const bookieId of ensemble) {
+        this.#ctx.pool.get(bookieId)
+          .send({ op: 'READ_ENTRY', ledgerId: this.ledgerId, entryId: -1n, flag: 'ENTRY_PIGGYBACK', previousLAC: previous, timeOut: BigInt(timeoutMs) }, timeoutMs + 5000)
+          .then((r) => {
+            if (r.op !== 'READ_ENTRY' || r.status !== 'EOK' || r.maxLAC === undefined || r.maxLAC <= previous) {
+              stalled();
+              return;
+            }
+            let entry: Entry | undefined;
+            try {
+              if (r.body) entry = decodeEntry(this.#digest, r.body, { ledgerId: this.ledgerId, entryId: previous + 1n });
+            } catch {
+              entry = undefined; // a damaged piggyback: the caller reads the entry normally
+            }
+            settle({ lastAddConfirmed: r.maxLAC, ...(entry ? { entry } : {}) });
+          }, stalled);
+      }
+    });
+    if (result.lastAddConfirmed > this.#lac) this.#lac = result.lastAddConfirmed;
+    return result;
+  }
+}

@@ -1,0 +1,238 @@
+// The write side of a ledger (BookKeeper's LedgerHandle for adds): entries are pipelined to their
+// write set, complete at the ack quorum, and are acknowledged to the caller strictly in entry order;
+// the LAC is the highest contiguously acknowledged entry. A bookie failure triggers an ensemble
+// change (new ensemble from LAC+1, CAS on the metadata, resend to the replacement) during which no
+// add completes. Fatal answers (fenced, unauthorized) close the handle and fail every pending add.
+import type { Logger } from '../util/logger.js';
+import type { Digest } from '../wire/digest.js';
+import { encodeEntry } from '../wire/entry-envelope.js';
+import type { LedgerMetadata } from '../wire/ledger-metadata-codec.js';
+import type { Response } from '../wire/protocol-types.js';
+import type { BookiePool } from './bookie-pool.js';
+import { LedgerClientError } from './ledger-client-error.js';
+import { ensembleFor, writeSet } from './write-quorum.js';
+
+/** What a writer needs from the client: connections, placement and metadata updates. */
+export interface WriterContext {
+  readonly pool: BookiePool;
+  /** A writable bookie to replace `ensemble[index]`, not already in `ensemble`. */
+  readonly replaceBookie: (ensemble: readonly string[], index: number) => string;
+  readonly recordBookieError: (bookieId: string) => void;
+  /**
+   * Applies `transform` to the ledger's metadata with a CAS loop while `check` returns undefined;
+   * rejects with the error `check` returns otherwise. Resolves with the metadata stored.
+   */
+  readonly updateMetadata: (
+    check: (current: LedgerMetadata) => LedgerClientError | undefined,
+    transform: (current: LedgerMetadata) => LedgerMetadata,
+  ) => Promise<LedgerMetadata>;
+  readonly logger: Logger;
+}
+
+interface PendingAdd {
+  readonly entryId: bigint;
+  readonly envelope: Buffer;
+  readonly payloadLength: bigint;
+  /** Ensemble indices that acknowledged, each for the bookie that was at that index when it acked. */
+  readonly acked: Map<number, string>;
+  completed: boolean;
+  readonly resolve: (entryId: bigint) => void;
+  readonly reject: (err: Error) => void;
+}
+
+export interface WriterOptions {
+  /** Add as RECOVERY_ADD (ledger recovery re-adding entries to a fenced ledger). */
+  readonly recovery?: boolean;
+  /** The LAC and length to continue from (recovery); default an empty ledger. */
+  readonly lastAddConfirmed?: bigint;
+  readonly length?: bigint;
+}
+
+export class LedgerWriter {
+  readonly ledgerId: bigint;
+  readonly #ctx: WriterContext;
+  readonly #digest: Digest;
+  readonly #masterKey: Buffer;
+  readonly #recovery: boolean;
+  #metadata: LedgerMetadata;
+  #lastAddPushed: bigint;
+  #lac: bigint;
+  #length: bigint;
+  /** Cumulative length including every entry pushed, acknowledged or not (the envelope's field). */
+  #pushedLength: bigint;
+  #pending: PendingAdd[] = [];
+  #changingEnsemble = false;
+  /** Ensemble indices whose bookie failed while a change was already running. */
+  #failedIndices = new Set<number>();
+  #failure: LedgerClientError | undefined;
+  #drained: (() => void)[] = [];
+
+  constructor(ledgerId: bigint, metadata: LedgerMetadata, digest: Digest, masterKey: Buffer, ctx: WriterContext, options: WriterOptions = {}) {
+    this.ledgerId = ledgerId;
+    this.#metadata = metadata;
+    this.#digest = digest;
+    this.#masterKey = masterKey;
+    this.#ctx = ctx;
+    this.#recovery = options.recovery === true;
+    this.#lac = options.lastAddConfirmed ?? -1n;
+    this.#lastAddPushed = this.#lac;
+    this.#length = options.length ?? 0n;
+    this.#pushedLength = this.#length;
+  }
+
+  get metadata(): LedgerMetadata { return this.#metadata; }
+  get lastAddConfirmed(): bigint { return this.#lac; }
+  get lastAddPushed(): bigint { return this.#lastAddPushed; }
+  /** Bytes of payload acknowledged so far. */
+  get length(): bigint { return this.#length; }
+  get pendingAdds(): number { return this.#pending.length; }
+  /** The error that closed this writer, if one did. */
+  get failure(): LedgerClientError | undefined { return this.#failure; }
+
+  /** Resolves with the entry id once the ack quorum stored it and every earlier entry completed. */
+  addEntry(payload: Uint8Array): Promise<bigint> {
+    if (this.#failure) return Promise.reject(this.#failure);
+    const entryId = ++this.#lastAddPushed;
+    this.#pushedLength += BigInt(payload.length);
+    const length = this.#pushedLength;
+    const envelope = encodeEntry(this.#digest, { ledgerId: this.ledgerId, entryId, lastAddConfirmed: this.#lac, length }, payload);
+    return new Promise<bigint>((resolve, reject) => {
+      const op: PendingAdd = { entryId, envelope, payloadLength: BigInt(payload.length), acked: new Map(), completed: false, resolve, reject };
+      this.#pending.push(op);
+      const ensemble = ensembleFor(this.#metadata.ensembles, entryId);
+      for (const index of this.#writeSet(entryId)) this.#send(op, index, ensemble[index] ?? '');
+    });
+  }
+
+  /** Resolves once every add issued so far has completed or failed. */
+  drain(): Promise<void> {
+    if (this.#pending.length === 0) return Promise.resolve();
+    return new Promise((resolve) => { this.#drained.push(resolve); });
+  }
+
+  /** Fails every pending add and refuses new ones (the handle is being abandoned). */
+  abort(error: LedgerClientError): void {
+    this.#fail(error);
+  }
+
+  #writeSet(entryId: bigint): number[] {
+    return writeSet(entryId, this.#metadata.ensembleSize, this.#metadata.writeQuorumSize);
+  }
+
+  #send(op: PendingAdd, index: number, bookieId: string): void {
+    this.#ctx.pool.get(bookieId)
+      .send({ op: 'ADD_ENTRY', ledgerId: this.ledgerId, entryId: op.entryId, masterKey: this.#masterKey, body: op.envelope, ...(this.#recovery ? { recoveryAdd: true, priority: 100 } : {}) })
+      .then((response) => { this.#onResponse(op, index, bookieId, response); }, (err: unknown) => {
+        this.#ctx.logger.debug({ err, bookieId, ledgerId: this.ledgerId, entryId: op.entryId }, 'add failed');
+        this.#onBookieError(op, index, bookieId);
+      });
+  }
+
+  #onResponse(op: PendingAdd, index: number, bookieId: string, response: Response): void {
+    if (response.status === 'EOK') {
+      // a late ack from a bookie that has since been replaced at this index counts for nothing
+      if (this.#bookieAt(op.entryId, index) !== bookieId) return;
+      op.acked.set(index, bookieId);
+      if (!op.completed && op.acked.size >= this.#metadata.ackQuorumSize) {
+        op.completed = true;
+        this.#completeInOrder();
+      }
+    } else if (response.status === 'EFENCED') {
+      this.#fail(new LedgerClientError('LEDGER_FENCED', `ledger ${this.ledgerId} was fenced by another client (recovery): this writer can add nothing more`));
+    } else if (response.status === 'EUA') {
+      this.#fail(new LedgerClientError('UNAUTHORIZED', `bookie ${bookieId} refused the master key of ledger ${this.ledgerId}`));
+    } else {
+      // any other refusal (read-only, overloaded, I/O error): replace the bookie
+      this.#ctx.logger.warn({ bookieId, ledgerId: this.ledgerId, entryId: op.entryId, status: response.status }, 'add refused by bookie');
+      this.#onBookieError(op, index, bookieId);
+    }
+  }
+
+  #bookieAt(entryId: bigint, index: number): string | undefined {
+    return ensembleFor(this.#metadata.ensembles, entryId)[index];
+  }
+
+  #onBookieError(op: PendingAdd, index: number, bookieId: string): void {
+    if (this.#failure) return;
+    // only a failure of the bookie currently serving that index calls for a change
+    if (this.#bookieAt(op.entryId, index) !== bookieId) return;
+    this.#ctx.recordBookieError(bookieId);
+    this.#failedIndices.add(index);
+    if (!this.#changingEnsemble) void this.#changeEnsemble();
+  }
+
+  /** Pops completed adds from the head, strictly in order, unless an ensemble change is running. */
+  #completeInOrder(): void {
+    while (!this.#changingEnsemble && !this.#failure) {
+      const head = this.#pending[0];
+      if (!head?.completed || head.entryId !== this.#lac + 1n) break;
+      this.#pending.shift();
+      this.#lac = head.entryId;
+      this.#length += head.payloadLength;
+      head.resolve(head.entryId);
+    }
+    this.#notifyDrained();
+  }
+
+  #notifyDrained(): void {
+    if (this.#pending.length > 0 || this.#drained.length === 0) return;
+    const waiters = this.#drained;
+    this.#drained = [];
+    for (const resolve of waiters) resolve();
+  }
+
+  async #changeEnsemble(): Promise<void> {
+    this.#changingEnsemble = true;
+    try {
+      while (this.#failedIndices.size > 0 && !this.#failure) {
+        const failed = [...this.#failedIndices];
+        this.#failedIndices.clear();
+        const firstEntryId = this.#lac + 1n;
+        const current = ensembleFor(this.#metadata.ensembles, firstEntryId);
+        const next = [...current];
+        for (const index of failed) next[index] = this.#ctx.replaceBookie(next, index);
+        const replaced = failed.filter((i) => next[i] !== current[i]);
+        this.#ctx.logger.info({ ledgerId: this.ledgerId, firstEntryId, from: current, to: next }, 'changing ensemble');
+        // recovery keeps its ensemble changes in memory: they are written with the CLOSED state
+        this.#metadata = this.#recovery
+          ? { ...this.#metadata, ensembles: withEnsemble(this.#metadata.ensembles, firstEntryId, next) }
+          : await this.#ctx.updateMetadata(
+            (m) => m.state === 'OPEN' ? undefined
+              : new LedgerClientError(m.state === 'CLOSED' ? 'LEDGER_CLOSED' : 'LEDGER_FENCED', `ledger ${this.ledgerId} is ${m.state}: cannot change its ensemble`),
+            (m) => ({ ...m, ensembles: withEnsemble(m.ensembles, firstEntryId, next) }),
+          );
+        // resend what the replaced bookies held of every add not yet acknowledged to the caller
+        for (const op of this.#pending) {
+          const ensemble = ensembleFor(this.#metadata.ensembles, op.entryId);
+          for (const index of this.#writeSet(op.entryId)) {
+            if (!replaced.includes(index)) continue;
+            op.acked.delete(index);
+            op.completed = op.acked.size >= this.#metadata.ackQuorumSize;
+            this.#send(op, index, ensemble[index] ?? '');
+          }
+        }
+      }
+    } catch (err) {
+      this.#fail(err instanceof LedgerClientError ? err
+        : new LedgerClientError('BOOKIE_ERROR', `ensemble change of ledger ${this.ledgerId} failed: ${(err as Error).message}`, { cause: err }));
+    } finally {
+      this.#changingEnsemble = false;
+    }
+    this.#completeInOrder();
+  }
+
+  #fail(error: LedgerClientError): void {
+    if (this.#failure) return;
+    this.#failure = error;
+    const pending = this.#pending;
+    this.#pending = [];
+    for (const op of pending) op.reject(error);
+    this.#notifyDrained();
+  }
+}
+
+/** Ensembles with `bookies` serving from `firstEntryId` on (replacing a segment that starts there). */
+function withEnsemble(ensembles: LedgerMetadata['ensembles'], firstEntryId: bigint, bookies: readonly string[]): LedgerMetadata['ensembles'] {
+  const kept = ensembles.filter(([first]) => first < firstEntryId);
+  return [...kept, [firstEntryId, bookies]];
+}
