@@ -1,0 +1,141 @@
+// The BookKeeper client: creates, opens (with or without recovery) and deletes ledgers on the
+// bookies registered under a ledgers root, in BookKeeper's metadata layout.
+import { randomBytes } from 'node:crypto';
+import { InvalidArgumentError } from '../errors.js';
+import type { MetadataStore } from '../metadata/metadata-store.js';
+import { noopLogger, type Logger } from '../util/logger.js';
+import { createDigest, type DigestType } from '../wire/digest.js';
+import type { LedgerMetadata } from '../wire/ledger-metadata-codec.js';
+import { masterKey } from '../wire/master-key.js';
+import { BookiePool } from './bookie-pool.js';
+import { BookieRegistry } from './bookie-registry.js';
+import { LedgerClientError } from './ledger-client-error.js';
+import { LedgerHandle, type HandleContext } from './ledger-handle.js';
+import { LedgerIdGenerator } from './ledger-id-generator.js';
+import { LedgerManager } from './ledger-manager.js';
+import { recoverLedger } from './ledger-recovery.js';
+import { PlacementPolicy } from './placement-policy.js';
+
+export interface LedgerClientOptions {
+  readonly store: MetadataStore;
+  /** Default `/ledgers`. */
+  readonly ledgersRoot?: string;
+  /** Per-request bookie timeout; a timed-out add replaces the bookie. Default 5000 ms. */
+  readonly requestTimeoutMs?: number;
+  /** A read asks the next replica too after this long. Default 2000 ms. */
+  readonly speculativeReadTimeoutMs?: number;
+  readonly logger?: Logger;
+}
+
+export interface CreateLedgerOptions {
+  /** Default 3. */
+  readonly ensembleSize?: number;
+  /** Default 3 (E3 W3 A2 is what DistributedLog runs). */
+  readonly writeQuorumSize?: number;
+  /** Default 2. */
+  readonly ackQuorumSize?: number;
+  /** Default CRC32, DistributedLog's. */
+  readonly digest?: DigestType;
+  readonly password?: Uint8Array;
+  readonly customMetadata?: ReadonlyMap<string, Buffer>;
+}
+
+export interface OpenLedgerOptions {
+  /** Fence the ledger and close it at its last recoverable entry (a new owner taking over). */
+  readonly recover: boolean;
+  readonly password?: Uint8Array;
+}
+
+export class LedgerClient {
+  readonly #manager: LedgerManager;
+  readonly #ids: LedgerIdGenerator;
+  readonly #registry: BookieRegistry;
+  readonly #placement: PlacementPolicy;
+  readonly #pool: BookiePool;
+  readonly #ctx: HandleContext;
+
+  private constructor(options: LedgerClientOptions, registry: BookieRegistry) {
+    const root = options.ledgersRoot ?? '/ledgers';
+    const logger = options.logger ?? noopLogger;
+    this.#registry = registry;
+    this.#manager = new LedgerManager(options.store, root, { logger });
+    this.#ids = new LedgerIdGenerator(options.store, root, { logger });
+    this.#placement = new PlacementPolicy(registry, { logger });
+    this.#pool = new BookiePool(options.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: options.requestTimeoutMs });
+    this.#ctx = {
+      pool: this.#pool,
+      manager: this.#manager,
+      logger,
+      replaceBookie: (ensemble, index) => this.#placement.replaceBookie(ensemble, index),
+      recordBookieError: (bookieId) => { this.#placement.recordError(bookieId); },
+      ...(options.speculativeReadTimeoutMs === undefined ? {} : { speculativeReadTimeoutMs: options.speculativeReadTimeoutMs }),
+    };
+  }
+
+  static async open(options: LedgerClientOptions): Promise<LedgerClient> {
+    const registry = new BookieRegistry(options.store, options.ledgersRoot ?? '/ledgers', options.logger ? { logger: options.logger } : {});
+    await registry.start();
+    return new LedgerClient(options, registry);
+  }
+
+  /** Bookies currently registered as writable. */
+  writableBookies(): ReadonlySet<string> {
+    return this.#registry.writable();
+  }
+
+  async createLedger(options: CreateLedgerOptions = {}): Promise<LedgerHandle> {
+    const ensembleSize = options.ensembleSize ?? 3;
+    const writeQuorumSize = options.writeQuorumSize ?? 3;
+    const ackQuorumSize = options.ackQuorumSize ?? 2;
+    if (!(ensembleSize >= writeQuorumSize && writeQuorumSize >= ackQuorumSize && ackQuorumSize >= 1)) {
+      throw new InvalidArgumentError(`quorums must satisfy ensemble >= write >= ack >= 1, got ${ensembleSize}/${writeQuorumSize}/${ackQuorumSize}`);
+    }
+    const password = Buffer.from(options.password ?? new Uint8Array(0));
+    const digestType = options.digest ?? 'CRC32';
+    const metadata: LedgerMetadata = {
+      ensembleSize, writeQuorumSize, ackQuorumSize,
+      state: 'OPEN', lastEntryId: -1n, length: 0n, digestType, password,
+      ensembles: [[0n, this.#placement.newEnsemble(ensembleSize)]],
+      ctime: Date.now(),
+      customMetadata: options.customMetadata ?? new Map(),
+      cToken: randomBytes(8).readBigInt64BE(0),
+    };
+    for (;;) {
+      const id = await this.#ids.generate();
+      try {
+        const created = await this.#manager.create(id, metadata);
+        return new LedgerHandle(id, created, createDigest(digestType, password), masterKey(password), this.#ctx, true);
+      } catch (err) {
+        // an id taken by a ledger created outside our id generator: draw another
+        if (!(err instanceof LedgerClientError && err.code === 'LEDGER_EXISTS')) throw err;
+      }
+    }
+  }
+
+  async openLedger(ledgerId: bigint, options: OpenLedgerOptions): Promise<LedgerHandle> {
+    const versioned = await this.#manager.read(ledgerId);
+    const { metadata } = versioned;
+    const password = Buffer.from(options.password ?? new Uint8Array(0));
+    if (metadata.password !== undefined && !metadata.password.equals(password)) {
+      throw new LedgerClientError('UNAUTHORIZED', `wrong password for ledger ${ledgerId}`, { ledgerId });
+    }
+    const digest = createDigest(metadata.digestType ?? 'CRC32', password);
+    const handle = new LedgerHandle(ledgerId, versioned, digest, masterKey(password), this.#ctx, false);
+    if (!options.recover || metadata.state === 'CLOSED') return handle;
+    await recoverLedger({
+      ledgerId, metadata, digest, masterKey: masterKey(password),
+      ctx: { ...this.#ctx, updateMetadata: (check, transform) => handle.updateMetadata(check, transform) },
+    });
+    return handle;
+  }
+
+  /** Deletes the ledger's metadata; bookies drop its entries at their next garbage collection. */
+  async deleteLedger(ledgerId: bigint): Promise<void> {
+    await this.#manager.delete(ledgerId);
+  }
+
+  async close(): Promise<void> {
+    this.#pool.close();
+    await this.#registry.close();
+  }
+}
