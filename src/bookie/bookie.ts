@@ -190,9 +190,6 @@ export async function startBookie(options: BookieOptions): Promise<Bookie> {
     const bookieId = options.bookieId ?? `${host}:${bound.port}`;
 
     const registration = new Registration(store, ledgersRoot, bookieId, logger);
-    await registration.start();
-    cleanups.push(() => registration.close());
-
     const monitor = new DiskMonitor({
       dirs: [journalDir, ledgerDir], threshold, warnThreshold, logger,
       intervalMs: options.diskCheckIntervalMs ?? 10_000,
@@ -201,8 +198,12 @@ export async function startBookie(options: BookieOptions): Promise<Bookie> {
         await registration.setReadOnly(ro);
       },
     });
+    // the first disk check comes before registering: a full bookie registers read-only at once,
+    // never for a moment as writable (as BookKeeper's BookieStateManager does)
     await monitor.start();
     cleanups.push(() => monitor.stop());
+    await registration.start();
+    cleanups.push(() => registration.close());
 
     const isLive = async (ids: readonly bigint[]): Promise<ReadonlySet<bigint>> => {
       await store.sync(ledgersRoot);

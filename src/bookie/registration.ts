@@ -17,6 +17,7 @@ export class Registration {
   readonly #bookieId: string;
   readonly #logger: Logger;
   #readOnly = false;
+  #started = false;
   #closed = false;
   /** Serialises (re-)registrations so a mode switch never races a re-register. */
   #chain: Promise<void> = Promise.resolve();
@@ -38,16 +39,18 @@ export class Registration {
     await this.#ensure(joinPath(this.#root, 'available/readonly'));
     await this.#createIfMissing(joinPath(this.#root, 'LAYOUT'), Buffer.from(LAYOUT));
     await this.#createIfMissing(joinPath(this.#root, 'INSTANCEID'), Buffer.from(randomUUID()));
+    this.#started = true;
     this.#store.on('connected', this.#onConnected);
     this.#enqueue();
     await this.#chain;
   }
 
-  /** Moves between `available/` and `available/readonly/`. */
+  /** Moves between `available/` and `available/readonly/`; before start(), chooses where start() registers. */
   async setReadOnly(readOnly: boolean): Promise<void> {
     if (this.#readOnly === readOnly) return;
     this.#readOnly = readOnly;
     this.#logger.warn({ bookieId: this.#bookieId, readOnly }, readOnly ? 'bookie is now read-only' : 'bookie is writable again');
+    if (!this.#started) return;
     this.#enqueue();
     await this.#chain;
   }

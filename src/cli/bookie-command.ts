@@ -17,6 +17,11 @@ Options:
   --journal-dir <dir>   journal directory (best on its own disk)
   --ledger-dir <dir>    ledger storage directory
   --bookie-id <id>      id to register as (default <host>:<port>)
+  --zk-session-timeout-ms <ms>
+                        ZooKeeper session timeout (default 30000); a killed bookie's
+                        registration lingers this long and its restart waits for it
+  --checkpoint-interval-ms <ms>
+                        storage flush + journal mark interval (default 10000)
   --verbose             log everything to stderr, and stack traces on errors
   -h, --help            print this help
 `;
@@ -35,6 +40,7 @@ export async function bookieCommand(argv: string[]): Promise<number> {
       metadata: { type: 'string' }, dir: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' },
       'journal-dir': { type: 'string' }, 'ledger-dir': { type: 'string' }, 'bookie-id': { type: 'string' },
       verbose: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      'zk-session-timeout-ms': { type: 'string' }, 'checkpoint-interval-ms': { type: 'string' },
     },
     strict: true,
   });
@@ -45,6 +51,8 @@ export async function bookieCommand(argv: string[]): Promise<number> {
   if (values.metadata === undefined) throw new InvalidArgumentError('--metadata <uri> is required (e.g. zk://127.0.0.1:2181/ledgers)');
   if (values.dir === undefined) throw new InvalidArgumentError('--dir <dataDir> is required');
   const port = integer('port', values.port);
+  const sessionTimeoutMs = integer('zk-session-timeout-ms', values['zk-session-timeout-ms']);
+  const checkpointIntervalMs = integer('checkpoint-interval-ms', values['checkpoint-interval-ms']);
   const bookie = await startBookie({
     metadata: values.metadata,
     dir: values.dir,
@@ -53,6 +61,8 @@ export async function bookieCommand(argv: string[]): Promise<number> {
     ...(values['journal-dir'] === undefined ? {} : { journalDir: values['journal-dir'] }),
     ...(values['ledger-dir'] === undefined ? {} : { ledgerDir: values['ledger-dir'] }),
     ...(values['bookie-id'] === undefined ? {} : { bookieId: values['bookie-id'] }),
+    ...(sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs }),
+    ...(checkpointIntervalMs === undefined ? {} : { checkpointIntervalMs }),
     logger: stderrLogger(values.verbose === true, 'bookie'),
   });
   process.stdout.write(`bookie ${bookie.bookieId} ready\n`);
