@@ -214,6 +214,9 @@ export async function startBookie(options: BookieOptions): Promise<Bookie> {
       return live;
     };
     const collectGarbage = async (): Promise<GcReport> => {
+      // checkpoint first: otherwise a crash before the next one would replay the journal records
+      // of the ledgers deleted here and bring them back
+      await checkpoint();
       const before = await storage.listLedgers();
       const report = await storage.collectGarbage(isLive, { compactionThreshold });
       const kept = new Set(await storage.listLedgers());
