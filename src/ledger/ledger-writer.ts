@@ -62,8 +62,8 @@ export class LedgerWriter {
   #pushedLength: bigint;
   #pending: PendingAdd[] = [];
   #changingEnsemble = false;
-  /** Ensemble indices whose bookie failed while a change was already running. */
-  #failedIndices = new Set<number>();
+  /** Ensemble index -> the bookie that failed there, waiting for the (running) ensemble change. */
+  #failedBookies = new Map<number, string>();
   #failure: LedgerClientError | undefined;
   #drained: (() => void)[] = [];
 
@@ -154,10 +154,12 @@ export class LedgerWriter {
 
   #onBookieError(op: PendingAdd, index: number, bookieId: string): void {
     if (this.#failure) return;
-    // only a failure of the bookie currently serving that index calls for a change
-    if (this.#bookieAt(op.entryId, index) !== bookieId) return;
     this.#ctx.recordBookieError(bookieId);
-    this.#failedIndices.add(index);
+    // only a failure of a bookie of the current (last) ensemble, still at that index, calls for a
+    // change (BookKeeper's handleBookieFailure): a late error for an entry of an older ensemble
+    // (already acknowledged) or from a bookie already replaced would otherwise replace a healthy one
+    if (this.#metadata.ensembles.at(-1)?.[1][index] !== bookieId) return;
+    this.#failedBookies.set(index, bookieId);
     if (!this.#changingEnsemble) void this.#changeEnsemble();
   }
 
@@ -184,11 +186,13 @@ export class LedgerWriter {
   async #changeEnsemble(): Promise<void> {
     this.#changingEnsemble = true;
     try {
-      while (this.#failedIndices.size > 0 && !this.#failure) {
-        const failed = [...this.#failedIndices];
-        this.#failedIndices.clear();
+      while (this.#failedBookies.size > 0 && !this.#failure) {
         const firstEntryId = this.#lac + 1n;
         const current = ensembleFor(this.#metadata.ensembles, firstEntryId);
+        // failures reported during the previous round may name bookies that round replaced
+        const failed = [...this.#failedBookies].filter(([i, bookieId]) => current[i] === bookieId).map(([i]) => i);
+        this.#failedBookies.clear();
+        if (failed.length === 0) continue;
         const next = [...current];
         for (const index of failed) next[index] = this.#ctx.replaceBookie(next, index);
         const replaced = failed.filter((i) => next[i] !== current[i]);
