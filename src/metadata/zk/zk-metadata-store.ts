@@ -10,6 +10,7 @@ import type {
   CreateOptions, MetadataStore, MetadataStoreEvents, MultiOp, MultiResult, NodeData, NodeStat, SessionState, Watcher,
 } from '../metadata-store.js';
 import { parentOf, validatePath } from '../path.js';
+import './zk-client-compat.js';
 import { fromZkCode, toMetadataError, ZK_RUNTIME_INCONSISTENCY } from './zk-errors.js';
 import {
   addToTransaction, CREATE_FLAGS, EMPTY, longToBigInt, toBuffer, toMultiResults, toNodeStat, toWatchEventType, type TxResult,
