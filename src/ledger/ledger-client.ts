@@ -38,6 +38,8 @@ export interface CreateLedgerOptions {
   readonly digest?: DigestType;
   readonly password?: Uint8Array;
   readonly customMetadata?: ReadonlyMap<string, Buffer>;
+  /** Write the LAC explicitly this often when it moved (tailing readers see a quiet ledger's last entry). Default 0 = off. */
+  readonly explicitLacIntervalMs?: number;
 }
 
 export interface OpenLedgerOptions {
@@ -104,7 +106,8 @@ export class LedgerClient {
       const id = await this.#ids.generate();
       try {
         const created = await this.#manager.create(id, metadata);
-        return new LedgerHandle(id, created, createDigest(digestType, password), masterKey(password), this.#ctx, true);
+        const explicit = options.explicitLacIntervalMs === undefined ? {} : { explicitLacIntervalMs: options.explicitLacIntervalMs };
+        return new LedgerHandle(id, created, createDigest(digestType, password), masterKey(password), this.#ctx, explicit);
       } catch (err) {
         // an id taken by a ledger created outside our id generator: draw another
         if (!(err instanceof LedgerClientError && err.code === 'LEDGER_EXISTS')) throw err;

@@ -21,14 +21,17 @@ export class LedgerHandle {
   readonly #writer: LedgerWriter | undefined;
   #closing: Promise<void> | undefined;
 
-  constructor(id: bigint, versioned: VersionedLedgerMetadata, digest: Digest, masterKey: Buffer, ctx: HandleContext, writable: boolean) {
+  constructor(
+    id: bigint, versioned: VersionedLedgerMetadata, digest: Digest, masterKey: Buffer, ctx: HandleContext,
+    writer: { readonly explicitLacIntervalMs?: number } | false,
+  ) {
     this.id = id;
     this.#ctx = ctx;
     this.#versioned = versioned;
     this.#reader = new LedgerReader(id, versioned.metadata, digest, ctx);
-    this.#writer = writable
-      ? new LedgerWriter(id, versioned.metadata, digest, masterKey, { ...ctx, updateMetadata: (check, transform) => this.updateMetadata(check, transform) })
-      : undefined;
+    this.#writer = writer === false
+      ? undefined
+      : new LedgerWriter(id, versioned.metadata, digest, masterKey, { ...ctx, updateMetadata: (check, transform) => this.updateMetadata(check, transform) }, writer);
   }
 
   get metadata(): LedgerMetadata { return this.#versioned.metadata; }
@@ -95,6 +98,7 @@ export class LedgerHandle {
     const writer = this.#writer;
     if (!writer) return;
     await writer.drain();
+    writer.stop();
     if (writer.failure) throw writer.failure;
     const lastEntryId = writer.lastAddConfirmed;
     const length = writer.length;

@@ -6,6 +6,7 @@
 import type { Logger } from '../util/logger.js';
 import type { Digest } from '../wire/digest.js';
 import { encodeEntry } from '../wire/entry-envelope.js';
+import { encodeLac } from '../wire/lac-envelope.js';
 import type { LedgerMetadata } from '../wire/ledger-metadata-codec.js';
 import type { Response } from '../wire/protocol-types.js';
 import type { BookiePool } from './bookie-pool.js';
@@ -46,6 +47,11 @@ export interface WriterOptions {
   /** The LAC and length to continue from (recovery); default an empty ledger. */
   readonly lastAddConfirmed?: bigint;
   readonly length?: bigint;
+  /**
+   * Send the LAC explicitly (WRITE_LAC) this often when it moved past what the last envelope
+   * carried, so that tailing readers see the last entry of a quiet ledger. 0 (default) = off.
+   */
+  readonly explicitLacIntervalMs?: number;
 }
 
 export class LedgerWriter {
@@ -66,6 +72,10 @@ export class LedgerWriter {
   #failedBookies = new Map<number, string>();
   #failure: LedgerClientError | undefined;
   #drained: (() => void)[] = [];
+  /** The LAC carried by the last envelope sent, and the last LAC sent explicitly. */
+  #piggybackedLac = -1n;
+  #explicitLac = -1n;
+  #lacTimer: NodeJS.Timeout | undefined;
 
   constructor(ledgerId: bigint, metadata: LedgerMetadata, digest: Digest, masterKey: Buffer, ctx: WriterContext, options: WriterOptions = {}) {
     this.ledgerId = ledgerId;
@@ -78,6 +88,11 @@ export class LedgerWriter {
     this.#lastAddPushed = this.#lac;
     this.#length = options.length ?? 0n;
     this.#pushedLength = this.#length;
+    const interval = options.explicitLacIntervalMs ?? 0;
+    if (interval > 0) {
+      this.#lacTimer = setInterval(() => { this.#sendExplicitLac(); }, interval);
+      this.#lacTimer.unref();
+    }
   }
 
   get metadata(): LedgerMetadata { return this.#metadata; }
@@ -96,6 +111,7 @@ export class LedgerWriter {
     this.#pushedLength += BigInt(payload.length);
     const length = this.#pushedLength;
     const envelope = encodeEntry(this.#digest, { ledgerId: this.ledgerId, entryId, lastAddConfirmed: this.#lac, length }, payload);
+    this.#piggybackedLac = this.#lac;
     return new Promise<bigint>((resolve, reject) => {
       const op: PendingAdd = { entryId, envelope, payloadLength: BigInt(payload.length), acked: new Map(), completed: false, resolve, reject };
       this.#pending.push(op);
@@ -113,6 +129,26 @@ export class LedgerWriter {
   /** Fails every pending add and refuses new ones (the handle is being abandoned). */
   abort(error: LedgerClientError): void {
     this.#fail(error);
+  }
+
+  /** Stops the explicit-LAC timer (the ledger is being closed). */
+  stop(): void {
+    clearInterval(this.#lacTimer);
+    this.#lacTimer = undefined;
+  }
+
+  /** WRITE_LAC to the write set of the LAC entry; best effort, readers fall back to envelopes. */
+  #sendExplicitLac(): void {
+    const lac = this.#lac;
+    if (this.#failure || lac < 0n || lac <= this.#explicitLac || lac <= this.#piggybackedLac) return;
+    this.#explicitLac = lac;
+    const body = encodeLac(this.#digest, this.ledgerId, lac);
+    const ensemble = ensembleFor(this.#metadata.ensembles, lac);
+    for (const index of this.#writeSet(lac)) {
+      const bookieId = ensemble[index] ?? '';
+      this.#ctx.pool.get(bookieId).send({ op: 'WRITE_LAC', ledgerId: this.ledgerId, lac, masterKey: this.#masterKey, body })
+        .catch((err: unknown) => { this.#ctx.logger.debug({ err, bookieId, ledgerId: this.ledgerId }, 'explicit LAC write failed'); });
+    }
   }
 
   #writeSet(entryId: bigint): number[] {
@@ -228,6 +264,7 @@ export class LedgerWriter {
   #fail(error: LedgerClientError): void {
     if (this.#failure) return;
     this.#failure = error;
+    this.stop();
     const pending = this.#pending;
     this.#pending = [];
     for (const op of pending) op.reject(error);

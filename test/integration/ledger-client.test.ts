@@ -130,4 +130,20 @@ describe('LedgerClient with real bookies (E3 W3 A2)', function () {
     expect(lastAddConfirmed).to.equal(1n);
     expect(Date.now() - start).to.be.lessThan(5000);
   });
+
+  it('makes the last entry of a quiet ledger visible with explicit LAC writes, and not without', async () => {
+    const c = await client();
+    const quiet = await c.createLedger();
+    const explicit = await c.createLedger({ explicitLacIntervalMs: 50 });
+    for (const ledger of [quiet, explicit]) {
+      for (let i = 0; i < 3; i++) await ledger.addEntry(Buffer.from(`e${i}`));
+    }
+    await new Promise((r) => setTimeout(r, 400));
+    const other = await client();
+    // envelopes carry the LAC at send time: entry 2 says 1, so only WRITE_LAC reveals entry 2
+    expect(await (await other.openLedger(quiet.id, { recover: false })).readLastAddConfirmed()).to.equal(1n);
+    expect(await (await other.openLedger(explicit.id, { recover: false })).readLastAddConfirmed()).to.equal(2n);
+    await quiet.close();
+    await explicit.close();
+  });
 });

@@ -63,6 +63,8 @@ export class LocalMetadataStore extends EventEmitter<MetadataStoreEvents> implem
 
   private constructor(db: LocalDatabase) {
     super();
+    // one store is shared by every registration, registry and lock of a process: many listeners is normal
+    this.setMaxListeners(0);
     this.#db = db;
     this.#session = db.openSession();
   }

@@ -97,6 +97,8 @@ export class ZkMetadataStore extends EventEmitter<MetadataStoreEvents> implement
 
   private constructor(connectString: string, options: ZkStoreOptions) {
     super();
+    // one store is shared by every registration, registry and lock of a process: many listeners is normal
+    this.setMaxListeners(0);
     this.#connectString = connectString;
     this.#sessionTimeoutMs = options.sessionTimeoutMs ?? 30_000;
     this.#connectTimeoutMs = options.connectTimeoutMs ?? 15_000;
