@@ -2,9 +2,10 @@
 // BookKeeper). Restart replays the journal from it. Written atomically (temp file, fsync, rename,
 // directory fsync) and checksummed, so a crash leaves either the old mark or the new one.
 import { crc32c } from '@node-rs/crc32';
-import { open, readFile, rename } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { JOURNAL_START, type JournalPosition } from './journal.js';
+import { writeFileAtomic } from '../util/atomic-file.js';
 import { BookieError } from './bookie-error.js';
 
 const FILE = 'lastMark';
@@ -29,19 +30,5 @@ export async function writeCheckpointMark(dir: string, mark: JournalPosition): P
   buf.writeBigUInt64BE(BigInt(mark.fileId), 0);
   buf.writeBigUInt64BE(BigInt(mark.offset), 8);
   buf.writeUInt32BE(crc32c(buf.subarray(0, 16)), 16);
-  const tmp = path.join(dir, `${FILE}.tmp`);
-  const file = await open(tmp, 'w');
-  try {
-    await file.writeFile(buf);
-    await file.sync();
-  } finally {
-    await file.close();
-  }
-  await rename(tmp, path.join(dir, FILE));
-  const d = await open(dir, 'r');
-  try {
-    await d.sync();
-  } finally {
-    await d.close();
-  }
+  await writeFileAtomic(dir, FILE, buf);
 }

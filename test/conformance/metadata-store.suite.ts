@@ -5,6 +5,7 @@ import { expect } from 'chai';
 import type { Context } from 'mocha';
 import { MetadataError } from '../../src/errors.js';
 import type { MetadataStore, WatchEvent } from '../../src/metadata/metadata-store.js';
+import { rejection } from '../support/rejection.js';
 
 export interface ConformanceBackend<S extends MetadataStore> {
   /** A new client (its own session) on the same backing store. */
@@ -16,14 +17,9 @@ export interface ConformanceBackend<S extends MetadataStore> {
 }
 
 async function rejectsWith(promise: Promise<unknown>, code: string): Promise<MetadataError> {
-  try {
-    await promise;
-  } catch (err) {
-    expect(err).to.be.instanceOf(MetadataError);
-    expect((err as MetadataError).code).to.equal(code);
-    return err as MetadataError;
-  }
-  expect.fail(`expected rejection with ${code}`);
+  const err = await rejection(promise, MetadataError);
+  expect(err.code).to.equal(code);
+  return err;
 }
 
 function nextEvent(): { watcher: (e: WatchEvent) => void; events: WatchEvent[]; first: Promise<WatchEvent> } {

@@ -13,6 +13,7 @@ import type { MetadataStore } from '../../src/metadata/metadata-store.js';
 import { ZkMetadataStore } from '../../src/metadata/zk/zk-metadata-store.js';
 import { encodeLedgerMetadata, type LedgerMetadata } from '../../src/wire/ledger-metadata-codec.js';
 import { zooKeeper } from '../support/hooks.js';
+import { rejection } from '../support/rejection.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'dlog-ledger-manager-'));
 after(() => { rmSync(dir, { recursive: true, force: true }); });
@@ -61,15 +62,7 @@ const CLOSED: LedgerMetadata = {
   customMetadata: new Map([['application', Buffer.from('dlog')]]),
 };
 
-async function rejection(promise: Promise<unknown>): Promise<LedgerClientError> {
-  try {
-    await promise;
-  } catch (err) {
-    expect(err).to.be.instanceOf(LedgerClientError);
-    return err as LedgerClientError;
-  }
-  throw new Error('expected a rejection');
-}
+const rejectionOf = (promise: Promise<unknown>): Promise<LedgerClientError> => rejection(promise, LedgerClientError);
 
 for (const backend of backends) {
   describe(`LedgerManager (${backend.name})`, function () {
@@ -159,7 +152,7 @@ for (const backend of backends) {
       const mine = await manager.read(1n);
       const theirs = await other.read(1n);
       expect(await other.write(1n, { ...theirs.metadata, state: 'IN_RECOVERY' }, theirs.version)).to.equal(1);
-      const err = await rejection(manager.write(1n, { ...mine.metadata, state: 'CLOSED' }, mine.version));
+      const err = await rejectionOf(manager.write(1n, { ...mine.metadata, state: 'CLOSED' }, mine.version));
       expect(err.code).to.equal('METADATA_VERSION_CONFLICT');
       expect(err.retriable).to.equal(true);
       expect(err.ledgerId).to.equal(1n);
@@ -169,7 +162,7 @@ for (const backend of backends) {
 
     it('reports NO_SUCH_LEDGER for a missing ledger on read, write and delete', async () => {
       for (const op of [manager.read(5n), manager.write(5n, OPEN, 0), manager.delete(5n)]) {
-        const err = await rejection(op);
+        const err = await rejectionOf(op);
         expect(err.code).to.equal('NO_SUCH_LEDGER');
         expect(err.retriable).to.equal(false);
       }
@@ -186,8 +179,8 @@ for (const backend of backends) {
 
       it('fails with LEDGER_EXISTS for another creator\'s token, or none', async () => {
         await manager.create(3n, OPEN);
-        expect((await rejection(manager.create(3n, { ...OPEN, cToken: 43n }))).code).to.equal('LEDGER_EXISTS');
-        expect((await rejection(manager.create(3n, TOKENLESS))).code).to.equal('LEDGER_EXISTS');
+        expect((await rejectionOf(manager.create(3n, { ...OPEN, cToken: 43n }))).code).to.equal('LEDGER_EXISTS');
+        expect((await rejectionOf(manager.create(3n, TOKENLESS))).code).to.equal('LEDGER_EXISTS');
         expect((await manager.read(3n)).metadata.cToken).to.equal(42n);
       });
     });
@@ -228,7 +221,7 @@ for (const backend of backends) {
         const updated = await manager.update(4n, () => true, (m) => ({ ...m, state: 'IN_RECOVERY' }), { metadata: OPEN, version });
         expect(updated.version).to.equal(1);
         const abort = new LedgerClientError('LEDGER_CLOSED', 'closed');
-        const err = await rejection(manager.update(4n, () => { throw abort; }, (m) => m));
+        const err = await rejectionOf(manager.update(4n, () => { throw abort; }, (m) => m));
         expect(err).to.equal(abort);
       });
     });
@@ -237,14 +230,14 @@ for (const backend of backends) {
       await manager.create(12345n, OPEN);
       await manager.create(12346n, OPEN);
       await manager.create(2147483653n, OPEN);
-      expect((await rejection(manager.delete(12345n, 3))).code).to.equal('METADATA_VERSION_CONFLICT');
+      expect((await rejectionOf(manager.delete(12345n, 3))).code).to.equal('METADATA_VERSION_CONFLICT');
       await manager.delete(12345n, 0);
       expect(await store.exists(`${root}/00/0001/L2345`)).to.equal(null);
       expect(await store.exists(`${root}/00/0001`)).to.not.equal(null); // L2346 still there
       await manager.delete(12346n);
       await manager.delete(2147483653n);
       expect(await store.children(root)).to.deep.equal([]);
-      expect((await rejection(manager.read(12346n))).code).to.equal('NO_SUCH_LEDGER');
+      expect((await rejectionOf(manager.read(12346n))).code).to.equal('NO_SUCH_LEDGER');
     });
 
     it('creates safely while another client\'s delete prunes the same directories', async function () {

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { LOG_HEADER_SIZE, RECORD_HEADER_SIZE } from '../../src/bookie/entry-log.js';
 import { LedgerStorage, type LedgerStorageOptions } from '../../src/bookie/ledger-storage.js';
 import { StorageError } from '../../src/bookie/storage-error.js';
+import { rejection } from '../support/rejection.js';
 
 function envelope(ledgerId: bigint, entryId: bigint, size = 1024): Buffer {
   const b = randomBytes(size);
@@ -14,15 +15,7 @@ function envelope(ledgerId: bigint, entryId: bigint, size = 1024): Buffer {
   return b;
 }
 
-async function rejection(p: Promise<unknown>): Promise<StorageError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).to.be.instanceOf(StorageError);
-    return err as StorageError;
-  }
-  throw new Error('expected a rejection');
-}
+const rejectionOf = (promise: Promise<unknown>): Promise<StorageError> => rejection(promise, StorageError);
 
 describe('LedgerStorage', function () {
   this.timeout(20_000); // real files and fsyncs on a shared machine
@@ -93,7 +86,7 @@ describe('LedgerStorage', function () {
       const c = await openStorage({}, crash);
       expect((await c.getEntry(1n, 0n)).equals(flushed)).to.equal(true);
       expect(c.getMasterKey(1n).equals(Buffer.alloc(20, 1))).to.equal(true);
-      expect((await rejection(c.getEntry(1n, 1n))).code).to.equal('NO_ENTRY');
+      expect((await rejectionOf(c.getEntry(1n, 1n))).code).to.equal('NO_ENTRY');
       expect(c.isFenced(1n)).to.equal(false); // the journal replays it
       await c.close();
     } finally {
@@ -119,9 +112,9 @@ describe('LedgerStorage', function () {
     expect(s.lastEntryId(9n)).to.equal(6n);
     s.setMasterKey(10n, Buffer.alloc(20));
     expect(s.lastEntryId(10n)).to.equal(undefined);
-    expect((await rejection(s.getEntry(10n, -1n))).code).to.equal('NO_ENTRY');
-    expect((await rejection(s.getEntry(11n, 0n))).code).to.equal('NO_LEDGER');
-    expect((await rejection(s.getEntry(9n, 2n))).code).to.equal('NO_ENTRY');
+    expect((await rejectionOf(s.getEntry(10n, -1n))).code).to.equal('NO_ENTRY');
+    expect((await rejectionOf(s.getEntry(11n, 0n))).code).to.equal('NO_LEDGER');
+    expect((await rejectionOf(s.getEntry(9n, 2n))).code).to.equal('NO_ENTRY');
   });
 
   it('binds the first master key and rejects a different one, across reopening', async () => {
@@ -176,7 +169,7 @@ describe('LedgerStorage', function () {
     for (let id = 1; id <= 4; id++) mkdirSync(path.join(dir, `${id.toString(16)}.log`));
     for (let e = 0n; e < 8n; e++) await s.addEntry(1n, e, envelope(1n, e, 1000));
     const started = Date.now();
-    const err = await rejection(s.addEntry(1n, 8n, envelope(1n, 8n, 1000)));
+    const err = await rejectionOf(s.addEntry(1n, 8n, envelope(1n, 8n, 1000)));
     expect(err.code).to.equal('TOO_MANY_REQUESTS');
     expect(err.retriable).to.equal(true);
     expect(Date.now() - started).to.be.at.least(140);
@@ -191,7 +184,7 @@ describe('LedgerStorage', function () {
     await s.addEntry(5n, 0n, env);
     await s.setFenced(5n);
     s.setExplicitLac(5n, Buffer.from('lac'));
-    expect((await rejection(s.flush())).code).to.equal('STORAGE_IO');
+    expect((await rejectionOf(s.flush())).code).to.equal('STORAGE_IO');
     expect((await s.getEntry(5n, 0n)).equals(env)).to.equal(true);
     await s.flush(); // onto log 2
     await s.close();
@@ -226,8 +219,8 @@ describe('LedgerStorage', function () {
     flip(LOG_HEADER_SIZE + record + 16 + 7); // entry 1: the entry id in the record header
     closeSync(fd);
     s = await openStorage({ readCacheBytes: 0 });
-    expect((await rejection(s.getEntry(1n, 0n))).code).to.equal('CORRUPT_ENTRY');
-    expect((await rejection(s.getEntry(1n, 1n))).code).to.equal('CORRUPT_ENTRY');
+    expect((await rejectionOf(s.getEntry(1n, 0n))).code).to.equal('CORRUPT_ENTRY');
+    expect((await rejectionOf(s.getEntry(1n, 1n))).code).to.equal('CORRUPT_ENTRY');
     expect((await s.getEntry(1n, 2n)).readBigUInt64BE(8)).to.equal(2n);
   });
 
@@ -240,7 +233,7 @@ describe('LedgerStorage', function () {
     await s.getEntry(1n, 2n); // now in the read cache
     await s.deleteLedger(1n);
     expect(s.ledgerExists(1n)).to.equal(false);
-    expect((await rejection(s.getEntry(1n, 2n))).code).to.equal('NO_LEDGER');
+    expect((await rejectionOf(s.getEntry(1n, 2n))).code).to.equal('NO_LEDGER');
     await s.close();
     s = await openStorage();
     expect(await s.listLedgers()).to.deep.equal([2n]);
@@ -250,7 +243,7 @@ describe('LedgerStorage', function () {
   it('rejects calls after close', async () => {
     const s = await openStorage();
     await s.close();
-    expect((await rejection(s.addEntry(1n, 0n, envelope(1n, 0n)))).code).to.equal('STORAGE_CLOSED');
-    expect((await rejection(s.flush())).code).to.equal('STORAGE_CLOSED');
+    expect((await rejectionOf(s.addEntry(1n, 0n, envelope(1n, 0n)))).code).to.equal('STORAGE_CLOSED');
+    expect((await rejectionOf(s.flush())).code).to.equal('STORAGE_CLOSED');
   });
 });

@@ -9,6 +9,7 @@ import { ZkMetadataStore } from '../../src/metadata/zk/zk-metadata-store.js';
 import { findZooKeeperClasspath, startZooKeeper } from '../../src/metadata/zk/zookeeper-server.js';
 import { zooKeeper } from '../support/hooks.js';
 import { forceExpire } from '../support/zk-expire.js';
+import { rejection } from '../support/rejection.js';
 
 // The shared test ZooKeeper (test/support/hooks.ts): started on first use, or DLOG_TEST_ZK.
 let ZK = '';
@@ -32,15 +33,7 @@ async function until(condition: () => boolean, timeoutMs: number, what: string):
   }
 }
 
-async function rejection(promise: Promise<unknown>): Promise<MetadataError> {
-  try {
-    await promise;
-  } catch (err) {
-    expect(err).to.be.instanceOf(MetadataError);
-    return err as MetadataError;
-  }
-  throw new Error('expected a rejection');
-}
+const rejectionOf = (promise: Promise<unknown>): Promise<MetadataError> => rejection(promise, MetadataError);
 
 async function removeTree(store: MetadataStore, path: string): Promise<void> {
   for (const child of await store.children(path).catch(() => [])) await removeTree(store, `${path}/${child}`);
@@ -130,14 +123,14 @@ describe('ZkMetadataStore (real ZooKeeper)', function () {
     const p = `${root}/errors`;
     await admin.create(p, Buffer.from('v0'));
     await admin.create(`${p}/child`);
-    const missing = await rejection(admin.get(`${p}/missing`));
+    const missing = await rejectionOf(admin.get(`${p}/missing`));
     expect(missing).to.include({ code: 'NO_NODE', zkCode: -101, path: `${p}/missing`, retriable: false });
-    expect(await rejection(admin.create(p))).to.include({ code: 'NODE_EXISTS', zkCode: -110 });
-    expect(await rejection(admin.set(p, Buffer.from('v1'), 7))).to.include({ code: 'BAD_VERSION', zkCode: -103 });
-    expect(await rejection(admin.delete(p))).to.include({ code: 'NOT_EMPTY', zkCode: -111 });
+    expect(await rejectionOf(admin.create(p))).to.include({ code: 'NODE_EXISTS', zkCode: -110 });
+    expect(await rejectionOf(admin.set(p, Buffer.from('v1'), 7))).to.include({ code: 'BAD_VERSION', zkCode: -103 });
+    expect(await rejectionOf(admin.delete(p))).to.include({ code: 'NOT_EMPTY', zkCode: -111 });
     await admin.create(`${p}/eph`, undefined, { mode: 'ephemeral' });
-    expect(await rejection(admin.create(`${p}/eph/child`))).to.include({ code: 'NO_CHILDREN_FOR_EPHEMERALS', zkCode: -108 });
-    const bad = await rejection(admin.get('no-slash'));
+    expect(await rejectionOf(admin.create(`${p}/eph/child`))).to.include({ code: 'NO_CHILDREN_FOR_EPHEMERALS', zkCode: -108 });
+    const bad = await rejectionOf(admin.get('no-slash'));
     expect(bad).to.include({ code: 'BAD_ARGUMENTS', zkCode: undefined });
     expect(await admin.exists(`${p}/missing`)).to.equal(null);
   });
@@ -163,7 +156,7 @@ describe('ZkMetadataStore (real ZooKeeper)', function () {
     expect(ok[2]?.op === 'set' ? ok[2].stat.version : -2).to.equal(1);
     expect(ok[3]).to.deep.equal({ op: 'check' });
 
-    const failed = await rejection(admin.multi([
+    const failed = await rejectionOf(admin.multi([
       { op: 'create', path: `${p}/never` },
       { op: 'check', path: p, version: 0 }, // version 0 must stay a real CAS (the library turns 0 into -1)
       { op: 'delete', path: p },
@@ -171,14 +164,14 @@ describe('ZkMetadataStore (real ZooKeeper)', function () {
     expect(failed).to.include({ code: 'BAD_VERSION', zkCode: -103, failedOp: 1, path: p });
     expect(await admin.exists(`${p}/never`)).to.equal(null);
 
-    const later = await rejection(admin.multi([
+    const later = await rejectionOf(admin.multi([
       { op: 'set', path: p, data: Buffer.from('2') },
       { op: 'create', path: `${p}/x/y` },
     ]));
     expect(later).to.include({ code: 'NO_NODE', failedOp: 1 });
     expect((await admin.get(p)).data.toString()).to.equal('1');
     expect(await admin.multi([])).to.deep.equal([]);
-    expect(await rejection(admin.multi([{ op: 'delete', path: p }, { op: 'delete', path: 'bad' }]))).to.include({ code: 'BAD_ARGUMENTS', failedOp: 1 });
+    expect(await rejectionOf(admin.multi([{ op: 'delete', path: p }, { op: 'delete', path: 'bad' }]))).to.include({ code: 'BAD_ARGUMENTS', failedOp: 1 });
   });
 
   it('sync: a reader sees what a writer committed before it, and a watch set from both kinds fires once', async () => {
@@ -239,8 +232,8 @@ describe('ZkMetadataStore (real ZooKeeper)', function () {
     expect(store.state).to.equal('closed');
     await admin.sync();
     expect(await admin.exists(`${root}/closing`)).to.equal(null);
-    expect(await rejection(store.get(root))).to.include({ code: 'CLOSED' });
-    expect(await rejection(store.multi([]))).to.include({ code: 'CLOSED' });
+    expect(await rejectionOf(store.get(root))).to.include({ code: 'CLOSED' });
+    expect(await rejectionOf(store.multi([]))).to.include({ code: 'CLOSED' });
   });
 
   it('connect rejects with CONNECTION_LOSS when no server answers in time', async () => {
@@ -249,7 +242,7 @@ describe('ZkMetadataStore (real ZooKeeper)', function () {
     const { port } = server.address() as net.AddressInfo;
     try {
       const started = Date.now();
-      const err = await rejection(ZkMetadataStore.connect(`127.0.0.1:${port}`, { connectTimeoutMs: 500 }));
+      const err = await rejectionOf(ZkMetadataStore.connect(`127.0.0.1:${port}`, { connectTimeoutMs: 500 }));
       expect(err.code).to.equal('CONNECTION_LOSS');
       expect(Date.now() - started).to.be.below(3000);
     } finally {
@@ -304,7 +297,7 @@ describe('ZkMetadataStore (real ZooKeeper)', function () {
       await srv.kill();
       const killedAt = Date.now();
       await until(() => events.some((e) => e.name === 'suspended'), 2000, "'suspended'");
-      const waitingOnOldSession = rejection(store.get('/local-expiry')); // waits for a reconnect that never comes
+      const waitingOnOldSession = rejectionOf(store.get('/local-expiry')); // waits for a reconnect that never comes
       await until(() => events.some((e) => e.name === 'expired'), 2000 + 2000, "'expired'");
       const expired = events.find((e) => e.name === 'expired');
       expect(expired?.name === 'expired' ? expired.id : undefined).to.equal(oldId);
@@ -313,7 +306,7 @@ describe('ZkMetadataStore (real ZooKeeper)', function () {
       expect(await waitingOnOldSession).to.include({ code: 'SESSION_EXPIRED' });
       expect(store.state).to.equal('expired');
       // no session at all now: a call waits for one, bounded by the operation timeout
-      expect(await rejection(store.exists('/'))).to.include({ code: 'OPERATION_TIMEOUT', retriable: true });
+      expect(await rejectionOf(store.exists('/'))).to.include({ code: 'OPERATION_TIMEOUT', retriable: true });
 
       await srv.restart();
       await until(() => events.some((e) => e.name === 'connected'), 20_000, "'connected'");

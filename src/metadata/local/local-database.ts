@@ -13,9 +13,10 @@ import { join } from 'node:path';
 import { MetadataError } from '../../errors.js';
 import type { MultiResult, NodeData, NodeStat, WatchEvent, Watcher } from '../metadata-store.js';
 import { validatePath } from '../path.js';
+import { fsyncDir } from '../../util/atomic-file.js';
 import { lockDir, unlockDir } from '../../util/dir-lock.js';
 import {
-  LOG_FILE, SNAPSHOT_TMP_FILE, encodeBatch, encodeSnapshot, fsyncDir, readSnapshot, scanLog, writeSnapshot,
+  LOG_FILE, SNAPSHOT_TMP_FILE, encodeBatch, encodeSnapshot, readSnapshot, scanLog, writeSnapshot,
 } from './metadata-log.js';
 import { ZNodeTree } from './znode-tree.js';
 import type { Prepared, Request, TreeEvent, Txn } from './znode-tree.js';

@@ -12,12 +12,12 @@
 //   u32 session epoch | u64 zxid | u32 node count | nodes, each after its parent:
 //   path, data, i32 version, i32 cversion, u64 czxid, mzxid, pzxid, f64 ctime, mtime, u64 owner.
 import { readFileSync } from 'node:fs';
-import { open, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32c } from '@node-rs/crc32';
 import { MetadataError } from '../../errors.js';
 import { ZNodeTree } from './znode-tree.js';
 import type { Txn, TxnOp } from './znode-tree.js';
+import { writeFileAtomic } from '../../util/atomic-file.js';
 
 export const LOG_FILE = 'metadata.log';
 export const SNAPSHOT_FILE = 'metadata.snapshot';
@@ -371,25 +371,5 @@ export function readSnapshot(dir: string): SnapshotState {
 
 /** Replaces the snapshot atomically: temp file, fsync, rename, directory fsync. */
 export async function writeSnapshot(dir: string, image: Buffer): Promise<void> {
-  const tmp = join(dir, SNAPSHOT_TMP_FILE);
-  const fh = await open(tmp, 'w');
-  try {
-    await fh.writeFile(image);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, join(dir, SNAPSHOT_FILE));
-  await fsyncDir(dir);
-}
-
-/** Makes a create or rename in `dir` durable (Windows cannot open directories and needs no such step). */
-export async function fsyncDir(dir: string): Promise<void> {
-  if (process.platform === 'win32') return;
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
+  await writeFileAtomic(dir, SNAPSHOT_FILE, image, SNAPSHOT_TMP_FILE);
 }
