@@ -1,8 +1,10 @@
-// One bookie process on loopback: adds/s, MB/s and latency for 1 KiB and 64 KiB entries at 1 and
-// 256 in flight, next to the raw write+fdatasync rate of the same disk measured in the same run.
+// One bookie process on loopback: adds/s, MB/s and latency for 1 KiB and 64 KiB entries at 1, 64
+// and 256 in flight, next to the raw write+fdatasync rate of the same disk measured in the same run,
+// and the CPU time per add of the bookie process and of this load generator (both CPU-bound when
+// pipelined, so µs/add says where a gain must come from).
 //   npm run build && node --import tsx bench/bookie.ts [--seconds 3]
 import { spawn } from 'node:child_process';
-import { closeSync, fdatasyncSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fdatasyncSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -18,7 +20,14 @@ const { values } = parseArgs({ options: { seconds: { type: 'string', default: '3
 const SECONDS = Number(values.seconds);
 const root = mkdtempSync(path.join(os.tmpdir(), 'dlog-bench-bookie-'));
 
-async function startBookieProcess(): Promise<{ id: string; stop: () => Promise<void> }> {
+interface BookieProcess {
+  readonly id: string;
+  /** CPU seconds (user + system) the bookie process has used so far; NaN where /proc is missing. */
+  readonly cpuSeconds: () => number;
+  readonly stop: () => Promise<void>;
+}
+
+async function startBookieProcess(): Promise<BookieProcess> {
   const cli = new URL('../lib/cli/main.js', import.meta.url).pathname;
   const child = spawn(process.execPath, [cli, 'bookie', '--metadata', `local:${root}/meta`, '--dir', `${root}/bookie`, '--port', '0'], {
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -30,8 +39,25 @@ async function startBookieProcess(): Promise<{ id: string; stop: () => Promise<v
   });
   return {
     id,
+    cpuSeconds: () => procCpuSeconds(child.pid),
     stop: () => new Promise((resolve) => { child.once('exit', () => { resolve(); }); child.kill('SIGTERM'); }),
   };
+}
+
+/** utime + stime of a process from /proc/<pid>/stat (fields 14 and 15, in clock ticks of 1/100 s). */
+function procCpuSeconds(pid: number | undefined): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
+function ownCpuSeconds(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1e6;
 }
 
 /** The disk's own durable-write rate: 4 KiB write + fdatasync, one at a time. */
@@ -57,7 +83,17 @@ function rawSyncRate(dir: string, seconds: number): { perSecond: number; p50us: 
 
 let ledgerId = 1n;
 
-async function run(client: BookieClient, size: number, inFlight: number): Promise<{ adds: number; mbps: number; p50: number; p99: number }> {
+interface RunResult {
+  readonly adds: number;
+  readonly mbps: number;
+  readonly p50: number;
+  readonly p99: number;
+  /** CPU µs per add in the bookie process and in this one. */
+  readonly bookieUs: number;
+  readonly clientUs: number;
+}
+
+async function run(bookie: BookieProcess, client: BookieClient, size: number, inFlight: number): Promise<RunResult> {
   const password = Buffer.from('bench');
   const digest = createDigest('CRC32C', password);
   const key = masterKey(password);
@@ -77,10 +113,13 @@ async function run(client: BookieClient, size: number, inFlight: number): Promis
     }
   };
   const start = performance.now();
+  const [bookieCpu, clientCpu] = [bookie.cpuSeconds(), ownCpuSeconds()];
   await Promise.all(Array.from({ length: inFlight }, lane));
   const secs = (performance.now() - start) / 1000;
+  const perAdd = (cpuSeconds: number): number => (cpuSeconds * 1e6) / lat.length;
+  const [bookieUs, clientUs] = [perAdd(bookie.cpuSeconds() - bookieCpu), perAdd(ownCpuSeconds() - clientCpu)];
   lat.sort((a, b) => a - b);
-  return { adds: lat.length / secs, mbps: (lat.length * size) / secs / 1e6, p50: percentile(lat, 50), p99: percentile(lat, 99) };
+  return { adds: lat.length / secs, mbps: (lat.length * size) / secs / 1e6, p50: percentile(lat, 50), p99: percentile(lat, 99), bookieUs, clientUs };
 }
 
 async function main(): Promise<void> {
@@ -88,12 +127,14 @@ async function main(): Promise<void> {
   const client = new BookieClient(bookie.id);
   const raw = rawSyncRate(root, 2);
   console.log(`raw 4 KiB write+fdatasync on ${root}: ${fmt(raw.perSecond)}/s, p50 ${fmt(raw.p50us)} µs\n`);
-  console.log('entry'.padEnd(8) + 'in flight'.padStart(10) + 'adds/s'.padStart(10) + 'MB/s'.padStart(8) + 'p50 ms'.padStart(9) + 'p99 ms'.padStart(9) + '  adds per raw sync');
+  console.log('entry'.padEnd(8) + 'in flight'.padStart(10) + 'adds/s'.padStart(10) + 'MB/s'.padStart(8) + 'p50 ms'.padStart(9) + 'p99 ms'.padStart(9) +
+    'raw sync'.padStart(10) + 'bookie µs/add'.padStart(15) + 'client µs/add'.padStart(15));
   for (const size of [1024, 65536]) {
-    for (const inFlight of [1, 256]) {
-      const r = await run(client, size, inFlight);
+    for (const inFlight of [1, 64, 256]) {
+      const r = await run(bookie, client, size, inFlight);
       console.log((size === 1024 ? '1 KiB' : '64 KiB').padEnd(8) + String(inFlight).padStart(10) + fmt(r.adds).padStart(10) +
-        fmt(r.mbps, 1).padStart(8) + fmt(r.p50, 2).padStart(9) + fmt(r.p99, 2).padStart(9) + `  ${fmt(r.adds / raw.perSecond, 1)}x`);
+        fmt(r.mbps, 1).padStart(8) + fmt(r.p50, 2).padStart(9) + fmt(r.p99, 2).padStart(9) + `${fmt(r.adds / raw.perSecond, 1)}x`.padStart(10) +
+        fmt(r.bookieUs, 1).padStart(15) + fmt(r.clientUs, 1).padStart(15));
     }
   }
   client.close();

@@ -7,7 +7,8 @@
 // new appends gather into the next group, which is written the moment the previous barrier
 // returns; there is no timer unless `maxGroupWaitMicros` asks for one. A group is capped by bytes
 // and by record count; a full group is sealed and queued. Acknowledgements resolve in journal
-// order. The loop keeps at most one threadpool job in flight per journal, so the journal cannot
+// order: every append of a group gets the group's one promise (a promise per record cost as much
+// as the rest of append()). The loop keeps at most one threadpool job in flight per journal, so the journal cannot
 // starve the process's other fs/dns work; the application may size UV_THREADPOOL_SIZE, a library
 // must not.
 //
@@ -139,8 +140,11 @@ interface Group {
   used: number;
   /** `used` may not pass this; a group always takes its first record. */
   readonly cap: number;
-  readonly resolves: (() => void)[];
-  readonly rejects: ((err: Error) => void)[];
+  records: number;
+  /** What append() returns for each record of the group. */
+  readonly acked: Promise<void>;
+  readonly resolve: () => void;
+  readonly reject: (err: Error) => void;
 }
 
 interface Recovered {
@@ -225,7 +229,7 @@ export class Journal {
     if (size > maxRecord) return Promise.reject(new InvalidArgumentError(`journal record of ${size} bytes exceeds the limit of ${maxRecord} bytes`));
 
     let group = this.gathering;
-    if (group !== undefined && (group.used + size > group.cap || group.resolves.length >= this.opts.maxGroupRecords)) {
+    if (group !== undefined && (group.used + size > group.cap || group.records >= this.opts.maxGroupRecords)) {
       this.sealed.push(group);
       this.gathering = group = undefined;
       this.wake?.(); // a full group does not wait for the group timer
@@ -234,7 +238,7 @@ export class Journal {
     try {
       encodeRecord(record, group.buf, group.used, size);
     } catch (err) {
-      if (group.resolves.length === 0) {
+      if (group.records === 0) {
         this.gathering = undefined;
         this.recycle(group);
       }
@@ -242,13 +246,9 @@ export class Journal {
     }
     group.used += size;
     this.pendingRecords++;
-    const { resolves, rejects } = group;
-    const acked = new Promise<void>((resolve, reject) => {
-      resolves.push(resolve);
-      rejects.push(reject);
-    });
+    group.records++;
     this.schedule();
-    return acked;
+    return group.acked;
   }
 
   /**
@@ -372,7 +372,15 @@ export class Journal {
     const cap = GROUP_HEADER_SIZE + Math.max(this.opts.maxGroupBytes, firstRecordSize);
     const standard = cap === GROUP_HEADER_SIZE + this.opts.maxGroupBytes;
     const buf = (standard ? this.spareBuffers.pop() : undefined) ?? Buffer.allocUnsafe(standard ? this.bufferSize : alignUp(cap, this.bufferAlignment()));
-    return { buf, used: GROUP_HEADER_SIZE, cap, resolves: [], rejects: [] };
+    let resolve!: () => void;
+    let reject!: (err: Error) => void;
+    const acked = new Promise<void>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    // a group that failed before any append took its promise must not be an unhandled rejection
+    acked.catch(() => undefined);
+    return { buf, used: GROUP_HEADER_SIZE, cap, records: 0, acked, resolve, reject };
   }
 
   private bufferAlignment(): number {
@@ -432,7 +440,7 @@ export class Journal {
       length = alignUp(group.used, this.file.header.alignment);
     }
     await this.file.ensureAllocated(this.writePos + length, this.opts.preallocSize, this.opts.maxFileSize);
-    encodeGroupHeader(group.buf, this.file.header.salt, { seq: this.nextSeq, bodyLength: group.used - GROUP_HEADER_SIZE, recordCount: group.resolves.length });
+    encodeGroupHeader(group.buf, this.file.header.salt, { seq: this.nextSeq, bodyLength: group.used - GROUP_HEADER_SIZE, recordCount: group.records });
     group.buf.fill(0, group.used, length);
     await this.file.writeDurable(group.buf, length, this.writePos, this.opts.beforeSync);
     this.nextSeq++;
@@ -450,12 +458,12 @@ export class Journal {
   }
 
   private acknowledge(group: Group): void {
-    const count = group.resolves.length;
+    const count = group.records;
     this.records += count;
     this.recordBytes += group.used - GROUP_HEADER_SIZE;
     this.groups++;
     this.pendingRecords -= count;
-    for (const resolve of group.resolves) resolve();
+    group.resolve();
     this.recycle(group);
   }
 
@@ -468,8 +476,8 @@ export class Journal {
     this.failure = error;
     for (const group of [this.inFlight, ...this.sealed, this.gathering]) {
       if (group === undefined) continue;
-      this.pendingRecords -= group.rejects.length;
-      for (const reject of group.rejects) reject(error);
+      this.pendingRecords -= group.records;
+      group.reject(error);
     }
     this.inFlight = this.gathering = undefined;
     this.sealed.length = 0;

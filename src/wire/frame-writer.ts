@@ -1,9 +1,12 @@
 // Writes already-framed buffers to a socket, coalescing every frame enqueued in one tick into one
 // syscall (measured: one write() per small frame caps near 200k frames/s; batching gives 7-15x).
 //
-// Strategy (NATS-style scheduling, hybrid batching):
-// - The first write() of a tick queues a microtask flush; a queue that reaches `flushThreshold`
-//   (32 KiB) is flushed inline so a burst never sits on a large backlog.
+// Strategy (hybrid batching):
+// - The first write() of a tick schedules a flush with setImmediate, which runs once the current
+//   I/O callbacks and all their promise continuations are done: the responses released by one
+//   journal sync (or one socket read) go out together. A microtask flush ran in the middle of that
+//   cascade of continuations and split them into several small writes. A queue that reaches
+//   `flushThreshold` (32 KiB) is flushed inline so a burst never sits on a large backlog.
 // - At flush, runs of small frames are copied into one buffer (cheapest below ~8 KiB) and large frames
 //   are passed by reference; when that leaves several buffers they go out between cork() and uncork(),
 //   which Node turns into a single writev.
@@ -15,7 +18,7 @@ import type { Writable } from 'node:stream';
 import { WireError } from './wire-error.js';
 
 export interface FrameWriterOptions {
-  /** Queued bytes that trigger an immediate flush instead of waiting for the microtask. Default 32 KiB. */
+  /** Queued bytes that trigger an immediate flush instead of waiting for the end of the tick. Default 32 KiB. */
   readonly flushThreshold?: number;
   /** Frames shorter than this are copied into a shared buffer rather than written by reference. Default 8 KiB. */
   readonly copyThreshold?: number;
@@ -70,7 +73,7 @@ export class FrameWriter {
         this.flush();
       } else if (!this.#flushScheduled) {
         this.#flushScheduled = true;
-        queueMicrotask(this.#scheduledFlush);
+        setImmediate(this.#scheduledFlush);
       }
     }
     return this.writable;

@@ -1,11 +1,15 @@
 // Encodes and decodes BookKeeper v3 frames: a 4-byte big-endian length, then one protobuf Request
 // (client to bookie) or Response (bookie to client), mapped to the types in protocol-types.ts.
 //
+// ADD_ENTRY requests and responses take a hand-written path (add-entry-codec.ts) when their
+// layout is the canonical one; everything else goes through protobufjs.
+//
 // Aliasing: decoded Buffer fields (entry bodies, master keys, auth payloads) are views of the frame
 // passed in, not copies. With FrameDecoder's frames that is safe to keep, because the decoder never
 // reuses memory it has emitted; a caller that decodes from a buffer it will overwrite must copy them.
 import protobuf from 'protobufjs/minimal.js';
 import { bookkeeper, fromProtoInt64, fromProtoUint64, toProtoInt64, type ProtoInt64 } from '../proto/index.js';
+import { decodeAddRequest, decodeAddResponse, encodeAddRequest, encodeAddResponse } from './add-entry-codec.js';
 import { FRAME_HEADER_SIZE } from './frame-decoder.js';
 import type { DecodedRequest, Operation, Request, Response, StatusCode } from './protocol-types.js';
 import { WireError } from './wire-error.js';
@@ -17,6 +21,10 @@ const FIXED_FIELDS_MAX = 160;
 
 /** One complete frame (length prefix included) for a client request. */
 export function encodeRequest(request: Request): Buffer {
+  if (request.op === 'ADD_ENTRY') {
+    const frame = encodeAddRequest(request);
+    if (frame !== undefined) return frame;
+  }
   const message: bookkeeper.Request.$Properties = { header: header(request.op, request.txnId, request.priority) };
   let bytesFields = 0;
   switch (request.op) {
@@ -76,6 +84,8 @@ export function encodeRequest(request: Request): Buffer {
 
 /** Decodes a request frame's payload (without the length prefix). Throws MALFORMED_FRAME. */
 export function decodeRequest(payload: Buffer): DecodedRequest {
+  const add = decodeAddRequest(payload);
+  if (add !== undefined) return add;
   const message = parse('request', () => bookkeeper.Request.decode(payload));
   const operation = operationName(message.header.operation);
   const common = { txnId: fromProtoUint64(message.header.txnId), priority: message.header.priority ?? 0 };
@@ -170,6 +180,10 @@ export function decodeRequest(payload: Buffer): DecodedRequest {
 
 /** One complete frame (length prefix included) for a bookie response. */
 export function encodeResponse(response: Response): Buffer {
+  if (response.op === 'ADD_ENTRY') {
+    const frame = encodeAddResponse(response);
+    if (frame !== undefined) return frame;
+  }
   const operation = response.op === 'STATUS_ONLY' ? response.operation : response.op;
   const status = Status[response.status];
   // The header echoes the request's version, operation and txnId; BookKeeper omits priority.
@@ -239,6 +253,8 @@ export function encodeResponse(response: Response): Buffer {
 
 /** Decodes a response frame's payload (without the length prefix). Throws MALFORMED_FRAME. */
 export function decodeResponse(payload: Buffer): Response {
+  const add = decodeAddResponse(payload);
+  if (add !== undefined) return add;
   const message = parse('response', () => bookkeeper.Response.decode(payload));
   const operation = operationName(message.header.operation);
   const txnId = fromProtoUint64(message.header.txnId);
