@@ -5,6 +5,7 @@
 // Per-request cost matters (a writer pipelines hundreds of adds per bookie): on an open, writable
 // connection send() is synchronous up to the returned promise, and timeouts are deadlines checked
 // by one timer per client, armed for the earliest deadline, instead of a timer per request.
+import { lookup } from 'node:dns/promises';
 import net from 'node:net';
 import { FrameDecoder, DEFAULT_MAX_FRAME_SIZE } from '../wire/frame-decoder.js';
 import { FrameWriter } from '../wire/frame-writer.js';
@@ -17,7 +18,11 @@ export interface BookieClientOptions {
   readonly requestTimeoutMs?: number;
   readonly connectTimeoutMs?: number;
   readonly maxFrameSize?: number;
+  /** After a failed connect, sends fail fast for this long, doubling up to 5 s. Default 100 ms. */
+  readonly reconnectBackoffMs?: number;
 }
+
+const MAX_BACKOFF_MS = 5000;
 
 /** A request as callers build it: the client assigns the txnId. */
 export type OutgoingRequest = Request extends infer R ? (R extends Request ? Omit<R, 'txnId'> : never) : never;
@@ -52,6 +57,12 @@ export class BookieClient {
   /** When #sweepTimer fires. */
   #sweepAt = Infinity;
   #closed = false;
+  readonly #initialBackoffMs: number;
+  #backoffMs = 0;
+  /** Until then, a failed bookie is not dialled again: sends fail at once. */
+  #retryAt = 0;
+  /** The host name resolved once (the thread pool's DNS lookup stays off the per-connect path). */
+  #ip: Promise<string> | undefined;
 
   /** `address` is `host:port` (a bookie id that is an address). */
   constructor(address: string | { host: string; port: number }, options: BookieClientOptions = {}) {
@@ -64,6 +75,7 @@ export class BookieClient {
     this.#requestTimeoutMs = options.requestTimeoutMs ?? 5000;
     this.#connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
     this.#maxFrameSize = options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE;
+    this.#initialBackoffMs = options.reconnectBackoffMs ?? 100;
   }
 
   get pendingRequests(): number {
@@ -79,6 +91,10 @@ export class BookieClient {
   }
 
   async #sendWhenWritable(request: OutgoingRequest, timeoutMs: number): Promise<Response> {
+    const wait = this.#retryAt - Date.now();
+    if (this.#connection === undefined && wait > 0) {
+      throw new BookieClientError('BOOKIE_UNAVAILABLE', `cannot connect to ${this.#name()}; next attempt in ${wait} ms`);
+    }
     const { writer } = await this.#connect();
     // the socket is applying back-pressure: wait rather than buffer without bound
     if (!writer.writable) await writer.whenWritable().catch(() => undefined);
@@ -146,15 +162,36 @@ export class BookieClient {
     if (next !== Infinity) this.#armSweep(next);
   };
 
+  #resolveHost(): Promise<string> {
+    const { host } = this.address;
+    if (net.isIP(host) !== 0) return Promise.resolve(host);
+    this.#ip ??= lookup(host).then((r) => r.address, (err: unknown) => {
+      this.#ip = undefined; // not cached: the next attempt looks it up again
+      throw err;
+    });
+    return this.#ip;
+  }
+
+  #connectFailed(): void {
+    this.#backoffMs = Math.min(MAX_BACKOFF_MS, Math.max(this.#initialBackoffMs, this.#backoffMs * 2));
+    this.#retryAt = Date.now() + this.#backoffMs;
+  }
+
   #connect(): Promise<Connection> {
-    this.#connection ??= new Promise((resolve, reject) => {
-      const socket = net.connect({ host: this.address.host, port: this.address.port, noDelay: true, keepAlive: true });
+    this.#connection ??= this.#resolveHost().catch((err: unknown) => {
+      this.#connection = undefined;
+      this.#connectFailed();
+      throw new BookieClientError('BOOKIE_UNAVAILABLE', `cannot resolve ${this.#name()}`, { cause: err });
+    }).then((ip) => new Promise<Connection>((resolve, reject) => {
+      const socket = net.connect({ host: ip, port: this.address.port, noDelay: true, keepAlive: true });
       const decoder = new FrameDecoder({ maxFrameSize: this.#maxFrameSize });
       const timer = setTimeout(() => { socket.destroy(new Error(`connect timed out after ${this.#connectTimeoutMs} ms`)); }, this.#connectTimeoutMs);
       let connected = false;
       socket.once('connect', () => {
         connected = true;
         clearTimeout(timer);
+        this.#backoffMs = 0;
+        this.#retryAt = 0;
         this.#open = { socket, writer: new FrameWriter(socket) };
         resolve(this.#open);
       });
@@ -173,11 +210,12 @@ export class BookieClient {
         clearTimeout(timer);
         this.#connection = undefined;
         this.#open = undefined;
+        if (!connected) this.#connectFailed();
         const err = new BookieClientError('BOOKIE_UNAVAILABLE', `${connected ? 'connection to' : 'cannot connect to'} ${this.#name()}${connected ? ' lost' : ''}`);
         if (!connected) reject(err);
         this.#failAll(err);
       });
-    });
+    }));
     return this.#connection;
   }
 }
