@@ -17,6 +17,7 @@ import {
   type JournalRecord,
   type JournalSyncMode,
 } from '../../src/bookie/journal.js';
+import { seededRandom } from '../support/prng.js';
 
 const KiB = 1024;
 const SYNC_MODES: JournalSyncMode[] = ['dsync', 'fdatasync'];
@@ -24,17 +25,6 @@ const SYNC_MODES: JournalSyncMode[] = ['dsync', 'fdatasync'];
 /** Small files and preallocation so that rolls and extensions happen within a test. */
 const SMALL: JournalOptions = { maxFileSize: 64 * KiB, preallocSize: 16 * KiB, alignment: 512 };
 
-/** Deterministic PRNG (mulberry32) so that a failing random case can be replayed from its seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function entry(id: number, size = 100): Buffer {
   const buf = Buffer.alloc(size);
@@ -278,7 +268,7 @@ describe('Journal', function () {
   describe('recovery', () => {
     it('zeroes a torn tail past the last acknowledged group, whatever its shape', async () => {
       const seed = Date.now() % 100_000;
-      const random = rng(seed);
+      const random = seededRandom(seed);
       for (let round = 0; round < 40; round++) {
         const roundDir = path.join(dir, String(round));
         const syncMode = SYNC_MODES[round % 2]!;

@@ -14,6 +14,7 @@ import { ZkMetadataStore } from '../../src/metadata/zk/zk-metadata-store.js';
 import { encodeLedgerMetadata, type LedgerMetadata } from '../../src/wire/ledger-metadata-codec.js';
 import { zooKeeper } from '../support/hooks.js';
 import { rejection } from '../support/rejection.js';
+import { OPEN_LEDGER, OPEN_LEDGER_ZNODE } from '../support/ledger-metadata-fixture.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'dlog-ledger-manager-'));
 after(() => { rmSync(dir, { recursive: true, force: true }); });
@@ -23,34 +24,10 @@ const backends: readonly { name: string; connect: (ctx: Context) => Promise<Meta
   { name: 'zk', connect: async (ctx) => ZkMetadataStore.connect(await zooKeeper(ctx), { sessionTimeoutMs: 4000 }) },
 ];
 
-function hex(text: string): Buffer {
-  return Buffer.from(text.replace(/#.*$/gm, '').replace(/\s+/g, ''), 'hex');
-}
-
-const TOKENLESS: LedgerMetadata = {
-  ensembleSize: 3,
-  writeQuorumSize: 2,
-  ackQuorumSize: 2,
-  state: 'OPEN',
-  lastEntryId: -1n,
-  length: 0n,
-  digestType: 'CRC32C',
-  password: Buffer.from('pw'),
-  ensembles: [[0n, ['b1:3181', 'b2:3181', 'b3:3181']]],
-  customMetadata: new Map(),
-};
-const OPEN: LedgerMetadata = { ...TOKENLESS, cToken: 42n };
-
-// The same znode as in the codec test, assembled by hand from LedgerMetadataFormat's field table.
-const OPEN_ZNODE = hex(`
-  426F6F6B69654D65746164617461466F726D617456657273696F6E 09 33 0A  # "BookieMetadataFormatVersion\\t3\\n"
-  3C                                   # varint32 length 60
-  08 02  10 03  18 00                  # quorumSize 2, ensembleSize 3, length 0
-  20 FF FF FF FF FF FF FF FF FF 01     # lastEntryId -1
-  28 01                                # state OPEN
-  32 1D 0A 07 62313A33313831 0A 07 62323A33313831 0A 07 62333A33313831 10 00  # segment @0 b1 b2 b3
-  38 03  42 02 7077  48 02  60 2A      # CRC32C, password "pw", ackQuorumSize 2, cToken 42
-`);
+// eslint-disable-next-line @typescript-eslint/no-unused-vars -- dropped on purpose: a ledger without a creator token
+const { cToken: _token, ...TOKENLESS } = OPEN_LEDGER;
+const OPEN = OPEN_LEDGER;
+const OPEN_ZNODE = OPEN_LEDGER_ZNODE;
 
 const CLOSED: LedgerMetadata = {
   ...OPEN,

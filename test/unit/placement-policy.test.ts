@@ -4,6 +4,7 @@ import { expect } from 'chai';
 import { InvalidArgumentError } from '../../src/errors.js';
 import { LedgerClientError } from '../../src/ledger/ledger-client-error.js';
 import { PlacementPolicy, type PlacementPolicyOptions } from '../../src/ledger/placement-policy.js';
+import { seededRandom } from '../support/prng.js';
 
 const BOOKIES = ['b1:3181', 'b2:3181', 'b3:3181', 'b4:3181', 'b5:3181'];
 
@@ -12,17 +13,6 @@ function source(ids: readonly string[]): { writable: () => ReadonlySet<string> }
   return { writable: () => set };
 }
 
-/** A small deterministic PRNG (mulberry32), so a seed fixes every choice. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function notEnough(fn: () => unknown): LedgerClientError {
   try {
@@ -38,7 +28,7 @@ function notEnough(fn: () => unknown): LedgerClientError {
 describe('PlacementPolicy', () => {
   describe('ensembles', () => {
     it('picks distinct writable bookies, every one of them over many draws', () => {
-      const policy = new PlacementPolicy(source(BOOKIES), { random: seeded(1) });
+      const policy = new PlacementPolicy(source(BOOKIES), { random: seededRandom(1) });
       const seen = new Map<string, number>();
       for (let i = 0; i < 1000; i++) {
         const ensemble = policy.newEnsemble(3);
@@ -55,14 +45,14 @@ describe('PlacementPolicy', () => {
 
     it('is fixed by the injected randomness', () => {
       const draw = (): string[][] => {
-        const policy = new PlacementPolicy(source(BOOKIES), { random: seeded(7) });
+        const policy = new PlacementPolicy(source(BOOKIES), { random: seededRandom(7) });
         return Array.from({ length: 5 }, () => policy.newEnsemble(3));
       };
       expect(draw()).to.deep.equal(draw());
     });
 
     it('never picks an excluded bookie', () => {
-      const policy = new PlacementPolicy(source(BOOKIES), { random: seeded(2) });
+      const policy = new PlacementPolicy(source(BOOKIES), { random: seededRandom(2) });
       for (let i = 0; i < 100; i++) {
         expect(policy.newEnsemble(3, { exclude: ['b1:3181', 'b4:3181'] }).sort()).to.deep.equal(['b2:3181', 'b3:3181', 'b5:3181']);
       }
@@ -86,7 +76,7 @@ describe('PlacementPolicy', () => {
 
   describe('replacements', () => {
     it('picks a writable bookie outside the ensemble and the exclusions', () => {
-      const policy = new PlacementPolicy(source(BOOKIES), { random: seeded(3) });
+      const policy = new PlacementPolicy(source(BOOKIES), { random: seededRandom(3) });
       const ensemble = ['b1:3181', 'b2:3181', 'b3:3181'];
       const seen = new Set<string>();
       for (let i = 0; i < 100; i++) seen.add(policy.replaceBookie(ensemble, 1));
@@ -146,7 +136,7 @@ describe('PlacementPolicy', () => {
     });
 
     it('leaves quarantined bookies out while there are enough others', () => {
-      const policy = new PlacementPolicy(source(BOOKIES), { ...options, random: seeded(4) });
+      const policy = new PlacementPolicy(source(BOOKIES), { ...options, random: seededRandom(4) });
       for (let i = 0; i < 4; i++) {
         policy.recordError('b1:3181');
         policy.recordError('b2:3181');
@@ -158,7 +148,7 @@ describe('PlacementPolicy', () => {
     });
 
     it('falls back to quarantined bookies, after all the others, rather than fail', () => {
-      const policy = new PlacementPolicy(source(BOOKIES), { ...options, random: seeded(5) });
+      const policy = new PlacementPolicy(source(BOOKIES), { ...options, random: seededRandom(5) });
       for (let i = 0; i < 4; i++) {
         policy.recordError('b1:3181');
         policy.recordError('b2:3181');
