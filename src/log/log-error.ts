@@ -12,7 +12,25 @@ export type LogErrorCode =
   /** A log-segment znode's data cannot be parsed (field count, non-numeric or out-of-range field). */
   | 'MALFORMED_SEGMENT_METADATA'
   /** A log-segment znode uses a metadata layout version outside the supported range. */
-  | 'UNSUPPORTED_METADATA_VERSION';
+  | 'UNSUPPORTED_METADATA_VERSION'
+  /** The log's ownership lock is held by another writer (OwnershipAcquireFailedException). */
+  | 'LOCK_HELD'
+  /** The ownership lock was lost (session expiry and someone else took it) and could not be re-acquired. */
+  | 'LOCK_LOST'
+  /** The log's metadata is missing (LogNotFoundException). */
+  | 'LOG_NOT_FOUND'
+  /** createLog found the log already there (LogExistsException). */
+  | 'LOG_EXISTS'
+  /** The log's metadata is unreadable: bad layout version, non-numeric maxtxid or max LSSN (UnexpectedException). */
+  | 'INVALID_LOG_METADATA'
+  /** A versioned metadata update lost a race (BADVERSION, or the segment znode changed): a stale writer. */
+  | 'METADATA_CONFLICT'
+  /** A segment znode is gone (LogSegmentNotFoundException). */
+  | 'SEGMENT_NOT_FOUND'
+  /** Listed segments skip an LSSN (UnexpectedException in PerStreamLogSegmentCache). */
+  | 'LSSN_GAP'
+  /** A segment's LSSN does not follow the max LSSN stored in /ledgers (DLIllegalStateException). */
+  | 'UNEXPECTED_LSSN';
 
 export class LogError extends DLogError {
   declare readonly code: LogErrorCode;
