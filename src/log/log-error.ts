@@ -1,5 +1,6 @@
-// Failures of the DistributedLog record layer: records a writer must refuse before sending, entry
-// bytes and segment metadata a reader cannot trust. None is retriable: the same bytes fail the same way.
+// Failures of the DistributedLog log layer: records a writer must refuse before sending, entry bytes
+// and segment metadata a reader cannot trust, log metadata conflicts and writer ownership. None is
+// retriable: retrying the same call fails the same way.
 import { DLogError, type DLogErrorOptions } from '../errors.js';
 
 export type LogErrorCode =
