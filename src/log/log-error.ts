@@ -31,7 +31,15 @@ export type LogErrorCode =
   /** Listed segments skip an LSSN (UnexpectedException in PerStreamLogSegmentCache). */
   | 'LSSN_GAP'
   /** A segment's LSSN does not follow the max LSSN stored in /ledgers (DLIllegalStateException). */
-  | 'UNEXPECTED_LSSN';
+  | 'UNEXPECTED_LSSN'
+  /** A user txid is outside [0, MAX) or below the previous one (TransactionIdOutOfOrderException). */
+  | 'TRANSACTION_ID_OUT_OF_ORDER'
+  /** A write after the end-of-stream record (EndOfStreamException). */
+  | 'END_OF_STREAM'
+  /** The segment writer was closed or aborted: no more writes (WriteCancelledException on abort). */
+  | 'WRITER_CLOSED'
+  /** A write waited too long for room under the writer's pending-bytes limit (OverCapacity). */
+  | 'WRITE_LIMIT_EXCEEDED';
 
 export class LogError extends DLogError {
   declare readonly code: LogErrorCode;

@@ -1,0 +1,254 @@
+// LogSegmentWriter against real (in-process) bookies and a real ZooKeeper.
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { expect } from 'chai';
+import { startBookie, type Bookie } from '../../src/bookie/bookie.js';
+import type { LedgerHandle } from '../../src/ledger/ledger-handle.js';
+import { LedgerClient } from '../../src/ledger/ledger-client.js';
+import { LedgerClientError } from '../../src/ledger/ledger-client-error.js';
+import type { CompressionCodec } from '../../src/log/compression.js';
+import type { DLSN } from '../../src/log/dlsn.js';
+import { decodeEnvelopedEntry } from '../../src/log/enveloped-entry.js';
+import { LogError } from '../../src/log/log-error.js';
+import { isControl, isEndOfStream, MAX_LOGRECORD_SIZE, MAX_TXID, userRecord } from '../../src/log/log-record.js';
+import { LogSegmentWriter, type LogSegmentWriterOptions } from '../../src/log/log-segment-writer.js';
+import { type EntryRecord, readEntryRecords } from '../../src/log/record-set.js';
+import { ZkMetadataStore } from '../../src/metadata/zk/zk-metadata-store.js';
+import { zooKeeper } from '../support/hooks.js';
+import { rejection } from '../support/rejection.js';
+
+interface ReadRecord extends EntryRecord { readonly entryId: bigint }
+
+describe('LogSegmentWriter with real bookies', function () {
+  this.timeout(60_000);
+  const root = `/ledgers-segwriter-${process.pid}-${Date.now()}`;
+  let dir: string;
+  let store: ZkMetadataStore;
+  const bookies: Bookie[] = [];
+  const clients: LedgerClient[] = [];
+  let readerClient: LedgerClient | undefined;
+  let writerClient: LedgerClient | undefined;
+
+  const client = async (): Promise<LedgerClient> => {
+    const c = await LedgerClient.open({ store, ledgersRoot: root });
+    clients.push(c);
+    return c;
+  };
+
+  /** Every record of a closed (or readable up to its LAC) ledger, with its entry id. */
+  const readAll = async (ledgerId: bigint): Promise<ReadRecord[]> => {
+    readerClient ??= await client();
+    const reader = await readerClient.openLedger(ledgerId, { recover: false });
+    return readUpTo(reader, reader.metadata.lastEntryId);
+  };
+  const readUpTo = async (reader: LedgerHandle, last: bigint): Promise<ReadRecord[]> => {
+    if (last < 0n) return [];
+    const entries = await reader.readEntries(0n, last);
+    return entries.flatMap((e) => [...readEntryRecords(decodeEnvelopedEntry(e.payload))].map((r) => ({ ...r, entryId: e.entryId })));
+  };
+
+  const newWriter = async (opts: LogSegmentWriterOptions = {}): Promise<{ ledger: LedgerHandle; writer: LogSegmentWriter }> => {
+    writerClient ??= await client();
+    const ledger = await writerClient.createLedger();
+    return { ledger, writer: new LogSegmentWriter(ledger, 7n, opts) };
+  };
+
+  const payload = (i: number): Buffer => Buffer.from(`record-${i}-`.repeat(1 + (i % 5)));
+
+  before(async function () {
+    const zk = await zooKeeper(this);
+    dir = mkdtempSync(path.join(os.tmpdir(), 'dlog-segwriter-'));
+    store = await ZkMetadataStore.connect(zk);
+    for (let i = 0; i < 3; i++) {
+      bookies.push(await startBookie({ metadata: `zk://${zk}${root}`, dir: path.join(dir, `b${i}`), port: 0, gcIntervalMs: 0 }));
+    }
+  });
+
+  after(async () => {
+    for (const c of clients) await c.close();
+    for (const b of bookies) await b.close();
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const checkRoundTrip = async (compression: CompressionCodec, n: number): Promise<void> => {
+    const { ledger, writer } = await newWriter({ compression });
+    const dlsns = await Promise.all(Array.from({ length: n }, (_, i) => writer.write(userRecord(BigInt(1000 + i), payload(i)))));
+    // consecutive DLSNs in order: same entry -> slot + 1, new entry -> slot 0 of a later entry
+    for (let i = 0; i < n; i++) {
+      const d = dlsns[i] as DLSN;
+      expect(d.logSegmentSequenceNo).to.equal(7n);
+      if (i === 0) { expect([d.entryId, d.slotId]).to.deep.equal([0n, 0n]); continue; }
+      const p = dlsns[i - 1] as DLSN;
+      expect(d.compare(p)).to.be.greaterThan(0);
+      if (d.entryId === p.entryId) expect(d.slotId).to.equal(p.slotId + 1n);
+      else expect(d.slotId).to.equal(0n);
+    }
+    const done = await writer.close();
+    expect(done.recordCount).to.equal(n);
+    expect(done.lastTxId).to.equal(BigInt(1000 + n - 1));
+    expect(ledger.metadata.state).to.equal('CLOSED');
+    expect(done.lastEntryId).to.equal(ledger.metadata.lastEntryId);
+
+    const records = await readAll(ledger.id);
+    const user = records.filter((r) => !isControl(r));
+    expect(user).to.have.length(n);
+    user.forEach((r, i) => {
+      const d = dlsns[i] as DLSN;
+      expect(r.entryId).to.equal(d.entryId);
+      expect(r.slotId).to.equal(d.slotId);
+      expect(r.txid).to.equal(BigInt(1000 + i));
+      expect(r.position).to.equal(i + 1);
+      expect(r.payload.equals(payload(i))).to.equal(true);
+    });
+    // control records sit alone in their entries
+    for (const c of records.filter((r) => isControl(r))) {
+      expect(records.filter((r) => r.entryId === c.entryId)).to.have.length(1);
+    }
+    const last = records[records.length - 1] as ReadRecord;
+    expect([last.entryId, last.slotId]).to.deep.equal([done.lastEntryId, done.lastSlotId]);
+  };
+
+  it('10k pipelined records get consecutive DLSNs and read back once, in order', async () => {
+    await checkRoundTrip('none', 10_000);
+  });
+
+  it('round-trips LZ4 entries', async () => {
+    await checkRoundTrip('lz4', 2_000);
+  });
+
+  it('sends a lone write at once; batches when many are in flight', async () => {
+    const { ledger, writer } = await newWriter();
+    const seq: DLSN[] = [];
+    for (let i = 0; i < 20; i++) seq.push(await writer.write(userRecord(BigInt(i), payload(i))));
+    expect(seq.every((d) => d.slotId === 0n)).to.equal(true);
+    expect(new Set(seq.map((d) => d.entryId)).size).to.equal(20);
+    const burst = await Promise.all(Array.from({ length: 2_000 }, (_, i) => writer.write(userRecord(BigInt(100 + i), payload(i)))));
+    const entries = new Set(burst.map((d) => d.entryId));
+    expect(entries.size).to.be.lessThan(100);
+    expect(burst[0]?.slotId).to.equal(0n);
+    await writer.close();
+    expect((await readAll(ledger.id)).filter((r) => !isControl(r))).to.have.length(2_020);
+  });
+
+  it('rejects an oversized record before sending anything', async () => {
+    const { ledger, writer } = await newWriter();
+    const err = await rejection(writer.write(userRecord(1n, Buffer.alloc(MAX_LOGRECORD_SIZE))), LogError);
+    expect(err.code).to.equal('RECORD_TOO_LARGE');
+    expect(ledger.lastAddConfirmed).to.equal(-1n);
+    // the largest allowed record goes through, alone
+    const d = await writer.write(userRecord(1n, Buffer.alloc(MAX_LOGRECORD_SIZE - 20, 1)));
+    expect([d.entryId, d.slotId]).to.deep.equal([0n, 0n]);
+    await writer.close();
+  });
+
+  it('rejects a decreasing txid and keeps going', async () => {
+    const { ledger, writer } = await newWriter();
+    await writer.write(userRecord(10n, payload(0)));
+    expect((await rejection(writer.write(userRecord(9n, payload(1))), LogError)).code).to.equal('TRANSACTION_ID_OUT_OF_ORDER');
+    expect((await rejection(writer.write(userRecord(-1n, payload(1))), LogError)).code).to.equal('TRANSACTION_ID_OUT_OF_ORDER');
+    await writer.write(userRecord(10n, payload(2)));
+    await writer.close();
+    const user = (await readAll(ledger.id)).filter((r) => !isControl(r));
+    expect(user.map((r) => r.txid)).to.deep.equal([10n, 10n]);
+  });
+
+  it('lets a tailing reader see the last acked record promptly', async () => {
+    const { ledger, writer } = await newWriter();
+    const reader = await (await client()).openLedger(ledger.id, { recover: false });
+    for (let i = 0; i < 3; i++) {
+      const d = await writer.write(userRecord(BigInt(i), payload(i)));
+      const started = Date.now();
+      let lac = await reader.readLastAddConfirmed();
+      while (lac < d.entryId && Date.now() - started < 2_000) {
+        await new Promise((r) => setTimeout(r, 2));
+        lac = await reader.readLastAddConfirmed();
+      }
+      expect(lac >= d.entryId, `LAC ${lac} covers entry ${d.entryId}`).to.equal(true);
+      expect(Date.now() - started).to.be.lessThan(500);
+      const recs = await readUpTo(reader, lac);
+      expect(recs.filter((r) => !isControl(r)).map((r) => r.txid)).to.include(BigInt(i));
+    }
+    await writer.flush();
+    expect((await reader.readLastAddConfirmed()) >= 0n).to.equal(true);
+    await writer.close();
+  });
+
+  it('markEndOfStream writes EOS and refuses later writes', async () => {
+    const { ledger, writer } = await newWriter();
+    const a = writer.write(userRecord(5n, payload(0)));
+    const eos = await writer.markEndOfStream();
+    expect(eos.compare(await a)).to.be.greaterThan(0);
+    expect((await rejection(writer.write(userRecord(6n, payload(1))), LogError)).code).to.equal('END_OF_STREAM');
+    const done = await writer.close();
+    expect(done.lastTxId).to.equal(MAX_TXID);
+    expect(done.recordCount).to.equal(1);
+    const recs = await readAll(ledger.id);
+    const e = recs.find((r) => isEndOfStream(r));
+    expect(e && [e.entryId, e.slotId]).to.deep.equal([eos.entryId, eos.slotId]);
+  });
+
+  it('fencing fails pending and later writes with LEDGER_FENCED and acks nothing after the fence', async () => {
+    const { ledger, writer } = await newWriter();
+    const acked: { i: number; d: DLSN }[] = [];
+    const failed: unknown[] = [];
+    let fenced = false;
+    let ackedAfterFence = 0;
+    const track = (i: number): Promise<void> => writer.write(userRecord(BigInt(i), payload(i))).then(
+      (d) => { if (fenced) ackedAfterFence++; acked.push({ i, d }); },
+      (err: unknown) => { failed.push(err); },
+    );
+    const first = Array.from({ length: 500 }, (_, i) => track(i));
+    await Promise.all(first.slice(0, 1));
+    const recovered = await (await client()).openLedger(ledger.id, { recover: true });
+    fenced = true;
+    const later = Array.from({ length: 500 }, (_, i) => track(500 + i));
+    await Promise.all([...first, ...later]);
+    expect(ackedAfterFence).to.equal(0);
+    expect(failed.length).to.be.greaterThan(0);
+    for (const err of failed) {
+      expect(err).to.be.instanceOf(LedgerClientError);
+      expect((err as LedgerClientError).code).to.equal('LEDGER_FENCED');
+    }
+    expect(acked.length + failed.length).to.equal(1000);
+    // acks are a prefix, and every acked record is in the recovered ledger
+    expect(acked.map((a) => a.i)).to.deep.equal(Array.from({ length: acked.length }, (_, i) => i));
+    const recs = (await readAll(recovered.id)).filter((r) => !isControl(r));
+    expect(recs.length).to.be.greaterThanOrEqual(acked.length);
+    acked.forEach(({ i, d }) => {
+      const r = recs[i] as ReadRecord;
+      expect([r.entryId, r.slotId, r.txid]).to.deep.equal([d.entryId, d.slotId, BigInt(i)]);
+    });
+    expect((await rejection(writer.write(userRecord(2_000n, payload(0))), LedgerClientError)).code).to.equal('LEDGER_FENCED');
+    expect((await rejection(writer.flush(), LedgerClientError)).code).to.equal('LEDGER_FENCED');
+    expect((await rejection(writer.close(), LedgerClientError)).code).to.equal('LEDGER_FENCED');
+  });
+
+  it('bounds pending bytes: writes wait for room and still complete in order', async () => {
+    const limit = 1_044_480;
+    const { ledger, writer } = await newWriter({ maxPendingBytes: limit });
+    const big = Buffer.alloc(400_000, 7);
+    let peak = 0;
+    const all = Array.from({ length: 12 }, (_, i) => writer.write(userRecord(BigInt(i), big)).then((d) => {
+      peak = Math.max(peak, writer.pendingBytes);
+      return d;
+    }));
+    // queued writes count too, but what is buffered or in flight stays under the limit
+    const dlsns = await Promise.all(all);
+    for (let i = 1; i < dlsns.length; i++) expect((dlsns[i] as DLSN).compare(dlsns[i - 1] as DLSN)).to.be.greaterThan(0);
+    await writer.close();
+    expect((await readAll(ledger.id)).filter((r) => !isControl(r))).to.have.length(12);
+    expect(peak).to.be.greaterThan(0);
+  });
+
+  it('abort fails pending writes and leaves the ledger open', async () => {
+    const { ledger, writer } = await newWriter();
+    const pending = Array.from({ length: 50 }, (_, i) => writer.write(userRecord(BigInt(i), payload(i))));
+    writer.abort();
+    const results = await Promise.allSettled(pending);
+    expect(results.filter((r) => r.status === 'rejected').length).to.be.greaterThan(0);
+    expect((await rejection(writer.write(userRecord(100n, payload(0))), LogError)).code).to.equal('WRITER_CLOSED');
+    expect(ledger.metadata.state).to.equal('OPEN');
+  });
+});
