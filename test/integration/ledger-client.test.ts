@@ -1,44 +1,21 @@
 // The ledger client against real bookies (in-process here; the process-kill tests live in
 // ledger-failures.test.ts) and a real ZooKeeper.
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { expect } from 'chai';
-import { startBookie, type Bookie } from '../../src/bookie/bookie.js';
 import { LedgerClient } from '../../src/ledger/ledger-client.js';
 import { LedgerClientError } from '../../src/ledger/ledger-client-error.js';
-import { ZkMetadataStore } from '../../src/metadata/zk/zk-metadata-store.js';
-import { zooKeeper } from '../support/hooks.js';
+import { startBookieCluster, type BookieCluster } from '../support/bookie-cluster.js';
 
 describe('LedgerClient with real bookies (E3 W3 A2)', function () {
   this.timeout(60_000);
-  const root = `/ledgers-client-${process.pid}-${Date.now()}`;
-  let dir: string;
-  let store: ZkMetadataStore;
-  const bookies: Bookie[] = [];
-  const clients: LedgerClient[] = [];
 
-  const client = async (): Promise<LedgerClient> => {
-    const c = await LedgerClient.open({ store, ledgersRoot: root });
-    clients.push(c);
-    return c;
-  };
+  let cluster: BookieCluster;
+  const client = (): Promise<LedgerClient> => cluster.client();
 
   before(async function () {
-    const zk = await zooKeeper(this);
-    dir = mkdtempSync(path.join(os.tmpdir(), 'dlog-ledger-client-'));
-    store = await ZkMetadataStore.connect(zk);
-    for (let i = 0; i < 3; i++) {
-      bookies.push(await startBookie({ metadata: `zk://${zk}${root}`, dir: path.join(dir, `b${i}`), port: 0, gcIntervalMs: 0 }));
-    }
+    cluster = await startBookieCluster(this, 'client');
   });
 
-  after(async () => {
-    for (const c of clients) await c.close();
-    for (const b of bookies) await b.close();
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(async () => { await cluster.close(); });
 
   it('writes entries in order and reads them back byte-identical after close', async () => {
     const c = await client();

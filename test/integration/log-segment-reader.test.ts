@@ -1,35 +1,22 @@
 // LogSegmentReader against real (in-process) bookies and a real ZooKeeper.
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { expect } from 'chai';
-import { startBookie, type Bookie } from '../../src/bookie/bookie.js';
 import type { LedgerHandle } from '../../src/ledger/ledger-handle.js';
 import { LedgerClient } from '../../src/ledger/ledger-client.js';
 import { DLSN } from '../../src/log/dlsn.js';
 import { userRecord } from '../../src/log/log-record.js';
 import { LogSegmentReader, type ReadRecord, type ReadResult } from '../../src/log/log-segment-reader.js';
 import { LogSegmentWriter } from '../../src/log/log-segment-writer.js';
-import { ZkMetadataStore } from '../../src/metadata/zk/zk-metadata-store.js';
-import { zooKeeper } from '../support/hooks.js';
+import { startBookieCluster, type BookieCluster } from '../support/bookie-cluster.js';
 
 const LSSN = 7n;
 
 describe('LogSegmentReader with real bookies', function () {
   this.timeout(60_000);
-  const root = `/ledgers-segreader-${process.pid}-${Date.now()}`;
-  let dir: string;
-  let store: ZkMetadataStore;
-  const bookies: Bookie[] = [];
-  const clients: LedgerClient[] = [];
   let readerClient: LedgerClient;
   let writerClient: LedgerClient;
 
-  const client = async (): Promise<LedgerClient> => {
-    const c = await LedgerClient.open({ store, ledgersRoot: root });
-    clients.push(c);
-    return c;
-  };
+  let cluster: BookieCluster;
+  const client = (): Promise<LedgerClient> => cluster.client();
   const payload = (i: number): Buffer => Buffer.from(`record-${i}-`.repeat(1 + (i % 5)));
   const newWriter = async (): Promise<{ ledger: LedgerHandle; writer: LogSegmentWriter }> => {
     const ledger = await writerClient.createLedger();
@@ -59,23 +46,13 @@ describe('LogSegmentReader with real bookies', function () {
   let big: { id: bigint; dlsns: DLSN[] };
 
   before(async function () {
-    const zk = await zooKeeper(this);
-    dir = mkdtempSync(path.join(os.tmpdir(), 'dlog-segreader-'));
-    store = await ZkMetadataStore.connect(zk);
-    for (let i = 0; i < 3; i++) {
-      bookies.push(await startBookie({ metadata: `zk://${zk}${root}`, dir: path.join(dir, `b${i}`), port: 0, gcIntervalMs: 0 }));
-    }
+    cluster = await startBookieCluster(this, 'segreader');
     writerClient = await client();
     readerClient = await client();
     big = await closedSegment(5_000);
   });
 
-  after(async () => {
-    for (const c of clients) await c.close();
-    for (const b of bookies) await b.close();
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(async () => { await cluster.close(); });
 
   it('reads a closed 5k-record segment once, in order, with the writer\'s DLSNs', async () => {
     const reader = new LogSegmentReader(await open(big.id), LSSN, { startSequenceId: 100n });

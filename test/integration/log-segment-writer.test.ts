@@ -1,9 +1,5 @@
 // LogSegmentWriter against real (in-process) bookies and a real ZooKeeper.
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { expect } from 'chai';
-import { startBookie, type Bookie } from '../../src/bookie/bookie.js';
 import type { LedgerHandle } from '../../src/ledger/ledger-handle.js';
 import { LedgerClient } from '../../src/ledger/ledger-client.js';
 import { LedgerClientError } from '../../src/ledger/ledger-client-error.js';
@@ -14,27 +10,18 @@ import { LogError } from '../../src/log/log-error.js';
 import { isControl, isEndOfStream, MAX_LOGRECORD_SIZE, MAX_TXID, userRecord } from '../../src/log/log-record.js';
 import { LogSegmentWriter, type LogSegmentWriterOptions } from '../../src/log/log-segment-writer.js';
 import { type EntryRecord, readEntryRecords } from '../../src/log/record-set.js';
-import { ZkMetadataStore } from '../../src/metadata/zk/zk-metadata-store.js';
-import { zooKeeper } from '../support/hooks.js';
 import { rejection } from '../support/rejection.js';
+import { startBookieCluster, type BookieCluster } from '../support/bookie-cluster.js';
 
 interface ReadRecord extends EntryRecord { readonly entryId: bigint }
 
 describe('LogSegmentWriter with real bookies', function () {
   this.timeout(60_000);
-  const root = `/ledgers-segwriter-${process.pid}-${Date.now()}`;
-  let dir: string;
-  let store: ZkMetadataStore;
-  const bookies: Bookie[] = [];
-  const clients: LedgerClient[] = [];
   let readerClient: LedgerClient | undefined;
   let writerClient: LedgerClient | undefined;
 
-  const client = async (): Promise<LedgerClient> => {
-    const c = await LedgerClient.open({ store, ledgersRoot: root });
-    clients.push(c);
-    return c;
-  };
+  let cluster: BookieCluster;
+  const client = (): Promise<LedgerClient> => cluster.client();
 
   /** Every record of a closed (or readable up to its LAC) ledger, with its entry id. */
   const readAll = async (ledgerId: bigint): Promise<ReadRecord[]> => {
@@ -57,20 +44,10 @@ describe('LogSegmentWriter with real bookies', function () {
   const payload = (i: number): Buffer => Buffer.from(`record-${i}-`.repeat(1 + (i % 5)));
 
   before(async function () {
-    const zk = await zooKeeper(this);
-    dir = mkdtempSync(path.join(os.tmpdir(), 'dlog-segwriter-'));
-    store = await ZkMetadataStore.connect(zk);
-    for (let i = 0; i < 3; i++) {
-      bookies.push(await startBookie({ metadata: `zk://${zk}${root}`, dir: path.join(dir, `b${i}`), port: 0, gcIntervalMs: 0 }));
-    }
+    cluster = await startBookieCluster(this, 'segwriter');
   });
 
-  after(async () => {
-    for (const c of clients) await c.close();
-    for (const b of bookies) await b.close();
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(async () => { await cluster.close(); });
 
   const checkRoundTrip = async (compression: CompressionCodec, n: number): Promise<void> => {
     const { ledger, writer } = await newWriter({ compression });

@@ -2,24 +2,13 @@
 // under idgen-long/HOB-<hi>/ID-, HOB roll-over and collection, and uniqueness under concurrency.
 // Overflows are simulated by a store wrapper that reports created sequence numbers as 2^31-1.
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { expect } from 'chai';
 import type { Context } from 'mocha';
 import { LedgerIdGenerator } from '../../src/ledger/ledger-id-generator.js';
-import { LocalMetadataStore } from '../../src/metadata/local/local-metadata-store.js';
 import type { MetadataStore } from '../../src/metadata/metadata-store.js';
-import { ZkMetadataStore } from '../../src/metadata/zk/zk-metadata-store.js';
-import { zooKeeper } from '../support/hooks.js';
+import { metadataBackends } from '../support/metadata-backends.js';
 
-const dir = mkdtempSync(path.join(os.tmpdir(), 'dlog-ledger-idgen-'));
-after(() => { rmSync(dir, { recursive: true, force: true }); });
-
-const backends: readonly { name: string; connect: (ctx: Context) => Promise<MetadataStore> }[] = [
-  { name: 'local', connect: () => LocalMetadataStore.open(dir) },
-  { name: 'zk', connect: async (ctx) => ZkMetadataStore.connect(await zooKeeper(ctx), { sessionTimeoutMs: 4000 }) },
-];
+const backends = metadataBackends('ledger-idgen');
 
 const LOW = 0xffffffffn;
 const INT_MAX_SUFFIX = '2147483647';

@@ -1,28 +1,17 @@
 // LedgerManager on both metadata backends: znode bytes, hierarchical paths, CAS, the update loop,
 // the cToken rule for retried creates, delete with directory pruning, and listing.
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { expect } from 'chai';
 import type { Context } from 'mocha';
 import { LedgerClientError } from '../../src/ledger/ledger-client-error.js';
 import { LedgerManager } from '../../src/ledger/ledger-manager.js';
-import { LocalMetadataStore } from '../../src/metadata/local/local-metadata-store.js';
 import type { MetadataStore } from '../../src/metadata/metadata-store.js';
-import { ZkMetadataStore } from '../../src/metadata/zk/zk-metadata-store.js';
 import { encodeLedgerMetadata, type LedgerMetadata } from '../../src/wire/ledger-metadata-codec.js';
-import { zooKeeper } from '../support/hooks.js';
 import { rejection } from '../support/rejection.js';
 import { OPEN_LEDGER, OPEN_LEDGER_ZNODE } from '../support/ledger-metadata-fixture.js';
+import { metadataBackends } from '../support/metadata-backends.js';
 
-const dir = mkdtempSync(path.join(os.tmpdir(), 'dlog-ledger-manager-'));
-after(() => { rmSync(dir, { recursive: true, force: true }); });
-
-const backends: readonly { name: string; connect: (ctx: Context) => Promise<MetadataStore> }[] = [
-  { name: 'local', connect: () => LocalMetadataStore.open(dir) },
-  { name: 'zk', connect: async (ctx) => ZkMetadataStore.connect(await zooKeeper(ctx), { sessionTimeoutMs: 4000 }) },
-];
+const backends = metadataBackends('ledger-manager');
 
 // eslint-disable-next-line @typescript-eslint/no-unused-vars -- dropped on purpose: a ledger without a creator token
 const { cToken: _token, ...TOKENLESS } = OPEN_LEDGER;
