@@ -3,47 +3,17 @@
 // adds/s, MB/s, p50/p99; sequential read throughput of each written ledger (readEntries in batches
 // of 100); and the same write rows on a single bookie (E1 W1 A1) in the same run, as a ratio.
 //   npm run build && node --import tsx bench/ledger.ts [--seconds 3]
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 // the built library, as users run it
 import { LedgerClient } from '../lib/ledger/ledger-client.js';
 import type { LedgerHandle } from '../lib/ledger/ledger-handle.js';
 import { ZkMetadataStore } from '../lib/metadata/zk/zk-metadata-store.js';
-import { startZooKeeper } from '../lib/metadata/zk/zookeeper-server.js';
+import { startBenchCluster } from './bookie-cluster.js';
 import { fmt, percentile } from './stats.js';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '3' } } });
 const SECONDS = Number(values.seconds);
-const tmp = mkdtempSync(path.join(os.tmpdir(), 'dlog-bench-ledger-'));
-const ROOT = '/ledgers';
-
-interface Bookie { readonly id: string; readonly child: ChildProcess }
-
-async function startBookie(metadata: string, dir: string): Promise<Bookie> {
-  const cli = new URL('../lib/cli/main.js', import.meta.url).pathname;
-  const child = spawn(process.execPath, [cli, 'bookie', '--metadata', metadata, '--dir', dir, '--port', '0'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const lines = createInterface({ input: child.stdout });
-  const id = await new Promise<string>((resolve, reject) => {
-    lines.on('line', (line) => { const m = /^bookie (\S+) ready$/.exec(line); if (m?.[1]) resolve(m[1]); });
-    child.once('exit', (code) => { reject(new Error(`bookie exited with ${code}`)); });
-  });
-  return { id, child };
-}
-
-function stopBookie(b: Bookie): Promise<void> {
-  return new Promise((resolve) => {
-    if (b.child.exitCode !== null) { resolve(); return; }
-    b.child.once('exit', () => { resolve(); });
-    b.child.kill('SIGTERM');
-  });
-}
-
 interface WriteResult { readonly adds: number; readonly addsPerSec: number; readonly mbPerSec: number; readonly p50: number; readonly p99: number }
 
 /** Adds `size`-byte entries with `window` in flight for SECONDS; latencies in ms. */
@@ -91,17 +61,15 @@ const ROWS: readonly { size: number; window: number }[] = [
   { size: 65536, window: 64 },
 ];
 
-const zk = await startZooKeeper({ forceSync: false });
-const metadata = `zk://${zk.connectString}${ROOT}`;
-const bookies = await Promise.all([0, 1, 2].map((i) => startBookie(metadata, path.join(tmp, `b${i}`))));
-const store = await ZkMetadataStore.connect(zk.connectString);
-const client = await LedgerClient.open({ store, ledgersRoot: ROOT });
+const cluster = await startBenchCluster('ledger');
+const store = await ZkMetadataStore.connect(cluster.zk);
+const client = await LedgerClient.open({ store, ledgersRoot: cluster.ledgersRoot });
 try {
   for (let i = 0; client.writableBookies().size < 3; i++) {
     if (i > 200) throw new Error('bookies did not register');
     await new Promise((r) => setTimeout(r, 50));
   }
-  console.log(`ledger client bench: ${bookies.length} bookie processes, ${os.cpus().length} CPUs, ${SECONDS} s per row, CRC32 digest, node ${process.version}`);
+  console.log(`ledger client bench: ${cluster.bookieIds.length} bookie processes, ${os.cpus().length} CPUs, ${SECONDS} s per row, CRC32 digest, node ${process.version}`);
   // warm-up: connections, JIT
   {
     const warm = await client.createLedger({ ensembleSize: 3, writeQuorumSize: 3, ackQuorumSize: 2 });
@@ -130,7 +98,5 @@ try {
 } finally {
   await client.close();
   await store.close();
-  await Promise.all(bookies.map(stopBookie));
-  await zk.stop();
-  rmSync(tmp, { recursive: true, force: true });
+  await cluster.stop();
 }

@@ -132,6 +132,11 @@ export class LedgerClient {
     return handle;
   }
 
+  /** The ledger's metadata (ensembles, state, last entry); NO_SUCH_LEDGER when it does not exist. */
+  async readLedgerMetadata(ledgerId: bigint): Promise<LedgerMetadata> {
+    return (await this.#manager.read(ledgerId)).metadata;
+  }
+
   /** Deletes the ledger's metadata; bookies drop its entries at their next garbage collection. */
   async deleteLedger(ledgerId: bigint): Promise<void> {
     await this.#manager.delete(ledgerId);

@@ -39,7 +39,19 @@ export type LogErrorCode =
   /** The segment writer was closed or aborted: no more writes (WriteCancelledException on abort). */
   | 'WRITER_CLOSED'
   /** A write waited too long for room under the writer's pending-bytes limit (OverCapacity). */
-  | 'WRITE_LIMIT_EXCEEDED';
+  | 'WRITE_LIMIT_EXCEEDED'
+  /** A read on a log reader after (or pending at) its close(). */
+  | 'READER_CLOSED'
+  /**
+   * Segment metadata changed in a way no writer does while a reader followed it: a completed
+   * segment back in progress, a segment's ledger replaced after records were read from it, an
+   * in-progress segment with records vanished (DLIllegalStateException in ReadAheadEntryReader).
+   */
+  | 'INCONSISTENT_LOG_METADATA'
+  /** The log has no user records to answer with (LogEmptyException). */
+  | 'LOG_EMPTY'
+  /** A call on a namespace after its close(). */
+  | 'NAMESPACE_CLOSED';
 
 export class LogError extends DLogError {
   declare readonly code: LogErrorCode;

@@ -241,11 +241,23 @@ export class LogMetadataStore {
    * under the same name in one multi, so its children watchers fire. Name version 1 names only.
    */
   async updateSegment(name: string, segment: LogSegmentMetadata): Promise<void> {
-    const path = segmentPath(this.paths(name), segment.znodeName());
-    await this.#multi(name, [
-      { op: 'delete', path },
-      { op: 'create', path, data: Buffer.from(segment.serialize(), 'utf8') },
-    ]);
+    await this.updateSegments(name, [segment]);
+  }
+
+  /** updateSegment for many segments, all in one multi: every rewrite applies or none does. */
+  async updateSegments(name: string, segments: readonly LogSegmentMetadata[]): Promise<void> {
+    if (segments.length === 0) return;
+    const paths = this.paths(name);
+    await this.#multi(
+      name,
+      segments.flatMap((segment): MultiOp[] => {
+        const path = segmentPath(paths, segment.znodeName());
+        return [
+          { op: 'delete', path },
+          { op: 'create', path, data: Buffer.from(segment.serialize(), 'utf8') },
+        ];
+      }),
+    );
   }
 
   /** Deletes a segment's znode (not its ledger); SEGMENT_NOT_FOUND if it is gone. */

@@ -29,6 +29,8 @@ export interface ReadRecord {
   readonly dlsn: DLSN;
   readonly txid: bigint;
   readonly payload: Buffer;
+  /** The record's 1-based position in its segment (the writer's count of user records). */
+  readonly position: number;
   readonly sequenceId?: bigint;
 }
 
@@ -175,9 +177,8 @@ export class LogSegmentReader {
           return { records: out, endOfStream: true };
         }
         if (isControl(r)) continue;
-        out.push(r.sequenceId === undefined
-          ? { dlsn, txid: r.txid, payload: r.payload }
-          : { dlsn, txid: r.txid, payload: r.payload, sequenceId: r.sequenceId });
+        const record = { dlsn, txid: r.txid, payload: r.payload, position: r.position };
+        out.push(r.sequenceId === undefined ? record : { ...record, sequenceId: r.sequenceId });
       }
     }
     return { records: out, endOfStream: false };

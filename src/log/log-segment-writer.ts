@@ -210,10 +210,13 @@ export class LogSegmentWriter {
     return this.#closing;
   }
 
-  /** Fails every pending write (WRITER_CLOSED) and leaves the ledger open for the next owner to recover. */
-  abort(): void {
+  /**
+   * Fails every pending write with `reason` (default WRITER_CLOSED) and leaves the ledger open for
+   * the next owner to recover.
+   */
+  abort(reason?: Error): void {
     this.#closed = true;
-    this.#fail(new LogError('WRITER_CLOSED', `log segment writer ${this.lssn} was aborted`));
+    this.#fail(reason ?? new LogError('WRITER_CLOSED', `log segment writer ${this.lssn} was aborted`));
   }
 
   async #close(): Promise<LogSegmentCompletion> {

@@ -1,0 +1,56 @@
+// The cluster the client-side benchmarks run against: a real ZooKeeper and bookie PROCESSES of the
+// built CLI (`dlog bookie`), registered under one ledgers root, in a temporary directory.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { startZooKeeper } from '../lib/metadata/zk/zookeeper-server.js';
+
+export interface BenchCluster {
+  /** The ZooKeeper connect string. */
+  readonly zk: string;
+  readonly ledgersRoot: string;
+  readonly bookieIds: readonly string[];
+  stop(): Promise<void>;
+}
+
+interface Bookie { readonly id: string; readonly child: ChildProcess }
+
+async function startBookie(metadata: string, dir: string): Promise<Bookie> {
+  const cli = new URL('../lib/cli/main.js', import.meta.url).pathname;
+  const child = spawn(process.execPath, [cli, 'bookie', '--metadata', metadata, '--dir', dir, '--port', '0'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const lines = createInterface({ input: child.stdout });
+  const id = await new Promise<string>((resolve, reject) => {
+    lines.on('line', (line) => { const m = /^bookie (\S+) ready$/.exec(line); if (m?.[1]) resolve(m[1]); });
+    child.once('exit', (code) => { reject(new Error(`bookie exited with ${code}`)); });
+  });
+  return { id, child };
+}
+
+function stopBookie(b: Bookie): Promise<void> {
+  return new Promise((resolve) => {
+    if (b.child.exitCode !== null) { resolve(); return; }
+    b.child.once('exit', () => { resolve(); });
+    b.child.kill('SIGTERM');
+  });
+}
+
+export async function startBenchCluster(name: string, bookies = 3, ledgersRoot = '/ledgers'): Promise<BenchCluster> {
+  const tmp = mkdtempSync(path.join(os.tmpdir(), `dlog-bench-${name}-`));
+  const zk = await startZooKeeper({ forceSync: false });
+  const metadata = `zk://${zk.connectString}${ledgersRoot}`;
+  const started = await Promise.all(Array.from({ length: bookies }, (_, i) => startBookie(metadata, path.join(tmp, `b${i}`))));
+  return {
+    zk: zk.connectString,
+    ledgersRoot,
+    bookieIds: started.map((b) => b.id),
+    stop: async () => {
+      await Promise.all(started.map(stopBookie));
+      await zk.stop();
+      rmSync(tmp, { recursive: true, force: true });
+    },
+  };
+}

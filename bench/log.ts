@@ -1,0 +1,140 @@
+// The log API through the built library (`lib/index.js`), E3 W3 A2 on 3 bookie PROCESSES and a real
+// ZooKeeper (or any namespace with --uri, e.g. local:/tmp/x): one asyncWrite at a time (p50/p99),
+// pipelined 1 KiB and 100 B records (records/s, MB/s), end-to-end tail latency at a fixed rate, and
+// catch-up reads of the 1 KiB log from its start.
+//   npm run build && node --import tsx bench/log.ts [--seconds 3] [--rate 10000] [--uri <ns-uri>]
+import os from 'node:os';
+import { parseArgs } from 'node:util';
+import { Namespace, type DistributedLog } from '../lib/index.js';
+import { startBenchCluster, type BenchCluster } from './bookie-cluster.js';
+import { fmt, percentile } from './stats.js';
+
+const { values } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '3' },
+    rate: { type: 'string', default: '10000' },
+    uri: { type: 'string' },
+  },
+});
+const SECONDS = Number(values.seconds);
+const RATE = Number(values.rate);
+
+interface Row { readonly records: number; readonly perSec: number; readonly mbPerSec: number; readonly p50: number; readonly p99: number }
+
+const sorted = (xs: number[]): number[] => xs.sort((a, b) => a - b);
+
+/** `window` writers each awaiting its own asyncWrite, for SECONDS; latencies in ms. */
+async function writeRow(log: DistributedLog, size: number, window: number): Promise<Row> {
+  const writer = await log.openWriter();
+  const payload = Buffer.alloc(size, 0x61);
+  const lat: number[] = [];
+  let txid = 0n;
+  const start = performance.now();
+  const end = start + SECONDS * 1000;
+  const lane = async (): Promise<void> => {
+    while (performance.now() < end) {
+      const t = performance.now();
+      await writer.asyncWrite({ txid: txid++, payload });
+      lat.push(performance.now() - t);
+    }
+  };
+  await Promise.all(Array.from({ length: window }, lane));
+  const seconds = (performance.now() - start) / 1000;
+  await writer.close();
+  sorted(lat);
+  return { records: lat.length, perSec: lat.length / seconds, mbPerSec: (lat.length * size) / seconds / 1e6, p50: percentile(lat, 50), p99: percentile(lat, 99) };
+}
+
+/** Writes RATE records/s (in 1 ms ticks) while a reader tails; write call -> read, and ack -> read. */
+async function tailRow(log: DistributedLog): Promise<{ fromWrite: number[]; fromAck: number[] }> {
+  const writer = await log.openWriter();
+  await writer.asyncWrite({ txid: 0n, payload: Buffer.from('start') });
+  const reader = await log.openReader({ from: (await log.getLastDLSN()).next() });
+  const total = RATE * SECONDS;
+  const written = new Float64Array(total);
+  const acked = new Float64Array(total);
+  const read = new Float64Array(total);
+  const consume = (async () => {
+    for (let got = 0; got < total;) {
+      for (const rec of await reader.readBulk(1000, { waitMs: 1000 })) {
+        read[Number(rec.txid) - 1] = performance.now();
+        got++;
+      }
+    }
+  })();
+  const payload = Buffer.alloc(100, 0x62);
+  const start = performance.now();
+  const pending: Promise<unknown>[] = [];
+  for (let i = 0; i < total;) {
+    const due = Math.min(total, Math.floor(((performance.now() - start) / 1000) * RATE) + 1);
+    for (; i < due; i++) {
+      const at = i;
+      written[at] = performance.now();
+      pending.push(writer.asyncWrite({ txid: BigInt(at + 1), payload }).then(() => { acked[at] = performance.now(); }));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+  await Promise.all(pending);
+  await consume;
+  await reader.close();
+  await writer.close();
+  const fromWrite: number[] = [];
+  const fromAck: number[] = [];
+  for (let i = 0; i < total; i++) {
+    fromWrite.push((read[i] ?? 0) - (written[i] ?? 0));
+    fromAck.push(Math.max(0, (read[i] ?? 0) - (acked[i] ?? 0)));
+  }
+  return { fromWrite: sorted(fromWrite), fromAck: sorted(fromAck) };
+}
+
+/** Reads the whole log from its start: records/s and MB/s. */
+async function catchUpRow(log: DistributedLog, expected: number): Promise<{ perSec: number; mbPerSec: number }> {
+  const reader = await log.openReader();
+  let records = 0;
+  let bytes = 0;
+  const start = performance.now();
+  while (records < expected) {
+    for (const rec of await reader.readBulk(10_000, { waitMs: 1000 })) {
+      records++;
+      bytes += rec.payload.length;
+    }
+  }
+  const seconds = (performance.now() - start) / 1000;
+  await reader.close();
+  return { perSec: records / seconds, mbPerSec: bytes / seconds / 1e6 };
+}
+
+let cluster: BenchCluster | undefined;
+let uri = values.uri;
+if (uri === undefined) {
+  cluster = await startBenchCluster('log');
+  uri = `zk://${cluster.zk}/bench-log`;
+}
+const ns = await Namespace.open(uri);
+try {
+  console.log(`log bench: ${uri.startsWith('local:') ? 'embedded' : '3 bookie processes'}, E3 W3 A2, ${os.cpus().length} CPUs, ${SECONDS} s per row, node ${process.version}`);
+  await writeRow(await ns.openLog(`warmup-${Date.now()}`, { create: true }), 1024, 100);
+
+  console.log('\nwrites                      | records/s     MB/s   p50 ms  p99 ms');
+  let oneKiB: { log: DistributedLog; records: number } | undefined;
+  for (const [size, window] of [[1024, 1], [1024, 5000], [100, 20000]] as const) {
+    const log = await ns.openLog(`w-${size}-${window}-${Date.now()}`, { create: true });
+    const r = await writeRow(log, size, window);
+    if (size === 1024 && window > 1) oneKiB = { log, records: r.records };
+    const label = `${size >= 1024 ? `${size / 1024} KiB` : `${size} B`} x ${window} in flight`.padEnd(27);
+    console.log(`${label} | ${fmt(r.perSec).padStart(9)} ${fmt(r.mbPerSec, 1).padStart(8)} ${fmt(r.p50, 2).padStart(7)} ${fmt(r.p99, 2).padStart(7)}`);
+  }
+
+  const tail = await tailRow(await ns.openLog(`tail-${Date.now()}`, { create: true }));
+  console.log(`\ntail at ${fmt(RATE)} records/s (100 B)  | p50 ms  p99 ms  max ms`);
+  console.log(`write call -> reader receives  | ${fmt(percentile(tail.fromWrite, 50), 2).padStart(6)} ${fmt(percentile(tail.fromWrite, 99), 2).padStart(7)} ${fmt(tail.fromWrite.at(-1) ?? NaN, 2).padStart(7)}`);
+  console.log(`ack -> reader receives         | ${fmt(percentile(tail.fromAck, 50), 2).padStart(6)} ${fmt(percentile(tail.fromAck, 99), 2).padStart(7)} ${fmt(tail.fromAck.at(-1) ?? NaN, 2).padStart(7)}`);
+
+  if (oneKiB !== undefined) {
+    const c = await catchUpRow(oneKiB.log, oneKiB.records);
+    console.log(`\ncatch-up read of ${fmt(oneKiB.records)} x 1 KiB from the start | ${fmt(c.perSec)} records/s, ${fmt(c.mbPerSec, 1)} MB/s`);
+  }
+} finally {
+  await ns.close();
+  await cluster?.stop();
+}

@@ -1,0 +1,102 @@
+// Entry of a bookie's worker thread in the embedded cluster: one bookie per thread, so that the
+// bookies' journals, storage and sockets spread over the cores. Its metadata store is the main
+// thread's local store, reached over a MessagePort. The main thread drives it with messages:
+// `started` or `failed` after start-up, `close` -> `closed`, and log lines when asked for.
+import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
+import { startBookie, type Bookie } from '../bookie/bookie.js';
+import type { Logger, LogFn } from '../util/logger.js';
+import { cloneError, type ClonedError } from './cloned-error.js';
+import { PortMetadataStore } from './port-metadata-store.js';
+
+export interface BookieWorkerData {
+  readonly bookieId: string;
+  readonly host: string;
+  readonly port: number;
+  readonly dir: string;
+  readonly ledgersRoot: string;
+  /** The worker's end of the metadata port (transferred). */
+  readonly metadataPort: MessagePort;
+  /** Post log lines to the main thread; off when nobody reads them. */
+  readonly forwardLogs: boolean;
+}
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+export type WorkerMessage =
+  | { readonly kind: 'started' }
+  | { readonly kind: 'failed'; readonly error: ClonedError }
+  | { readonly kind: 'closed' }
+  | { readonly kind: 'log'; readonly level: LogLevel; readonly obj: object | string; readonly msg: string | undefined };
+
+export interface WorkerCommand {
+  readonly kind: 'close';
+}
+
+/** Log fields that structured clone refuses (functions, sockets) are sent as their JSON form. */
+function cloneable(obj: object): object {
+  return JSON.parse(JSON.stringify(obj, (_key, value: unknown) => {
+    if (typeof value === 'bigint') return value.toString();
+    if (value instanceof Error) return { name: value.name, message: value.message, code: (value as NodeJS.ErrnoException).code, stack: value.stack };
+    return value;
+  })) as object;
+}
+
+function forwardingLogger(port: MessagePort, bindings: Record<string, unknown>): Logger {
+  const level = (name: LogLevel): LogFn => (objOrMsg, msg) => {
+    const obj = typeof objOrMsg === 'string' || Object.keys(bindings).length === 0 ? objOrMsg : { ...bindings, ...objOrMsg };
+    try {
+      port.postMessage({ kind: 'log', level: name, obj, msg } satisfies WorkerMessage);
+    } catch {
+      port.postMessage({ kind: 'log', level: name, obj: typeof obj === 'string' ? obj : cloneable(obj), msg } satisfies WorkerMessage);
+    }
+  };
+  return {
+    debug: level('debug'), info: level('info'), warn: level('warn'), error: level('error'),
+    child: (more) => forwardingLogger(port, { ...bindings, ...more }),
+  };
+}
+
+function run(port: MessagePort, data: BookieWorkerData): void {
+  const post = (message: WorkerMessage): void => { port.postMessage(message); };
+  let store: PortMetadataStore | undefined;
+  const starting = (async (): Promise<Bookie> => {
+    store = await PortMetadataStore.connect(data.metadataPort);
+    return startBookie({
+      metadata: store,
+      ledgersRoot: data.ledgersRoot,
+      dir: data.dir,
+      host: data.host,
+      port: data.port,
+      bookieId: data.bookieId,
+      ...(data.forwardLogs ? { logger: forwardingLogger(port, {}) } : {}),
+    });
+  })();
+  starting.then(
+    () => { post({ kind: 'started' }); },
+    async (err: unknown) => {
+      await store?.close();
+      post({ kind: 'failed', error: cloneError(err) });
+    },
+  ).catch((err: unknown) => { post({ kind: 'failed', error: cloneError(err) }); });
+
+  let closing: Promise<void> | undefined;
+  // the only command is 'close'
+  port.on('message', (_command: WorkerCommand) => {
+    closing ??= (async () => {
+      // a close during start-up (another bookie failed) waits for this start to finish either way
+      const bookie = await starting.catch(() => undefined);
+      try {
+        await bookie?.close();
+      } finally {
+        await store?.close();
+      }
+    })();
+    closing.then(
+      () => { post({ kind: 'closed' }); },
+      (err: unknown) => { post({ kind: 'failed', error: cloneError(err) }); },
+    );
+  });
+}
+
+if (parentPort === null) throw new Error('bookie-worker must be started as a worker thread');
+run(parentPort, workerData as BookieWorkerData);

@@ -1,0 +1,370 @@
+// The `local:` deployment: a complete cluster in one process. The local metadata store runs in the
+// main thread; each bookie runs in its own worker thread (so the bookies use every core), listens
+// on loopback and reaches the store over a MessagePort. Everything persists under one directory:
+//   <dir>/metadata      the local metadata store
+//   <dir>/bookie-<i>    bookie i's journal and ledger storage
+//   <dir>/cluster.json  the bookies' ports
+// A bookie's id is its address and ledger metadata names bookies by id, so the ports are chosen
+// once and kept: a restart must bring every bookie back at the address its ledgers name.
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, realpath } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { MessageChannel, Worker } from 'node:worker_threads';
+import { DLogError, InvalidArgumentError, MetadataError } from '../errors.js';
+import { LocalMetadataStore } from '../metadata/local/local-metadata-store.js';
+import type { MetadataStore } from '../metadata/metadata-store.js';
+import { writeFileAtomic } from '../util/atomic-file.js';
+import { childLogger, noopLogger, type Logger } from '../util/logger.js';
+import type { BookieWorkerData, WorkerCommand, WorkerMessage } from './bookie-worker.js';
+import { reviveError } from './cloned-error.js';
+import { serveMetadataStore } from './metadata-port-server.js';
+
+export interface EmbeddedClusterOptions {
+  /** Created if missing. One process at a time: a second one gets STORE_LOCKED. */
+  dir: string;
+  /** Number of bookies, 1..9. Default: as many as the directory had, 3 for a new one; more adds bookies. */
+  bookies?: number;
+  /** Receives the metadata store's and the bookies' log lines. Default no-op. */
+  logger?: Logger;
+}
+
+export interface EmbeddedCluster {
+  /** The main thread's session on the local store, for the caller's logs and ledger client. */
+  readonly store: MetadataStore;
+  /** Where the bookies register and ledger metadata lives: '/ledgers'. */
+  readonly ledgersRoot: string;
+  /** `127.0.0.1:<port>`, the same on every start of the directory. */
+  readonly bookieIds: readonly string[];
+  /** Stops the bookies cleanly, then closes the store. Idempotent. */
+  close(): Promise<void>;
+}
+
+const HOST = '127.0.0.1';
+const LEDGERS_ROOT = '/ledgers';
+const CLUSTER_FILE = 'cluster.json';
+const DEFAULT_BOOKIES = 3;
+const MAX_BOOKIES = 9;
+// Below the ephemeral port ranges of Linux (32768-60999), macOS and Windows (49152-65535): the OS
+// never hands these out as the local port of an outgoing connection, which could otherwise take a
+// stopped cluster's port before it restarts.
+const PORT_MIN = 20_000;
+const PORT_MAX = 32_767;
+const CLOSE_TIMEOUT_MS = 30_000;
+
+// Directories of the clusters running in this process. The local store's lock cannot tell two
+// clusters of one process apart (it shares one database per directory within a process).
+const runningKey = Symbol.for('distributedlog.embedded-clusters');
+const globals = globalThis as unknown as Record<symbol, Set<string> | undefined>;
+const running = (globals[runningKey] ??= new Set<string>());
+
+interface ClusterFile {
+  readonly version: 1;
+  readonly bookiePorts: readonly number[];
+}
+
+/** What a Worker runs: a script path, or code to evaluate. */
+interface WorkerEntry {
+  readonly script: string;
+  readonly eval: boolean;
+}
+
+/**
+ * The bookie worker next to this module: lib/embedded/bookie-worker.js in the build. From the
+ * TypeScript sources (tests, run under tsx) it is bookie-worker.ts, which a worker thread cannot
+ * load by itself: on Node 20 the module hooks that `--import tsx` installs do not reach worker
+ * threads (and under mocha this module itself runs as tsx-compiled CommonJS, without
+ * `import.meta.resolve`). So the worker is a two-statement script that registers tsx's require
+ * hook and then requires the entry, as mocha loads the sources in the main thread.
+ */
+function workerEntry(): WorkerEntry {
+  const here = fileURLToPath(import.meta.url);
+  const js = path.join(path.dirname(here), 'bookie-worker.js');
+  if (path.extname(here) === '.js' && existsSync(js)) return { script: js, eval: false };
+  const ts = path.join(path.dirname(here), 'bookie-worker.ts');
+  if (!existsSync(ts)) throw new DLogError('EMBEDDED_BOOKIE_FAILED', `the bookie worker script is missing next to ${here}`);
+  let tsx: string;
+  try {
+    tsx = createRequire(import.meta.url).resolve('tsx/cjs/api');
+  } catch (err) {
+    throw new DLogError('EMBEDDED_BOOKIE_FAILED', `running from the TypeScript sources needs tsx for the bookie workers: ${(err as Error).message}`, { cause: err });
+  }
+  return { script: `require(${JSON.stringify(tsx)}).register(); require(${JSON.stringify(ts)});`, eval: true };
+}
+
+function isPort(value: unknown): value is number {
+  return Number.isInteger(value) && (value as number) > 0 && (value as number) <= 65535;
+}
+
+async function readClusterFile(file: string): Promise<number[] | undefined> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new InvalidArgumentError(`${file} is not valid JSON: ${(err as Error).message}`, { cause: err });
+  }
+  const ports = (parsed as Partial<ClusterFile> | null)?.bookiePorts;
+  if ((parsed as Partial<ClusterFile> | null)?.version !== 1 || !Array.isArray(ports) || ports.length === 0
+    || ports.length > MAX_BOOKIES || !ports.every(isPort) || new Set(ports).size !== ports.length) {
+    throw new InvalidArgumentError(`${file} is not an embedded cluster file: expected {"version":1,"bookiePorts":[<1 to ${MAX_BOOKIES} distinct ports>]}`);
+  }
+  return [...ports];
+}
+
+/** Listens on the port to see that it is free; resolves with the listening server, or null when taken. */
+function tryListen(port: number): Promise<net.Server | null> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EADDRINUSE' || err.code === 'EACCES') resolve(null);
+      else reject(err);
+    });
+    server.listen({ port, host: HOST, exclusive: true }, () => { resolve(server); });
+  });
+}
+
+function closeServer(server: net.Server): Promise<void> {
+  return new Promise((resolve) => { server.close(() => { resolve(); }); });
+}
+
+/** `count` distinct free ports, none in `taken`. All are held until all are found. */
+async function pickPorts(count: number, taken: readonly number[]): Promise<number[]> {
+  const held: net.Server[] = [];
+  const ports: number[] = [];
+  try {
+    for (let attempt = 0; ports.length < count; attempt++) {
+      if (attempt === 1000) throw new DLogError('EMBEDDED_BOOKIE_FAILED', `no free port found on ${HOST} in ${PORT_MIN}-${PORT_MAX}`);
+      const port = PORT_MIN + Math.floor(Math.random() * (PORT_MAX - PORT_MIN + 1));
+      if (taken.includes(port) || ports.includes(port)) continue;
+      const server = await tryListen(port);
+      if (server === null) continue;
+      held.push(server);
+      ports.push(port);
+    }
+    return ports;
+  } finally {
+    await Promise.all(held.map(closeServer));
+  }
+}
+
+/** The bookies' ports: those in cluster.json, plus new ones when more bookies are asked for. */
+async function clusterPorts(dir: string, requested: number | undefined): Promise<number[]> {
+  const file = path.join(dir, CLUSTER_FILE);
+  const known = await readClusterFile(file) ?? [];
+  const count = requested ?? (known.length > 0 ? known.length : DEFAULT_BOOKIES);
+  if (count < known.length) {
+    throw new InvalidArgumentError(
+      `${dir} has ${known.length} bookies (${file}) and their ledgers may live on any of them: cannot start only ${count}`);
+  }
+  if (count === known.length) return known;
+  const ports = [...known, ...await pickPorts(count - known.length, known)];
+  await writeFileAtomic(dir, CLUSTER_FILE, Buffer.from(`${JSON.stringify({ version: 1, bookiePorts: ports } satisfies ClusterFile)}\n`));
+  return ports;
+}
+
+async function ensurePortsFree(ports: readonly number[], dir: string): Promise<void> {
+  for (const [index, port] of ports.entries()) {
+    const server = await tryListen(port);
+    if (server === null) {
+      throw new InvalidArgumentError(
+        `port ${port} of bookie-${index} (recorded in ${path.join(dir, CLUSTER_FILE)}) is in use on ${HOST}: `
+        + 'its ledgers name the bookie by that address, so stop whatever listens there and start again');
+    }
+    await closeServer(server);
+  }
+}
+
+async function openStore(dir: string, logger: Logger | undefined): Promise<LocalMetadataStore> {
+  try {
+    return await LocalMetadataStore.open(path.join(dir, 'metadata'), logger === undefined ? {} : { logger });
+  } catch (err) {
+    if (err instanceof MetadataError && err.code === 'STORE_LOCKED') {
+      throw new MetadataError('STORE_LOCKED', `embedded cluster directory ${dir} is in use by another process: ${err.message}`, { cause: err });
+    }
+    throw err;
+  }
+}
+
+interface BookieThread {
+  readonly bookieId: string;
+  /** Asks the bookie to close, waits for it (bounded), ends the thread and its metadata session. */
+  stop(): Promise<void>;
+}
+
+interface BookieThreadSpec {
+  readonly entry: WorkerEntry;
+  readonly metadataDir: string;
+  readonly dir: string;
+  readonly port: number;
+  readonly logger: Logger;
+  readonly forwardLogs: boolean;
+}
+
+async function startBookieThread(spec: BookieThreadSpec): Promise<BookieThread> {
+  const bookieId = `${HOST}:${spec.port}`;
+  const label = `embedded bookie ${bookieId} (${spec.dir})`;
+  const logger = childLogger(spec.logger, { bookie: bookieId });
+  // the bookie's own session, so that its registration is its own ephemeral node and goes away with it
+  const session = await LocalMetadataStore.open(spec.metadataDir);
+  const { port1, port2 } = new MessageChannel();
+  const server = serveMetadataStore(session, port1);
+  const data: BookieWorkerData = {
+    bookieId, host: HOST, port: spec.port, dir: spec.dir, ledgersRoot: LEDGERS_ROOT, metadataPort: port2, forwardLogs: spec.forwardLogs,
+  };
+  let worker: Worker;
+  try {
+    worker = new Worker(spec.entry.script, { eval: spec.entry.eval, workerData: data, transferList: [port2] });
+  } catch (err) {
+    await server.close();
+    throw new DLogError('EMBEDDED_BOOKIE_FAILED', `${label}: cannot start a worker thread: ${(err as Error).message}`, { cause: err });
+  }
+
+  let state: 'starting' | 'running' | 'stopping' | 'exited' = 'starting';
+  let onClosed: (() => void) | undefined;
+  const exited = new Promise<void>((resolve) => { worker.once('exit', () => { resolve(); }); });
+  const started = new Promise<void>((resolve, reject) => {
+    worker.on('message', (message: WorkerMessage) => {
+      switch (message.kind) {
+        case 'log':
+          logger[message.level](message.obj, message.msg);
+          return;
+        case 'started':
+          state = 'running';
+          resolve();
+          return;
+        case 'failed': {
+          const err = reviveError(message.error, `${label}: `);
+          if (state === 'starting') reject(err);
+          else logger.error({ err }, `${label} did not close cleanly`);
+          onClosed?.();
+          return;
+        }
+        case 'closed':
+          onClosed?.();
+          return;
+      }
+    });
+    worker.on('error', (err) => {
+      const failure = new DLogError('EMBEDDED_BOOKIE_FAILED', `${label}: worker thread failed: ${err.message}`, { cause: err });
+      if (state === 'starting') reject(failure);
+      else logger.error({ err: failure }, `${label} failed`);
+    });
+    worker.on('exit', (code) => {
+      if (state === 'starting') reject(new DLogError('EMBEDDED_BOOKIE_FAILED', `${label}: worker thread exited with code ${code} while starting`));
+      else if (state === 'running') logger.error({ code }, `${label}: worker thread exited; the bookie is gone until the cluster restarts`);
+      state = 'exited';
+      // ends its session: the bookie's registration disappears, as a crashed bookie's would
+      void server.close().catch((err: unknown) => { logger.error({ err }, `${label}: closing its metadata session failed`); });
+    });
+  });
+
+  try {
+    await started;
+  } catch (err) {
+    await worker.terminate();
+    await server.close();
+    throw err;
+  }
+
+  let stopping: Promise<void> | undefined;
+  const stop = async (): Promise<void> => {
+    if (state === 'running') {
+      state = 'stopping';
+      const closed = new Promise<void>((resolve) => { onClosed = resolve; });
+      worker.postMessage({ kind: 'close' } satisfies WorkerCommand);
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<void>((resolve) => { timer = setTimeout(resolve, CLOSE_TIMEOUT_MS); });
+      await Promise.race([closed, exited, timedOut]);
+      clearTimeout(timer);
+    }
+    await worker.terminate();
+    await server.close();
+  };
+  return {
+    bookieId,
+    stop: () => {
+      stopping ??= stop();
+      return stopping;
+    },
+  };
+}
+
+/**
+ * Starts (or restarts) the cluster in `options.dir`. Rejects with STORE_LOCKED when another
+ * process (or another cluster of this process) uses the directory, before any bookie starts, and
+ * with INVALID_ARGUMENT when a recorded bookie port is taken. A bookie that fails to start fails
+ * the whole start: the bookies already started are stopped again.
+ */
+export async function startEmbeddedCluster(options: EmbeddedClusterOptions): Promise<EmbeddedCluster> {
+  const requested = options.bookies;
+  if (requested !== undefined && !(Number.isInteger(requested) && requested >= 1 && requested <= MAX_BOOKIES)) {
+    throw new InvalidArgumentError(`bookies must be an integer from 1 to ${MAX_BOOKIES}, got ${requested}`);
+  }
+  if (typeof options.dir !== 'string' || options.dir === '') throw new InvalidArgumentError('dir must be a non-empty path');
+  await mkdir(options.dir, { recursive: true });
+  const dir = await realpath(options.dir);
+  if (running.has(dir)) {
+    throw new MetadataError('STORE_LOCKED', `embedded cluster directory ${dir} is already open in this process (process ${process.pid}); close that cluster first`);
+  }
+  running.add(dir);
+
+  const cleanups: (() => Promise<void>)[] = [];
+  try {
+    const store = await openStore(dir, options.logger);
+    cleanups.push(() => store.close());
+    const ports = await clusterPorts(dir, requested);
+    await ensurePortsFree(ports, dir);
+
+    const entry = workerEntry();
+    const results = await Promise.allSettled(ports.map((port, index) => startBookieThread({
+      entry,
+      metadataDir: path.join(dir, 'metadata'),
+      dir: path.join(dir, `bookie-${index}`),
+      port,
+      logger: options.logger ?? noopLogger,
+      forwardLogs: options.logger !== undefined,
+    })));
+    const threads = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    cleanups.push(async () => { await Promise.all(threads.map((t) => t.stop())); });
+    const failed = results.find((r) => r.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
+
+    let closing: Promise<void> | undefined;
+    return {
+      store,
+      ledgersRoot: LEDGERS_ROOT,
+      bookieIds: threads.map((t) => t.bookieId),
+      close: () => {
+        closing ??= (async () => {
+          try {
+            await Promise.all(threads.map((t) => t.stop()));
+          } finally {
+            try {
+              await store.close();
+            } finally {
+              running.delete(dir);
+            }
+          }
+        })();
+        return closing;
+      },
+    };
+  } catch (err) {
+    for (const cleanup of cleanups.reverse()) {
+      await cleanup().catch((cleanupErr: unknown) => {
+        (options.logger ?? noopLogger).error({ err: cleanupErr }, 'cleanup after a failed embedded cluster start failed');
+      });
+    }
+    running.delete(dir);
+    throw err;
+  }
+}

@@ -1,0 +1,375 @@
+// The single writer of a log (DL's BKAsyncLogWriter, reference §5): it holds the ownership lock,
+// recovers what a previous writer left in progress, starts segments lazily on the first write,
+// rolls them by size and by time, and completes them on close. Per-record batching, acks and
+// back-pressure live in the segment writer (log-segment-writer.ts).
+//
+// Rolling (§5.4, simplified): writes that arrive while a segment is rolling wait in order; the new
+// ledger is created while the old segment drains; the old segment is completed before the new one
+// starts, so a reader's segment list never shows two in-progress segments from one writer.
+import type { LedgerClient } from '../ledger/ledger-client.js';
+import type { MetadataStore } from '../metadata/metadata-store.js';
+import type { Logger } from '../util/logger.js';
+import { InvalidArgumentError } from '../errors.js';
+import type { DLSN } from './dlsn.js';
+import type { LogConfig } from './log-config.js';
+import { LogError } from './log-error.js';
+import type { LogMetadataStore, LogVersions } from './log-metadata-store.js';
+import { LOG_RECORD_HEADER_SIZE, MAX_LOGRECORD_SIZE, MAX_TXID, userRecord } from './log-record.js';
+import { newInProgressSegment, type LogSegmentMetadata } from './log-segment-metadata.js';
+import { LogSegmentWriter } from './log-segment-writer.js';
+import { OwnershipLock } from './ownership-lock.js';
+import { purgeSegments } from './retention.js';
+import { nextStartSequenceId, recoverInProgressSegments } from './segment-recovery.js';
+import { truncateLog } from './truncation.js';
+
+const PURGE_INTERVAL_MS = 60_000;
+
+/** What a user writes: an application-chosen, non-decreasing txid and the payload bytes. */
+export interface WriteRecord {
+  readonly txid: bigint;
+  readonly payload: Uint8Array;
+}
+
+export interface LogWriterContext {
+  readonly logName: string;
+  readonly store: MetadataStore;
+  readonly metadata: LogMetadataStore;
+  readonly ledgers: LedgerClient;
+  readonly config: LogConfig;
+  /** Written into the lock member; shown to a writer that finds the lock held. */
+  readonly clientId: string;
+  readonly logger: Logger;
+}
+
+interface Segment {
+  readonly meta: LogSegmentMetadata;
+  readonly writer: LogSegmentWriter;
+  readonly startedAt: number;
+  bytes: number;
+}
+
+interface Waiting {
+  readonly record: WriteRecord;
+  readonly resolve: (dlsn: DLSN) => void;
+  readonly reject: (err: unknown) => void;
+}
+
+export class LogWriter {
+  readonly logName: string;
+  readonly #ctx: LogWriterContext;
+  readonly #lock: OwnershipLock;
+  #versions: LogVersions;
+  /** The newest completed segment: the next completion's startSequenceId follows it. */
+  #lastCompleted: LogSegmentMetadata | undefined;
+  #segment: Segment | undefined;
+  /** Set while a segment starts or rolls; writes meanwhile wait in #waiting. */
+  #transition: Promise<void> | undefined;
+  #waiting: Waiting[] = [];
+  /** Highest txid accepted: the floor for the next write. */
+  #lastTxId: bigint;
+  #endOfStream: boolean;
+  #error: Error | undefined;
+  #closed = false;
+  #closing: Promise<void> | undefined;
+  #purging: Promise<unknown> | undefined;
+  /** When the last purge started (0: never), and whether truncate() ran since. */
+  #purgedAt = 0;
+  #truncatedSincePurge = false;
+
+  private constructor(ctx: LogWriterContext, lock: OwnershipLock, versions: LogVersions, segments: readonly LogSegmentMetadata[]) {
+    this.logName = ctx.logName;
+    this.#ctx = ctx;
+    this.#lock = lock;
+    this.#versions = versions;
+    this.#lastCompleted = segments.at(-1);
+    const lastTxId = segments.reduce((m, s) => (s.lastTxId > m ? s.lastTxId : m), versions.maxTxId.value);
+    this.#lastTxId = lastTxId;
+    this.#endOfStream = lastTxId === MAX_TXID;
+    lock.on('lost', (err) => { this.#fail(err); });
+  }
+
+  /** Takes the ownership lock (LOCK_HELD after lockTimeoutMs), then recovers in-progress segments. */
+  static async open(ctx: LogWriterContext): Promise<LogWriter> {
+    const paths = ctx.metadata.paths(ctx.logName);
+    // the log must exist before its lock node can
+    await ctx.metadata.openLog(ctx.logName);
+    const lock = new OwnershipLock(ctx.store, paths.lock, ctx.clientId, { logger: ctx.logger });
+    await lock.acquire(ctx.config.lockTimeoutMs);
+    try {
+      // versions read under the lock: a previous owner may have changed them until it lost it
+      const opened = await ctx.metadata.openLog(ctx.logName);
+      const { versions, segments } = await recoverInProgressSegments(
+        { logName: ctx.logName, metadata: ctx.metadata, ledgers: ctx.ledgers, password: ctx.config.ledgerPassword, logger: ctx.logger },
+        opened,
+      );
+      return new LogWriter(ctx, lock, versions, segments);
+    } catch (err) {
+      await lock.release().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** The highest txid accepted or recovered (the maxtxid floor, 0 for a new log). */
+  get lastTxId(): bigint {
+    return this.#lastTxId;
+  }
+
+  /**
+   * Writes one record; resolves with its DLSN once a quorum of bookies has it on disk. Records are
+   * acknowledged in write order. Bad input rejects before anything is sent: INVALID_ARGUMENT,
+   * RECORD_TOO_LARGE, TRANSACTION_ID_OUT_OF_ORDER (txid below the previous one), END_OF_STREAM.
+   */
+  asyncWrite(record: WriteRecord): Promise<DLSN> {
+    try {
+      this.#admit(record);
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+    const segment = this.#segment;
+    if (this.#transition === undefined && segment !== undefined && !this.#shouldRoll(segment)) {
+      return this.#writeTo(segment, record);
+    }
+    return new Promise<DLSN>((resolve, reject) => {
+      this.#waiting.push({ record, resolve, reject });
+      this.#transition ??= this.#startNext();
+    });
+  }
+
+  /**
+   * Writes the records in order; one promise per record, so a partial failure is visible record by
+   * record. Invalid records reject on their own; records after the first failure are not written.
+   */
+  writeBulk(records: readonly WriteRecord[]): Promise<DLSN[]> {
+    return Promise.all(records.map((r) => this.asyncWrite(r)));
+  }
+
+  /** Resolves once everything written so far is acknowledged and visible to readers. */
+  async flush(): Promise<void> {
+    this.#checkUsable();
+    await this.#transition;
+    this.#checkUsable();
+    await this.#segment?.writer.flush();
+  }
+
+  /**
+   * Writes the end-of-stream record and completes the segment: readers reach the end of the log
+   * and later writes (by any writer) fail with END_OF_STREAM. Returns the record's DLSN.
+   */
+  async markEndOfStream(): Promise<DLSN> {
+    this.#checkUsable();
+    if (this.#endOfStream) throw new LogError('END_OF_STREAM', `log ${this.logName} has already reached end of stream`);
+    this.#endOfStream = true;
+    await this.#transition;
+    this.#checkUsable();
+    const segment = this.#segment ?? (await this.#start(MAX_TXID));
+    try {
+      const dlsn = await segment.writer.markEndOfStream();
+      await this.#complete(segment);
+      return dlsn;
+    } catch (err) {
+      this.#fail(err);
+      throw err;
+    }
+  }
+
+  /**
+   * Marks the segments before `dlsn` truncated (the in-progress segment never is): readers
+   * positioned before it start at `dlsn`, and retention may delete the segments wholly before it.
+   */
+  async truncate(dlsn: DLSN): Promise<void> {
+    this.#checkUsable();
+    this.#lock.checkOwnership();
+    await truncateLog(this.#ctx.metadata, this.logName, dlsn);
+    this.#truncatedSincePurge = true;
+  }
+
+  /** Drains pending writes, completes the current segment and releases the lock. */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  /**
+   * Fails pending writes with WRITER_CLOSED and releases the lock, leaving the current segment in
+   * progress for the next writer to recover.
+   */
+  async abort(): Promise<void> {
+    if (this.#closing !== undefined) {
+      await this.#closing.catch(() => undefined);
+      return;
+    }
+    this.#closed = true;
+    this.#fail(new LogError('WRITER_CLOSED', `writer of log ${this.logName} was aborted`));
+    this.#closing = this.#release();
+    await this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    this.#closed = true;
+    try {
+      await this.#transition;
+      const segment = this.#segment;
+      if (this.#error !== undefined) throw this.#error;
+      if (segment !== undefined) await this.#complete(segment);
+      await this.#purging;
+    } finally {
+      await this.#release();
+    }
+  }
+
+  async #release(): Promise<void> {
+    this.#lock.removeAllListeners('lost');
+    await this.#lock.release();
+  }
+
+  #admit(record: WriteRecord): void {
+    if ((record as unknown) === null || typeof record !== 'object') throw new InvalidArgumentError('a record is an object { txid, payload }');
+    const { txid, payload } = record;
+    if (typeof txid !== 'bigint') throw new InvalidArgumentError(`record txid must be a bigint, got ${typeof txid}`);
+    if (!(payload instanceof Uint8Array)) throw new InvalidArgumentError('record payload must be a Uint8Array (or Buffer)');
+    if (LOG_RECORD_HEADER_SIZE + payload.length > MAX_LOGRECORD_SIZE) {
+      throw new LogError('RECORD_TOO_LARGE', `record of ${payload.length} bytes exceeds the ${MAX_LOGRECORD_SIZE - LOG_RECORD_HEADER_SIZE}-byte payload limit`);
+    }
+    this.#checkUsable();
+    if (this.#endOfStream) throw new LogError('END_OF_STREAM', `log ${this.logName} has reached end of stream`);
+    if (txid < 0n || txid >= MAX_TXID) throw new LogError('TRANSACTION_ID_OUT_OF_ORDER', `txid ${txid} is outside [0, ${MAX_TXID})`);
+    if (txid < this.#lastTxId) {
+      throw new LogError('TRANSACTION_ID_OUT_OF_ORDER', `txid ${txid} is below the previous txid ${this.#lastTxId} of log ${this.logName}`);
+    }
+    this.#lock.checkOwnership();
+    this.#lastTxId = txid;
+  }
+
+  #checkUsable(): void {
+    if (this.#error !== undefined) throw this.#error;
+    if (this.#closed) throw new LogError('WRITER_CLOSED', `writer of log ${this.logName} is closed`);
+  }
+
+  #writeTo(segment: Segment, record: WriteRecord): Promise<DLSN> {
+    const { payload } = record;
+    segment.bytes += LOG_RECORD_HEADER_SIZE + payload.length;
+    const buffer = Buffer.isBuffer(payload) ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.length);
+    return segment.writer.write(userRecord(record.txid, buffer)).catch((err: unknown) => {
+      this.#fail(err);
+      throw err;
+    });
+  }
+
+  #shouldRoll(segment: Segment): boolean {
+    const { maxSegmentBytes, rollingIntervalMs } = this.#ctx.config;
+    return (maxSegmentBytes > 0 && segment.bytes >= maxSegmentBytes)
+      || (rollingIntervalMs > 0 && Date.now() - segment.startedAt >= rollingIntervalMs);
+  }
+
+  /** Completes the current segment (if any), starts the next one and hands it the waiting writes. */
+  async #startNext(): Promise<void> {
+    try {
+      const first = this.#waiting[0];
+      if (first === undefined) return;
+      const old = this.#segment;
+      const ledger = this.#createLedger();
+      if (old !== undefined) {
+        this.#segment = undefined;
+        try {
+          await this.#complete(old);
+        } catch (err) {
+          (await ledger.catch(() => undefined))?.close().catch(() => undefined);
+          throw err;
+        }
+      }
+      const segment = await this.#start(first.record.txid, ledger);
+      const waiting = this.#waiting;
+      this.#waiting = [];
+      this.#transition = undefined;
+      for (const w of waiting) this.#writeTo(segment, w.record).then(w.resolve, w.reject);
+      if (old !== undefined) this.#purge();
+    } catch (err) {
+      this.#fail(err);
+    } finally {
+      this.#transition = undefined;
+    }
+  }
+
+  #createLedger(): ReturnType<LedgerClient['createLedger']> {
+    const c = this.#ctx.config;
+    return this.#ctx.ledgers.createLedger({
+      ensembleSize: c.ensembleSize,
+      writeQuorumSize: c.writeQuorumSize,
+      ackQuorumSize: c.ackQuorumSize,
+      digest: c.digest,
+      password: c.ledgerPassword,
+    });
+  }
+
+  /** Starts segment max LSSN + 1 on a new ledger (LSSN max after recovery deleted an empty one). */
+  async #start(firstTxId: bigint, ledger = this.#createLedger()): Promise<Segment> {
+    const handle = await ledger;
+    const c = this.#ctx.config;
+    try {
+      const lssn = this.#versions.maxLssn.value + 1n;
+      const meta = newInProgressSegment({ logSegmentId: handle.id, firstTxId, logSegmentSequenceNo: lssn });
+      this.#versions = await this.#ctx.metadata.startSegment(this.logName, meta, this.#versions.maxLssn, this.#versions.maxTxId);
+      const writer = new LogSegmentWriter(handle, lssn, {
+        maxEntryBytes: c.maxEntryBytes,
+        flushIntervalMs: c.flushIntervalMs,
+        compression: c.compression,
+        maxPendingBytes: c.maxPendingBytes,
+        pendingTimeoutMs: c.pendingTimeoutMs,
+        logger: this.#ctx.logger,
+      });
+      const segment: Segment = { meta, writer, startedAt: Date.now(), bytes: 0 };
+      this.#segment = segment;
+      return segment;
+    } catch (err) {
+      // the ledger is unreferenced: delete it so it does not leak
+      await handle.close().catch(() => undefined);
+      await this.#ctx.ledgers.deleteLedger(handle.id).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** Drains and closes the segment's ledger, then records its completion in one versioned multi. */
+  async #complete(segment: Segment): Promise<void> {
+    const done = await segment.writer.close();
+    const completed = segment.meta.complete({
+      lastTxId: done.lastTxId,
+      recordCount: done.recordCount,
+      lastEntryId: done.lastEntryId,
+      lastSlotId: done.lastSlotId,
+      startSequenceId: nextStartSequenceId(this.#lastCompleted),
+    });
+    this.#versions = await this.#ctx.metadata.completeSegment(this.logName, segment.meta, completed, this.#versions.maxLssn, this.#versions.maxTxId);
+    this.#lastCompleted = completed;
+    if (this.#segment === segment) this.#segment = undefined;
+  }
+
+  /**
+   * Retention after a roll, in the background; a failed purge is retried after a later roll. A purge
+   * lists every segment, so it runs only after a truncate() or when a minute (or the retention
+   * period, if shorter) has passed since the last one: quick rolls do not pay for it each time.
+   */
+  #purge(): void {
+    const { retentionMs, explicitTruncation } = this.#ctx.config;
+    if (retentionMs === 0 || this.#purging !== undefined) return;
+    const now = Date.now();
+    if (!this.#truncatedSincePurge && now - this.#purgedAt < Math.min(retentionMs, PURGE_INTERVAL_MS)) return;
+    this.#purgedAt = now;
+    this.#truncatedSincePurge = false;
+    const ctx = { metadata: this.#ctx.metadata, ledgers: this.#ctx.ledgers, logName: this.logName, logger: this.#ctx.logger };
+    this.#purging = purgeSegments(ctx, { olderThanMs: retentionMs, explicitTruncation })
+      .catch((err: unknown) => { this.#ctx.logger.warn({ err, log: this.logName }, 'retention purge failed'); })
+      .finally(() => { this.#purging = undefined; });
+  }
+
+  /** Sticky: the first failure fails every waiting and later write; the segment is left for recovery. */
+  #fail(err: unknown): void {
+    if (this.#error !== undefined) return;
+    const error = err instanceof Error ? err : new Error(String(err));
+    this.#error = error;
+    this.#ctx.logger.warn({ err: error, log: this.logName }, 'log writer failed');
+    this.#segment?.writer.abort(error);
+    const waiting = this.#waiting;
+    this.#waiting = [];
+    for (const w of waiting) w.reject(error);
+  }
+}

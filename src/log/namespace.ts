@@ -1,0 +1,191 @@
+// A namespace of logs (DL's Namespace, reference §7.1): the entry point of the library. It opens the
+// metadata store named by the URI and a ledger client on the bookies the namespace is bound to;
+// `local:<dir>` starts the embedded deployment (local store plus bookies in worker threads) instead.
+import os from 'node:os';
+import { InvalidArgumentError } from '../errors.js';
+import { startEmbeddedCluster, type EmbeddedCluster } from '../embedded/embedded-cluster.js';
+import { LedgerClient } from '../ledger/ledger-client.js';
+import type { MetadataStore } from '../metadata/metadata-store.js';
+import { parseMetadataUri } from '../metadata/metadata-uri.js';
+import { ZkMetadataStore } from '../metadata/zk/zk-metadata-store.js';
+import { noopLogger, type Logger } from '../util/logger.js';
+import type { LedgerMetadata } from '../wire/ledger-metadata-codec.js';
+import { DistributedLog } from './distributed-log.js';
+import { resolveLogConfig, type LogConfig } from './log-config.js';
+import { LogError } from './log-error.js';
+import { LogMetadataStore } from './log-metadata-store.js';
+import { findNamespaceBinding } from './namespace-binding.js';
+import { deleteLogWithLedgers } from './retention.js';
+
+export interface NamespaceOptions {
+  /** ZooKeeper session timeout for `zk://` URIs. Default 30000 ms. */
+  readonly sessionTimeoutMs?: number;
+  /** Bookies the embedded `local:` deployment runs. Default 3. */
+  readonly bookies?: number;
+  /** Defaults for every log of this namespace (see LogConfig); openWriter/openReader may override. */
+  readonly config?: Partial<LogConfig>;
+  /** Written into writer lock nodes so a blocked writer can tell who holds a log. Default `<hostname>/<pid>`. */
+  readonly clientId?: string;
+  /** pino-compatible. Default: silent. */
+  readonly logger?: Logger;
+}
+
+export interface OpenLogOptions {
+  /** Create the log when it does not exist. Default false (LOG_NOT_FOUND). */
+  readonly create?: boolean;
+}
+
+/** Where the logs of a `local:` namespace live in its store (the ledgers are under /ledgers). */
+const LOCAL_NAMESPACE_ROOT = '/logs';
+
+interface Backend {
+  readonly store: MetadataStore;
+  readonly namespaceRoot: string;
+  readonly ledgers: LedgerClient;
+  /** Closes what the backend opened besides the ledger client, in order. */
+  readonly closers: ReadonlyArray<() => Promise<void>>;
+}
+
+export class Namespace {
+  readonly uri: string;
+  readonly #backend: Backend;
+  readonly #metadata: LogMetadataStore;
+  readonly #config: LogConfig;
+  readonly #clientId: string;
+  readonly #logger: Logger;
+  readonly #logs = new Set<DistributedLog>();
+  #closing: Promise<void> | undefined;
+
+  private constructor(uri: string, backend: Backend, config: LogConfig, options: NamespaceOptions) {
+    this.uri = uri;
+    this.#backend = backend;
+    this.#metadata = new LogMetadataStore(backend.store, backend.namespaceRoot);
+    this.#config = config;
+    this.#clientId = options.clientId ?? `${os.hostname()}/${process.pid}`;
+    this.#logger = options.logger ?? noopLogger;
+  }
+
+  /**
+   * `zk://host:port[,host:port]/path/to/ns` (also `distributedlog://`) or `local:<dir>`. Options are
+   * checked before anything is opened; a bad URI or option is InvalidArgumentError.
+   */
+  static async open(uri: string, options: NamespaceOptions = {}): Promise<Namespace> {
+    const config = resolveLogConfig(options.config ?? {});
+    const parsed = parseMetadataUri(uri);
+    const logger = options.logger ?? noopLogger;
+    let backend: Backend;
+    if (parsed.kind === 'local') {
+      const cluster = await startEmbeddedCluster({ dir: parsed.dir, ...(options.bookies === undefined ? {} : { bookies: options.bookies }), logger });
+      backend = await openLocalBackend(cluster, logger);
+    } else {
+      if (parsed.path === '/') throw new InvalidArgumentError(`namespace URI ${uri} needs a path, e.g. zk://127.0.0.1:2181/messaging/ns`);
+      backend = await openZkBackend(parsed.connectString, parsed.path, options.sessionTimeoutMs, logger);
+    }
+    return new Namespace(uri, backend, config, options);
+  }
+
+  /** The metadata store this namespace runs on (advanced: admin tools, tests). */
+  get metadataStore(): MetadataStore {
+    return this.#backend.store;
+  }
+
+  /** Creates the log's metadata; LOG_EXISTS if it is there already. */
+  async createLog(name: string): Promise<void> {
+    this.#checkOpen();
+    await this.#metadata.createLog(name);
+  }
+
+  async logExists(name: string): Promise<boolean> {
+    this.#checkOpen();
+    return this.#metadata.logExists(name);
+  }
+
+  /** Log names under the namespace (or under `prefix/` for hierarchical names), reserved names hidden. */
+  async getLogs(prefix?: string): Promise<string[]> {
+    this.#checkOpen();
+    return this.#metadata.getLogs(prefix);
+  }
+
+  /** Deletes the log: its segments' ledgers first, then its metadata. LOG_NOT_FOUND if it does not exist. */
+  async deleteLog(name: string): Promise<void> {
+    this.#checkOpen();
+    await deleteLogWithLedgers({ metadata: this.#metadata, ledgers: this.#backend.ledgers, logName: name, logger: this.#logger });
+  }
+
+  /** A handle on one log; LOG_NOT_FOUND unless it exists or `create` is set. */
+  async openLog(name: string, options: OpenLogOptions = {}): Promise<DistributedLog> {
+    this.#checkOpen();
+    const opened = await this.#metadata.openLog(name, options.create === true ? { create: true } : {});
+    const log = new DistributedLog(opened.name, {
+      store: this.#backend.store,
+      metadata: this.#metadata,
+      ledgers: this.#backend.ledgers,
+      config: this.#config,
+      clientId: this.#clientId,
+      logger: this.#logger,
+    });
+    this.#logs.add(log);
+    return log;
+  }
+
+  /** A segment ledger's BookKeeper metadata (ensembles, state, length); NO_SUCH_LEDGER once deleted. */
+  async getLedgerMetadata(ledgerId: bigint): Promise<LedgerMetadata> {
+    this.#checkOpen();
+    return this.#backend.ledgers.readLedgerMetadata(ledgerId);
+  }
+
+  /** Closes every writer (draining it) and reader opened here, then the connections (and embedded bookies). */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    const results = await Promise.allSettled([...this.#logs].map((l) => l.close()));
+    this.#logs.clear();
+    await this.#backend.ledgers.close();
+    for (const close of this.#backend.closers) await close();
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
+  }
+
+  #checkOpen(): void {
+    if (this.#closing !== undefined) throw new LogError('NAMESPACE_CLOSED', `namespace ${this.uri} is closed`);
+  }
+}
+
+/** Runs `open`; if it fails, closes what was opened before it (newest first) and rethrows. */
+async function closingOnFailure<T>(closers: ReadonlyArray<() => Promise<void>>, open: () => Promise<T>): Promise<T> {
+  try {
+    return await open();
+  } catch (err) {
+    for (const close of closers) await close().catch(() => undefined);
+    throw err;
+  }
+}
+
+function openLocalBackend(cluster: EmbeddedCluster, logger: Logger): Promise<Backend> {
+  const closers = [() => cluster.close()];
+  return closingOnFailure(closers, async () => {
+    const ledgers = await LedgerClient.open({ store: cluster.store, ledgersRoot: cluster.ledgersRoot, logger });
+    return { store: cluster.store, namespaceRoot: LOCAL_NAMESPACE_ROOT, ledgers, closers };
+  });
+}
+
+/** The namespace's ZooKeeper, plus a second session when the binding puts the bookies on another one. */
+async function openZkBackend(connectString: string, namespaceRoot: string, sessionTimeoutMs: number | undefined, logger: Logger): Promise<Backend> {
+  const zkOptions = { logger, ...(sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs }) };
+  const store = await ZkMetadataStore.connect(connectString, zkOptions);
+  const closers: Array<() => Promise<void>> = [() => store.close()];
+  return closingOnFailure(closers, async () => {
+    const binding = await findNamespaceBinding(store, namespaceRoot);
+    let ledgerStore: MetadataStore = store;
+    if (binding.zkServers !== undefined && binding.zkServers !== connectString) {
+      const other = await ZkMetadataStore.connect(binding.zkServers, zkOptions);
+      closers.unshift(() => other.close());
+      ledgerStore = other;
+    }
+    const ledgers = await LedgerClient.open({ store: ledgerStore, ledgersRoot: binding.ledgersPath, logger });
+    return { store, namespaceRoot, ledgers, closers };
+  });
+}

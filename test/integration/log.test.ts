@@ -1,0 +1,298 @@
+// The log API end to end (issue 5): writer, readers, rolling, recovery, truncation, retention and
+// the namespace calls, on both deployments (ZooKeeper + bookie processes, and embedded `local:`).
+import { expect } from 'chai';
+import type { Context } from 'mocha';
+import { InvalidArgumentError } from '../../src/errors.js';
+import { DLSN } from '../../src/log/dlsn.js';
+import { LedgerClientError } from '../../src/ledger/ledger-client-error.js';
+import { LogError } from '../../src/log/log-error.js';
+import type { DistributedLog } from '../../src/log/distributed-log.js';
+import type { Namespace } from '../../src/log/namespace.js';
+import { LOG_BACKENDS, startLogDeployment, type LogDeployment } from '../support/log-backends.js';
+import { rejection } from '../support/rejection.js';
+
+const payloadOf = (txid: bigint): Buffer => Buffer.from(`record-${txid}`);
+
+/** Writes txids [from, from + count) pipelined, `window` unacknowledged at most; returns their DLSNs. */
+export async function writeRange(
+  writer: { asyncWrite(r: { txid: bigint; payload: Uint8Array }): Promise<DLSN> },
+  from: bigint,
+  count: number,
+  window = 1000,
+): Promise<DLSN[]> {
+  const dlsns: DLSN[] = [];
+  for (let start = 0; start < count; start += window) {
+    const n = Math.min(window, count - start);
+    const batch = Array.from({ length: n }, (_, i) => {
+      const txid = from + BigInt(start + i);
+      return writer.asyncWrite({ txid, payload: payloadOf(txid) });
+    });
+    dlsns.push(...(await Promise.all(batch)));
+  }
+  return dlsns;
+}
+
+/** The txids of the log's first `count` records (and of any that follow within 200 ms). */
+async function readTxids(log: DistributedLog, count: number): Promise<bigint[]> {
+  const reader = await log.openReader();
+  try {
+    const txids: bigint[] = [];
+    while (txids.length < count) txids.push(...(await reader.readBulk(1000, { waitMs: 5000 })).map((r) => r.txid));
+    txids.push(...(await reader.readBulk(1000, { waitMs: 200 })).map((r) => r.txid));
+    return txids;
+  } finally {
+    await reader.close();
+  }
+}
+
+async function expectLogError(promise: Promise<unknown>, code: LogError['code']): Promise<LogError> {
+  const err = await rejection(promise, LogError);
+  expect(err.code).to.equal(code);
+  return err;
+}
+
+for (const kind of LOG_BACKENDS) {
+  describe(`log API on ${kind}`, function () {
+    this.timeout(120_000);
+    let deployment: LogDeployment;
+    let ns: Namespace;
+    let n = 0;
+    const fresh = async (create = true): Promise<DistributedLog> => ns.openLog(`log-${n++}`, { create });
+
+    before(async function (this: Context) {
+      deployment = await startLogDeployment(this, kind, 'log-api');
+      ns = await deployment.open();
+    });
+
+    after(async () => {
+      await deployment.close();
+    });
+
+    it('writes 100k records through size-triggered rolls and reads each once, in order, with its DLSN', async () => {
+      const log = await fresh();
+      const writer = await log.openWriter({ maxSegmentBytes: 512 * 1024 });
+      const dlsns = await writeRange(writer, 0n, 100_000);
+      await writer.close();
+      const segments = await log.getLogSegments();
+      expect(segments.length).to.be.greaterThan(3);
+      expect(segments.every((s) => !s.inProgress)).to.equal(true);
+      expect(segments.reduce((sum, s) => sum + s.recordCount, 0)).to.equal(100_000);
+
+      const reader = await log.openReader();
+      let i = 0;
+      while (i < 100_000) {
+        for (const rec of await reader.readBulk(1000, { waitMs: 1000 })) {
+          expect(rec.txid).to.equal(BigInt(i));
+          expect(rec.dlsn.compare(dlsns[i] as DLSN)).to.equal(0, `record ${i}`);
+          expect(rec.sequenceId).to.equal(BigInt(i));
+          expect(rec.payload.equals(payloadOf(BigInt(i)))).to.equal(true);
+          i++;
+        }
+      }
+      expect(await reader.readBulk(10, { waitMs: 200 })).to.deep.equal([]);
+      await reader.close();
+      expect(await log.getLogRecordCount()).to.equal(100_000);
+      expect(await log.getLastTxId()).to.equal(99_999n);
+      expect((await log.getLastDLSN()).compare(dlsns[99_999] as DLSN)).to.equal(0);
+      expect((await log.getFirstDLSN()).compare(DLSN.InitialDLSN)).to.equal(0);
+    });
+
+    it('a tailing reader gets each record soon after its ack; a reader opened at the end sees only new records', async () => {
+      const log = await fresh();
+      const writer = await log.openWriter();
+      await writeRange(writer, 0n, 10);
+      // an acknowledged record is visible to new readers once the LAC covers it: flush waits for that
+      await writer.flush();
+      const atEnd = await log.openReader({ from: (await log.getLastDLSN()).next() });
+      const fromStart = await log.openReader();
+      const latencies: number[] = [];
+      for (let txid = 10n; txid < 60n; txid++) {
+        const dlsn = await writer.asyncWrite({ txid, payload: payloadOf(txid) });
+        const acked = performance.now();
+        const rec = await atEnd.readNext();
+        latencies.push(performance.now() - acked);
+        expect(rec.txid).to.equal(txid);
+        expect(rec.dlsn.compare(dlsn)).to.equal(0);
+      }
+      latencies.sort((a, b) => a - b);
+      // promptness, not a benchmark: the LAC must advance without waiting for more writes
+      expect(latencies[Math.floor(latencies.length / 2)]).to.be.lessThan(500);
+      const all = await fromStart.readBulk(100, { waitMs: 500 });
+      expect(all[0]?.txid).to.equal(0n);
+      await writer.close();
+      await atEnd.close();
+      await fromStart.close();
+    });
+
+    it('positions a reader by txid at the first record with txid >= the target, across segments', async () => {
+      const log = await fresh();
+      const writer = await log.openWriter({ maxSegmentBytes: 4096 });
+      for (let i = 0n; i < 400n; i++) await writer.asyncWrite({ txid: i * 10n, payload: payloadOf(i * 10n) });
+      await writer.close();
+      expect((await log.getLogSegments()).length).to.be.greaterThan(2);
+      for (const [target, first] of [[0n, 0n], [15n, 20n], [2000n, 2000n], [3991n, undefined]] as const) {
+        const reader = await log.openReader({ fromTxId: target });
+        const got = await reader.readBulk(1, { waitMs: first === undefined ? 200 : 5000 });
+        expect(got[0]?.txid).to.equal(first, `from txid ${target}`);
+        await reader.close();
+      }
+    });
+
+    it('end of stream ends iteration, rejects readNext and refuses later writes by any writer', async () => {
+      const log = await fresh();
+      const writer = await log.openWriter();
+      await writeRange(writer, 1n, 5);
+      const eos = await writer.markEndOfStream();
+      expect(eos.logSegmentSequenceNo).to.equal(1n);
+      await expectLogError(writer.asyncWrite({ txid: 6n, payload: Buffer.from('x') }), 'END_OF_STREAM');
+      await writer.close();
+      const reader = await log.openReader();
+      const seen: bigint[] = [];
+      for await (const rec of reader) seen.push(rec.txid);
+      expect(seen).to.deep.equal([1n, 2n, 3n, 4n, 5n]);
+      const again = await log.openReader();
+      await again.readBulk(5, { waitMs: 1000 });
+      await expectLogError(again.readNext(), 'END_OF_STREAM');
+      await again.close();
+      const next = await log.openWriter();
+      await expectLogError(next.asyncWrite({ txid: 7n, payload: Buffer.from('x') }), 'END_OF_STREAM');
+      await next.close();
+    });
+
+    it('rejects bad input before sending anything', async () => {
+      const log = await fresh();
+      const writer = await log.openWriter();
+      await expectLogError(writer.asyncWrite({ txid: 1n, payload: Buffer.alloc(1_040_384) }), 'RECORD_TOO_LARGE');
+      await writer.asyncWrite({ txid: 5n, payload: Buffer.from('five') });
+      await expectLogError(writer.asyncWrite({ txid: 4n, payload: Buffer.from('four') }), 'TRANSACTION_ID_OUT_OF_ORDER');
+      await expectLogError(writer.asyncWrite({ txid: -1n, payload: Buffer.from('x') }), 'TRANSACTION_ID_OUT_OF_ORDER');
+      await rejection(writer.asyncWrite({ txid: 6, payload: Buffer.from('x') } as never), InvalidArgumentError);
+      // the writer is still usable after refused records
+      await writer.asyncWrite({ txid: 5n, payload: Buffer.from('five again') });
+      await writer.close();
+      expect(await log.getLogRecordCount()).to.equal(2);
+      for (const bad of ['', 'a//b', 'a/../b', '<default>', 'with space']) {
+        await rejection(ns.createLog(bad), InvalidArgumentError);
+      }
+      await expectLogError(ns.openLog('no-such-log'), 'LOG_NOT_FOUND');
+      await rejection(log.openWriter({ maxEntryBytes: 0 }), InvalidArgumentError);
+    });
+
+    it('allows one writer: a second fails fast with LOCK_HELD, or waits and takes over after close', async () => {
+      const log = await fresh();
+      const first = await log.openWriter();
+      await first.asyncWrite({ txid: 1n, payload: Buffer.from('a') });
+      const err = await expectLogError(log.openWriter(), 'LOCK_HELD');
+      expect(err.message).to.match(/held by/);
+      const waiting = log.openWriter({ lockTimeoutMs: 20_000 });
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      await first.close();
+      const second = await waiting;
+      await second.asyncWrite({ txid: 2n, payload: Buffer.from('b') });
+      await second.close();
+      expect(await readTxids(log, 2)).to.deep.equal([1n, 2n]);
+    });
+
+    it('recovers an aborted writer\'s in-progress segment: every acknowledged record once', async () => {
+      const log = await fresh();
+      const a = await log.openWriter();
+      const acked = await writeRange(a, 0n, 500, 50);
+      await a.abort();
+      expect((await log.getLogSegments()).at(-1)?.inProgress).to.equal(true);
+      const b = await log.openWriter();
+      const segments = await log.getLogSegments();
+      expect(segments.every((s) => !s.inProgress)).to.equal(true);
+      expect(segments[0]?.recordCount).to.equal(500);
+      await writeRange(b, 500n, 10);
+      await b.close();
+      expect(await readTxids(log, 510)).to.deep.equal(Array.from({ length: 510 }, (_, i) => BigInt(i)));
+      expect(acked).to.have.length(500);
+    });
+
+    it('truncate hides records before the DLSN; retention deletes truncated segments\' ledgers; deleteLog removes the rest', async () => {
+      const log = await fresh();
+      const writer = await log.openWriter({ maxSegmentBytes: 2048, retentionMs: 1, explicitTruncation: true });
+      const dlsns = await writeRange(writer, 0n, 300, 10);
+      const before = await log.getLogSegments();
+      expect(before.length).to.be.greaterThan(4);
+      const cut = dlsns[150] as DLSN;
+      await writer.truncate(cut);
+      const reader = await log.openReader();
+      const first = await reader.readNext();
+      expect(first.dlsn.compare(cut)).to.equal(0);
+      await reader.close();
+      expect((await log.getFirstDLSN()).compare(cut)).to.equal(0);
+
+      // the next roll purges the truncated segments (ledger first, then the znode)
+      await writeRange(writer, 300n, 100, 10);
+      await writer.close();
+      const after = await log.getLogSegments();
+      expect(after[0]?.logSegmentSequenceNo).to.equal(cut.logSegmentSequenceNo);
+      const purged = before.filter((s) => s.logSegmentSequenceNo < cut.logSegmentSequenceNo);
+      expect(purged.length).to.be.greaterThan(0);
+      for (const s of purged) await expectNoLedger(ns.getLedgerMetadata(s.logSegmentId));
+      const remaining = after.map((s) => s.logSegmentId);
+      await ns.deleteLog(log.name);
+      expect(await ns.logExists(log.name)).to.equal(false);
+      for (const id of remaining) await expectNoLedger(ns.getLedgerMetadata(id));
+    });
+
+    it('subscriptions keep a committed position per subscriber that only moves forward', async () => {
+      const log = await fresh();
+      const subs = log.subscriptions();
+      expect((await subs.getCommitPosition('s1')).compare(DLSN.NonInclusiveLowerBound)).to.equal(0);
+      expect(await subs.advanceCommitPosition('s1', new DLSN(2n, 5n, 0n))).to.equal(true);
+      expect(await subs.advanceCommitPosition('s1', new DLSN(1n, 9n, 0n))).to.equal(false);
+      expect((await subs.getCommitPosition('s1')).compare(new DLSN(2n, 5n, 0n))).to.equal(0);
+      expect(await subs.delete('s1')).to.equal(true);
+    });
+
+    it('answers position and size questions on a log with an in-progress segment', async () => {
+      const log = await fresh();
+      await expectLogError(log.getLastDLSN(), 'LOG_EMPTY');
+      const writer = await log.openWriter();
+      const dlsns = await writeRange(writer, 100n, 7);
+      await writer.flush();
+      expect((await log.getLastDLSN()).compare(dlsns[6] as DLSN)).to.equal(0);
+      expect(await log.getLastTxId()).to.equal(106n);
+      expect(await log.getLogRecordCount()).to.equal(7);
+      expect(await ns.getLogs()).to.include(log.name);
+      await writer.close();
+    });
+
+    it('a log with 1,000 segments opens, lists and reads quickly', async function (this: Context) {
+      this.timeout(180_000);
+      const log = await fresh();
+      // every record rolls: each write finds the segment full
+      const writer = await log.openWriter({ maxSegmentBytes: 1 });
+      for (let i = 0n; i < 1000n; i++) await writer.asyncWrite({ txid: i, payload: payloadOf(i) });
+      await writer.close();
+      let started = performance.now();
+      const reopened = await ns.openLog(log.name);
+      const segments = await reopened.getLogSegments();
+      const listMs = performance.now() - started;
+      expect(segments).to.have.length(1000);
+      expect(listMs).to.be.lessThan(5000);
+      started = performance.now();
+      const again = await reopened.openWriter();
+      await again.close();
+      expect(performance.now() - started).to.be.lessThan(5000);
+      expect(await readTxids(reopened, 1000)).to.deep.equal(Array.from({ length: 1000 }, (_, i) => BigInt(i)));
+    });
+
+    it('lists 1,000 logs in one namespace', async function (this: Context) {
+      this.timeout(180_000);
+      const names = Array.from({ length: 1000 }, (_, i) => `many/l${String(i).padStart(4, '0')}`);
+      for (let i = 0; i < names.length; i += 100) await Promise.all(names.slice(i, i + 100).map((name) => ns.createLog(name)));
+      const started = performance.now();
+      const listed = await ns.getLogs('many');
+      expect(performance.now() - started).to.be.lessThan(5000);
+      expect(listed.sort()).to.deep.equal(names);
+    });
+  });
+}
+
+async function expectNoLedger(promise: Promise<unknown>): Promise<void> {
+  const err = await rejection(promise, LedgerClientError);
+  expect(err.code).to.equal('NO_SUCH_LEDGER');
+}
