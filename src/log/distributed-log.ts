@@ -2,27 +2,17 @@
 // answers position and size questions from the segment list and, for the newest segment, from the
 // ledger itself (read without recovery, so asking never fences the writer).
 import { InvalidArgumentError } from '../errors.js';
-import type { LedgerClient } from '../ledger/ledger-client.js';
-import type { MetadataStore } from '../metadata/metadata-store.js';
-import type { Logger } from '../util/logger.js';
 import type { DLSN } from './dlsn.js';
 import { readLastRecord, type LastRecord } from './last-record.js';
 import { resolveLogConfig, type LogConfig } from './log-config.js';
 import { LogError } from './log-error.js';
-import type { LogMetadataStore } from './log-metadata-store.js';
 import { LogReader, type LogRecordWithDLSN } from './log-reader.js';
 import type { LogSegmentMetadata } from './log-segment-metadata.js';
-import { LogWriter } from './log-writer.js';
+import { LogWriter, type LogWriterContext } from './log-writer.js';
 import { SubscriptionsStore } from './subscriptions.js';
 
-export interface DistributedLogContext {
-  readonly store: MetadataStore;
-  readonly metadata: LogMetadataStore;
-  readonly ledgers: LedgerClient;
-  readonly config: LogConfig;
-  readonly clientId: string;
-  readonly logger: Logger;
-}
+/** What every log of a namespace shares: the writer's context without a log name. */
+export type DistributedLogContext = Omit<LogWriterContext, 'logName'>;
 
 export type WriterOptions = Partial<Pick<LogConfig,
   | 'lockTimeoutMs' | 'maxEntryBytes' | 'flushIntervalMs' | 'compression' | 'maxPendingBytes' | 'pendingTimeoutMs'
@@ -45,9 +35,13 @@ export class DistributedLog {
   readonly #ctx: DistributedLogContext;
   readonly #open = new Set<Closeable>();
 
-  constructor(name: string, ctx: DistributedLogContext) {
+  readonly #onClose: (log: DistributedLog) => void;
+
+  /** `onClose` lets the namespace forget a closed log. */
+  constructor(name: string, ctx: DistributedLogContext, onClose: (log: DistributedLog) => void = () => undefined) {
     this.name = name;
     this.#ctx = ctx;
+    this.#onClose = onClose;
   }
 
   /**
@@ -124,6 +118,7 @@ export class DistributedLog {
 
   /** Closes the writer (draining it) and the readers opened through this handle. */
   async close(): Promise<void> {
+    this.#onClose(this);
     const open = [...this.#open];
     this.#open.clear();
     const results = await Promise.allSettled(open.map((c) => c.close()));

@@ -268,12 +268,9 @@ export class LogMetadataStore {
   async #open(name: string, mode: 'open' | 'create' | 'open-or-create'): Promise<OpenedLog> {
     const logName = validateLogName(name);
     const paths = logPaths(this.#namespaceRoot, logName, this.#streamName);
-    // creation order: missing ancestors (namespace root included), the log, then its nodes
+    // creation order: missing ancestors (the namespace root and its parents included), the log, then its nodes
     const ancestors: string[] = [];
-    for (let p = parentOf(paths.log); p !== '/'; p = parentOf(p)) {
-      ancestors.unshift(p);
-      if (p === this.#namespaceRoot) break;
-    }
+    for (let p = parentOf(paths.log); p !== '/'; p = parentOf(p)) ancestors.unshift(p);
     const layout: Array<[string, Uint8Array]> = [
       ...ancestors.map((p): [string, Uint8Array] => [p, EMPTY]),
       [paths.log, EMPTY],

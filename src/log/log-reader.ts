@@ -77,6 +77,13 @@ export class LogReader implements AsyncIterable<LogRecordWithDLSN> {
   #failure: Error | undefined;
   #endOfStream = false;
   #closed = false;
+  /**
+   * Set while positioned by txid: records below it are dropped until the first that is not. The
+   * search positions by the records present at open; on an empty or short log, records written
+   * later with a lower txid would otherwise slip in.
+   */
+  #fromTxId: bigint | undefined;
+  #recordsRead = 0;
 
   private constructor(logName: string, maxEntries: number, maxBytes: number) {
     this.#logName = logName;
@@ -97,6 +104,7 @@ export class LogReader implements AsyncIterable<LogRecordWithDLSN> {
       maxEntries,
       positiveInteger('readAheadBytes', options.readAheadBytes, DEFAULT_READ_AHEAD_BYTES),
     );
+    reader.#fromTxId = start.fromTxId;
     reader.#readAhead = await ReadAhead.open(
       {
         logName: ctx.logName,
@@ -117,6 +125,11 @@ export class LogReader implements AsyncIterable<LogRecordWithDLSN> {
   /** Bytes of unread records held (payload + header each); internal, for tests and stats. */
   get bufferedBytes(): number {
     return this.#bufferedBytes;
+  }
+
+  /** Counters since this reader opened. */
+  stats(): { readonly recordsRead: number; readonly bufferedBytes: number; readonly bufferedEntries: number } {
+    return { recordsRead: this.#recordsRead, bufferedBytes: this.#bufferedBytes, bufferedEntries: this.#bufferedEntries };
   }
 
   /** Entries with unread records held; internal, for tests and stats. */
@@ -177,6 +190,10 @@ export class LogReader implements AsyncIterable<LogRecordWithDLSN> {
     deliver: (records) => {
       if (this.#closed || this.#failure) return;
       for (const r of records) {
+        if (this.#fromTxId !== undefined) {
+          if (r.txid < this.#fromTxId) continue;
+          this.#fromTxId = undefined;
+        }
         const last = this.#buffer[this.#buffer.length - 1];
         if (last === undefined || !sameEntry(last, r)) this.#bufferedEntries += 1;
         this.#bufferedBytes += recordBytes(r);
@@ -236,6 +253,7 @@ export class LogReader implements AsyncIterable<LogRecordWithDLSN> {
       if (next === undefined || !sameEntry(r, next)) this.#bufferedEntries -= 1;
     }
     this.#head = end;
+    this.#recordsRead += out.length;
     if (this.#head === this.#buffer.length) {
       this.#buffer = [];
       this.#head = 0;

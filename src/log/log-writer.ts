@@ -24,6 +24,29 @@ import { truncateLog } from './truncation.js';
 
 const PURGE_INTERVAL_MS = 60_000;
 
+export interface LogWriterStats {
+  readonly recordsWritten: number;
+  /** Payload bytes written. */
+  readonly bytesWritten: number;
+  /** Segments this writer completed (rolls, end of stream, close). */
+  readonly segmentsCompleted: number;
+  /** Bytes accepted and not yet acknowledged in the current segment. */
+  readonly pendingBytes: number;
+  readonly lastTxId: bigint;
+}
+
+/** Shape, size and txid range of one record: INVALID_ARGUMENT, RECORD_TOO_LARGE, TRANSACTION_ID_OUT_OF_ORDER. */
+function checkRecord(record: WriteRecord): void {
+  if ((record as unknown) === null || typeof record !== 'object') throw new InvalidArgumentError('a record is an object { txid, payload }');
+  const { txid, payload } = record;
+  if (typeof txid !== 'bigint') throw new InvalidArgumentError(`record txid must be a bigint, got ${typeof txid}`);
+  if (!(payload instanceof Uint8Array)) throw new InvalidArgumentError('record payload must be a Uint8Array (or Buffer)');
+  if (LOG_RECORD_HEADER_SIZE + payload.length > MAX_LOGRECORD_SIZE) {
+    throw new LogError('RECORD_TOO_LARGE', `record of ${payload.length} bytes exceeds the ${MAX_LOGRECORD_SIZE - LOG_RECORD_HEADER_SIZE}-byte payload limit`);
+  }
+  if (txid < 0n || txid >= MAX_TXID) throw new LogError('TRANSACTION_ID_OUT_OF_ORDER', `txid ${txid} is outside [0, ${MAX_TXID})`);
+}
+
 /** What a user writes: an application-chosen, non-decreasing txid and the payload bytes. */
 export interface WriteRecord {
   readonly txid: bigint;
@@ -75,6 +98,9 @@ export class LogWriter {
   /** When the last purge started (0: never), and whether truncate() ran since. */
   #purgedAt = 0;
   #truncatedSincePurge = false;
+  #recordsWritten = 0;
+  #bytesWritten = 0;
+  #segmentsCompleted = 0;
 
   private constructor(ctx: LogWriterContext, lock: OwnershipLock, versions: LogVersions, segments: readonly LogSegmentMetadata[]) {
     this.logName = ctx.logName;
@@ -136,11 +162,36 @@ export class LogWriter {
   }
 
   /**
-   * Writes the records in order; one promise per record, so a partial failure is visible record by
-   * record. Invalid records reject on their own; records after the first failure are not written.
+   * Writes the records in order and resolves with their DLSNs. Every record is checked before any is
+   * sent, so a bad one rejects the call with nothing written. A failure after that (fencing, a
+   * ledger error) rejects the call; records before it may have been acknowledged.
    */
-  writeBulk(records: readonly WriteRecord[]): Promise<DLSN[]> {
+  async writeBulk(records: readonly WriteRecord[]): Promise<DLSN[]> {
+    const input: unknown = records;
+    if (!Array.isArray(input)) throw new InvalidArgumentError('writeBulk takes an array of records');
+    let floor = this.#lastTxId;
+    for (const [i, record] of records.entries()) {
+      try {
+        checkRecord(record);
+      } catch (err) {
+        if (err instanceof Error) err.message = `record ${i}: ${err.message}`;
+        throw err;
+      }
+      if (record.txid < floor) throw new LogError('TRANSACTION_ID_OUT_OF_ORDER', `record ${i}: txid ${record.txid} is below the previous txid ${floor}`);
+      floor = record.txid;
+    }
     return Promise.all(records.map((r) => this.asyncWrite(r)));
+  }
+
+  /** Counters since this writer opened. */
+  stats(): LogWriterStats {
+    return {
+      recordsWritten: this.#recordsWritten,
+      bytesWritten: this.#bytesWritten,
+      segmentsCompleted: this.#segmentsCompleted,
+      pendingBytes: this.#segment?.writer.pendingBytes ?? 0,
+      lastTxId: this.#lastTxId,
+    };
   }
 
   /** Resolves once everything written so far is acknowledged and visible to readers. */
@@ -223,16 +274,10 @@ export class LogWriter {
   }
 
   #admit(record: WriteRecord): void {
-    if ((record as unknown) === null || typeof record !== 'object') throw new InvalidArgumentError('a record is an object { txid, payload }');
-    const { txid, payload } = record;
-    if (typeof txid !== 'bigint') throw new InvalidArgumentError(`record txid must be a bigint, got ${typeof txid}`);
-    if (!(payload instanceof Uint8Array)) throw new InvalidArgumentError('record payload must be a Uint8Array (or Buffer)');
-    if (LOG_RECORD_HEADER_SIZE + payload.length > MAX_LOGRECORD_SIZE) {
-      throw new LogError('RECORD_TOO_LARGE', `record of ${payload.length} bytes exceeds the ${MAX_LOGRECORD_SIZE - LOG_RECORD_HEADER_SIZE}-byte payload limit`);
-    }
+    checkRecord(record);
+    const { txid } = record;
     this.#checkUsable();
     if (this.#endOfStream) throw new LogError('END_OF_STREAM', `log ${this.logName} has reached end of stream`);
-    if (txid < 0n || txid >= MAX_TXID) throw new LogError('TRANSACTION_ID_OUT_OF_ORDER', `txid ${txid} is outside [0, ${MAX_TXID})`);
     if (txid < this.#lastTxId) {
       throw new LogError('TRANSACTION_ID_OUT_OF_ORDER', `txid ${txid} is below the previous txid ${this.#lastTxId} of log ${this.logName}`);
     }
@@ -249,8 +294,12 @@ export class LogWriter {
     const { payload } = record;
     segment.bytes += LOG_RECORD_HEADER_SIZE + payload.length;
     const buffer = Buffer.isBuffer(payload) ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.length);
+    this.#recordsWritten += 1;
+    this.#bytesWritten += payload.length;
     return segment.writer.write(userRecord(record.txid, buffer)).catch((err: unknown) => {
-      this.#fail(err);
+      // a sticky segment failure (fencing, ledger errors) ends the writer; a back-pressure timeout
+      // (WRITE_LIMIT_EXCEEDED) fails only the writes it names
+      if (segment.writer.error !== undefined) this.#fail(segment.writer.error);
       throw err;
     });
   }
@@ -340,6 +389,7 @@ export class LogWriter {
     });
     this.#versions = await this.#ctx.metadata.completeSegment(this.logName, segment.meta, completed, this.#versions.maxLssn, this.#versions.maxTxId);
     this.#lastCompleted = completed;
+    this.#segmentsCompleted += 1;
     if (this.#segment === segment) this.#segment = undefined;
   }
 

@@ -15,6 +15,7 @@ import { resolveLogConfig, type LogConfig } from './log-config.js';
 import { LogError } from './log-error.js';
 import { LogMetadataStore } from './log-metadata-store.js';
 import { findNamespaceBinding } from './namespace-binding.js';
+import { OwnershipLock } from './ownership-lock.js';
 import { deleteLogWithLedgers } from './retention.js';
 
 export interface NamespaceOptions {
@@ -106,10 +107,21 @@ export class Namespace {
     return this.#metadata.getLogs(prefix);
   }
 
-  /** Deletes the log: its segments' ledgers first, then its metadata. LOG_NOT_FOUND if it does not exist. */
+  /**
+   * Deletes the log: its segments' ledgers first, then its metadata. It takes the log's ownership
+   * lock first, so it fails with LOCK_HELD while a writer is open. LOG_NOT_FOUND if it does not exist.
+   */
   async deleteLog(name: string): Promise<void> {
     this.#checkOpen();
-    await deleteLogWithLedgers({ metadata: this.#metadata, ledgers: this.#backend.ledgers, logName: name, logger: this.#logger });
+    await this.#metadata.openLog(name);
+    const lock = new OwnershipLock(this.#backend.store, this.#metadata.paths(name).lock, `${this.#clientId}#delete`, { logger: this.#logger });
+    await lock.acquire(0);
+    try {
+      await deleteLogWithLedgers({ metadata: this.#metadata, ledgers: this.#backend.ledgers, logName: name, logger: this.#logger });
+    } finally {
+      // the member node went with the tree; release only stops the lock's listeners
+      await lock.release();
+    }
   }
 
   /** A handle on one log; LOG_NOT_FOUND unless it exists or `create` is set. */
@@ -123,7 +135,7 @@ export class Namespace {
       config: this.#config,
       clientId: this.#clientId,
       logger: this.#logger,
-    });
+    }, (closed) => this.#logs.delete(closed));
     this.#logs.add(log);
     return log;
   }

@@ -18,7 +18,8 @@ export class LockHeldError extends LogError {
   readonly owner: string;
 
   constructor(lockPath: string, owner: string) {
-    super('LOCK_HELD', `lock ${lockPath} is held by ${owner}`);
+    // retriable: the owner may close, or its session may end
+    super('LOCK_HELD', `lock ${lockPath} is held by ${owner}`, { retriable: true });
     this.owner = owner;
   }
 }

@@ -138,6 +138,45 @@ for (const kind of LOG_BACKENDS) {
       }
     });
 
+    it('a reader by txid on a log without such records yet skips lower txids written later', async () => {
+      const log = await fresh();
+      const reader = await log.openReader({ fromTxId: 50n });
+      const writer = await log.openWriter();
+      await writer.writeBulk([10n, 20n, 50n, 60n].map((txid) => ({ txid, payload: payloadOf(txid) })));
+      expect((await reader.readNext()).txid).to.equal(50n);
+      expect((await reader.readNext()).txid).to.equal(60n);
+      expect(reader.stats().recordsRead).to.equal(2);
+      await reader.close();
+      await writer.close();
+    });
+
+    it('writeBulk checks every record before sending any; counters add up', async () => {
+      const log = await fresh();
+      const writer = await log.openWriter();
+      const bad = [{ txid: 1n, payload: payloadOf(1n) }, { txid: 0n, payload: payloadOf(0n) }];
+      const err = await expectLogError(writer.writeBulk(bad), 'TRANSACTION_ID_OUT_OF_ORDER');
+      expect(err.message).to.match(/^record 1: /);
+      const dlsns = await writer.writeBulk([1n, 2n, 3n].map((txid) => ({ txid, payload: payloadOf(txid) })));
+      expect(dlsns).to.have.length(3);
+      for (let i = 1; i < dlsns.length; i++) expect((dlsns[i] as DLSN).compare(dlsns[i - 1] as DLSN)).to.equal(1);
+      expect(writer.stats()).to.include({ recordsWritten: 3, lastTxId: 3n });
+      await writer.close();
+      expect(await readTxids(log, 3)).to.deep.equal([1n, 2n, 3n]);
+    });
+
+    it('back-pressure: a write waiting past pendingTimeoutMs fails alone; the writer stays usable', async () => {
+      const log = await fresh();
+      const writer = await log.openWriter({ maxPendingBytes: 1_044_480, pendingTimeoutMs: 1 });
+      const payload = Buffer.alloc(100_000, 7);
+      const results = await Promise.allSettled(Array.from({ length: 60 }, (_, i) => writer.asyncWrite({ txid: BigInt(i), payload })));
+      const limited = results.filter((r) => r.status === 'rejected');
+      expect(limited.length).to.be.greaterThan(0);
+      for (const r of limited) expect((r.reason as LogError).code).to.equal('WRITE_LIMIT_EXCEEDED');
+      const dlsn = await writer.asyncWrite({ txid: 100n, payload: Buffer.from('after') });
+      await writer.close();
+      expect((await log.getLastDLSN()).compare(dlsn)).to.equal(0);
+    });
+
     it('end of stream ends iteration, rejects readNext and refuses later writes by any writer', async () => {
       const log = await fresh();
       const writer = await log.openWriter();
@@ -184,6 +223,8 @@ for (const kind of LOG_BACKENDS) {
       await first.asyncWrite({ txid: 1n, payload: Buffer.from('a') });
       const err = await expectLogError(log.openWriter(), 'LOCK_HELD');
       expect(err.message).to.match(/held by/);
+      expect(err.retriable).to.equal(true);
+      await expectLogError(ns.deleteLog(log.name), 'LOCK_HELD');
       const waiting = log.openWriter({ lockTimeoutMs: 20_000 });
       await new Promise((resolve) => setTimeout(resolve, 200));
       await first.close();
