@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { startBookie } from '../bookie/bookie.js';
 import { InvalidArgumentError } from '../errors.js';
+import { integerOption } from './command-support.js';
 import { stderrLogger } from './stderr-logger.js';
 
 export const BOOKIE_HELP = `Usage: dlog bookie --metadata <uri> --dir <dataDir> [options]
@@ -26,13 +27,6 @@ Options:
   -h, --help            print this help
 `;
 
-function integer(name: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n)) throw new InvalidArgumentError(`--${name} must be an integer, got ${JSON.stringify(value)}`);
-  return n;
-}
-
 export async function bookieCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
@@ -50,9 +44,9 @@ export async function bookieCommand(argv: string[]): Promise<number> {
   }
   if (values.metadata === undefined) throw new InvalidArgumentError('--metadata <uri> is required (e.g. zk://127.0.0.1:2181/ledgers)');
   if (values.dir === undefined) throw new InvalidArgumentError('--dir <dataDir> is required');
-  const port = integer('port', values.port);
-  const sessionTimeoutMs = integer('zk-session-timeout-ms', values['zk-session-timeout-ms']);
-  const checkpointIntervalMs = integer('checkpoint-interval-ms', values['checkpoint-interval-ms']);
+  const port = integerOption('port', values.port);
+  const sessionTimeoutMs = integerOption('zk-session-timeout-ms', values['zk-session-timeout-ms']);
+  const checkpointIntervalMs = integerOption('checkpoint-interval-ms', values['checkpoint-interval-ms']);
   const bookie = await startBookie({
     metadata: values.metadata,
     dir: values.dir,

@@ -3,7 +3,15 @@
 // (a stack trace only with --verbose) and an exit code: 0 ok, 1 failed, 2 bad usage.
 import { createRequire } from 'node:module';
 import { DLogError, InvalidArgumentError } from '../errors.js';
+import { benchCommand } from './bench-command.js';
 import { bookieCommand } from './bookie-command.js';
+import { demoCommand } from './demo-command.js';
+import { ledgerCommand } from './ledger-command.js';
+import { logCommand } from './log-command.js';
+import { sandboxCommand } from './sandbox-command.js';
+import { tailCommand } from './tail-command.js';
+import { truncateCommand } from './truncate-command.js';
+import { writeCommand } from './write-command.js';
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
 
@@ -12,7 +20,17 @@ const HELP = `dlog ${version}: distributedlog command line
 Usage: dlog <command> [options]
 
 Commands:
-  bookie      run a storage node (dlog bookie --help)
+  demo        write and tail a log on the embedded deployment, then print a summary
+  sandbox     run ZooKeeper and bookies locally, printing the zk:// URI to use
+  bookie      run a storage node
+  log         list, create, delete or show logs (dlog log list|create|delete|show)
+  write       write stdin lines (or a file) to a log as records
+  tail        print a log's records, following new ones
+  truncate    mark a log's records before a DLSN truncated
+  ledger      show a segment ledger's metadata (dlog ledger show <id>)
+  bench       run the benchmarks in bench/
+
+Run 'dlog <command> --help' for a command's options.
 
 Options:
   -h, --help     print this help
@@ -22,7 +40,15 @@ Options:
 type Command = (argv: string[]) => Promise<number>;
 
 const COMMANDS: ReadonlyMap<string, Command> = new Map([
+  ['demo', demoCommand],
+  ['sandbox', sandboxCommand],
   ['bookie', bookieCommand],
+  ['log', logCommand],
+  ['write', writeCommand],
+  ['tail', tailCommand],
+  ['truncate', truncateCommand],
+  ['ledger', ledgerCommand],
+  ['bench', benchCommand],
 ]);
 
 function isUsageError(err: unknown): boolean {

@@ -5,12 +5,19 @@ import { BookieClient, type BookieClientOptions } from './bookie-client.js';
 export class BookiePool {
   readonly #clients = new Map<string, BookieClient>();
   readonly #options: BookieClientOptions;
+  #closed = false;
 
   constructor(options: BookieClientOptions = {}) {
     this.#options = options;
   }
 
+  /** After close(), a closed client: a request still in flight then (a long poll) fails instead of reconnecting. */
   get(bookieId: string): BookieClient {
+    if (this.#closed) {
+      const closed = new BookieClient(bookieId, this.#options);
+      closed.close();
+      return closed;
+    }
     let client = this.#clients.get(bookieId);
     if (!client) {
       client = new BookieClient(bookieId, this.#options);
@@ -20,6 +27,7 @@ export class BookiePool {
   }
 
   close(): void {
+    this.#closed = true;
     for (const client of this.#clients.values()) client.close();
     this.#clients.clear();
   }

@@ -1,7 +1,7 @@
 // Starts a real ZooKeeper server (for tests, benchmarks and the sandbox): standalone, bound to 127.0.0.1 on a free port, with a
 // temporary data dir. Found in ZOOKEEPER_HOME, /usr/share/zookeeper or /usr/share/java.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -75,13 +75,38 @@ export interface ZooKeeperServerOptions {
   tickTimeMs?: number;
   /** fsync ZooKeeper's transaction log (default true). Tests turn it off: they check our fsyncs, not ZooKeeper's. */
   forceSync?: boolean;
+  /** Client port on 127.0.0.1; default a free one. A port in use fails with a clear message. */
+  port?: number;
+  /** Config and data directory, kept on stop (the sandbox restarts on it); default a temporary one, deleted on stop. */
+  dir?: string;
+  /** Own process group, so a Ctrl-C to the caller's terminal does not reach it and the caller can stop it last. */
+  detached?: boolean;
+}
+
+function checkPortFree(port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      reject(err.code === 'EADDRINUSE' ? new Error(`port ${port} on 127.0.0.1 is in use (another ZooKeeper?)`) : err);
+    });
+    server.listen(port, '127.0.0.1', () => server.close(() => { resolve(); }));
+  });
 }
 
 export async function startZooKeeper(options: ZooKeeperServerOptions = {}): Promise<ZooKeeperServer> {
   const classpath = findZooKeeperClasspath();
   if (classpath === null) throw new Error('no ZooKeeper server found: install it (Debian: apt-get install zookeeper) or set ZOOKEEPER_HOME');
-  const port = await freePort();
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'dlog-zk-'));
+  let port: number;
+  if (options.port === undefined) {
+    port = await freePort();
+  } else {
+    port = options.port;
+    await checkPortFree(port);
+  }
+  const temporary = options.dir === undefined;
+  const dir = options.dir ?? mkdtempSync(path.join(os.tmpdir(), 'dlog-zk-'));
+  mkdirSync(dir, { recursive: true });
+  const removeTemporary = (): void => { if (temporary) rmSync(dir, { recursive: true, force: true }); };
   const cfg = path.join(dir, 'zoo.cfg');
   const tick = options.tickTimeMs ?? 200;
   writeFileSync(cfg, [
@@ -103,6 +128,7 @@ export async function startZooKeeper(options: ZooKeeperServerOptions = {}): Prom
     output = '';
     const proc = spawn('java', ['-Xmx256m', '-cp', classpath, 'org.apache.zookeeper.server.ZooKeeperServerMain', cfg], {
       stdio: ['ignore', 'pipe', 'pipe'],
+      detached: options.detached === true,
     });
     child = proc;
     const keep = (d: Buffer): void => { output = (output + d.toString()).slice(-8192); };
@@ -121,13 +147,13 @@ export async function startZooKeeper(options: ZooKeeperServerOptions = {}): Prom
     await launch();
   } catch (err) {
     await signal('SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
+    removeTemporary();
     throw err;
   }
   return {
     connectString: `127.0.0.1:${port}`,
     port,
-    stop: async () => { await signal('SIGTERM'); rmSync(dir, { recursive: true, force: true }); },
+    stop: async () => { await signal('SIGTERM'); removeTemporary(); },
     kill: () => signal('SIGKILL'),
     restart: launch,
   };

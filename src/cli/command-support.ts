@@ -1,0 +1,35 @@
+// What every `dlog` command that works on a namespace shares: the --uri default, opening the
+// namespace with a stderr logger, and integer options checked with a clear message.
+import { InvalidArgumentError } from '../errors.js';
+import { Namespace } from '../log/namespace.js';
+import { stderrLogger } from './stderr-logger.js';
+
+export const DEFAULT_URI = 'local:./dlog-data';
+
+/** The help lines of the options every namespace command takes. */
+export const COMMON_OPTIONS_HELP = `  --uri <uri>           namespace: local:<dir> (embedded, default ${DEFAULT_URI})
+                        or zk://host:port[,host:port]/path (ZooKeeper + bookies)
+  --verbose             log to stderr, and stack traces on errors
+  -h, --help            print this help
+`;
+
+/** parseArgs option definitions for COMMON_OPTIONS_HELP. */
+export const COMMON_OPTIONS = {
+  uri: { type: 'string' },
+  verbose: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export function integerOption(name: string, value: string | undefined, min = Number.MIN_SAFE_INTEGER): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < min) {
+    throw new InvalidArgumentError(`--${name} must be an integer${min > Number.MIN_SAFE_INTEGER ? ` >= ${min}` : ''}, got ${JSON.stringify(value)}`);
+  }
+  return n;
+}
+
+/** Opens the namespace named by --uri (default local:./dlog-data); the caller closes it. */
+export function openNamespace(values: { uri?: string | undefined; verbose?: boolean | undefined }, command: string): Promise<Namespace> {
+  return Namespace.open(values.uri ?? DEFAULT_URI, { logger: stderrLogger(values.verbose === true, command) });
+}

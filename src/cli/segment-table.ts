@@ -1,0 +1,43 @@
+// How the commands show a log's segments: `dlog log show` prints them as a table, `dlog truncate`
+// reports their truncation states.
+import { LedgerClientError } from '../ledger/ledger-client-error.js';
+import { TruncationStatus, type LogSegmentMetadata } from '../log/log-segment-metadata.js';
+import type { Namespace } from '../log/namespace.js';
+import { formatDlsn } from './dlsn-argument.js';
+import { formatTable } from './table.js';
+
+/** `active`, `partial@(lssn,entry,slot)` (readable from that DLSN on) or `truncated`. */
+export function truncationLabel(segment: LogSegmentMetadata): string {
+  switch (segment.truncationStatus) {
+    case TruncationStatus.ACTIVE: return 'active';
+    case TruncationStatus.PARTIALLY_TRUNCATED: return `partial@${formatDlsn(segment.minActiveDLSN)}`;
+    case TruncationStatus.TRUNCATED: return 'truncated';
+  }
+}
+
+/** A closed ledger's length in bytes; '-' while in progress (not known yet) or once deleted by retention. */
+async function sizeOf(ns: Namespace, segment: LogSegmentMetadata): Promise<string> {
+  if (segment.inProgress) return '-';
+  try {
+    return String((await ns.getLedgerMetadata(segment.logSegmentId)).length);
+  } catch (err) {
+    if (err instanceof LedgerClientError && err.code === 'NO_SUCH_LEDGER') return '-';
+    throw err;
+  }
+}
+
+/** The segments, oldest first, one row each; in-progress segments have no last txid or count yet. */
+export async function segmentTable(ns: Namespace, segments: readonly LogSegmentMetadata[]): Promise<string> {
+  const sizes = await Promise.all(segments.map((s) => sizeOf(ns, s)));
+  const rows = segments.map((s, i) => [
+    String(s.logSegmentSequenceNo),
+    String(s.logSegmentId),
+    s.inProgress ? 'in progress' : 'completed',
+    String(s.firstTxId),
+    s.inProgress ? '-' : String(s.lastTxId),
+    s.inProgress ? '-' : String(s.recordCount),
+    sizes[i] ?? '-',
+    truncationLabel(s),
+  ]);
+  return formatTable([['LSSN', 'ledger', 'state', 'first txid', 'last txid', 'records', 'size', 'truncation'], ...rows]);
+}

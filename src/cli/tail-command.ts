@@ -1,0 +1,196 @@
+// `dlog tail <log>`: prints a log's records from a position, then follows the writer until Ctrl-C,
+// --limit, or (with --no-follow) the end the log had when the command started.
+import { isUtf8 } from 'node:buffer';
+import { parseArgs } from 'node:util';
+import { InvalidArgumentError } from '../errors.js';
+import type { DistributedLog, ReaderOptions } from '../log/distributed-log.js';
+import type { DLSN } from '../log/dlsn.js';
+import { LogError } from '../log/log-error.js';
+import type { LogReader, LogRecordWithDLSN } from '../log/log-reader.js';
+import { COMMON_OPTIONS, COMMON_OPTIONS_HELP, integerOption, openNamespace } from './command-support.js';
+import { formatDlsn, parseDlsnArgument } from './dlsn-argument.js';
+import { positionalArguments } from './positional-arguments.js';
+
+export const TAIL_HELP = `Usage: dlog tail <log> [options]
+
+Prints the log's records, then follows the records written after them until Ctrl-C.
+
+Options:
+  --from <position>     where to start (default start):
+                          start        the first record not truncated
+                          end          only records written from now on
+                          txid:<n>     the first record with txid >= n
+                          <dlsn>       (lssn,entry,slot) or DL's base64 DLSN
+  --format <format>     text: each payload as is, one per line (default)
+                        json: one object per line: dlsn (base64), txid, sequenceId,
+                              payload, encoding (utf8, or base64 when not UTF-8)
+                        hex:  (lssn,entry,slot) and the payload in hex
+  --limit <n>           stop after n records
+  --no-follow           stop at the last record the log had when tail started
+${COMMON_OPTIONS_HELP}`;
+
+type Format = 'text' | 'json' | 'hex';
+const FORMATS: readonly Format[] = ['text', 'json', 'hex'];
+/** What --from asks for; `end` is resolved once the log is open. */
+type From = ReaderOptions | 'end';
+
+const BATCH = 256;
+/** How long one read waits for a record while following. */
+const FOLLOW_WAIT_MS = 1000;
+/** With --no-follow: a read that waits this long for nothing means the log has no more to give. */
+const CAUGHT_UP_WAIT_MS = 2000;
+
+function parseFrom(text: string | undefined): From {
+  if (text === undefined || text === 'start') return {};
+  if (text === 'end') return 'end';
+  if (text.startsWith('txid:')) {
+    const digits = text.slice('txid:'.length);
+    if (!/^\d+$/.test(digits)) throw new InvalidArgumentError(`--from txid:<n> needs a non-negative integer, got ${JSON.stringify(text)}`);
+    return { fromTxId: BigInt(digits) };
+  }
+  return { from: parseDlsnArgument(text) };
+}
+
+function parseFormat(text: string | undefined): Format {
+  const format = FORMATS.find((f) => f === (text ?? 'text'));
+  if (format === undefined) throw new InvalidArgumentError(`--format must be ${FORMATS.join(', ')}, got ${JSON.stringify(text)}`);
+  return format;
+}
+
+function render(record: LogRecordWithDLSN, format: Format): Uint8Array | string {
+  switch (format) {
+    case 'text': return Buffer.concat([record.payload, Buffer.from('\n')]);
+    case 'hex': return `${formatDlsn(record.dlsn)} ${record.payload.toString('hex')}\n`;
+    case 'json': {
+      const utf8 = isUtf8(record.payload);
+      return JSON.stringify({
+        dlsn: record.dlsn.serialize(),
+        txid: String(record.txid),
+        sequenceId: String(record.sequenceId),
+        payload: record.payload.toString(utf8 ? 'utf8' : 'base64'),
+        encoding: utf8 ? 'utf8' : 'base64',
+      }) + '\n';
+    }
+  }
+}
+
+/** The value, or undefined when the log has no records. */
+async function lastDlsnOf(log: DistributedLog): Promise<DLSN | undefined> {
+  try {
+    return await log.getLastDLSN();
+  } catch (err) {
+    if (err instanceof LogError && err.code === 'LOG_EMPTY') return undefined;
+    throw err;
+  }
+}
+
+/**
+ * stdout with back-pressure. `closed` turns true once writing failed: quietly when the other end of
+ * a pipe went away (EPIPE, e.g. `| head`), as other Unix tools do; any other failure is `error`.
+ */
+class Output {
+  closed = false;
+  error: Error | undefined;
+  readonly #onClose: () => void;
+
+  constructor(onClose: () => void) {
+    this.#onClose = onClose;
+    process.stdout.on('error', this.#fail);
+  }
+
+  async write(data: Uint8Array | string): Promise<void> {
+    if (this.closed || process.stdout.write(data)) return;
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        process.stdout.off('drain', done).off('close', done);
+        resolve();
+      };
+      process.stdout.on('drain', done).on('close', done);
+    });
+  }
+
+  dispose(): void {
+    process.stdout.off('error', this.#fail);
+  }
+
+  readonly #fail = (err: Error): void => {
+    if (this.closed) return;
+    this.closed = true;
+    if ((err as { code?: unknown }).code !== 'EPIPE') this.error = err;
+    this.#onClose();
+  };
+}
+
+interface TailOptions {
+  readonly format: Format;
+  readonly limit: number;
+  /** With --no-follow: the last record to print (records after it came after tail started). */
+  readonly end: DLSN | undefined;
+  readonly follow: boolean;
+  readonly stopped: () => boolean;
+}
+
+/** Reads and prints until the limit, the end (--no-follow), a stop or a closed output. */
+async function printRecords(reader: LogReader, output: Output, options: TailOptions): Promise<void> {
+  const { format, limit, end, follow } = options;
+  let printed = 0;
+  while (!options.stopped() && printed < limit) {
+    const batch = await reader.readBulk(Math.min(BATCH, limit - printed), { waitMs: follow ? FOLLOW_WAIT_MS : CAUGHT_UP_WAIT_MS });
+    if (batch.length === 0 && !follow) return;
+    for (const record of batch) {
+      if ((end !== undefined && record.dlsn.compare(end) > 0) || output.closed) return;
+      await output.write(render(record, format));
+      printed++;
+      if (end !== undefined && record.dlsn.equals(end)) return;
+    }
+  }
+}
+
+export async function tailCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: {
+      ...COMMON_OPTIONS, from: { type: 'string' }, format: { type: 'string' }, limit: { type: 'string' }, 'no-follow': { type: 'boolean' },
+    },
+    allowPositionals: true,
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(TAIL_HELP);
+    return 0;
+  }
+  const [logName] = positionalArguments(positionals, ['<log>']);
+  const from = parseFrom(values.from);
+  const format = parseFormat(values.format);
+  const limit = integerOption('limit', values.limit, 1) ?? Infinity;
+  const follow = values['no-follow'] !== true;
+  const ns = await openNamespace(values, 'tail');
+  // an object: the flag changes in callbacks, across awaits
+  const state = { stopped: false };
+  // closing the namespace closes the reader: a pending read then fails with READER_CLOSED
+  const stop = (): void => {
+    state.stopped = true;
+    ns.close().catch(() => undefined);
+  };
+  const output = new Output(stop);
+  process.once('SIGINT', stop);
+  try {
+    const log = await ns.openLog(logName);
+    const last = await lastDlsnOf(log);
+    const start = from === 'end' ? (last === undefined ? {} : { from: last.next() }) : from;
+    const end = follow ? undefined : last;
+    const nothingToPrint = !follow && (end === undefined || (start.from !== undefined && start.from.compare(end) > 0));
+    if (!nothingToPrint) {
+      await printRecords(await log.openReader(start), output, { format, limit, end, follow, stopped: () => state.stopped });
+    }
+  } catch (err) {
+    // after Ctrl-C or a closed stdout, failures of the reads cut short are expected
+    if (!state.stopped && !(err instanceof LogError && err.code === 'END_OF_STREAM')) throw err;
+  } finally {
+    process.off('SIGINT', stop);
+    output.dispose();
+    await ns.close();
+  }
+  if (output.error !== undefined) throw output.error;
+  return 0;
+}
