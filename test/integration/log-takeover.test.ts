@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import type { Context } from 'mocha';
 import { DLSN } from '../../src/log/dlsn.js';
+import type { LogError } from '../../src/log/log-error.js';
 import type { DistributedLog } from '../../src/log/distributed-log.js';
 import { ZkMetadataStore } from '../../src/metadata/zk/zk-metadata-store.js';
 import { LOG_BACKENDS, startLogDeployment, type LogDeployment } from '../support/log-backends.js';
@@ -48,6 +49,24 @@ describe('writer takeover after a ZooKeeper session expiry (zk)', function () {
     deployment = await startLogDeployment(this, 'zk', 'takeover');
   });
   after(async () => { await deployment.close(); });
+
+  it('a writer whose session expired while nobody else wanted the log re-acquires the lock and keeps writing', async () => {
+    const ns = await deployment.open({ sessionTimeoutMs: 4000 });
+    const log = await ns.openLog('survivor', { create: true });
+    const writer = await log.openWriter();
+    for (let i = 0n; i < 100n; i++) await writer.asyncWrite({ txid: i, payload: Buffer.from(`r-${i}`) });
+    const store = ns.metadataStore;
+    if (!(store instanceof ZkMetadataStore)) throw new Error('the zk deployment runs on ZooKeeper');
+    await forceExpire(store, deployment.zk as string);
+    for (let i = 100n; i < 200n; i++) await writer.asyncWrite({ txid: i, payload: Buffer.from(`r-${i}`) });
+    // the lock is held again under the new session: a second writer is refused
+    let refused: unknown;
+    await log.openWriter().then((w) => w.close(), (err: unknown) => { refused = err; });
+    expect((refused as LogError | undefined)?.code).to.equal('LOCK_HELD');
+    await writer.close();
+    const records = await readAll(log, 200);
+    expect(records.map((r) => r.txid)).to.deep.equal(Array.from({ length: 200 }, (_, i) => BigInt(i)));
+  });
 
   it('B fences A: A\'s later writes fail, the log holds A\'s acknowledged records and then only B\'s', async () => {
     const nsA = await deployment.open({ sessionTimeoutMs: 4000 });

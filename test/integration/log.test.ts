@@ -138,6 +138,22 @@ for (const kind of LOG_BACKENDS) {
       }
     });
 
+    it('rolls by time as well as by size, and reads LZ4-compressed entries back', async () => {
+      const log = await fresh();
+      const writer = await log.openWriter({ rollingIntervalMs: 150, compression: 'lz4' });
+      await writeRange(writer, 0n, 50);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      await writeRange(writer, 50n, 50);
+      await writer.close();
+      const segments = await log.getLogSegments();
+      expect(segments.map((s) => s.recordCount)).to.deep.equal([50, 50]);
+      const reader = await log.openReader();
+      const records = await reader.readBulk(1000, { waitMs: 5000 });
+      records.push(...(await reader.readBulk(1000, { waitMs: 1000 })));
+      expect(records.map((r) => r.payload.toString())).to.deep.equal(Array.from({ length: 100 }, (_, i) => `record-${i}`));
+      await reader.close();
+    });
+
     it('a reader by txid on a log without such records yet skips lower txids written later', async () => {
       const log = await fresh();
       const reader = await log.openReader({ fromTxId: 50n });
