@@ -337,6 +337,30 @@ for (const kind of LOG_BACKENDS) {
       expect(await readTxids(reopened, 1000)).to.deep.equal(Array.from({ length: 1000 }, (_, i) => BigInt(i)));
     });
 
+    it('fans out: 100 tailing readers of one log each get every record, without listener warnings', async () => {
+      const log = await fresh();
+      const warnings: Error[] = [];
+      const onWarning = (w: Error): void => { warnings.push(w); };
+      process.on('warning', onWarning);
+      try {
+        const readers = await Promise.all(Array.from({ length: 100 }, () => log.openReader()));
+        const received = readers.map(async (r) => {
+          const txids: bigint[] = [];
+          while (txids.length < 500) txids.push(...(await r.readBulk(1000, { waitMs: 10_000 })).map((rec) => rec.txid));
+          await r.close();
+          return txids;
+        });
+        const writer = await log.openWriter();
+        await writeRange(writer, 0n, 500, 50);
+        const expected = Array.from({ length: 500 }, (_, i) => BigInt(i));
+        for (const txids of await Promise.all(received)) expect(txids).to.deep.equal(expected);
+        await writer.close();
+      } finally {
+        process.off('warning', onWarning);
+      }
+      expect(warnings.map((w) => w.message)).to.deep.equal([]);
+    });
+
     it('lists 1,000 logs in one namespace', async function (this: Context) {
       this.timeout(180_000);
       const names = Array.from({ length: 1000 }, (_, i) => `many/l${String(i).padStart(4, '0')}`);
