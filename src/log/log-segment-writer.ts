@@ -113,6 +113,8 @@ export class LogSegmentWriter {
   /** A data entry was acked and no entry sent since carries its LAC. */
   #needsCommit = false;
   #idleWaiters: { resolve: () => void; reject: (err: unknown) => void }[] = [];
+  /** While > 0, a record is not sent alone just because nothing is in flight (bulk writes). */
+  #corked = 0;
 
   #error: Error | undefined;
   #closed = false;
@@ -179,6 +181,22 @@ export class LogSegmentWriter {
     }
     this.#lastTxId = record.txid;
     return this.#submit(record);
+  }
+
+  /**
+   * Until the returned function is called, records gather even when nothing is in flight, so the
+   * records of one bulk write share entries (DL: only a bulk's last record triggers a send). The
+   * entry size cap and the backstop timer still apply.
+   */
+  cork(): () => void {
+    this.#corked += 1;
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      this.#corked -= 1;
+      if (this.#corked === 0 && this.#dataInFlight === 0) this.#transmit();
+    };
   }
 
   /** Sends what is buffered and resolves once everything written so far is acked and visible to readers. */
@@ -300,7 +318,7 @@ export class LogSegmentWriter {
     this.#bufferBytes += size;
     this.#pendingBytes += size;
     this.#cancelCommit();
-    if (this.#dataInFlight === 0 || this.#bufferBytes >= this.#maxEntryBytes) {
+    if ((this.#dataInFlight === 0 && this.#corked === 0) || this.#bufferBytes >= this.#maxEntryBytes) {
       this.#transmit();
     } else if (this.#backstop === undefined && this.#flushIntervalMs > 0) {
       this.#backstop = setTimeout(() => {

@@ -180,7 +180,15 @@ export class LogWriter {
       if (record.txid < floor) throw new LogError('TRANSACTION_ID_OUT_OF_ORDER', `record ${i}: txid ${record.txid} is below the previous txid ${floor}`);
       floor = record.txid;
     }
-    return Promise.all(records.map((r) => this.asyncWrite(r)));
+    // the whole batch is buffered before the first entry goes out, so it shares entries
+    const uncork = this.#transition === undefined ? this.#segment?.writer.cork() : undefined;
+    let written: Array<Promise<DLSN>>;
+    try {
+      written = records.map((r) => this.asyncWrite(r));
+    } finally {
+      uncork?.();
+    }
+    return Promise.all(written);
   }
 
   /** Counters since this writer opened. */

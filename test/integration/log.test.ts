@@ -172,12 +172,13 @@ for (const kind of LOG_BACKENDS) {
       const bad = [{ txid: 1n, payload: payloadOf(1n) }, { txid: 0n, payload: payloadOf(0n) }];
       const err = await expectLogError(writer.writeBulk(bad), 'TRANSACTION_ID_OUT_OF_ORDER');
       expect(err.message).to.match(/^record 1: /);
+      await writer.asyncWrite({ txid: 0n, payload: payloadOf(0n) });
+      // one bulk, one entry: slots 0, 1, 2 of the entry after the first write's
       const dlsns = await writer.writeBulk([1n, 2n, 3n].map((txid) => ({ txid, payload: payloadOf(txid) })));
-      expect(dlsns).to.have.length(3);
-      for (let i = 1; i < dlsns.length; i++) expect((dlsns[i] as DLSN).compare(dlsns[i - 1] as DLSN)).to.equal(1);
-      expect(writer.stats()).to.include({ recordsWritten: 3, lastTxId: 3n });
+      expect(dlsns.map((d) => [d.entryId, d.slotId])).to.deep.equal([[1n, 0n], [1n, 1n], [1n, 2n]]);
+      expect(writer.stats()).to.include({ recordsWritten: 4, lastTxId: 3n });
       await writer.close();
-      expect(await readTxids(log, 3)).to.deep.equal([1n, 2n, 3n]);
+      expect(await readTxids(log, 4)).to.deep.equal([0n, 1n, 2n, 3n]);
     });
 
     it('back-pressure: a write waiting past pendingTimeoutMs fails alone; the writer stays usable', async () => {
