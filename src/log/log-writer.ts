@@ -9,7 +9,7 @@
 import type { LedgerClient } from '../ledger/ledger-client.js';
 import type { MetadataStore } from '../metadata/metadata-store.js';
 import type { Logger } from '../util/logger.js';
-import { InvalidArgumentError } from '../errors.js';
+import { DLogError, InvalidArgumentError } from '../errors.js';
 import type { DLSN } from './dlsn.js';
 import type { LogConfig } from './log-config.js';
 import { LogError } from './log-error.js';
@@ -23,6 +23,8 @@ import { nextStartSequenceId, recoverInProgressSegments } from './segment-recove
 import { truncateLog } from './truncation.js';
 
 const PURGE_INTERVAL_MS = 60_000;
+/** 100 ms doubling: about 6 s in all. */
+const LEDGER_CREATE_RETRIES = 6;
 
 export interface LogWriterStats {
   readonly recordsWritten: number;
@@ -347,15 +349,28 @@ export class LogWriter {
     }
   }
 
-  #createLedger(): ReturnType<LedgerClient['createLedger']> {
+  /**
+   * A new segment's ledger. Retriable failures (too few writable bookies for a moment, a metadata
+   * connection loss) are retried with backoff for a few seconds before they fail the writer: a
+   * bookie restart should not end a writer at its next roll.
+   */
+  async #createLedger(): ReturnType<LedgerClient['createLedger']> {
     const c = this.#ctx.config;
-    return this.#ctx.ledgers.createLedger({
-      ensembleSize: c.ensembleSize,
-      writeQuorumSize: c.writeQuorumSize,
-      ackQuorumSize: c.ackQuorumSize,
-      digest: c.digest,
-      password: c.ledgerPassword,
-    });
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.#ctx.ledgers.createLedger({
+          ensembleSize: c.ensembleSize,
+          writeQuorumSize: c.writeQuorumSize,
+          ackQuorumSize: c.ackQuorumSize,
+          digest: c.digest,
+          password: c.ledgerPassword,
+        });
+      } catch (err) {
+        if (!(err instanceof DLogError && err.retriable) || attempt >= LEDGER_CREATE_RETRIES || this.#error !== undefined) throw err;
+        this.#ctx.logger.warn({ err, log: this.logName, attempt }, 'creating a segment ledger failed; retrying');
+        await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt));
+      }
+    }
   }
 
   /** Starts segment max LSSN + 1 on a new ledger (LSSN max after recovery deleted an empty one). */

@@ -177,3 +177,30 @@ for (const kind of LOG_BACKENDS) {
     });
   });
 }
+
+describe('a segment start while a bookie restarts (zk)', function () {
+  this.timeout(120_000);
+  let deployment: LogDeployment;
+
+  before(async function (this: Context) {
+    deployment = await startLogDeployment(this, 'zk', 'bookie-restart');
+  });
+  after(async () => { await deployment.close(); });
+
+  it('waits for enough writable bookies instead of failing the writer', async () => {
+    const ns = await deployment.open();
+    const log = await ns.openLog('patient', { create: true });
+    const bookie = deployment.bookies[2];
+    if (bookie === undefined) throw new Error('three bookies expected');
+    await bookie.stop();
+    const writer = await log.openWriter();
+    // E3 needs three bookies: the first write's ledger creation retries until the bookie is back
+    const write = writer.asyncWrite({ txid: 1n, payload: Buffer.from('one') });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await bookie.restart();
+    const dlsn = await write;
+    await writer.close();
+    expect(dlsn.logSegmentSequenceNo).to.equal(1n);
+    expect((await readAll(log, 1)).map((r) => r.payload)).to.deep.equal(['one']);
+  });
+});
