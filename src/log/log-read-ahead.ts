@@ -185,7 +185,8 @@ export class ReadAhead {
     if (last === undefined) return;
     cursor.readAny = true;
     this.#next = last.dlsn.next();
-    this.#sink.deliver(records.map((r) => ({ ...r, sequenceId: cursor.startSequenceId + BigInt(r.position) - 1n })));
+    const base = cursor.startSequenceId - 1n;
+    this.#sink.deliver(records.map((r) => ({ dlsn: r.dlsn, txid: r.txid, payload: r.payload, position: r.position, sequenceId: base + BigInt(r.position) })));
   }
 
   /** Applies a new listing to the open segment: reopen once completed, fail on impossible changes. */

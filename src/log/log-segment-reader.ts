@@ -168,17 +168,20 @@ export class LogSegmentReader {
     for (const entry of entries) {
       const bytes = this.#enveloped ? decodeEnvelopedEntry(entry.payload) : entry.payload;
       const opts = this.#startSequenceId === undefined ? {} : { startSequenceId: this.#startSequenceId };
+      // only the entry holding the start position has records before it
+      const checkFrom = this.lssn === this.#from.logSegmentSequenceNo && entry.entryId <= this.#from.entryId;
       for (const r of readEntryRecords(bytes, opts)) {
         const dlsn = new DLSN(this.lssn, entry.entryId, r.slotId);
-        if (dlsn.compare(this.#from) < 0) continue;
+        if (checkFrom && dlsn.compare(this.#from) < 0) continue;
         if (isEndOfStream(r)) {
           this.#endOfStream = true;
           this.#prefetch = undefined;
           return { records: out, endOfStream: true };
         }
         if (isControl(r)) continue;
-        const record = { dlsn, txid: r.txid, payload: r.payload, position: r.position };
-        out.push(r.sequenceId === undefined ? record : { ...record, sequenceId: r.sequenceId });
+        out.push(r.sequenceId === undefined
+          ? { dlsn, txid: r.txid, payload: r.payload, position: r.position }
+          : { dlsn, txid: r.txid, payload: r.payload, position: r.position, sequenceId: r.sequenceId });
       }
     }
     return { records: out, endOfStream: false };

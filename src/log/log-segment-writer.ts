@@ -307,10 +307,11 @@ export class LogSegmentWriter {
     let record: LogRecord;
     if ((input.flags & RecordFlags.END_OF_STREAM) === 0) {
       const count = isRecordSet(input) ? (recordSetCount(input.payload) ?? 1) : 1;
-      record = { ...input, position: this.#position + 1 };
+      // literals, not spreads: this runs once per record written
+      record = { txid: input.txid, payload: input.payload, flags: input.flags, position: this.#position + 1 };
       this.#position += count;
     } else {
-      record = { ...input, position: this.#position };
+      record = { txid: input.txid, payload: input.payload, flags: input.flags, position: this.#position };
     }
     if (this.#bufferBytes > 0 && this.#bufferBytes + size > this.#maxEntryBytes) this.#transmit();
     const slot = this.#buffer.append(record);

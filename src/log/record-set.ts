@@ -130,7 +130,8 @@ export function* readEntryRecords(records: Buffer, options: ReadEntryOptions = {
     const { record, next } = readLogRecord(records, offset);
     offset = next;
     if (!isRecordSet(record)) {
-      yield { ...record, slotId, sequenceId: sequenceIdOf(record.position) };
+      // a literal, not a spread: this runs once per record read
+      yield { txid: record.txid, payload: record.payload, flags: record.flags, position: record.position, slotId, sequenceId: sequenceIdOf(record.position) };
       slotId += 1n;
     } else if (expand) {
       // Inner records take the outer txid and consecutive positions from the outer record's.
@@ -145,7 +146,7 @@ export function* readEntryRecords(records: Buffer, options: ReadEntryOptions = {
       if (count === undefined) {
         throw new LogError('CORRUPT_ENTRY', `record set at slot ${slotId} has an invalid header`);
       }
-      yield { ...record, slotId, sequenceId: sequenceIdOf(record.position) };
+      yield { txid: record.txid, payload: record.payload, flags: record.flags, position: record.position, slotId, sequenceId: sequenceIdOf(record.position) };
       slotId += BigInt(count);
     }
   }
