@@ -178,8 +178,10 @@ export class LogMetadataStore {
 
   /**
    * Starts an in-progress segment: one multi of create `inprogress_<lssn>`, set `/ledgers` to the
-   * LSSN and `/maxtxid` to max(firstTxId, current), both at the cached versions. The LSSN must be
-   * max + 1 (or max, after an empty in-progress segment was deleted), or anything when max is 0.
+   * LSSN at its cached version, and a version check of `/maxtxid`. As in the bookkeeper-hosted DL
+   * (§11), maxtxid is written at completion only, so an empty segment that recovery deletes leaves
+   * it at the last real txid. The LSSN must be max + 1 (or max, after an empty in-progress segment
+   * was deleted), or anything when max is 0.
    */
   async startSegment(
     name: string,
@@ -193,13 +195,12 @@ export class LogMetadataStore {
       throw new LogError('UNEXPECTED_LSSN', `log ${name}: cannot start LSSN ${lssn} after max LSSN ${maxLssn.value}`);
     }
     const paths = this.paths(name);
-    const txId = max(segment.firstTxId, maxTxId.value);
     const results = await this.#multi(name, [
       { op: 'create', path: segmentPath(paths, segment.znodeName()), data: Buffer.from(segment.serialize(), 'utf8') },
       { op: 'set', path: paths.ledgers, data: ascii(lssn), version: maxLssn.version },
-      { op: 'set', path: paths.maxTxId, data: ascii(txId), version: maxTxId.version },
+      { op: 'check', path: paths.maxTxId, version: maxTxId.version },
     ]);
-    return { maxLssn: { value: lssn, version: setVersion(results[1]) }, maxTxId: { value: txId, version: setVersion(results[2]) } };
+    return { maxLssn: { value: lssn, version: setVersion(results[1]) }, maxTxId };
   }
 
   /**
