@@ -130,7 +130,10 @@ export class LogWriter {
         { logName: ctx.logName, metadata: ctx.metadata, ledgers: ctx.ledgers, password: ctx.config.ledgerPassword, logger: ctx.logger },
         opened,
       );
-      return new LogWriter(ctx, lock, versions, segments);
+      const writer = new LogWriter(ctx, lock, versions, segments);
+      // retention also runs when a writer opens, so a log that no longer rolls is purged too
+      writer.#purge();
+      return writer;
     } catch (err) {
       await lock.release().catch(() => undefined);
       throw err;

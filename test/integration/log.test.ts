@@ -295,6 +295,21 @@ for (const kind of LOG_BACKENDS) {
       for (const id of remaining) await expectNoLedger(ns.getLedgerMetadata(id));
     });
 
+    it('a writer opening on a log that no longer rolls purges its truncated segments', async () => {
+      const log = await fresh();
+      const first = await log.openWriter({ maxSegmentBytes: 2048 });
+      const dlsns = await writeRange(first, 0n, 300, 10);
+      await first.truncate(dlsns[200] as DLSN);
+      await first.close();
+      const truncated = (await log.getLogSegments()).filter((s) => s.isTruncated);
+      expect(truncated.length).to.be.greaterThan(0);
+      const second = await log.openWriter({ retentionMs: 1 });
+      await second.close();
+      const left = await log.getLogSegments();
+      expect(left.some((s) => s.isTruncated)).to.equal(false);
+      for (const s of truncated) await expectNoLedger(ns.getLedgerMetadata(s.logSegmentId));
+    });
+
     it('subscriptions keep a committed position per subscriber that only moves forward', async () => {
       const log = await fresh();
       const subs = log.subscriptions();
