@@ -126,14 +126,10 @@ export class DistributedLog {
     if (failed !== undefined) throw failed.reason;
   }
 
-  /** Wraps close so a writer or reader closed by its user is forgotten here (the set stays bounded). */
+  /** Remembers `c` for close(), forgetting those their users closed already (the set stays bounded). */
   #track<T extends Closeable>(c: T): T {
+    for (const o of this.#open) if (o.closed) this.#open.delete(o);
     this.#open.add(c);
-    const close = c.close.bind(c);
-    c.close = async () => {
-      this.#open.delete(c);
-      await close();
-    };
     return c;
   }
 

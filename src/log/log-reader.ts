@@ -127,6 +127,11 @@ export class LogReader implements AsyncIterable<LogRecordWithDLSN> {
     return this.#bufferedBytes;
   }
 
+  /** close() was called. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
   /** Counters since this reader opened. */
   stats(): { readonly recordsRead: number; readonly bufferedBytes: number; readonly bufferedEntries: number } {
     return { recordsRead: this.#recordsRead, bufferedBytes: this.#bufferedBytes, bufferedEntries: this.#bufferedEntries };

@@ -7,6 +7,7 @@
 // ledger is created while the old segment drains; the old segment is completed before the new one
 // starts, so a reader's segment list never shows two in-progress segments from one writer.
 import type { LedgerClient } from '../ledger/ledger-client.js';
+import type { LedgerHandle } from '../ledger/ledger-handle.js';
 import type { MetadataStore } from '../metadata/metadata-store.js';
 import type { Logger } from '../util/logger.js';
 import { DLogError, InvalidArgumentError } from '../errors.js';
@@ -138,6 +139,11 @@ export class LogWriter {
       await lock.release().catch(() => undefined);
       throw err;
     }
+  }
+
+  /** close() or abort() was called. */
+  get closed(): boolean {
+    return this.#closing !== undefined;
   }
 
   /** The highest txid accepted or recovered (the maxtxid floor, 0 for a new log). */
@@ -335,14 +341,14 @@ export class LogWriter {
         try {
           await this.#complete(old);
         } catch (err) {
-          (await ledger.catch(() => undefined))?.close().catch(() => undefined);
+          const unused = await ledger.catch(() => undefined);
+          if (unused !== undefined) await this.#discardLedger(unused);
           throw err;
         }
       }
       const segment = await this.#start(first.record.txid, ledger);
       const waiting = this.#waiting;
       this.#waiting = [];
-      this.#transition = undefined;
       for (const w of waiting) this.#writeTo(segment, w.record).then(w.resolve, w.reject);
       if (old !== undefined) this.#purge();
     } catch (err) {
@@ -396,11 +402,15 @@ export class LogWriter {
       this.#segment = segment;
       return segment;
     } catch (err) {
-      // the ledger is unreferenced: delete it so it does not leak
-      await handle.close().catch(() => undefined);
-      await this.#ctx.ledgers.deleteLedger(handle.id).catch(() => undefined);
+      await this.#discardLedger(handle);
       throw err;
     }
+  }
+
+  /** A new ledger no segment came to reference: deleted, so it does not leak. Best effort. */
+  async #discardLedger(handle: LedgerHandle): Promise<void> {
+    await handle.close().catch(() => undefined);
+    await this.#ctx.ledgers.deleteLedger(handle.id).catch(() => undefined);
   }
 
   /** Drains and closes the segment's ledger, then records its completion in one versioned multi. */
