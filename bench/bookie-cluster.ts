@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { startZooKeeper } from '../lib/metadata/zk/zookeeper-server.js';
+import { startZooKeeper } from '../lib/cli/zookeeper-server.js';
 
 export interface BenchCluster {
   /** The ZooKeeper connect string. */

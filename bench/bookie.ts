@@ -11,9 +11,9 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 // the built library, as users run it
 import { BookieClient } from '../lib/ledger/bookie-client.js';
-import { createDigest } from '../lib/wire/digest.js';
-import { encodeEntry } from '../lib/wire/entry-envelope.js';
-import { masterKey } from '../lib/wire/master-key.js';
+import { createDigest } from '../lib/protocol/digest.js';
+import { encodeEntry } from '../lib/protocol/bk-entry-envelope.js';
+import { masterKey } from '../lib/protocol/master-key.js';
 import { fmt, percentile } from './stats.js';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '3' } } });

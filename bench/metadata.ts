@@ -10,8 +10,8 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import zookeeper from 'node-zookeeper-client';
 // the built library, as users run it (tsx would add its own per-function helpers to src/)
-import { LocalMetadataStore, ZkMetadataStore, type MetadataStore } from '../lib/index.js';
-import { startZooKeeper } from '../lib/metadata/zk/zookeeper-server.js';
+import { LocalMetadataStore, ZkMetadataStore, type MetadataStore } from '../lib/metadata/index.js';
+import { startZooKeeper } from '../lib/cli/zookeeper-server.js';
 import { fmt, median, pipelined } from './stats.js';
 
 const { values } = parseArgs({

@@ -1,52 +1,38 @@
-// The public surface: everything a user may import is re-exported here, and nothing else is public.
+// The client entry point, `distributedlog`: namespaces, logs, writers, readers, DLSNs, errors and types.
+// It loads no storage-node code: the embedded bookies and the local store (lmdb) are imported only
+// when a `local:` namespace is opened. Storage nodes, the BookKeeper client and the metadata stores
+// have entry points of their own: `distributedlog/bookie`, `distributedlog/ledger`, `distributedlog/metadata`.
 export { DLogError, InvalidArgumentError, MetadataError } from './errors.js';
 export type { DLogErrorOptions, MetadataErrorCode, MetadataErrorOptions } from './errors.js';
-export type {
-  CreateMode, CreateOptions, MetadataStore, MetadataStoreEvents, MultiOp, MultiResult, NodeData, NodeStat,
-  SessionState, WatchEvent, WatchEventType, Watcher,
-} from './metadata/metadata-store.js';
-export { parseMetadataUri } from './metadata/metadata-uri.js';
-export type { MetadataUri } from './metadata/metadata-uri.js';
-export { openMetadataStore } from './metadata/open-metadata-store.js';
-export type { MetadataStoreOptions } from './metadata/open-metadata-store.js';
-export { LocalMetadataStore } from './metadata/local/local-metadata-store.js';
-export { ZkMetadataStore } from './metadata/zk/zk-metadata-store.js';
-export { startBookie } from './bookie/bookie.js';
-export type { Bookie, BookieOptions } from './bookie/bookie.js';
-export { BookieError } from './bookie/bookie-error.js';
-export type { BookieErrorCode } from './bookie/bookie-error.js';
-export { JournalError } from './bookie/journal-error.js';
-export type { JournalErrorCode } from './bookie/journal-error.js';
-export { StorageError } from './bookie/storage-error.js';
-export type { StorageErrorCode } from './bookie/storage-error.js';
-export { WireError } from './wire/wire-error.js';
-export type { WireErrorCode } from './wire/wire-error.js';
-export { LedgerClient } from './ledger/ledger-client.js';
-export type { CreateLedgerOptions, LedgerClientOptions, OpenLedgerOptions } from './ledger/ledger-client.js';
-export type { LedgerHandle } from './ledger/ledger-handle.js';
-export { LedgerClientError } from './ledger/ledger-client-error.js';
-export type { LedgerClientErrorCode } from './ledger/ledger-client-error.js';
-export type { LedgerMetadata, LedgerState } from './wire/ledger-metadata-codec.js';
-export type { DigestType } from './wire/digest.js';
-export type { Entry } from './wire/entry-envelope.js';
-export { BookieClientError } from './ledger/bookie-client-error.js';
-export type { BookieClientErrorCode } from './ledger/bookie-client-error.js';
-export type { Logger, LogFn } from './util/logger.js';
 export { Namespace } from './log/namespace.js';
 export type { NamespaceOptions, OpenLogOptions } from './log/namespace.js';
 export { DistributedLog } from './log/distributed-log.js';
 export type { ReaderOptions, WriterOptions } from './log/distributed-log.js';
-export { LogWriter } from './log/log-writer.js';
-export type { LogWriterStats, WriteRecord } from './log/log-writer.js';
-export { LogReader } from './log/log-reader.js';
-export type { LogRecordWithDLSN } from './log/log-reader.js';
-export type { SubscriptionsStore } from './log/subscriptions.js';
-export { DLSN } from './log/dlsn.js';
+export { LogWriter } from './log/writer/log-writer.js';
+export type { LogWriterStats } from './log/writer/log-writer.js';
+export type { WriteRecord } from './log/format/write-record.js';
+export { LogReader } from './log/reader/log-reader.js';
+export type { LogRecordWithDLSN } from './log/reader/log-read-ahead.js';
+export type { SubscriptionsStore } from './log/metadata/subscriptions.js';
+export { DLSN } from './log/format/dlsn.js';
 export { LogError } from './log/log-error.js';
 export type { LogErrorCode } from './log/log-error.js';
-export { LockHeldError } from './log/ownership-lock.js';
+export { LockHeldError } from './log/metadata/ownership-lock.js';
 export { DEFAULT_LOG_CONFIG } from './log/log-config.js';
 export type { LogConfig } from './log/log-config.js';
-export { TruncationStatus } from './log/log-segment-metadata.js';
-export type { LogSegmentMetadata } from './log/log-segment-metadata.js';
-export type { CompressionCodec } from './log/compression.js';
+export { TruncationStatus } from './log/metadata/log-segment-metadata.js';
+export type { LogSegmentMetadata } from './log/metadata/log-segment-metadata.js';
+export type { CompressionCodec } from './log/format/compression.js';
+export { parseMetadataUri } from './metadata/metadata-uri.js';
+export type { MetadataUri } from './metadata/metadata-uri.js';
+export type { MetadataStore } from './metadata/metadata-store.js';
+// errors of the layers below that reach a client as a cause or a rejection
+export { LedgerClientError } from './ledger/ledger-client-error.js';
+export type { LedgerClientErrorCode } from './ledger/ledger-client-error.js';
+export { BookieClientError } from './ledger/bookie-client-error.js';
+export type { BookieClientErrorCode } from './ledger/bookie-client-error.js';
+export { WireError } from './protocol/wire-error.js';
+export type { WireErrorCode } from './protocol/wire-error.js';
+export type { LedgerMetadata, LedgerState } from './ledger-metadata/ledger-metadata-codec.js';
+export type { DigestType } from './protocol/digest.js';
+export type { Logger, LogFn } from './util/logger.js';

@@ -4,9 +4,9 @@
 // protobuf error closes that one connection, after one log line.
 import net from 'node:net';
 import type { Logger } from '../util/logger.js';
-import { FrameDecoder } from '../wire/frame-decoder.js';
-import { FrameWriter } from '../wire/frame-writer.js';
-import { decodeRequest, encodeResponse } from '../wire/protocol-codec.js';
+import { FrameDecoder } from '../protocol/frame-decoder.js';
+import { FrameWriter } from '../protocol/frame-writer.js';
+import { decodeRequest, encodeResponse } from '../protocol/protocol-codec.js';
 import type { RequestProcessor } from './request-processor.js';
 
 export interface BookieServerOptions {

@@ -21,7 +21,7 @@ import {
   recordSize,
   toLocation,
   type Location,
-  type LogRecord,
+  type EntryLogRecord,
   type ParsedRecord,
 } from './entry-log.js';
 import { StorageError, ioError } from './storage-error.js';
@@ -216,7 +216,7 @@ export class LogAppender {
   }
 
   /** Resolves with each record's location, in order. */
-  async append(records: readonly LogRecord[]): Promise<Location[]> {
+  async append(records: readonly EntryLogRecord[]): Promise<Location[]> {
     const locations: Location[] = [];
     try {
       let start = 0;

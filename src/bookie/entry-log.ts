@@ -53,7 +53,7 @@ export function parseLogFileName(name: string): number | undefined {
 }
 
 /** A formatted record (header + envelope) and the ids it carries. */
-export interface LogRecord {
+export interface EntryLogRecord {
   readonly ledgerId: bigint;
   readonly entryId: bigint;
   readonly bytes: Uint8Array;
@@ -79,7 +79,7 @@ export function writeRecord(dst: Buffer, pos: number, ledgerId: bigint, entryId:
   return record;
 }
 
-export interface ParsedRecord extends LogRecord {
+export interface ParsedRecord extends EntryLogRecord {
   readonly bytes: Buffer;
   /** The envelope. */
   readonly data: Buffer;
@@ -193,7 +193,7 @@ export class EntryLogWriter {
   }
 
   /** Appends formatted records at `offset`, back to back, with one positional writev. Not synced. */
-  async append(records: readonly LogRecord[]): Promise<void> {
+  async append(records: readonly EntryLogRecord[]): Promise<void> {
     let expected = 0;
     const iov = records.map((r) => {
       expected += r.bytes.length;

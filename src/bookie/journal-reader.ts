@@ -4,7 +4,7 @@
 import { promises as fs } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 
-import { checkRecord, decodeRecord, type JournalRecord } from './journal-record.js';
+import { checkJournalRecord, decodeJournalRecord, type JournalRecord } from './journal-record.js';
 import {
   alignUp,
   decodeFileHeader,
@@ -95,7 +95,7 @@ export class JournalFileReader {
       const buf = await this.read(pos, groupEnd - pos);
       let off = GROUP_HEADER_SIZE;
       for (let i = 0; i < header.recordCount; i++) {
-        const size = checkRecord(buf, off, buf.length);
+        const size = checkJournalRecord(buf, off, buf.length);
         if (typeof size === 'string') return stop({ offset: pos + off, reason: size });
         off += size;
       }
@@ -103,7 +103,7 @@ export class JournalFileReader {
 
       if (onGroup !== undefined) {
         const decoded: JournalRecord[] = [];
-        for (let p = GROUP_HEADER_SIZE; p < buf.length; p += buf.readUInt32BE(p) + 8) decoded.push(decodeRecord(buf, p));
+        for (let p = GROUP_HEADER_SIZE; p < buf.length; p += buf.readUInt32BE(p) + 8) decoded.push(decodeJournalRecord(buf, p));
         await onGroup(decoded);
       }
       groups++;

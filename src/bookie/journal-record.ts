@@ -30,7 +30,7 @@ const FIXED_PAYLOAD: ReadonlyMap<number, number> = new Map([
   [TYPE_CODES.explicitLac, 16],
 ]);
 
-export function encodedRecordSize(record: JournalRecord): number {
+export function encodedJournalRecordSize(record: JournalRecord): number {
   switch (record.type) {
     case 'addEntry':
       return RECORD_OVERHEAD + 16 + record.entry.length;
@@ -44,10 +44,10 @@ export function encodedRecordSize(record: JournalRecord): number {
 }
 
 /**
- * Writes `record` at `offset` (the caller reserved `size` = encodedRecordSize bytes).
+ * Writes `record` at `offset` (the caller reserved `size` = encodedJournalRecordSize bytes).
  * Throws RangeError for an id outside the int64 range, before anything depends on the bytes.
  */
-export function encodeRecord(record: JournalRecord, buf: Buffer, offset: number, size: number): void {
+export function encodeJournalRecord(record: JournalRecord, buf: Buffer, offset: number, size: number): void {
   buf.writeUInt32BE(size - 8, offset);
   buf.writeUInt8(TYPE_CODES[record.type], offset + 8);
   const p = offset + RECORD_OVERHEAD;
@@ -77,7 +77,7 @@ export function encodeRecord(record: JournalRecord, buf: Buffer, offset: number,
  * Validates the record at `offset` (length in bounds, checksum, known type, payload long enough)
  * and returns its encoded size, or a reason string when it is not a valid record.
  */
-export function checkRecord(buf: Buffer, offset: number, end: number): number | string {
+export function checkJournalRecord(buf: Buffer, offset: number, end: number): number | string {
   if (offset + RECORD_OVERHEAD > end) return 'record header runs past the end of its group';
   const length = buf.readUInt32BE(offset);
   const size = length + 8;
@@ -90,10 +90,10 @@ export function checkRecord(buf: Buffer, offset: number, end: number): number | 
 }
 
 /**
- * Decodes a record that checkRecord accepted. Byte fields are views into `buf`: they stay valid
+ * Decodes a record that checkJournalRecord accepted. Byte fields are views into `buf`: they stay valid
  * as long as the caller keeps them, but they keep the whole read buffer alive, so copy to retain.
  */
-export function decodeRecord(buf: Buffer, offset: number): JournalRecord {
+export function decodeJournalRecord(buf: Buffer, offset: number): JournalRecord {
   const end = offset + 8 + buf.readUInt32BE(offset);
   const p = offset + RECORD_OVERHEAD;
   const code = buf.readUInt8(offset + 8);

@@ -43,7 +43,7 @@ import {
   type FileHeader,
 } from './journal-format.js';
 import { JournalFileReader, type GroupScan, type TailInspection } from './journal-reader.js';
-import { encodedRecordSize, encodeRecord, type JournalRecord } from './journal-record.js';
+import { encodedJournalRecordSize, encodeJournalRecord, type JournalRecord } from './journal-record.js';
 
 export type { JournalRecord } from './journal-record.js';
 export type { JournalSyncMode } from './journal-file.js';
@@ -224,7 +224,7 @@ export class Journal {
    */
   append(record: JournalRecord): Promise<void> {
     if (this.state !== 'open' || this.failure !== undefined) return Promise.reject(this.unavailable());
-    const size = encodedRecordSize(record);
+    const size = encodedJournalRecordSize(record);
     const maxRecord = this.opts.maxFileSize - this.opts.alignment - GROUP_HEADER_SIZE;
     if (size > maxRecord) return Promise.reject(new InvalidArgumentError(`journal record of ${size} bytes exceeds the limit of ${maxRecord} bytes`));
 
@@ -236,7 +236,7 @@ export class Journal {
     }
     group ??= this.gathering = this.newGroup(size);
     try {
-      encodeRecord(record, group.buf, group.used, size);
+      encodeJournalRecord(record, group.buf, group.used, size);
     } catch (err) {
       if (group.records === 0) {
         this.gathering = undefined;

@@ -16,7 +16,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
-import { MAX_LOG_ID, locationLogId, locationOffset, readLocation, writeLocation, type Location, type LogRecord } from './entry-log.js';
+import { MAX_LOG_ID, locationLogId, locationOffset, readLocation, writeLocation, type Location, type EntryLogRecord } from './entry-log.js';
 import { StorageError, ioError } from './storage-error.js';
 
 export interface LedgerState {
@@ -215,7 +215,7 @@ export class LedgerIndex {
    * resolves once all are durable. A crash part-way leaves some locations committed, each with
    * its accounting; the journal replays the whole flush, since its mark has not moved.
    */
-  async commitFlush(records: readonly LogRecord[], locations: readonly Location[], states: ReadonlyMap<bigint, LedgerState>): Promise<void> {
+  async commitFlush(records: readonly EntryLogRecord[], locations: readonly Location[], states: ReadonlyMap<bigint, LedgerState>): Promise<void> {
     if (locations.length !== records.length) throw new RangeError(`${records.length} records but ${locations.length} locations`);
     for (let start = 0; start === 0 || start < records.length; start += TXN_BATCH) {
       const end = Math.min(start + TXN_BATCH, records.length);

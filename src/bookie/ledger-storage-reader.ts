@@ -19,7 +19,7 @@ const MAX_TRACKED_LEDGERS = 10_000;
 /** Record size assumed for a ledger before one has been read. */
 const ASSUMED_RECORD_SIZE = 1024 + RECORD_HEADER_SIZE;
 
-interface ReadAhead {
+interface EntryLogPrefetch {
   readonly from: bigint;
   /** Exclusive, estimated from the ledger's record size. */
   readonly to: bigint;
@@ -29,7 +29,7 @@ interface ReadAhead {
 interface LedgerReads {
   last: bigint;
   recordSize: number;
-  ahead: ReadAhead | undefined;
+  ahead: EntryLogPrefetch | undefined;
 }
 
 export interface EntryReaderOptions {
@@ -76,7 +76,7 @@ export class EntryReader {
     const single = reads.recordSize + READ_SLACK;
     if (!sequential || this.#readAheadBytes <= single) return this.#readAndCache(location, ledgerId, entryId, single, reads);
     const read = this.#readAndCache(location, ledgerId, entryId, this.#readAheadBytes, reads);
-    const mine: ReadAhead = { from: entryId, to: entryId + BigInt(Math.floor(this.#readAheadBytes / reads.recordSize)), done: read.catch(() => undefined) };
+    const mine: EntryLogPrefetch = { from: entryId, to: entryId + BigInt(Math.floor(this.#readAheadBytes / reads.recordSize)), done: read.catch(() => undefined) };
     reads.ahead = mine;
     try {
       return await read;

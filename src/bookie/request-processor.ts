@@ -9,11 +9,11 @@
 //   the ledger got fenced is refused: a fenced writer never gets an ack for data written after it.
 import { statfs } from 'node:fs/promises';
 import type { Logger } from '../util/logger.js';
-import { readEntryHeader, ENTRY_HEADER_SIZE } from '../wire/entry-envelope.js';
+import { readEntryHeader, ENTRY_HEADER_SIZE } from '../protocol/bk-entry-envelope.js';
 import type {
   AddEntryRequest, AddEntryResponse, DecodedRequest, ReadEntryRequest, ReadEntryResponse, ReadLacRequest, ReadLacResponse,
   Response, StatusCode, WriteLacRequest, WriteLacResponse,
-} from '../wire/protocol-types.js';
+} from '../protocol/protocol-types.js';
 import type { Journal, JournalRecord } from './journal.js';
 import type { LacTracker } from './lac-tracker.js';
 import type { LedgerStorage } from './ledger-storage.js';

@@ -6,7 +6,7 @@
 // then writes the records as they are. Records live in 1 MiB arena chunks, cheaper for the GC than
 // a Buffer per entry. Chunks are never reused (a cleared cache just drops them), so a Buffer
 // returned by get() stays valid after the cache is flushed.
-import { RECORD_HEADER_SIZE, recordSize, writeRecord, type LogRecord } from './entry-log.js';
+import { RECORD_HEADER_SIZE, recordSize, writeRecord, type EntryLogRecord } from './entry-log.js';
 
 const CHUNK_SIZE = 1 << 20;
 /** Records above this get their own allocation instead of wasting the rest of a chunk. */
@@ -70,8 +70,8 @@ export class WriteCache {
   }
 
   /** The records sorted by (ledgerId, entryId). */
-  sorted(): LogRecord[] {
-    const records: LogRecord[] = [];
+  sorted(): EntryLogRecord[] {
+    const records: EntryLogRecord[] = [];
     for (const ledgerId of [...this.#ledgers.keys()].sort(compareIds)) {
       const ledger = this.#ledgers.get(ledgerId);
       if (!ledger) continue;

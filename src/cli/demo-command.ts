@@ -4,8 +4,8 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DLogError } from '../errors.js';
-import type { LogReader } from '../log/log-reader.js';
-import type { LogWriter } from '../log/log-writer.js';
+import type { LogReader } from '../log/reader/log-reader.js';
+import type { LogWriter } from '../log/writer/log-writer.js';
 import { COMMON_OPTIONS, integerOption, openNamespace } from './command-support.js';
 
 export const DEMO_HELP = `Usage: dlog demo [options]

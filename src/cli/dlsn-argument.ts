@@ -1,7 +1,7 @@
 // DLSNs on the command line: accepted as DL's base64 string or as the readable `(lssn,entry,slot)`,
 // and printed in the readable form (which the commands accept back).
 import { InvalidArgumentError } from '../errors.js';
-import { DLSN } from '../log/dlsn.js';
+import { DLSN } from '../log/format/dlsn.js';
 
 const TUPLE = /^\(?\s*(-?\d+)\s*,\s*(-?\d+)\s*,\s*(-?\d+)\s*\)?$/;
 

@@ -1,7 +1,7 @@
 // `dlog log list|create|delete|show`: the logs of a namespace, and one log's positions and segments.
 import { parseArgs } from 'node:util';
 import { InvalidArgumentError } from '../errors.js';
-import type { DLSN } from '../log/dlsn.js';
+import type { DLSN } from '../log/format/dlsn.js';
 import { LogError } from '../log/log-error.js';
 import type { Namespace } from '../log/namespace.js';
 import { COMMON_OPTIONS, COMMON_OPTIONS_HELP, openNamespace } from './command-support.js';

@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { startBookie, type Bookie } from '../bookie/bookie.js';
 import { DLogError, MetadataError } from '../errors.js';
 import { ZkMetadataStore } from '../metadata/zk/zk-metadata-store.js';
-import { findZooKeeperClasspath, startZooKeeper, type ZooKeeperServer } from '../metadata/zk/zookeeper-server.js';
+import { findZooKeeperClasspath, startZooKeeper, type ZooKeeperServer } from './zookeeper-server.js';
 import { childLogger } from '../util/logger.js';
 import { integerOption } from './command-support.js';
 import { stderrLogger } from './stderr-logger.js';

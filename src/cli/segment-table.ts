@@ -1,7 +1,7 @@
 // How the commands show a log's segments: `dlog log show` prints them as a table, `dlog truncate`
 // reports their truncation states.
 import { LedgerClientError } from '../ledger/ledger-client-error.js';
-import { TruncationStatus, type LogSegmentMetadata } from '../log/log-segment-metadata.js';
+import { TruncationStatus, type LogSegmentMetadata } from '../log/metadata/log-segment-metadata.js';
 import type { Namespace } from '../log/namespace.js';
 import { formatDlsn } from './dlsn-argument.js';
 import { formatTable } from './table.js';

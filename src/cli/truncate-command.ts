@@ -2,8 +2,8 @@
 // ownership lock keeps it from racing a running writer), and reports the segments it changed.
 import { parseArgs } from 'node:util';
 import { LogError } from '../log/log-error.js';
-import type { LogSegmentMetadata } from '../log/log-segment-metadata.js';
-import { LockHeldError } from '../log/ownership-lock.js';
+import type { LogSegmentMetadata } from '../log/metadata/log-segment-metadata.js';
+import { LockHeldError } from '../log/metadata/ownership-lock.js';
 import { COMMON_OPTIONS, COMMON_OPTIONS_HELP, openNamespace } from './command-support.js';
 import { formatDlsn, parseDlsnArgument } from './dlsn-argument.js';
 import { positionalArguments } from './positional-arguments.js';

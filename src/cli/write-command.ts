@@ -4,8 +4,8 @@
 import { open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { parseArgs } from 'node:util';
-import type { DLSN } from '../log/dlsn.js';
-import type { LogWriter } from '../log/log-writer.js';
+import type { DLSN } from '../log/format/dlsn.js';
+import type { LogWriter } from '../log/writer/log-writer.js';
 import { COMMON_OPTIONS, COMMON_OPTIONS_HELP, integerOption, openNamespace } from './command-support.js';
 import { formatDlsn } from './dlsn-argument.js';
 import { positionalArguments } from './positional-arguments.js';

@@ -7,10 +7,10 @@
 // by one timer per client, armed for the earliest deadline, instead of a timer per request.
 import { lookup } from 'node:dns/promises';
 import net from 'node:net';
-import { FrameDecoder, DEFAULT_MAX_FRAME_SIZE } from '../wire/frame-decoder.js';
-import { FrameWriter } from '../wire/frame-writer.js';
-import { decodeResponse, encodeRequest } from '../wire/protocol-codec.js';
-import type { Request, Response } from '../wire/protocol-types.js';
+import { FrameDecoder, DEFAULT_MAX_FRAME_SIZE } from '../protocol/frame-decoder.js';
+import { FrameWriter } from '../protocol/frame-writer.js';
+import { decodeResponse, encodeRequest } from '../protocol/protocol-codec.js';
+import type { Request, Response } from '../protocol/protocol-types.js';
 import { BookieClientError } from './bookie-client-error.js';
 
 export interface BookieClientOptions {

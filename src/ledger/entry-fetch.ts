@@ -2,9 +2,9 @@
 // error, or when it has not answered within the speculative timeout, also ask the next one (without
 // cancelling the first). An envelope that fails its digest is never returned: the next replica is
 // tried. Fails when every replica failed; a real error wins over "no such entry".
-import type { Digest } from '../wire/digest.js';
-import { decodeEntry, type Entry } from '../wire/entry-envelope.js';
-import type { ReadEntryRequest, StatusCode } from '../wire/protocol-types.js';
+import type { Digest } from '../protocol/digest.js';
+import { decodeEntry, type Entry } from '../protocol/bk-entry-envelope.js';
+import type { ReadEntryRequest, StatusCode } from '../protocol/protocol-types.js';
 import type { BookiePool } from './bookie-pool.js';
 import { LedgerClientError } from './ledger-client-error.js';
 

@@ -1,9 +1,9 @@
 // A ledger as a client holds it: a writer for the ledger this client created (adds, close) and a
 // reader (entries up to the LAC, LAC reads, long poll), sharing one view of the metadata and its
 // znode version, which every metadata change goes through as a CAS.
-import type { Digest } from '../wire/digest.js';
-import type { Entry } from '../wire/entry-envelope.js';
-import type { LedgerMetadata } from '../wire/ledger-metadata-codec.js';
+import type { Digest } from '../protocol/digest.js';
+import type { Entry } from '../protocol/bk-entry-envelope.js';
+import type { LedgerMetadata } from '../ledger-metadata/ledger-metadata-codec.js';
 import { LedgerClientError } from './ledger-client-error.js';
 import type { LedgerManager, VersionedLedgerMetadata } from './ledger-manager.js';
 import { LedgerReader, type ReaderContext } from './ledger-reader.js';

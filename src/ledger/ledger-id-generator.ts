@@ -12,7 +12,7 @@ import { joinPath } from '../metadata/path.js';
 import { noopLogger, type Logger } from '../util/logger.js';
 import {
   hobPath, IDGEN_LONG_NODE, idGenPath, longIdGenPath, longLedgerId, parseHob, shortLedgerId,
-} from '../wire/ledger-paths.js';
+} from '../ledger-metadata/ledger-paths.js';
 
 export interface LedgerIdGeneratorOptions {
   logger?: Logger;

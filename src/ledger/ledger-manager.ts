@@ -5,8 +5,8 @@ import { MetadataError } from '../errors.js';
 import type { MetadataStore, Watcher } from '../metadata/metadata-store.js';
 import { joinPath, parentOf } from '../metadata/path.js';
 import { noopLogger, type Logger } from '../util/logger.js';
-import { decodeLedgerMetadata, encodeLedgerMetadata, type LedgerMetadata } from '../wire/ledger-metadata-codec.js';
-import { ledgerIdFromPath, ledgerPath, type LedgerLayout } from '../wire/ledger-paths.js';
+import { decodeLedgerMetadata, encodeLedgerMetadata, type LedgerMetadata } from '../ledger-metadata/ledger-metadata-codec.js';
+import { ledgerIdFromPath, ledgerPath, type LedgerLayout } from '../ledger-metadata/ledger-paths.js';
 import { LedgerClientError } from './ledger-client-error.js';
 
 export interface VersionedLedgerMetadata {

@@ -1,10 +1,10 @@
 // The read side of a ledger: entries up to the LAC (reading past it is refused: a reader must never
 // see an entry that may not have been acknowledged), the LAC itself (READ_LAC to the last ensemble,
 // complete once the coverage rule holds) and the long poll that waits for it to move.
-import type { Digest } from '../wire/digest.js';
-import { decodeEntry, type Entry } from '../wire/entry-envelope.js';
-import { decodeLac } from '../wire/lac-envelope.js';
-import type { LedgerMetadata } from '../wire/ledger-metadata-codec.js';
+import type { Digest } from '../protocol/digest.js';
+import { decodeEntry, type Entry } from '../protocol/bk-entry-envelope.js';
+import { decodeLac } from '../protocol/lac-envelope.js';
+import type { LedgerMetadata } from '../ledger-metadata/ledger-metadata-codec.js';
 import type { BookiePool } from './bookie-pool.js';
 import { fetchEntry } from './entry-fetch.js';
 import { LedgerClientError } from './ledger-client-error.js';

@@ -4,9 +4,9 @@
 // re-add what was found with RECOVERY_ADD, and close the ledger at the last entry recovered.
 // Concurrent recoveries agree: they read the same fenced data; the first close wins and the
 // others find the same CLOSED values.
-import type { Digest } from '../wire/digest.js';
-import { decodeEntry, type Entry } from '../wire/entry-envelope.js';
-import type { LedgerMetadata } from '../wire/ledger-metadata-codec.js';
+import type { Digest } from '../protocol/digest.js';
+import { decodeEntry, type Entry } from '../protocol/bk-entry-envelope.js';
+import type { LedgerMetadata } from '../ledger-metadata/ledger-metadata-codec.js';
 import { LedgerClientError } from './ledger-client-error.js';
 import { LedgerWriter, type WriterContext } from './ledger-writer.js';
 import { isCovered } from './quorum-coverage.js';

@@ -4,11 +4,11 @@
 // change (new ensemble from LAC+1, CAS on the metadata, resend to the replacement) during which no
 // add completes. Fatal answers (fenced, unauthorized) close the handle and fail every pending add.
 import type { Logger } from '../util/logger.js';
-import type { Digest } from '../wire/digest.js';
-import { encodeEntry } from '../wire/entry-envelope.js';
-import { encodeLac } from '../wire/lac-envelope.js';
-import type { LedgerMetadata } from '../wire/ledger-metadata-codec.js';
-import type { Response } from '../wire/protocol-types.js';
+import type { Digest } from '../protocol/digest.js';
+import { encodeEntry } from '../protocol/bk-entry-envelope.js';
+import { encodeLac } from '../protocol/lac-envelope.js';
+import type { LedgerMetadata } from '../ledger-metadata/ledger-metadata-codec.js';
+import type { Response } from '../protocol/protocol-types.js';
 import type { BookiePool } from './bookie-pool.js';
 import { LedgerClientError } from './ledger-client-error.js';
 import { ensembleFor, writeSet } from './write-quorum.js';

@@ -1,6 +1,6 @@
 // Round-robin striping (BookKeeper's RoundRobinDistributionSchedule) and the ensemble that serves
 // an entry: the last ensemble segment whose first entry is at or before it.
-import type { EnsembleSegment } from '../wire/ledger-metadata-codec.js';
+import type { EnsembleSegment } from '../ledger-metadata/ledger-metadata-codec.js';
 
 /** Indices into the ensemble of the bookies that store entry `entryId`. */
 export function writeSet(entryId: bigint, ensembleSize: number, writeQuorumSize: number): number[] {

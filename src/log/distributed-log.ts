@@ -2,14 +2,14 @@
 // answers position and size questions from the segment list and, for the newest segment, from the
 // ledger itself (read without recovery, so asking never fences the writer).
 import { InvalidArgumentError } from '../errors.js';
-import type { DLSN } from './dlsn.js';
-import { readLastRecord, type LastRecord } from './last-record.js';
+import type { DLSN } from './format/dlsn.js';
+import { readLastRecord, type LastRecord } from './reader/last-record-scan.js';
 import { resolveLogConfig, type LogConfig } from './log-config.js';
 import { LogError } from './log-error.js';
-import { LogReader, type LogRecordWithDLSN } from './log-reader.js';
-import type { LogSegmentMetadata } from './log-segment-metadata.js';
-import { LogWriter, type LogWriterContext } from './log-writer.js';
-import { SubscriptionsStore } from './subscriptions.js';
+import { LogReader, type LogRecordWithDLSN } from './reader/log-reader.js';
+import type { LogSegmentMetadata } from './metadata/log-segment-metadata.js';
+import { LogWriter, type LogWriterContext } from './writer/log-writer.js';
+import { SubscriptionsStore } from './metadata/subscriptions.js';
 
 /** What every log of a namespace shares: the writer's context without a log name. */
 export type DistributedLogContext = Omit<LogWriterContext, 'logName'>;

@@ -3,9 +3,9 @@
 // (batching is adaptive, see log-segment-writer.ts), size rolling honoured together with time rolling,
 // and nothing deleted by age alone unless the application truncated it first.
 import { InvalidArgumentError } from '../errors.js';
-import type { DigestType } from '../wire/digest.js';
-import type { CompressionCodec } from './compression.js';
-import { MAX_LOGRECORDSET_SIZE } from './log-record.js';
+import type { DigestType } from '../protocol/digest.js';
+import type { CompressionCodec } from './format/compression.js';
+import { MAX_LOGRECORDSET_SIZE } from './format/log-record.js';
 
 export interface LogConfig {
   /** Bookies per segment ledger. Default 3. */

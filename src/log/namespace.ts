@@ -3,20 +3,20 @@
 // `local:<dir>` starts the embedded deployment (local store plus bookies in worker threads) instead.
 import os from 'node:os';
 import { InvalidArgumentError } from '../errors.js';
-import { startEmbeddedCluster, type EmbeddedCluster } from '../embedded/embedded-cluster.js';
+import type { EmbeddedCluster } from '../embedded/embedded-cluster.js';
 import { LedgerClient } from '../ledger/ledger-client.js';
 import type { MetadataStore } from '../metadata/metadata-store.js';
 import { parseMetadataUri } from '../metadata/metadata-uri.js';
 import { ZkMetadataStore } from '../metadata/zk/zk-metadata-store.js';
 import { noopLogger, type Logger } from '../util/logger.js';
-import type { LedgerMetadata } from '../wire/ledger-metadata-codec.js';
+import type { LedgerMetadata } from '../ledger-metadata/ledger-metadata-codec.js';
 import { DistributedLog } from './distributed-log.js';
 import { resolveLogConfig, type LogConfig } from './log-config.js';
 import { LogError } from './log-error.js';
-import { LogMetadataStore } from './log-metadata-store.js';
-import { findNamespaceBinding } from './namespace-binding.js';
-import { OwnershipLock } from './ownership-lock.js';
-import { deleteLogWithLedgers } from './retention.js';
+import { LogMetadataStore } from './metadata/log-metadata-store.js';
+import { findNamespaceBinding } from './metadata/namespace-binding.js';
+import { OwnershipLock } from './metadata/ownership-lock.js';
+import { deleteLogWithLedgers } from './writer/retention.js';
 
 export interface NamespaceOptions {
   /** ZooKeeper session timeout for `zk://` URIs. Default 30000 ms. */
@@ -76,6 +76,8 @@ export class Namespace {
     const logger = options.logger ?? noopLogger;
     let backend: Backend;
     if (parsed.kind === 'local') {
+      // loaded here so a client of zk:// never maps the bookie, lmdb or their native addons
+      const { startEmbeddedCluster } = await import('../embedded/embedded-cluster.js');
       const cluster = await startEmbeddedCluster({ dir: parsed.dir, ...(options.bookies === undefined ? {} : { bookies: options.bookies }), logger });
       backend = await openLocalBackend(cluster, logger);
     } else {

@@ -1,5 +1,4 @@
 import type { Logger } from '../util/logger.js';
-import { LocalMetadataStore } from './local/local-metadata-store.js';
 import type { MetadataStore } from './metadata-store.js';
 import { parseMetadataUri, type MetadataUri } from './metadata-uri.js';
 import { ZkMetadataStore } from './zk/zk-metadata-store.js';
@@ -16,7 +15,10 @@ export async function openMetadataStore(uri: string | MetadataUri, options: Meta
   switch (parsed.kind) {
     case 'zk':
       return ZkMetadataStore.connect(parsed.connectString, options);
-    case 'local':
+    case 'local': {
+      // lmdb is loaded only when a local store is opened
+      const { LocalMetadataStore } = await import('./local/local-metadata-store.js');
       return LocalMetadataStore.open(parsed.dir, options.logger ? { logger: options.logger } : {});
+    }
   }
 }

@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import { startBookie, type Bookie } from '../../src/bookie/bookie.js';
 import { BookieClient } from '../../src/ledger/bookie-client.js';
 import { ZkMetadataStore } from '../../src/metadata/zk/zk-metadata-store.js';
-import { ledgerPath } from '../../src/wire/ledger-paths.js';
+import { ledgerPath } from '../../src/ledger-metadata/ledger-paths.js';
 import { zooKeeper } from '../support/hooks.js';
 import {
   addEntry, diskUsageOf, expectEntry, inBatches, readEntry, removeDir, tempDir, uniqueRoot,

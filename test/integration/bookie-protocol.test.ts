@@ -9,9 +9,9 @@ import { startBookie, type Bookie } from '../../src/bookie/bookie.js';
 import { BookieClient } from '../../src/ledger/bookie-client.js';
 import { bookkeeper, fromProtoUint64 } from '../../src/proto/index.js';
 import type { Logger } from '../../src/util/logger.js';
-import { decodeLac, encodeLac } from '../../src/wire/lac-envelope.js';
-import { decodeResponse, encodeRequest } from '../../src/wire/protocol-codec.js';
-import type { ReadEntryResponse, ReadLacResponse, Response } from '../../src/wire/protocol-types.js';
+import { decodeLac, encodeLac } from '../../src/protocol/lac-envelope.js';
+import { decodeResponse, encodeRequest } from '../../src/protocol/protocol-codec.js';
+import type { ReadEntryResponse, ReadLacResponse, Response } from '../../src/protocol/protocol-types.js';
 import { zooKeeper } from '../support/hooks.js';
 import { killAllBookieProcesses, startBookieProcess } from '../support/bookie-process.js';
 import {

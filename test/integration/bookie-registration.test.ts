@@ -6,8 +6,8 @@ import { startBookie, type Bookie } from '../../src/bookie/bookie.js';
 import { BookieClient } from '../../src/ledger/bookie-client.js';
 import type { NodeStat, WatchEvent } from '../../src/metadata/metadata-store.js';
 import { ZkMetadataStore } from '../../src/metadata/zk/zk-metadata-store.js';
-import { freePort } from '../../src/metadata/zk/zookeeper-server.js';
-import { encodeLac } from '../../src/wire/lac-envelope.js';
+import { freePort } from '../../src/cli/zookeeper-server.js';
+import { encodeLac } from '../../src/protocol/lac-envelope.js';
 import { zooKeeper } from '../support/hooks.js';
 import { forceExpire } from '../support/zk-expire.js';
 import {

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
 import { Namespace } from '../../src/log/namespace.js';
-import { findZooKeeperClasspath, freePort } from '../../src/metadata/zk/zookeeper-server.js';
+import { findZooKeeperClasspath, freePort } from '../../src/cli/zookeeper-server.js';
 
 const run = promisify(execFile);
 const CLI = ['--import', 'tsx', new URL('../../src/cli/main.ts', import.meta.url).pathname];

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import type { Context } from 'mocha';
-import { DLSN } from '../../src/log/dlsn.js';
+import { DLSN } from '../../src/log/format/dlsn.js';
 import { startLogDeployment, type LogDeployment } from '../support/log-backends.js';
 
 const CLI = ['--import', 'tsx', new URL('../../src/cli/main.ts', import.meta.url).pathname];

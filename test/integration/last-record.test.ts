@@ -5,12 +5,12 @@ import { expect } from 'chai';
 import type { LedgerClient } from '../../src/ledger/ledger-client.js';
 import type { LedgerHandle } from '../../src/ledger/ledger-handle.js';
 import { InvalidArgumentError } from '../../src/errors.js';
-import { encodeEnvelopedEntry } from '../../src/log/enveloped-entry.js';
-import { readLastRecord } from '../../src/log/last-record.js';
-import { controlRecord, encodeLogRecord, endOfStreamRecord, MAX_TXID, RecordFlags, userRecord } from '../../src/log/log-record.js';
-import { LogRecordSetWriter } from '../../src/log/log-record-set.js';
-import { newInProgressSegment, type LogSegmentMetadata, type LogSegmentMetadataVersion } from '../../src/log/log-segment-metadata.js';
-import { LogSegmentWriter } from '../../src/log/log-segment-writer.js';
+import { encodeEnvelopedEntry } from '../../src/log/format/dl-entry-envelope.js';
+import { readLastRecord } from '../../src/log/reader/last-record-scan.js';
+import { controlRecord, encodeLogRecord, endOfStreamRecord, MAX_TXID, RecordFlags, userRecord } from '../../src/log/format/log-record.js';
+import { LogRecordSetWriter } from '../../src/log/format/log-record-set.js';
+import { newInProgressSegment, type LogSegmentMetadata, type LogSegmentMetadataVersion } from '../../src/log/metadata/log-segment-metadata.js';
+import { LogSegmentWriter } from '../../src/log/writer/segment-writer.js';
 import { startBookieCluster, type BookieCluster } from '../support/bookie-cluster.js';
 import { rejection } from '../support/rejection.js';
 

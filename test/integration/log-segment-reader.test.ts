@@ -2,10 +2,10 @@
 import { expect } from 'chai';
 import type { LedgerHandle } from '../../src/ledger/ledger-handle.js';
 import { LedgerClient } from '../../src/ledger/ledger-client.js';
-import { DLSN } from '../../src/log/dlsn.js';
-import { userRecord } from '../../src/log/log-record.js';
-import { LogSegmentReader, type ReadRecord, type ReadResult } from '../../src/log/log-segment-reader.js';
-import { LogSegmentWriter } from '../../src/log/log-segment-writer.js';
+import { DLSN } from '../../src/log/format/dlsn.js';
+import { userRecord } from '../../src/log/format/log-record.js';
+import { LogSegmentReader, type ReadRecord, type ReadResult } from '../../src/log/reader/segment-reader.js';
+import { LogSegmentWriter } from '../../src/log/writer/segment-writer.js';
 import { startBookieCluster, type BookieCluster } from '../support/bookie-cluster.js';
 
 const LSSN = 7n;

@@ -7,7 +7,7 @@ import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import type { Context } from 'mocha';
-import { DLSN } from '../../src/log/dlsn.js';
+import { DLSN } from '../../src/log/format/dlsn.js';
 import type { LogError } from '../../src/log/log-error.js';
 import type { DistributedLog } from '../../src/log/distributed-log.js';
 import { ZkMetadataStore } from '../../src/metadata/zk/zk-metadata-store.js';

@@ -3,7 +3,7 @@
 import { expect } from 'chai';
 import type { Context } from 'mocha';
 import { InvalidArgumentError } from '../../src/errors.js';
-import { DLSN } from '../../src/log/dlsn.js';
+import { DLSN } from '../../src/log/format/dlsn.js';
 import { LedgerClientError } from '../../src/ledger/ledger-client-error.js';
 import { LogError } from '../../src/log/log-error.js';
 import type { DistributedLog } from '../../src/log/distributed-log.js';

@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort } from '../../src/metadata/zk/zookeeper-server.js';
+import { freePort } from '../../src/cli/zookeeper-server.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const MAIN = path.join(REPO, 'src/cli/main.ts');

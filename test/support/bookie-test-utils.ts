@@ -7,10 +7,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import type { BookieClient } from '../../src/ledger/bookie-client.js';
-import { createDigest } from '../../src/wire/digest.js';
-import { decodeEntry, encodeEntry } from '../../src/wire/entry-envelope.js';
-import { masterKey } from '../../src/wire/master-key.js';
-import type { Response, StatusCode } from '../../src/wire/protocol-types.js';
+import { createDigest } from '../../src/protocol/digest.js';
+import { decodeEntry, encodeEntry } from '../../src/protocol/bk-entry-envelope.js';
+import { masterKey } from '../../src/protocol/master-key.js';
+import type { Response, StatusCode } from '../../src/protocol/protocol-types.js';
 
 export const PASSWORD = Buffer.from('integration-test-password');
 export const DIGEST = createDigest('CRC32C', PASSWORD);

@@ -1,7 +1,7 @@
 // Mocha root hooks: one shared ZooKeeper for the whole run, started on first use and stopped at
 // the end. DLOG_TEST_ZK=host:port uses an existing server instead.
 import type { Context } from 'mocha';
-import { findZooKeeperClasspath, startZooKeeper, type ZooKeeperServer } from '../../src/metadata/zk/zookeeper-server.js';
+import { findZooKeeperClasspath, startZooKeeper, type ZooKeeperServer } from '../../src/cli/zookeeper-server.js';
 
 let shared: Promise<ZooKeeperServer> | undefined;
 let warned = false;

@@ -1,6 +1,6 @@
 // The open ledger's metadata that the codec and the ledger manager tests share, with its v3 znode
 // assembled by hand from LedgerMetadataFormat's field table.
-import type { LedgerMetadata } from '../../src/wire/ledger-metadata-codec.js';
+import type { LedgerMetadata } from '../../src/ledger-metadata/ledger-metadata-codec.js';
 
 /** Bytes from hex text; `#` starts a comment, whitespace is ignored. */
 export function hex(text: string): Buffer {

@@ -2,11 +2,11 @@
 // close ledger -> complete segment), for reader tests. It remembers every record it wrote with the
 // DLSN and sequence id a reader must return.
 import type { LedgerClient } from '../../src/ledger/ledger-client.js';
-import type { DLSN } from '../../src/log/dlsn.js';
-import { userRecord } from '../../src/log/log-record.js';
-import type { LogMetadataStore, LogVersions } from '../../src/log/log-metadata-store.js';
-import { newInProgressSegment, type LogSegmentMetadata } from '../../src/log/log-segment-metadata.js';
-import { LogSegmentWriter, type LogSegmentWriterOptions } from '../../src/log/log-segment-writer.js';
+import type { DLSN } from '../../src/log/format/dlsn.js';
+import { userRecord } from '../../src/log/format/log-record.js';
+import type { LogMetadataStore, LogVersions } from '../../src/log/metadata/log-metadata-store.js';
+import { newInProgressSegment, type LogSegmentMetadata } from '../../src/log/metadata/log-segment-metadata.js';
+import { LogSegmentWriter, type LogSegmentWriterOptions } from '../../src/log/writer/segment-writer.js';
 
 export interface WrittenRecord {
   readonly dlsn: DLSN;

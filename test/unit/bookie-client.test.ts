@@ -2,7 +2,7 @@ import net from 'node:net';
 import { expect } from 'chai';
 import { BookieClient } from '../../src/ledger/bookie-client.js';
 import { BookieClientError } from '../../src/ledger/bookie-client-error.js';
-import { freePort } from '../../src/metadata/zk/zookeeper-server.js';
+import { freePort } from '../../src/cli/zookeeper-server.js';
 import { rejection } from '../support/rejection.js';
 
 const read = { op: 'READ_LAC', ledgerId: 1n } as const;

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { InvalidArgumentError } from '../../src/errors.js';
-import { DLSN } from '../../src/log/dlsn.js';
+import { DLSN } from '../../src/log/format/dlsn.js';
 
 const d = (a: number, b: number, c: number): DLSN => new DLSN(BigInt(a), BigInt(b), BigInt(c));
 

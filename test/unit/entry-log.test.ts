@@ -19,12 +19,12 @@ import {
   toLocation,
   writeLocation,
   writeRecord,
-  type LogRecord,
+  type EntryLogRecord,
 } from '../../src/bookie/entry-log.js';
 import { EntryLogManager } from '../../src/bookie/entry-log-manager.js';
 import { StorageError } from '../../src/bookie/storage-error.js';
 
-type TestRecord = LogRecord & { readonly data: Buffer };
+type TestRecord = EntryLogRecord & { readonly data: Buffer };
 
 function record(ledgerId: bigint, entryId: bigint, data: Buffer): TestRecord {
   return { ledgerId, entryId, data, bytes: writeRecord(Buffer.alloc(recordSize(data.length)), 0, ledgerId, entryId, data) };

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { lz4CompressBlock, lz4DecompressBlock } from '../../src/log/compression.js';
-import { decodeEnvelopedEntry, encodeEnvelopedEntry } from '../../src/log/enveloped-entry.js';
+import { lz4CompressBlock, lz4DecompressBlock } from '../../src/log/format/compression.js';
+import { decodeEnvelopedEntry, encodeEnvelopedEntry } from '../../src/log/format/dl-entry-envelope.js';
 import { LogError } from '../../src/log/log-error.js';
 
 function hex(text: string): Buffer {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 
-import { checkRecord, decodeRecord, encodedRecordSize, encodeRecord, type JournalRecord } from '../../src/bookie/journal-record.js';
+import { checkJournalRecord, decodeJournalRecord, encodedJournalRecordSize, encodeJournalRecord, type JournalRecord } from '../../src/bookie/journal-record.js';
 
 const samples: JournalRecord[] = [
   { type: 'addEntry', ledgerId: 7n, entryId: 0n, entry: Buffer.from('hello entry') },
@@ -11,9 +11,9 @@ const samples: JournalRecord[] = [
 ];
 
 function encode(record: JournalRecord): Buffer {
-  const size = encodedRecordSize(record);
+  const size = encodedJournalRecordSize(record);
   const buf = Buffer.alloc(size + 3);
-  encodeRecord(record, buf, 3, size);
+  encodeJournalRecord(record, buf, 3, size);
   return buf;
 }
 
@@ -21,8 +21,8 @@ describe('journal records', () => {
   it('round-trips every record type', () => {
     for (const record of samples) {
       const buf = encode(record);
-      assert.equal(checkRecord(buf, 3, buf.length), buf.length - 3);
-      assert.deepEqual(decodeRecord(buf, 3), record);
+      assert.equal(checkJournalRecord(buf, 3, buf.length), buf.length - 3);
+      assert.deepEqual(decodeJournalRecord(buf, 3), record);
     }
   });
 
@@ -31,14 +31,14 @@ describe('journal records', () => {
     for (let i = 3; i < buf.length; i++) {
       const damaged = Buffer.from(buf);
       damaged[i]! ^= 0x10;
-      assert.equal(typeof checkRecord(damaged, 3, damaged.length), 'string', `flip at byte ${i} went unnoticed`);
+      assert.equal(typeof checkJournalRecord(damaged, 3, damaged.length), 'string', `flip at byte ${i} went unnoticed`);
     }
   });
 
   it('rejects a record that runs past the end of its group', () => {
     const buf = encode(samples[2]!);
-    assert.match(String(checkRecord(buf, 3, buf.length - 1)), /runs past/);
-    assert.match(String(checkRecord(buf, 3, 10)), /runs past/);
+    assert.match(String(checkJournalRecord(buf, 3, buf.length - 1)), /runs past/);
+    assert.match(String(checkJournalRecord(buf, 3, 10)), /runs past/);
   });
 
   it('refuses ids outside the int64 range', () => {

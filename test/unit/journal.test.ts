@@ -7,7 +7,7 @@ import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promi
 import { InvalidArgumentError } from '../../src/errors.js';
 import { JournalError } from '../../src/bookie/journal-error.js';
 import { journalFileName } from '../../src/bookie/journal-format.js';
-import { encodedRecordSize } from '../../src/bookie/journal-record.js';
+import { encodedJournalRecordSize } from '../../src/bookie/journal-record.js';
 import {
   compareJournalPositions,
   Journal,
@@ -172,7 +172,7 @@ describe('Journal', function () {
       assert.equal(byCount.stats().groups, 10);
       await byCount.close();
 
-      const recordSize = encodedRecordSize(add(0));
+      const recordSize = encodedJournalRecordSize(add(0));
       const byBytes = await Journal.open(path.join(dir, 'bytes'), { maxGroupBytes: 4 * recordSize });
       await Promise.all(Array.from({ length: 100 }, (_, i) => byBytes.append(add(i))));
       assert.equal(byBytes.stats().groups, 25);
@@ -283,7 +283,7 @@ describe('Journal', function () {
         const torn = Array.from({ length: 1 + Math.floor(random() * 40) }, (_, i) => add(1000 + i, 1 + Math.floor(random() * 600)));
         await Promise.all(torn.map((r) => journal.append(r)));
         assert.equal(journal.markCheckpoint().fileId, mark.fileId, context);
-        const dataEnd = mark.offset + 24 + torn.reduce((n, r) => n + encodedRecordSize(r), 0);
+        const dataEnd = mark.offset + 24 + torn.reduce((n, r) => n + encodedJournalRecordSize(r), 0);
         await journal.close();
 
         const target = path.join(roundDir, journalFileName(mark.fileId));

@@ -6,7 +6,7 @@ import type { Context } from 'mocha';
 import { LedgerClientError } from '../../src/ledger/ledger-client-error.js';
 import { LedgerManager } from '../../src/ledger/ledger-manager.js';
 import type { MetadataStore } from '../../src/metadata/metadata-store.js';
-import { encodeLedgerMetadata, type LedgerMetadata } from '../../src/wire/ledger-metadata-codec.js';
+import { encodeLedgerMetadata, type LedgerMetadata } from '../../src/ledger-metadata/ledger-metadata-codec.js';
 import { rejection } from '../support/rejection.js';
 import { OPEN_LEDGER, OPEN_LEDGER_ZNODE } from '../support/ledger-metadata-fixture.js';
 import { metadataBackends } from '../support/metadata-backends.js';

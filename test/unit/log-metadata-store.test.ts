@@ -6,13 +6,13 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import type { Context } from 'mocha';
 import { LogError } from '../../src/log/log-error.js';
-import { LogMetadataStore, type OpenedLog } from '../../src/log/log-metadata-store.js';
+import { LogMetadataStore, type OpenedLog } from '../../src/log/metadata/log-metadata-store.js';
 import {
   newInProgressSegment,
   TruncationStatus,
   type LogSegmentMetadata,
-} from '../../src/log/log-segment-metadata.js';
-import { completedName, inprogressName } from '../../src/log/log-segment-names.js';
+} from '../../src/log/metadata/log-segment-metadata.js';
+import { completedName, inprogressName } from '../../src/log/metadata/log-segment-names.js';
 import { LocalMetadataStore } from '../../src/metadata/local/local-metadata-store.js';
 import type { MetadataStore, WatchEvent } from '../../src/metadata/metadata-store.js';
 import { joinPath } from '../../src/metadata/path.js';

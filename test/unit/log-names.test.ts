@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { InvalidArgumentError } from '../../src/errors.js';
-import { validateLogName } from '../../src/log/log-names.js';
+import { validateLogName } from '../../src/log/metadata/log-names.js';
 
 describe('validateLogName', () => {
   it('strips one leading slash and allows hierarchical names', () => {

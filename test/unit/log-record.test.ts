@@ -13,7 +13,7 @@ import {
   readLogRecord,
   userRecord,
   validateLogRecord,
-} from '../../src/log/log-record.js';
+} from '../../src/log/format/log-record.js';
 
 function hex(text: string): Buffer {
   return Buffer.from(text.replace(/\s+/g, ''), 'hex');

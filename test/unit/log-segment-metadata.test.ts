@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { DLSN } from '../../src/log/dlsn.js';
+import { DLSN } from '../../src/log/format/dlsn.js';
 import { LogError } from '../../src/log/log-error.js';
 import {
   compareLogSegments,
@@ -8,14 +8,14 @@ import {
   parseLogSegmentMetadata,
   TruncationStatus,
   type LogSegmentMetadata,
-} from '../../src/log/log-segment-metadata.js';
+} from '../../src/log/metadata/log-segment-metadata.js';
 import {
   completedName,
   inprogressName,
   legacyCompletedName,
   legacyInprogressName,
   parseLogSegmentName,
-} from '../../src/log/log-segment-names.js';
+} from '../../src/log/metadata/log-segment-names.js';
 
 const IN_PROGRESS_V5 = '5;1;0;1;0;0;-1';
 const COMPLETED_V5 = '42949672965;7;1;10;1500000000000;1;2;3;0;0;0';

@@ -9,9 +9,9 @@ import type { MetadataStore } from '../../src/metadata/metadata-store.js';
 import { ZkMetadataStore } from '../../src/metadata/zk/zk-metadata-store.js';
 import {
   formatSessionId, javaUrlEncode, memberPrefix, parseMemberName, sortMembers,
-} from '../../src/log/lock-member-name.js';
+} from '../../src/log/metadata/lock-member-name.js';
 import { LogError } from '../../src/log/log-error.js';
-import { LockHeldError, OwnershipLock } from '../../src/log/ownership-lock.js';
+import { LockHeldError, OwnershipLock } from '../../src/log/metadata/ownership-lock.js';
 import { zooKeeper } from '../support/hooks.js';
 import { forceExpire } from '../support/zk-expire.js';
 import { rejection } from '../support/rejection.js';

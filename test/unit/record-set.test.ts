@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { LogError } from '../../src/log/log-error.js';
-import { LogRecordSetWriter, readLogRecordSet } from '../../src/log/log-record-set.js';
-import { controlRecord, MAX_LOGRECORD_SIZE, MAX_LOGRECORDSET_SIZE, userRecord } from '../../src/log/log-record.js';
-import { EntryRecordWriter, readEntryRecords } from '../../src/log/record-set.js';
+import { LogRecordSetWriter, readLogRecordSet } from '../../src/log/format/log-record-set.js';
+import { controlRecord, MAX_LOGRECORD_SIZE, MAX_LOGRECORDSET_SIZE, userRecord } from '../../src/log/format/log-record.js';
+import { EntryRecordWriter, readEntryRecords } from '../../src/log/format/entry-records.js';
 
 function hex(text: string): Buffer {
   return Buffer.from(text.replace(/\s+/g, ''), 'hex');

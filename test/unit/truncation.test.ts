@@ -3,11 +3,11 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import { InvalidArgumentError } from '../../src/errors.js';
-import { DLSN } from '../../src/log/dlsn.js';
+import { DLSN } from '../../src/log/format/dlsn.js';
 import { LogError } from '../../src/log/log-error.js';
-import { LogMetadataStore } from '../../src/log/log-metadata-store.js';
-import { newInProgressSegment, TruncationStatus, type LogSegmentMetadata } from '../../src/log/log-segment-metadata.js';
-import { planTruncation, truncateLog } from '../../src/log/truncation.js';
+import { LogMetadataStore } from '../../src/log/metadata/log-metadata-store.js';
+import { newInProgressSegment, TruncationStatus, type LogSegmentMetadata } from '../../src/log/metadata/log-segment-metadata.js';
+import { planTruncation, truncateLog } from '../../src/log/metadata/truncation.js';
 import type { MetadataStore } from '../../src/metadata/metadata-store.js';
 import { metadataBackends } from '../support/metadata-backends.js';
 import { rejection } from '../support/rejection.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { bookkeeper, fromProtoInt64, fromProtoUint64 } from '../../src/proto/index.js';
-import { decodeAddRequest, decodeAddResponse, encodeAddRequest, encodeAddResponse } from '../../src/wire/add-entry-codec.js';
-import type { AddEntryRequest, AddEntryResponse } from '../../src/wire/protocol-types.js';
+import { decodeAddRequest, decodeAddResponse, encodeAddRequest, encodeAddResponse } from '../../src/protocol/add-entry-codec.js';
+import type { AddEntryRequest, AddEntryResponse } from '../../src/protocol/protocol-types.js';
 
 const key = Buffer.alloc(20, 0xab);
 const BIG = 2n ** 49n - 1n;

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { createDigest, type DigestType } from '../../src/wire/digest.js';
-import { decodeEntry, encodeEntry, readEntryHeader } from '../../src/wire/entry-envelope.js';
-import { decodeLac, encodeLac } from '../../src/wire/lac-envelope.js';
-import { MASTER_KEY_LENGTH, masterKey } from '../../src/wire/master-key.js';
+import { createDigest, type DigestType } from '../../src/protocol/digest.js';
+import { decodeEntry, encodeEntry, readEntryHeader } from '../../src/protocol/bk-entry-envelope.js';
+import { decodeLac, encodeLac } from '../../src/protocol/lac-envelope.js';
+import { MASTER_KEY_LENGTH, masterKey } from '../../src/protocol/master-key.js';
 
 function hex(text: string): Buffer {
   return Buffer.from(text.replace(/\s+/g, ''), 'hex');

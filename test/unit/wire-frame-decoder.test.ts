@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { DEFAULT_MAX_FRAME_SIZE, FrameDecoder } from '../../src/wire/frame-decoder.js';
+import { DEFAULT_MAX_FRAME_SIZE, FrameDecoder } from '../../src/protocol/frame-decoder.js';
 
 function frame(payload: Buffer): Buffer {
   const out = Buffer.alloc(4 + payload.length);

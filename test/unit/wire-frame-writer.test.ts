@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import net from 'node:net';
-import { FrameDecoder } from '../../src/wire/frame-decoder.js';
-import { FrameWriter } from '../../src/wire/frame-writer.js';
+import { FrameDecoder } from '../../src/protocol/frame-decoder.js';
+import { FrameWriter } from '../../src/protocol/frame-writer.js';
 
 interface Loopback {
   client: net.Socket;

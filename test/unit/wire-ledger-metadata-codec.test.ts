@@ -4,7 +4,7 @@ import {
   encodeLedgerMetadata,
   type EnsembleSegment,
   type LedgerMetadata,
-} from '../../src/wire/ledger-metadata-codec.js';
+} from '../../src/ledger-metadata/ledger-metadata-codec.js';
 import { BOOKIES, OPEN_LEDGER, OPEN_LEDGER_ZNODE } from '../support/ledger-metadata-fixture.js';
 
 describe('ledger metadata codec', () => {

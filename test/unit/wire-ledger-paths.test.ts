@@ -9,7 +9,7 @@ import {
   longLedgerId,
   parseHob,
   shortLedgerId,
-} from '../../src/wire/ledger-paths.js';
+} from '../../src/ledger-metadata/ledger-paths.js';
 
 describe('ledger paths', () => {
   it('uses the short 2/4/4 form below 2^31-1 in the hierarchical layout', () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { bookkeeper } from '../../src/proto/index.js';
-import { decodeRequest, decodeResponse, encodeRequest, encodeResponse } from '../../src/wire/protocol-codec.js';
-import type { Request, Response } from '../../src/wire/protocol-types.js';
+import { decodeRequest, decodeResponse, encodeRequest, encodeResponse } from '../../src/protocol/protocol-codec.js';
+import type { Request, Response } from '../../src/protocol/protocol-types.js';
 
 const MAX_INT64 = (1n << 63n) - 1n;
 const MAX_UINT64 = (1n << 64n) - 1n;

@@ -6,7 +6,7 @@ import { expect } from 'chai';
 import { MetadataError } from '../../src/errors.js';
 import type { MetadataStore, WatchEvent } from '../../src/metadata/metadata-store.js';
 import { ZkMetadataStore } from '../../src/metadata/zk/zk-metadata-store.js';
-import { findZooKeeperClasspath, startZooKeeper } from '../../src/metadata/zk/zookeeper-server.js';
+import { findZooKeeperClasspath, startZooKeeper } from '../../src/cli/zookeeper-server.js';
 import { zooKeeper } from '../support/hooks.js';
 import { forceExpire } from '../support/zk-expire.js';
 import { rejection } from '../support/rejection.js';

@@ -1,0 +1,306 @@
+// A log reader (DL's AsyncLogReader, §6.1): records from a start position, each once and in order,
+// tailing the log as the writer appends and rolls segments. A LogReadAhead fills a buffer bounded in
+// entries and bytes; a consumer that stops reading stops the fetching. Errors are sticky: once the
+// read-ahead fails, every pending and later read fails with that first error, buffered records
+// included. End of stream is a position: it is raised after the records before it were read.
+import { InvalidArgumentError } from '../../errors.js';
+import type { LedgerClient } from '../../ledger/ledger-client.js';
+import { childLogger, noopLogger, type Logger } from '../../util/logger.js';
+import { LogError } from '../log-error.js';
+import type { LogMetadataStore } from '../metadata/log-metadata-store.js';
+import { LOG_RECORD_HEADER_SIZE } from '../format/log-record.js';
+import { LogReadAhead, type LogRecordWithDLSN, type ReadAheadSink, type ReadStart } from './log-read-ahead.js';
+
+export type { LogRecordWithDLSN, ReadStart } from './log-read-ahead.js';
+
+export interface LogReaderContext {
+  readonly logName: string;
+  readonly metadata: LogMetadataStore;
+  readonly ledgers: LedgerClient;
+  /** The ledgers' password (DL's digestPw). Default empty. */
+  readonly password?: Uint8Array;
+  readonly logger?: Logger;
+}
+
+export interface LogReaderOptions {
+  /**
+   * Read-ahead stops once this many entries are buffered and unread; ledger reads fetch a quarter
+   * of it at a time. Default 64 (DL's readAheadMaxRecords is 10 entries of at most 1 KiB batches;
+   * our entries hold up to 256 KiB, so the byte bound usually applies first).
+   */
+  readonly readAheadEntries?: number;
+  /**
+   * Read-ahead stops once the unread records (payload + 20-byte header each) reach this many bytes.
+   * One more ledger read may be in flight on top. Default 16 MiB.
+   */
+  readonly readAheadBytes?: number;
+  /** How long one long poll on an in-progress segment waits for a new entry. Default 1000 ms (DL's readLACLongPollTimeout). */
+  readonly longPollTimeoutMs?: number;
+  /** Period of the safety-net re-list of the segments, on top of the ZooKeeper watch. Default 5000 ms. */
+  readonly relistIntervalMs?: number;
+}
+
+export const DEFAULT_READ_AHEAD_ENTRIES = 64;
+export const DEFAULT_READ_AHEAD_BYTES = 16 * 1024 * 1024;
+export const DEFAULT_LONG_POLL_TIMEOUT_MS = 1_000;
+export const DEFAULT_RELIST_INTERVAL_MS = 5_000;
+
+interface Waiter {
+  readonly max: number;
+  readonly resolve: (records: LogRecordWithDLSN[]) => void;
+  readonly reject: (err: Error) => void;
+  timer: NodeJS.Timeout | undefined;
+}
+
+function positiveInteger(name: string, value: number | undefined, fallback: number): number {
+  const v = value ?? fallback;
+  if (!Number.isSafeInteger(v) || v < 1) throw new InvalidArgumentError(`${name} must be a positive integer, got ${v}`);
+  return v;
+}
+
+const recordBytes = (r: LogRecordWithDLSN): number => r.payload.length + LOG_RECORD_HEADER_SIZE;
+const sameEntry = (a: LogRecordWithDLSN, b: LogRecordWithDLSN): boolean =>
+  a.dlsn.entryId === b.dlsn.entryId && a.dlsn.logSegmentSequenceNo === b.dlsn.logSegmentSequenceNo;
+
+export class LogReader implements AsyncIterable<LogRecordWithDLSN> {
+  readonly #logName: string;
+  readonly #maxEntries: number;
+  readonly #maxBytes: number;
+  #readAhead: LogReadAhead | undefined;
+  /** Unread records are #buffer[#head..]. */
+  #buffer: LogRecordWithDLSN[] = [];
+  #head = 0;
+  #bufferedBytes = 0;
+  #bufferedEntries = 0;
+  #waiters: Waiter[] = [];
+  #roomWaiter: (() => void) | undefined;
+  #failure: Error | undefined;
+  #endOfStream = false;
+  #closed = false;
+  /**
+   * Set while positioned by txid: records below it are dropped until the first that is not. The
+   * search positions by the records present at open; on an empty or short log, records written
+   * later with a lower txid would otherwise slip in.
+   */
+  #fromTxId: bigint | undefined;
+  #recordsRead = 0;
+
+  private constructor(logName: string, maxEntries: number, maxBytes: number) {
+    this.#logName = logName;
+    this.#maxEntries = maxEntries;
+    this.#maxBytes = maxBytes;
+  }
+
+  /**
+   * Opens a reader at `start` (default: the first readable record). Truncated segments and records
+   * below a partially truncated segment's min active DLSN are skipped; `fromTxId` positions at the
+   * first record with txid >= it (§6.2), or after the last record when there is none yet.
+   * LOG_NOT_FOUND if the log does not exist.
+   */
+  static async open(ctx: LogReaderContext, start: ReadStart = {}, options: LogReaderOptions = {}): Promise<LogReader> {
+    const maxEntries = positiveInteger('readAheadEntries', options.readAheadEntries, DEFAULT_READ_AHEAD_ENTRIES);
+    const reader = new LogReader(
+      ctx.logName,
+      maxEntries,
+      positiveInteger('readAheadBytes', options.readAheadBytes, DEFAULT_READ_AHEAD_BYTES),
+    );
+    reader.#fromTxId = start.fromTxId;
+    reader.#readAhead = await LogReadAhead.open(
+      {
+        logName: ctx.logName,
+        metadata: ctx.metadata,
+        ledgers: ctx.ledgers,
+        ...(ctx.password === undefined ? {} : { password: ctx.password }),
+        logger: childLogger(ctx.logger ?? noopLogger, { log: ctx.logName }),
+        batchEntries: Math.ceil(maxEntries / 4),
+        longPollTimeoutMs: positiveInteger('longPollTimeoutMs', options.longPollTimeoutMs, DEFAULT_LONG_POLL_TIMEOUT_MS),
+        relistIntervalMs: positiveInteger('relistIntervalMs', options.relistIntervalMs, DEFAULT_RELIST_INTERVAL_MS),
+      },
+      start,
+      reader.#sink,
+    );
+    return reader;
+  }
+
+  /** Bytes of unread records held (payload + header each); internal, for tests and stats. */
+  get bufferedBytes(): number {
+    return this.#bufferedBytes;
+  }
+
+  /** close() was called. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Counters since this reader opened. */
+  stats(): { readonly recordsRead: number; readonly bufferedBytes: number; readonly bufferedEntries: number } {
+    return { recordsRead: this.#recordsRead, bufferedBytes: this.#bufferedBytes, bufferedEntries: this.#bufferedEntries };
+  }
+
+  /** Entries with unread records held; internal, for tests and stats. */
+  get bufferedEntries(): number {
+    return this.#bufferedEntries;
+  }
+
+  /**
+   * The next record, waiting for one if need be. Rejects with END_OF_STREAM after the last record of
+   * a sealed log, READER_CLOSED after close(), or the reader's sticky error.
+   */
+  async readNext(): Promise<LogRecordWithDLSN> {
+    // without a deadline the request resolves only with a record
+    return (await this.#request(1, undefined))[0] as LogRecordWithDLSN;
+  }
+
+  /**
+   * Up to `max` records: those buffered now, or else the first to arrive within `waitMs` (default 0:
+   * no wait, possibly []). Same rejections as readNext.
+   */
+  readBulk(max: number, opts: { waitMs?: number } = {}): Promise<LogRecordWithDLSN[]> {
+    if (!Number.isSafeInteger(max) || max < 1) return Promise.reject(new InvalidArgumentError(`max must be a positive integer, got ${max}`));
+    const waitMs = opts.waitMs ?? 0;
+    if (!(waitMs >= 0)) return Promise.reject(new InvalidArgumentError(`waitMs must be >= 0, got ${waitMs}`));
+    return this.#request(max, waitMs);
+  }
+
+  /**
+   * Stops the read-ahead and releases its watch, timer and ledger handle. Pending and later reads
+   * reject with READER_CLOSED (a for-await loop just ends). Buffered records are dropped.
+   */
+  async close(): Promise<void> {
+    if (!this.#closed) {
+      this.#closed = true;
+      this.#drop(() => this.#closedError());
+    }
+    await this.#readAhead?.stop();
+  }
+
+  /**
+   * Records until end of stream or close (then the loop ends normally); other errors are thrown.
+   * Leaving the loop early does not close the reader.
+   */
+  async *[Symbol.asyncIterator](): AsyncIterator<LogRecordWithDLSN> {
+    for (;;) {
+      let record: LogRecordWithDLSN;
+      try {
+        record = await this.readNext();
+      } catch (err) {
+        if (err instanceof LogError && (err.code === 'END_OF_STREAM' || err.code === 'READER_CLOSED')) return;
+        throw err;
+      }
+      yield record;
+    }
+  }
+
+  readonly #sink: ReadAheadSink = {
+    deliver: (records) => {
+      if (this.#closed || this.#failure) return;
+      for (const r of records) {
+        if (this.#fromTxId !== undefined) {
+          if (r.txid < this.#fromTxId) continue;
+          this.#fromTxId = undefined;
+        }
+        const last = this.#buffer[this.#buffer.length - 1];
+        if (last === undefined || !sameEntry(last, r)) this.#bufferedEntries += 1;
+        this.#bufferedBytes += recordBytes(r);
+        this.#buffer.push(r);
+      }
+      while (this.#head < this.#buffer.length) {
+        const waiter = this.#waiters.shift();
+        if (waiter === undefined) break;
+        clearTimeout(waiter.timer);
+        waiter.resolve(this.#take(waiter.max));
+      }
+    },
+    endOfStream: () => {
+      this.#endOfStream = true;
+      // waiters exist only while the buffer is empty
+      for (const w of this.#waiters.splice(0)) this.#settle(w, this.#endOfStreamError());
+    },
+    fail: (err) => {
+      if (this.#closed || this.#failure) return;
+      this.#failure = err;
+      this.#drop(() => err);
+    },
+    waitForRoom: () => {
+      if (this.#hasRoom()) return Promise.resolve();
+      return new Promise((resolve) => {
+        this.#roomWaiter = resolve;
+      });
+    },
+  };
+
+  #request(max: number, waitMs: number | undefined): Promise<LogRecordWithDLSN[]> {
+    if (this.#failure) return Promise.reject(this.#failure);
+    if (this.#closed) return Promise.reject(this.#closedError());
+    if (this.#head < this.#buffer.length) return Promise.resolve(this.#take(max));
+    if (this.#endOfStream) return Promise.reject(this.#endOfStreamError());
+    if (waitMs === 0) return Promise.resolve([]);
+    return new Promise((resolve, reject) => {
+      const waiter: Waiter = { max, resolve, reject, timer: undefined };
+      if (waitMs !== undefined) {
+        waiter.timer = setTimeout(() => {
+          this.#waiters = this.#waiters.filter((w) => w !== waiter);
+          resolve([]);
+        }, waitMs);
+      }
+      this.#waiters.push(waiter);
+    });
+  }
+
+  /** Removes up to `max` unread records, keeping the entry and byte counts, and wakes the read-ahead. */
+  #take(max: number): LogRecordWithDLSN[] {
+    const end = Math.min(this.#buffer.length, this.#head + max);
+    const out = this.#buffer.slice(this.#head, end);
+    for (let i = this.#head; i < end; i++) {
+      const r = this.#buffer[i] as LogRecordWithDLSN;
+      const next = this.#buffer[i + 1];
+      this.#bufferedBytes -= recordBytes(r);
+      if (next === undefined || !sameEntry(r, next)) this.#bufferedEntries -= 1;
+    }
+    this.#head = end;
+    this.#recordsRead += out.length;
+    if (this.#head === this.#buffer.length) {
+      this.#buffer = [];
+      this.#head = 0;
+    } else if (this.#head > 1024 && this.#head * 2 > this.#buffer.length) {
+      this.#buffer = this.#buffer.slice(this.#head);
+      this.#head = 0;
+    }
+    if (this.#hasRoom()) this.#wakeReadAhead();
+    return out;
+  }
+
+  #hasRoom(): boolean {
+    return this.#closed || this.#failure !== undefined
+      || (this.#bufferedEntries < this.#maxEntries && this.#bufferedBytes < this.#maxBytes);
+  }
+
+  #wakeReadAhead(): void {
+    const wake = this.#roomWaiter;
+    this.#roomWaiter = undefined;
+    wake?.();
+  }
+
+  /** Empties the buffer, fails every waiter and lets the read-ahead run into its stop. */
+  #drop(error: () => Error): void {
+    this.#buffer = [];
+    this.#head = 0;
+    this.#bufferedBytes = 0;
+    this.#bufferedEntries = 0;
+    for (const w of this.#waiters.splice(0)) this.#settle(w, error());
+    this.#wakeReadAhead();
+  }
+
+  #settle(waiter: Waiter, err: Error): void {
+    clearTimeout(waiter.timer);
+    waiter.reject(err);
+  }
+
+  #closedError(): LogError {
+    return new LogError('READER_CLOSED', `reader of log ${this.#logName} is closed`);
+  }
+
+  #endOfStreamError(): LogError {
+    return new LogError('END_OF_STREAM', `log ${this.#logName} has ended: its writer marked the end of stream`);
+  }
+}

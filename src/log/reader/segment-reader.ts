@@ -1,0 +1,197 @@
+// The reader of one log segment (one ledger), DL's BKLogSegmentEntryReader plus the record filtering
+// of BKAsyncLogReader (§6.1–6.3): positions by DLSN, drops control records and records before the
+// start, surfaces end of stream, reads only up to the LAC and long-polls once caught up.
+//
+// Read-ahead: entries are fetched in batches of up to readAheadEntries (never past the known LAC),
+// and the next batch is fetched in the background while the caller handles the current one.
+import type { LedgerHandle } from '../../ledger/ledger-handle.js';
+import type { Entry } from '../../protocol/bk-entry-envelope.js';
+import { InvalidArgumentError } from '../../errors.js';
+import { noopLogger, type Logger } from '../../util/logger.js';
+import { DLSN } from '../format/dlsn.js';
+import { decodeEnvelopedEntry } from '../format/dl-entry-envelope.js';
+import { isControl, isEndOfStream } from '../format/log-record.js';
+import { readEntryRecords } from '../format/entry-records.js';
+
+export interface LogSegmentReaderOptions {
+  /** First position to return; records before it are skipped. Default: the segment's start. */
+  readonly from?: DLSN;
+  /** The segment's startSequenceId (v5 metadata), to give records a sequenceId. */
+  readonly startSequenceId?: bigint;
+  /** Most entries fetched per read. Default 16. */
+  readonly readAheadEntries?: number;
+  /** Entries carry the enveloped header (segment metadata version >= 4). Default true. */
+  readonly enveloped?: boolean;
+  readonly logger?: Logger;
+}
+
+export interface ReadRecord {
+  readonly dlsn: DLSN;
+  readonly txid: bigint;
+  readonly payload: Buffer;
+  /** The record's 1-based position in its segment (the writer's count of user records). */
+  readonly position: number;
+  readonly sequenceId?: bigint;
+}
+
+export type ReadResult = ReadRecord[] | 'end-of-segment' | 'end-of-stream';
+
+export const DEFAULT_READ_AHEAD_ENTRIES = 16;
+/** Pause after a long poll that ended early without progress (DL's readAheadWaitTime). */
+const POLL_BACKOFF_MS = 200;
+
+export class LogSegmentReader {
+  readonly lssn: bigint;
+  readonly #handle: LedgerHandle;
+  readonly #from: DLSN;
+  readonly #startSequenceId: bigint | undefined;
+  readonly #readAhead: number;
+  readonly #enveloped: boolean;
+  readonly #logger: Logger;
+
+  /** Next entry to fetch (fetched entries may wait in #prefetch). */
+  #nextEntryId: bigint;
+  /** Highest LAC seen from the ledger. */
+  #lac: bigint;
+  /** The batch being fetched ahead of the caller. */
+  #prefetch: Promise<Entry[]> | undefined;
+  #endOfStream = false;
+  #error: Error | undefined;
+  #chain: Promise<unknown> = Promise.resolve();
+
+  constructor(handle: LedgerHandle, lssn: bigint, options: LogSegmentReaderOptions = {}) {
+    const from = options.from ?? DLSN.firstOf(lssn);
+    if (from.logSegmentSequenceNo > lssn) {
+      throw new InvalidArgumentError(`start DLSN (${from.logSegmentSequenceNo}, ${from.entryId}, ${from.slotId}) is past segment ${lssn}`);
+    }
+    const readAhead = options.readAheadEntries ?? DEFAULT_READ_AHEAD_ENTRIES;
+    if (!Number.isInteger(readAhead) || readAhead < 1) {
+      throw new InvalidArgumentError(`readAheadEntries must be a positive integer, got ${readAhead}`);
+    }
+    this.lssn = lssn;
+    this.#handle = handle;
+    this.#from = from;
+    this.#startSequenceId = options.startSequenceId;
+    this.#readAhead = readAhead;
+    this.#enveloped = options.enveloped ?? true;
+    this.#logger = options.logger ?? noopLogger;
+    this.#nextEntryId = from.logSegmentSequenceNo === lssn && from.entryId > 0n ? from.entryId : 0n;
+    this.#lac = handle.lastAddConfirmed;
+  }
+
+  /** Highest LAC this reader has seen. */
+  get lastAddConfirmed(): bigint {
+    return this.#lac;
+  }
+
+  /**
+   * The next batch of user records; [] when caught up on an open ledger and nothing arrived within
+   * `waitMs`; 'end-of-segment' once a closed ledger is consumed; 'end-of-stream' after the records
+   * before an EOS record. Errors are sticky. Calls are served one at a time, in order.
+   */
+  readNext(waitMs = 0): Promise<ReadResult> {
+    const result = this.#chain.then(() => this.#readNext(waitMs));
+    this.#chain = result.catch(() => undefined);
+    return result;
+  }
+
+  async #readNext(waitMs: number): Promise<ReadResult> {
+    if (this.#error !== undefined) throw this.#error;
+    if (this.#endOfStream) return 'end-of-stream';
+    const deadline = Date.now() + waitMs;
+    try {
+      for (;;) {
+        const entries = await this.#fetch(deadline);
+        if (entries === 'end-of-segment') return entries;
+        if (entries.length === 0) return [];
+        const { records, endOfStream } = this.#decode(entries);
+        if (endOfStream) return records.length > 0 ? records : 'end-of-stream';
+        // Start the next batch while the caller handles this one.
+        this.#startPrefetch();
+        if (records.length > 0) return records;
+        // only control records (or records before the start): keep going
+      }
+    } catch (err) {
+      this.#error = err instanceof Error ? err : new Error(String(err));
+      this.#logger.warn({ err, lssn: String(this.lssn), ledgerId: String(this.#handle.id) }, 'log segment reader failed');
+      throw err;
+    }
+  }
+
+  /** The next entries up to the LAC, waiting until `deadline` for the LAC to move. */
+  async #fetch(deadline: number): Promise<Entry[] | 'end-of-segment'> {
+    if (this.#prefetch) {
+      const p = this.#prefetch;
+      this.#prefetch = undefined;
+      return p;
+    }
+    for (;;) {
+      this.#lac = maxOf(this.#lac, this.#handle.lastAddConfirmed);
+      if (this.#nextEntryId <= this.#lac) return this.#readBatch();
+      if (this.#handle.isClosed) return 'end-of-segment';
+      // Caught up on an open ledger: long-poll for the next entry.
+      const wait = Math.max(0, deadline - Date.now());
+      const { lastAddConfirmed, entry } = await this.#handle.readLastAddConfirmedAndEntry(this.#lac, wait);
+      this.#lac = maxOf(this.#lac, lastAddConfirmed);
+      if (entry && entry.entryId === this.#nextEntryId && entry.entryId <= this.#lac) {
+        this.#nextEntryId += 1n;
+        return [entry];
+      }
+      if (this.#nextEntryId <= this.#lac) return this.#readBatch();
+      const left = deadline - Date.now();
+      if (left <= 0) return [];
+      // The poll gave up early (bookies erroring): back off as DL's readAheadWaitTime does.
+      await new Promise((resolve) => setTimeout(resolve, Math.min(left, POLL_BACKOFF_MS)));
+    }
+  }
+
+  /** Reads [next, min(next + readAhead - 1, LAC)] and advances. Caller ensures next <= LAC. */
+  #readBatch(): Promise<Entry[]> {
+    const first = this.#nextEntryId;
+    const last = minOf(first + BigInt(this.#readAhead) - 1n, this.#lac);
+    this.#nextEntryId = last + 1n;
+    return this.#handle.readEntries(first, last);
+  }
+
+  #startPrefetch(): void {
+    if (this.#prefetch || this.#endOfStream) return;
+    this.#lac = maxOf(this.#lac, this.#handle.lastAddConfirmed);
+    if (this.#nextEntryId > this.#lac) return;
+    const p = this.#readBatch();
+    p.catch(() => undefined); // surfaced when the caller awaits it
+    this.#prefetch = p;
+  }
+
+  /** User records at or after the start; stops at an EOS record. */
+  #decode(entries: Entry[]): { records: ReadRecord[]; endOfStream: boolean } {
+    const out: ReadRecord[] = [];
+    for (const entry of entries) {
+      const bytes = this.#enveloped ? decodeEnvelopedEntry(entry.payload) : entry.payload;
+      const opts = this.#startSequenceId === undefined ? {} : { startSequenceId: this.#startSequenceId };
+      // only the entry holding the start position has records before it
+      const checkFrom = this.lssn === this.#from.logSegmentSequenceNo && entry.entryId <= this.#from.entryId;
+      for (const r of readEntryRecords(bytes, opts)) {
+        const dlsn = new DLSN(this.lssn, entry.entryId, r.slotId);
+        if (checkFrom && dlsn.compare(this.#from) < 0) continue;
+        if (isEndOfStream(r)) {
+          this.#endOfStream = true;
+          this.#prefetch = undefined;
+          return { records: out, endOfStream: true };
+        }
+        if (isControl(r)) continue;
+        out.push(r.sequenceId === undefined
+          ? { dlsn, txid: r.txid, payload: r.payload, position: r.position }
+          : { dlsn, txid: r.txid, payload: r.payload, position: r.position, sequenceId: r.sequenceId });
+      }
+    }
+    return { records: out, endOfStream: false };
+  }
+}
+
+function maxOf(a: bigint, b: bigint): bigint {
+  return a > b ? a : b;
+}
+
+function minOf(a: bigint, b: bigint): bigint {
+  return a < b ? a : b;
+}

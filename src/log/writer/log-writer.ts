@@ -1,0 +1,444 @@
+// The single writer of a log (DL's BKAsyncLogWriter, reference §5): it holds the ownership lock,
+// recovers what a previous writer left in progress, starts segments lazily on the first write,
+// rolls them by size and by time, and completes them on close. Per-record batching, acks and
+// back-pressure live in the segment writer (log-segment-writer.ts).
+//
+// Rolling (§5.4, simplified): writes that arrive while a segment is rolling wait in order; the new
+// ledger is created while the old segment drains; the old segment is completed before the new one
+// starts, so a reader's segment list never shows two in-progress segments from one writer.
+import type { LedgerClient } from '../../ledger/ledger-client.js';
+import type { LedgerHandle } from '../../ledger/ledger-handle.js';
+import type { MetadataStore } from '../../metadata/metadata-store.js';
+import type { Logger } from '../../util/logger.js';
+import { DLogError, InvalidArgumentError } from '../../errors.js';
+import type { DLSN } from '../format/dlsn.js';
+import type { LogConfig } from '../log-config.js';
+import { LogError } from '../log-error.js';
+import type { LogMetadataStore, LogVersions } from '../metadata/log-metadata-store.js';
+import { LOG_RECORD_HEADER_SIZE, MAX_TXID, userRecord } from '../format/log-record.js';
+import { checkWriteRecord, type WriteRecord } from '../format/write-record.js';
+import { newInProgressSegment, nextStartSequenceId, type LogSegmentMetadata } from '../metadata/log-segment-metadata.js';
+import { LogSegmentWriter } from './segment-writer.js';
+import { OwnershipLock } from '../metadata/ownership-lock.js';
+import { purgeSegments } from './retention.js';
+import { recoverInProgressSegments } from './segment-recovery.js';
+import { truncateLog } from '../metadata/truncation.js';
+
+const PURGE_INTERVAL_MS = 60_000;
+/** 100 ms doubling: about 6 s in all. */
+const LEDGER_CREATE_RETRIES = 6;
+
+export interface LogWriterStats {
+  readonly recordsWritten: number;
+  /** Payload bytes written. */
+  readonly bytesWritten: number;
+  /** Segments this writer completed (rolls, end of stream, close). */
+  readonly segmentsCompleted: number;
+  /** Bytes accepted and not yet acknowledged in the current segment. */
+  readonly pendingBytes: number;
+  readonly lastTxId: bigint;
+}
+
+export interface LogWriterContext {
+  readonly logName: string;
+  readonly store: MetadataStore;
+  readonly metadata: LogMetadataStore;
+  readonly ledgers: LedgerClient;
+  readonly config: LogConfig;
+  /** Written into the lock member; shown to a writer that finds the lock held. */
+  readonly clientId: string;
+  readonly logger: Logger;
+}
+
+interface Segment {
+  readonly meta: LogSegmentMetadata;
+  readonly writer: LogSegmentWriter;
+  readonly startedAt: number;
+  bytes: number;
+}
+
+interface Waiting {
+  readonly record: WriteRecord;
+  readonly resolve: (dlsn: DLSN) => void;
+  readonly reject: (err: unknown) => void;
+}
+
+export class LogWriter {
+  readonly logName: string;
+  readonly #ctx: LogWriterContext;
+  readonly #lock: OwnershipLock;
+  #versions: LogVersions;
+  /** The newest completed segment: the next completion's startSequenceId follows it. */
+  #lastCompleted: LogSegmentMetadata | undefined;
+  #segment: Segment | undefined;
+  /** Set while a segment starts or rolls; writes meanwhile wait in #waiting. */
+  #transition: Promise<void> | undefined;
+  #waiting: Waiting[] = [];
+  /** Highest txid accepted: the floor for the next write. */
+  #lastTxId: bigint;
+  #endOfStream: boolean;
+  #error: Error | undefined;
+  #closed = false;
+  #closing: Promise<void> | undefined;
+  #purging: Promise<unknown> | undefined;
+  /** When the last purge started (0: never), and whether truncate() ran since. */
+  #purgedAt = 0;
+  #truncatedSincePurge = false;
+  #recordsWritten = 0;
+  #bytesWritten = 0;
+  #segmentsCompleted = 0;
+
+  private constructor(ctx: LogWriterContext, lock: OwnershipLock, versions: LogVersions, segments: readonly LogSegmentMetadata[]) {
+    this.logName = ctx.logName;
+    this.#ctx = ctx;
+    this.#lock = lock;
+    this.#versions = versions;
+    this.#lastCompleted = segments.at(-1);
+    const lastTxId = segments.reduce((m, s) => (s.lastTxId > m ? s.lastTxId : m), versions.maxTxId.value);
+    this.#lastTxId = lastTxId;
+    this.#endOfStream = lastTxId === MAX_TXID;
+    lock.on('lost', (err) => { this.#fail(err); });
+  }
+
+  /** Takes the ownership lock (LOCK_HELD after lockTimeoutMs), then recovers in-progress segments. */
+  static async open(ctx: LogWriterContext): Promise<LogWriter> {
+    const paths = ctx.metadata.paths(ctx.logName);
+    // the log must exist before its lock node can
+    await ctx.metadata.openLog(ctx.logName);
+    const lock = new OwnershipLock(ctx.store, paths.lock, ctx.clientId, { logger: ctx.logger });
+    await lock.acquire(ctx.config.lockTimeoutMs);
+    try {
+      // versions read under the lock: a previous owner may have changed them until it lost it
+      const opened = await ctx.metadata.openLog(ctx.logName);
+      const { versions, segments } = await recoverInProgressSegments(
+        { logName: ctx.logName, metadata: ctx.metadata, ledgers: ctx.ledgers, password: ctx.config.ledgerPassword, logger: ctx.logger },
+        opened,
+      );
+      const writer = new LogWriter(ctx, lock, versions, segments);
+      // retention also runs when a writer opens, so a log that no longer rolls is purged too
+      writer.#purge();
+      return writer;
+    } catch (err) {
+      await lock.release().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** close() or abort() was called. */
+  get closed(): boolean {
+    return this.#closing !== undefined;
+  }
+
+  /** The highest txid accepted or recovered (the maxtxid floor, 0 for a new log). */
+  get lastTxId(): bigint {
+    return this.#lastTxId;
+  }
+
+  /**
+   * Writes one record; resolves with its DLSN once a quorum of bookies has it on disk. Records are
+   * acknowledged in write order. Bad input rejects before anything is sent: INVALID_ARGUMENT,
+   * RECORD_TOO_LARGE, TRANSACTION_ID_OUT_OF_ORDER (txid below the previous one), END_OF_STREAM.
+   */
+  asyncWrite(record: WriteRecord): Promise<DLSN> {
+    try {
+      this.#admit(record);
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+    const segment = this.#segment;
+    if (this.#transition === undefined && segment !== undefined && !this.#shouldRoll(segment)) {
+      return this.#writeTo(segment, record);
+    }
+    return new Promise<DLSN>((resolve, reject) => {
+      this.#waiting.push({ record, resolve, reject });
+      this.#transition ??= this.#startNext();
+    });
+  }
+
+  /**
+   * Writes the records in order and resolves with their DLSNs. Every record is checked before any is
+   * sent, so a bad one rejects the call with nothing written. A failure after that (fencing, a
+   * ledger error) rejects the call; records before it may have been acknowledged.
+   */
+  async writeBulk(records: readonly WriteRecord[]): Promise<DLSN[]> {
+    const input: unknown = records;
+    if (!Array.isArray(input)) throw new InvalidArgumentError('writeBulk takes an array of records');
+    let floor = this.#lastTxId;
+    for (const [i, record] of records.entries()) {
+      try {
+        checkWriteRecord(record);
+      } catch (err) {
+        if (err instanceof Error) err.message = `record ${i}: ${err.message}`;
+        throw err;
+      }
+      if (record.txid < floor) throw new LogError('TRANSACTION_ID_OUT_OF_ORDER', `record ${i}: txid ${record.txid} is below the previous txid ${floor}`);
+      floor = record.txid;
+    }
+    // the whole batch is buffered before the first entry goes out, so it shares entries
+    const uncork = this.#transition === undefined ? this.#segment?.writer.cork() : undefined;
+    let written: Array<Promise<DLSN>>;
+    try {
+      written = records.map((r) => this.asyncWrite(r));
+    } finally {
+      uncork?.();
+    }
+    return Promise.all(written);
+  }
+
+  /** Counters since this writer opened. */
+  stats(): LogWriterStats {
+    return {
+      recordsWritten: this.#recordsWritten,
+      bytesWritten: this.#bytesWritten,
+      segmentsCompleted: this.#segmentsCompleted,
+      pendingBytes: this.#segment?.writer.pendingBytes ?? 0,
+      lastTxId: this.#lastTxId,
+    };
+  }
+
+  /** Resolves once everything written so far is acknowledged and visible to readers. */
+  async flush(): Promise<void> {
+    this.#checkUsable();
+    await this.#transition;
+    this.#checkUsable();
+    await this.#segment?.writer.flush();
+  }
+
+  /**
+   * Writes the end-of-stream record and completes the segment: readers reach the end of the log
+   * and later writes (by any writer) fail with END_OF_STREAM. Returns the record's DLSN.
+   */
+  async markEndOfStream(): Promise<DLSN> {
+    this.#checkUsable();
+    if (this.#endOfStream) throw new LogError('END_OF_STREAM', `log ${this.logName} has already reached end of stream`);
+    this.#endOfStream = true;
+    await this.#transition;
+    this.#checkUsable();
+    const segment = this.#segment ?? (await this.#start(MAX_TXID));
+    try {
+      const dlsn = await segment.writer.markEndOfStream();
+      await this.#complete(segment);
+      return dlsn;
+    } catch (err) {
+      this.#fail(err);
+      throw err;
+    }
+  }
+
+  /**
+   * Marks the segments before `dlsn` truncated (the in-progress segment never is): readers
+   * positioned before it start at `dlsn`, and retention may delete the segments wholly before it.
+   */
+  async truncate(dlsn: DLSN): Promise<void> {
+    this.#checkUsable();
+    this.#lock.checkOwnership();
+    await truncateLog(this.#ctx.metadata, this.logName, dlsn);
+    this.#truncatedSincePurge = true;
+  }
+
+  /** Drains pending writes, completes the current segment and releases the lock. */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  /**
+   * Fails pending writes with WRITER_CLOSED and releases the lock, leaving the current segment in
+   * progress for the next writer to recover.
+   */
+  async abort(): Promise<void> {
+    if (this.#closing !== undefined) {
+      await this.#closing.catch(() => undefined);
+      return;
+    }
+    this.#closed = true;
+    this.#fail(new LogError('WRITER_CLOSED', `writer of log ${this.logName} was aborted`));
+    this.#closing = this.#release();
+    await this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    this.#closed = true;
+    try {
+      await this.#transition;
+      const segment = this.#segment;
+      if (this.#error !== undefined) throw this.#error;
+      if (segment !== undefined) await this.#complete(segment);
+      await this.#purging;
+    } finally {
+      await this.#release();
+    }
+  }
+
+  async #release(): Promise<void> {
+    this.#lock.removeAllListeners('lost');
+    await this.#lock.release();
+  }
+
+  #admit(record: WriteRecord): void {
+    checkWriteRecord(record);
+    const { txid } = record;
+    this.#checkUsable();
+    if (this.#endOfStream) throw new LogError('END_OF_STREAM', `log ${this.logName} has reached end of stream`);
+    if (txid < this.#lastTxId) {
+      throw new LogError('TRANSACTION_ID_OUT_OF_ORDER', `txid ${txid} is below the previous txid ${this.#lastTxId} of log ${this.logName}`);
+    }
+    this.#lock.checkOwnership();
+    this.#lastTxId = txid;
+  }
+
+  #checkUsable(): void {
+    if (this.#error !== undefined) throw this.#error;
+    if (this.#closed) throw new LogError('WRITER_CLOSED', `writer of log ${this.logName} is closed`);
+  }
+
+  #writeTo(segment: Segment, record: WriteRecord): Promise<DLSN> {
+    const { payload } = record;
+    segment.bytes += LOG_RECORD_HEADER_SIZE + payload.length;
+    const buffer = Buffer.isBuffer(payload) ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.length);
+    this.#recordsWritten += 1;
+    this.#bytesWritten += payload.length;
+    return segment.writer.write(userRecord(record.txid, buffer)).catch((err: unknown) => {
+      // a sticky segment failure (fencing, ledger errors) ends the writer; a back-pressure timeout
+      // (WRITE_LIMIT_EXCEEDED) fails only the writes it names
+      if (segment.writer.error !== undefined) this.#fail(segment.writer.error);
+      throw err;
+    });
+  }
+
+  #shouldRoll(segment: Segment): boolean {
+    const { maxSegmentBytes, rollingIntervalMs } = this.#ctx.config;
+    return (maxSegmentBytes > 0 && segment.bytes >= maxSegmentBytes)
+      || (rollingIntervalMs > 0 && Date.now() - segment.startedAt >= rollingIntervalMs);
+  }
+
+  /** Completes the current segment (if any), starts the next one and hands it the waiting writes. */
+  async #startNext(): Promise<void> {
+    try {
+      const first = this.#waiting[0];
+      if (first === undefined) return;
+      const old = this.#segment;
+      const ledger = this.#createLedger();
+      if (old !== undefined) {
+        this.#segment = undefined;
+        try {
+          await this.#complete(old);
+        } catch (err) {
+          const unused = await ledger.catch(() => undefined);
+          if (unused !== undefined) await this.#discardLedger(unused);
+          throw err;
+        }
+      }
+      const segment = await this.#start(first.record.txid, ledger);
+      const waiting = this.#waiting;
+      this.#waiting = [];
+      for (const w of waiting) this.#writeTo(segment, w.record).then(w.resolve, w.reject);
+      if (old !== undefined) this.#purge();
+    } catch (err) {
+      this.#fail(err);
+    } finally {
+      this.#transition = undefined;
+    }
+  }
+
+  /**
+   * A new segment's ledger. Retriable failures (too few writable bookies for a moment, a metadata
+   * connection loss) are retried with backoff for a few seconds before they fail the writer: a
+   * bookie restart should not end a writer at its next roll.
+   */
+  async #createLedger(): ReturnType<LedgerClient['createLedger']> {
+    const c = this.#ctx.config;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.#ctx.ledgers.createLedger({
+          ensembleSize: c.ensembleSize,
+          writeQuorumSize: c.writeQuorumSize,
+          ackQuorumSize: c.ackQuorumSize,
+          digest: c.digest,
+          password: c.ledgerPassword,
+        });
+      } catch (err) {
+        if (!(err instanceof DLogError && err.retriable) || attempt >= LEDGER_CREATE_RETRIES || this.#error !== undefined) throw err;
+        this.#ctx.logger.warn({ err, log: this.logName, attempt }, 'creating a segment ledger failed; retrying');
+        await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt));
+      }
+    }
+  }
+
+  /** Starts segment max LSSN + 1 on a new ledger (LSSN max after recovery deleted an empty one). */
+  async #start(firstTxId: bigint, ledger = this.#createLedger()): Promise<Segment> {
+    const handle = await ledger;
+    const c = this.#ctx.config;
+    try {
+      const lssn = this.#versions.maxLssn.value + 1n;
+      const meta = newInProgressSegment({ logSegmentId: handle.id, firstTxId, logSegmentSequenceNo: lssn });
+      this.#versions = await this.#ctx.metadata.startSegment(this.logName, meta, this.#versions.maxLssn, this.#versions.maxTxId);
+      const writer = new LogSegmentWriter(handle, lssn, {
+        maxEntryBytes: c.maxEntryBytes,
+        flushIntervalMs: c.flushIntervalMs,
+        compression: c.compression,
+        maxPendingBytes: c.maxPendingBytes,
+        pendingTimeoutMs: c.pendingTimeoutMs,
+        logger: this.#ctx.logger,
+      });
+      const segment: Segment = { meta, writer, startedAt: Date.now(), bytes: 0 };
+      this.#segment = segment;
+      return segment;
+    } catch (err) {
+      await this.#discardLedger(handle);
+      throw err;
+    }
+  }
+
+  /** A new ledger no segment came to reference: deleted, so it does not leak. Best effort. */
+  async #discardLedger(handle: LedgerHandle): Promise<void> {
+    await handle.close().catch(() => undefined);
+    await this.#ctx.ledgers.deleteLedger(handle.id).catch(() => undefined);
+  }
+
+  /** Drains and closes the segment's ledger, then records its completion in one versioned multi. */
+  async #complete(segment: Segment): Promise<void> {
+    const done = await segment.writer.close();
+    const completed = segment.meta.complete({
+      lastTxId: done.lastTxId,
+      recordCount: done.recordCount,
+      lastEntryId: done.lastEntryId,
+      lastSlotId: done.lastSlotId,
+      startSequenceId: nextStartSequenceId(this.#lastCompleted),
+    });
+    this.#versions = await this.#ctx.metadata.completeSegment(this.logName, segment.meta, completed, this.#versions.maxLssn, this.#versions.maxTxId);
+    this.#lastCompleted = completed;
+    this.#segmentsCompleted += 1;
+    if (this.#segment === segment) this.#segment = undefined;
+  }
+
+  /**
+   * Retention after a roll, in the background; a failed purge is retried after a later roll. A purge
+   * lists every segment, so it runs only after a truncate() or when a minute (or the retention
+   * period, if shorter) has passed since the last one: quick rolls do not pay for it each time.
+   */
+  #purge(): void {
+    const { retentionMs, explicitTruncation } = this.#ctx.config;
+    if (retentionMs === 0 || this.#purging !== undefined) return;
+    const now = Date.now();
+    if (!this.#truncatedSincePurge && now - this.#purgedAt < Math.min(retentionMs, PURGE_INTERVAL_MS)) return;
+    this.#purgedAt = now;
+    this.#truncatedSincePurge = false;
+    const ctx = { metadata: this.#ctx.metadata, ledgers: this.#ctx.ledgers, logName: this.logName, logger: this.#ctx.logger };
+    this.#purging = purgeSegments(ctx, { olderThanMs: retentionMs, explicitTruncation })
+      .catch((err: unknown) => { this.#ctx.logger.warn({ err, log: this.logName }, 'retention purge failed'); })
+      .finally(() => { this.#purging = undefined; });
+  }
+
+  /** Sticky: the first failure fails every waiting and later write; the segment is left for recovery. */
+  #fail(err: unknown): void {
+    if (this.#error !== undefined) return;
+    const error = err instanceof Error ? err : new Error(String(err));
+    this.#error = error;
+    this.#ctx.logger.warn({ err: error, log: this.logName }, 'log writer failed');
+    this.#segment?.writer.abort(error);
+    const waiting = this.#waiting;
+    this.#waiting = [];
+    for (const w of waiting) w.reject(error);
+  }
+}

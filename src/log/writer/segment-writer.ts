@@ -1,0 +1,457 @@
+// The writer of one in-progress log segment (one ledger), DL's BKLogSegmentWriter (§5.3).
+//
+// Batching is adaptive: a record is sent at once when no data entry is in flight; otherwise records
+// gather until the in-flight entry is acked or the buffer reaches maxEntryBytes. The flush timer is
+// only a backstop bounding how long a record can sit behind a slow in-flight entry. This replaces
+// DL's 1 KiB buffer without a flush timer, which can stall a lone small write forever (§10, §12.15).
+//
+// Visibility: readers see entries <= LAC, and the LAC rides on the next add. Once the last data
+// entry is acked and nothing else is pending, a control record entry is written (DL's
+// enableImmediateFlush commit), so readLastAddConfirmed covers the data. We use a control record
+// rather than the ledger's explicit LAC because it is what DL readers and recovery expect, it needs
+// no bookie-side WRITE_LAC support and it is durable like any entry.
+import type { LedgerHandle } from '../../ledger/ledger-handle.js';
+import { noopLogger, type Logger } from '../../util/logger.js';
+import type { CompressionCodec } from '../format/compression.js';
+import { DLSN } from '../format/dlsn.js';
+import { encodeEnvelopedEntry } from '../format/dl-entry-envelope.js';
+import { LogError } from '../log-error.js';
+import { recordSetCount } from '../format/log-record-set.js';
+import {
+  controlRecord,
+  endOfStreamRecord,
+  isRecordSet,
+  type LogRecord,
+  logRecordSize,
+  MAX_LOGRECORDSET_SIZE,
+  MAX_TXID,
+  RecordFlags,
+  validateLogRecord,
+} from '../format/log-record.js';
+import { EntryRecordWriter } from '../format/entry-records.js';
+
+export interface LogSegmentWriterOptions {
+  /** Entry size that triggers a transmit. Default 256 KiB, at most 1,044,480 (DL's entry limit). */
+  readonly maxEntryBytes?: number;
+  /**
+   * Backstop: buffered records are sent at most this long after the first was buffered, even if
+   * an entry is still in flight. Default 5 ms (see DEFAULT_FLUSH_INTERVAL_MS); 0 disables it.
+   */
+  readonly flushIntervalMs?: number;
+  /** Entry codec. Default 'none'. */
+  readonly compression?: CompressionCodec;
+  /**
+   * Bytes (20 + payload per record) accepted but not yet acked. A write that would go past it waits
+   * in FIFO order for room. Default 8 MiB; must be >= 1,044,480.
+   */
+  readonly maxPendingBytes?: number;
+  /** A write waiting for room longer than this rejects with WRITE_LIMIT_EXCEEDED. Default 30 s. */
+  readonly pendingTimeoutMs?: number;
+  readonly logger?: Logger;
+}
+
+export interface LogSegmentCompletion {
+  /** The last txid written (MAX after end of stream); -1 when the segment is empty. */
+  readonly lastTxId: bigint;
+  /** The last entry and its last slot, control records included (as recovery would find); -1 if none. */
+  readonly lastEntryId: bigint;
+  readonly lastSlotId: bigint;
+  /** User records in the segment: the last position. */
+  readonly recordCount: number;
+}
+
+export const DEFAULT_MAX_ENTRY_BYTES = 256 * 1024;
+/**
+ * A LAN ack usually takes 1-3 ms, so 5 ms rarely fires and batching stays driven by acks; when a
+ * bookie is slow it caps the extra queueing delay and lets a second entry go out in parallel.
+ */
+export const DEFAULT_FLUSH_INTERVAL_MS = 5;
+export const DEFAULT_MAX_PENDING_BYTES = 8 * 1024 * 1024;
+export const DEFAULT_PENDING_TIMEOUT_MS = 30_000;
+
+interface Waiter {
+  readonly slot: bigint;
+  readonly resolve: (dlsn: DLSN) => void;
+  readonly reject: (err: unknown) => void;
+}
+
+interface Flight {
+  readonly waiters: Waiter[];
+  readonly bytes: number;
+  readonly control: boolean;
+  readonly lastSlot: bigint;
+  entryId: bigint | undefined;
+}
+
+interface Queued {
+  readonly record: LogRecord;
+  readonly size: number;
+  readonly resolve: (dlsn: DLSN) => void;
+  readonly reject: (err: unknown) => void;
+  timer: NodeJS.Timeout | undefined;
+}
+
+export class LogSegmentWriter {
+  readonly lssn: bigint;
+  readonly #handle: LedgerHandle;
+  readonly #maxEntryBytes: number;
+  readonly #flushIntervalMs: number;
+  readonly #codec: CompressionCodec;
+  readonly #maxPendingBytes: number;
+  readonly #pendingTimeoutMs: number;
+  readonly #logger: Logger;
+
+  #buffer = new EntryRecordWriter(MAX_LOGRECORDSET_SIZE);
+  #bufferWaiters: Waiter[] = [];
+  #bufferBytes = 0;
+  #flights: Flight[] = [];
+  #dataInFlight = 0;
+  #queue: Queued[] = [];
+  #pendingBytes = 0;
+  #backstop: NodeJS.Timeout | undefined;
+  #commitScheduled: NodeJS.Immediate | undefined;
+  /** A data entry was acked and no entry sent since carries its LAC. */
+  #needsCommit = false;
+  #idleWaiters: { resolve: () => void; reject: (err: unknown) => void }[] = [];
+  /** While > 0, a record is not sent alone just because nothing is in flight (bulk writes). */
+  #corked = 0;
+
+  #error: Error | undefined;
+  #closed = false;
+  #closing: Promise<LogSegmentCompletion> | undefined;
+  #endOfStream = false;
+  /** Highest txid accepted (checked at write time). */
+  #lastTxId = -1n;
+  /** User records admitted so far (positions are 1-based). */
+  #position = 0;
+  #lastEntryId = -1n;
+  #lastSlotId = -1n;
+
+  constructor(handle: LedgerHandle, lssn: bigint, options: LogSegmentWriterOptions = {}) {
+    const maxEntryBytes = options.maxEntryBytes ?? DEFAULT_MAX_ENTRY_BYTES;
+    if (!Number.isInteger(maxEntryBytes) || maxEntryBytes <= 0 || maxEntryBytes > MAX_LOGRECORDSET_SIZE) {
+      throw new RangeError(`maxEntryBytes ${maxEntryBytes} must be in 1..${MAX_LOGRECORDSET_SIZE}`);
+    }
+    const maxPendingBytes = options.maxPendingBytes ?? DEFAULT_MAX_PENDING_BYTES;
+    if (!Number.isInteger(maxPendingBytes) || maxPendingBytes < MAX_LOGRECORDSET_SIZE) {
+      throw new RangeError(`maxPendingBytes ${maxPendingBytes} must be an integer >= ${MAX_LOGRECORDSET_SIZE}`);
+    }
+    const flushIntervalMs = options.flushIntervalMs ?? DEFAULT_FLUSH_INTERVAL_MS;
+    if (!(flushIntervalMs >= 0)) throw new RangeError(`flushIntervalMs ${flushIntervalMs} must be >= 0`);
+    this.#handle = handle;
+    this.lssn = lssn;
+    this.#maxEntryBytes = maxEntryBytes;
+    this.#flushIntervalMs = flushIntervalMs;
+    this.#codec = options.compression ?? 'none';
+    this.#maxPendingBytes = maxPendingBytes;
+    this.#pendingTimeoutMs = options.pendingTimeoutMs ?? DEFAULT_PENDING_TIMEOUT_MS;
+    this.#logger = options.logger ?? noopLogger;
+  }
+
+  /** Bytes accepted and not yet acked (buffered, queued for room or in flight). */
+  get pendingBytes(): number { return this.#pendingBytes + this.#queue.reduce((n, q) => n + q.size, 0); }
+  get lastTxId(): bigint { return this.#lastTxId; }
+  get recordCount(): number { return this.#position; }
+  /** The sticky failure, if any. */
+  get error(): Error | undefined { return this.#error; }
+
+  /**
+   * Writes a user record (flags 0 or RECORD_SET; the position is assigned here). Resolves with its
+   * DLSN once its entry is acked, strictly in write order. Size, flags and txid are checked before
+   * anything is buffered: RECORD_TOO_LARGE / INVALID_RECORD / TRANSACTION_ID_OUT_OF_ORDER.
+   */
+  write(record: LogRecord): Promise<DLSN> {
+    try {
+      this.#checkOpen();
+      if ((record.flags & ~RecordFlags.RECORD_SET) !== 0) {
+        throw new LogError('INVALID_RECORD', `write() takes user records only, got flags ${record.flags}`);
+      }
+      validateLogRecord(record);
+      if (isRecordSet(record) && recordSetCount(record.payload) === undefined) {
+        throw new LogError('INVALID_RECORD', 'record flagged RECORD_SET does not carry a valid record set');
+      }
+      if (record.txid < 0n || record.txid >= MAX_TXID) {
+        throw new LogError('TRANSACTION_ID_OUT_OF_ORDER', `txid ${record.txid} is outside [0, ${MAX_TXID})`);
+      }
+      if (record.txid < this.#lastTxId) {
+        throw new LogError('TRANSACTION_ID_OUT_OF_ORDER', `txid ${record.txid} is below the previous txid ${this.#lastTxId}`);
+      }
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+    this.#lastTxId = record.txid;
+    return this.#submit(record);
+  }
+
+  /**
+   * Until the returned function is called, records gather even when nothing is in flight, so the
+   * records of one bulk write share entries (DL: only a bulk's last record triggers a send). The
+   * entry size cap and the backstop timer still apply.
+   */
+  cork(): () => void {
+    this.#corked += 1;
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      this.#corked -= 1;
+      if (this.#corked === 0 && this.#dataInFlight === 0) this.#transmit();
+    };
+  }
+
+  /** Sends what is buffered and resolves once everything written so far is acked and visible to readers. */
+  flush(): Promise<void> {
+    if (this.#error !== undefined) return Promise.reject(this.#error);
+    this.#transmit();
+    return new Promise((resolve, reject) => {
+      this.#idleWaiters.push({ resolve, reject });
+      this.#checkIdle();
+    });
+  }
+
+  /** Writes the end-of-stream record (packed with buffered data), flushes, and returns its DLSN. Later writes reject. */
+  async markEndOfStream(): Promise<DLSN> {
+    this.#checkOpen();
+    this.#endOfStream = true;
+    this.#lastTxId = MAX_TXID;
+    const dlsn = await this.#submit(endOfStreamRecord());
+    await this.flush();
+    return dlsn;
+  }
+
+  /**
+   * Flushes, closes the ledger and returns what segment completion needs. Later writes reject
+   * with WRITER_CLOSED. After a ledger error it rejects with that error and leaves the ledger alone.
+   */
+  close(): Promise<LogSegmentCompletion> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  /**
+   * Fails every pending write with `reason` (default WRITER_CLOSED) and leaves the ledger open for
+   * the next owner to recover.
+   */
+  abort(reason?: Error): void {
+    this.#closed = true;
+    this.#fail(reason ?? new LogError('WRITER_CLOSED', `log segment writer ${this.lssn} was aborted`));
+  }
+
+  async #close(): Promise<LogSegmentCompletion> {
+    if (this.#error !== undefined) {
+      this.#closed = true;
+      throw this.#error;
+    }
+    this.#closed = true;
+    await this.flush();
+    try {
+      await this.#handle.close();
+    } catch (err) {
+      this.#fail(err);
+      throw err;
+    }
+    return { lastTxId: this.#lastTxId, lastEntryId: this.#lastEntryId, lastSlotId: this.#lastSlotId, recordCount: this.#position };
+  }
+
+  #checkOpen(): void {
+    if (this.#error !== undefined) throw this.#error;
+    if (this.#closed) throw new LogError('WRITER_CLOSED', `log segment writer ${this.lssn} is closed`);
+    if (this.#endOfStream) throw new LogError('END_OF_STREAM', `log segment ${this.lssn} has reached end of stream`);
+  }
+
+  #submit(record: LogRecord): Promise<DLSN> {
+    const size = logRecordSize(record);
+    return new Promise<DLSN>((resolve, reject) => {
+      if (this.#queue.length === 0 && this.#hasRoom(size)) {
+        this.#admit(record, size, resolve, reject);
+        return;
+      }
+      const queued: Queued = { record, size, resolve, reject, timer: undefined };
+      if (this.#pendingTimeoutMs > 0) {
+        queued.timer = setTimeout(() => { this.#timeOut(queued); }, this.#pendingTimeoutMs);
+        queued.timer.unref();
+      }
+      this.#queue.push(queued);
+    });
+  }
+
+  #hasRoom(size: number): boolean {
+    return this.#pendingBytes === 0 || this.#pendingBytes + size <= this.#maxPendingBytes;
+  }
+
+  /** A timed-out write rejects with every write queued behind it, so no gap opens in the order. */
+  #timeOut(queued: Queued): void {
+    const index = this.#queue.indexOf(queued);
+    if (index < 0) return;
+    const dropped = this.#queue.splice(index);
+    const error = new LogError('WRITE_LIMIT_EXCEEDED', `no room under maxPendingBytes=${this.#maxPendingBytes} within ${this.#pendingTimeoutMs} ms`);
+    for (const q of dropped) {
+      clearTimeout(q.timer);
+      q.reject(error);
+    }
+    this.#checkIdle();
+  }
+
+  #admitQueued(): void {
+    while (this.#error === undefined && this.#queue.length > 0) {
+      const head = this.#queue[0];
+      if (!head || !this.#hasRoom(head.size)) return;
+      this.#queue.shift();
+      clearTimeout(head.timer);
+      this.#admit(head.record, head.size, head.resolve, head.reject);
+    }
+  }
+
+  #admit(input: LogRecord, size: number, resolve: (dlsn: DLSN) => void, reject: (err: unknown) => void): void {
+    // positions count user records only; EOS carries the current value
+    let record: LogRecord;
+    if ((input.flags & RecordFlags.END_OF_STREAM) === 0) {
+      const count = isRecordSet(input) ? (recordSetCount(input.payload) ?? 1) : 1;
+      // literals, not spreads: this runs once per record written
+      record = { txid: input.txid, payload: input.payload, flags: input.flags, position: this.#position + 1 };
+      this.#position += count;
+    } else {
+      record = { txid: input.txid, payload: input.payload, flags: input.flags, position: this.#position };
+    }
+    if (this.#bufferBytes > 0 && this.#bufferBytes + size > this.#maxEntryBytes) this.#transmit();
+    const slot = this.#buffer.append(record);
+    this.#bufferWaiters.push({ slot, resolve, reject });
+    this.#bufferBytes += size;
+    this.#pendingBytes += size;
+    this.#cancelCommit();
+    if ((this.#dataInFlight === 0 && this.#corked === 0) || this.#bufferBytes >= this.#maxEntryBytes) {
+      this.#transmit();
+    } else if (this.#backstop === undefined && this.#flushIntervalMs > 0) {
+      this.#backstop = setTimeout(() => {
+        this.#backstop = undefined;
+        this.#transmit();
+      }, this.#flushIntervalMs);
+      this.#backstop.unref();
+    }
+  }
+
+  /** Sends the buffered records as one entry. */
+  #transmit(): void {
+    clearTimeout(this.#backstop);
+    this.#backstop = undefined;
+    if (this.#error !== undefined || this.#bufferWaiters.length === 0) return;
+    const buffer = this.#buffer;
+    const flight: Flight = {
+      waiters: this.#bufferWaiters,
+      bytes: this.#bufferBytes,
+      control: false,
+      lastSlot: BigInt(buffer.numRecords - 1),
+      entryId: undefined,
+    };
+    this.#buffer = new EntryRecordWriter(MAX_LOGRECORDSET_SIZE);
+    this.#bufferWaiters = [];
+    this.#bufferBytes = 0;
+    this.#dataInFlight += 1;
+    this.#send(flight, buffer.toBuffer());
+  }
+
+  #send(flight: Flight, records: Buffer): void {
+    let payload: Buffer;
+    try {
+      payload = encodeEnvelopedEntry(records, this.#codec);
+    } catch (err) {
+      this.#fail(err);
+      return;
+    }
+    // any entry sent now carries the LAC of every entry acked so far
+    this.#needsCommit = false;
+    this.#flights.push(flight);
+    this.#handle.addEntry(payload).then(
+      (entryId) => {
+        flight.entryId = entryId;
+        this.#completeInOrder();
+      },
+      (err: unknown) => { this.#fail(err); },
+    );
+  }
+
+  #completeInOrder(): void {
+    for (let head = this.#flights[0]; head?.entryId !== undefined && this.#error === undefined; head = this.#flights[0]) {
+      this.#flights.shift();
+      const entryId = head.entryId;
+      this.#pendingBytes -= head.bytes;
+      this.#lastEntryId = entryId;
+      this.#lastSlotId = head.lastSlot;
+      if (!head.control) {
+        this.#dataInFlight -= 1;
+        this.#needsCommit = true;
+      }
+      for (const w of head.waiters) w.resolve(new DLSN(this.lssn, entryId, w.slot));
+    }
+    if (this.#error !== undefined) return;
+    this.#admitQueued();
+    if (this.#dataInFlight === 0) this.#transmit();
+    this.#maybeCommit();
+    this.#checkIdle();
+  }
+
+  /** Schedules a control record once the writer is quiet, so the LAC covers the last data entry. */
+  #maybeCommit(): void {
+    if (!this.#quiet() || !this.#needsCommit || this.#commitScheduled !== undefined) return;
+    // setImmediate: a writer awaiting each write sends its next record first, which carries the LAC
+    this.#commitScheduled = setImmediate(() => {
+      this.#commitScheduled = undefined;
+      if (this.#error !== undefined || !this.#quiet() || !this.#needsCommit) {
+        this.#checkIdle();
+        return;
+      }
+      const entry = new EntryRecordWriter(MAX_LOGRECORDSET_SIZE);
+      entry.append(controlRecord(this.#lastTxId, this.#position));
+      this.#send({ waiters: [], bytes: 0, control: true, lastSlot: 0n, entryId: undefined }, entry.toBuffer());
+    });
+  }
+
+  #cancelCommit(): void {
+    if (this.#commitScheduled === undefined) return;
+    clearImmediate(this.#commitScheduled);
+    this.#commitScheduled = undefined;
+  }
+
+  /** Nothing buffered, queued or in flight. */
+  #quiet(): boolean {
+    return this.#bufferWaiters.length === 0 && this.#queue.length === 0 && this.#flights.length === 0;
+  }
+
+  #checkIdle(): void {
+    if (this.#idleWaiters.length === 0 || this.#error !== undefined) return;
+    if (!this.#quiet() || this.#needsCommit || this.#commitScheduled !== undefined) return;
+    const waiters = this.#idleWaiters;
+    this.#idleWaiters = [];
+    for (const w of waiters) w.resolve();
+  }
+
+  /** Sticky: the first error fails everything pending and every later call. */
+  #fail(err: unknown): void {
+    if (this.#error !== undefined) return;
+    const error = err instanceof Error ? err : new Error(String(err));
+    this.#error = error;
+    this.#logger.warn({ err, lssn: String(this.lssn), ledgerId: String(this.#handle.id) }, 'log segment writer failed');
+    clearTimeout(this.#backstop);
+    this.#backstop = undefined;
+    this.#cancelCommit();
+    const flights = this.#flights;
+    const buffered = this.#bufferWaiters;
+    const queued = this.#queue;
+    const idle = this.#idleWaiters;
+    this.#flights = [];
+    this.#bufferWaiters = [];
+    this.#queue = [];
+    this.#idleWaiters = [];
+    this.#buffer = new EntryRecordWriter(MAX_LOGRECORDSET_SIZE);
+    this.#bufferBytes = 0;
+    this.#pendingBytes = 0;
+    this.#dataInFlight = 0;
+    for (const f of flights) for (const w of f.waiters) w.reject(error);
+    for (const w of buffered) w.reject(error);
+    for (const q of queued) {
+      clearTimeout(q.timer);
+      q.reject(error);
+    }
+    for (const w of idle) w.reject(error);
+  }
+}
