@@ -4,6 +4,7 @@ import { appendFileSync, mkdtempSync, readFileSync } from 'node:fs';
 import { register } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
+import process from 'node:process';
 
 const log = path.join(mkdtempSync(path.join(os.tmpdir(), 'dlog-load-')), 'urls');
 appendFileSync(log, '');

@@ -15,7 +15,7 @@ async function lintImport(file: string, source: string): Promise<string[]> {
     overrideConfigFile: true,
     overrideConfig: [{
       files: ['**/*.ts'],
-      languageOptions: { parser: tseslint.parser as Linter.Parser },
+      languageOptions: { parser: tseslint.parser },
       plugins: { layers: layersPlugin },
       rules: { 'layers/imports': 'error' },
     }],
