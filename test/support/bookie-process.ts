@@ -54,6 +54,10 @@ export interface BookieProcess {
   readonly stderr: string;
   /** Sends `signal` (default SIGKILL) and waits for the process to exit. No-op when not running. */
   kill(signal?: NodeJS.Signals): Promise<void>;
+  /** SIGSTOP: the process hangs (a GC pause, a dead disk); its sockets stay open. */
+  pause(): void;
+  /** SIGCONT after pause(). */
+  resume(): void;
   /** SIGTERM (or SIGINT), and waits for exit code 0 (throws otherwise, with stderr). */
   stop(signal?: 'SIGTERM' | 'SIGINT'): Promise<void>;
   /** Starts the bookie again on the same directory and port (kills the current one first if running). */
@@ -151,6 +155,8 @@ export async function startBookieProcess(options: BookieProcessOptions): Promise
     get running() { return running(); },
     get stderr() { return current.stderr(); },
     kill,
+    pause() { if (running()) current.child.kill('SIGSTOP'); },
+    resume() { if (running()) current.child.kill('SIGCONT'); },
     async stop(how: 'SIGTERM' | 'SIGINT' = 'SIGTERM') {
       if (!running()) throw new Error('stop(): the bookie process is not running');
       current.child.kill(how);
