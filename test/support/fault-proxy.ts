@@ -102,6 +102,8 @@ export class FaultProxy {
   /** Connections accepted during a blackhole, connected upstream when it heals. */
   readonly #held = new Set<net.Socket>();
   #fault: LinkFault = { kind: 'none' };
+  /** Bytes received from clients (forwarded or held): how much a client asked of the server. */
+  bytesFromClients = 0;
 
   private constructor(server: net.Server, target: { host: string; port: number }) {
     this.#server = server;
@@ -180,6 +182,7 @@ export class FaultProxy {
     server.on('error', () => undefined);
     const link: Link = { client, server, pumps: [] };
     link.pumps.push(new Pump(client, server, 'toServer', () => this.#fault), new Pump(server, client, 'toClient', () => this.#fault));
+    client.on('data', (chunk: Buffer) => { this.bytesFromClients += chunk.length; });
     this.#links.add(link);
     const drop = (): void => {
       if (!this.#links.delete(link)) return;
