@@ -20,6 +20,7 @@ import { Journal, type JournalOptions, type JournalRecord, type JournalStats } f
 import { LacTracker } from './lac-tracker.js';
 import { LedgerStorage, type LedgerStorageOptions } from './ledger-storage.js';
 import { Registration } from './registration.js';
+import { bounded, CleanupStack } from '../util/cleanup-stack.js';
 import { RequestProcessor } from './request-processor.js';
 
 export interface BookieOptions {
@@ -75,6 +76,9 @@ export interface Bookie {
   /** Stops serving, deregisters, checkpoints and closes. Idempotent. */
   close(): Promise<void>;
 }
+
+/** Each wait on the metadata store while closing: a stop must not hang on an unreachable ZooKeeper. */
+const METADATA_CLOSE_MS = 1000;
 
 function fraction(name: string, value: number): number {
   if (!(value >= 0 && value <= 1)) throw new InvalidArgumentError(`${name} must be within [0, 1], got ${value}`);
@@ -140,10 +144,8 @@ export async function startBookie(options: BookieOptions): Promise<Bookie> {
   await mkdir(journalDir, { recursive: true });
   await mkdir(ledgerDir, { recursive: true });
 
-  const cleanups: (() => Promise<void> | void)[] = [];
-  const unwind = async (): Promise<void> => {
-    for (const fn of cleanups.splice(0).reverse()) await fn();
-  };
+  const cleanups = new CleanupStack(logger);
+  const unwind = (): Promise<void> => cleanups.unwind();
   try {
     const locked = await lockAll([journalDir, ledgerDir]);
     cleanups.push(() => { for (const d of locked) unlockDir(d); });
@@ -176,7 +178,7 @@ export async function startBookie(options: BookieOptions): Promise<Bookie> {
     const store = typeof options.metadata === 'string'
       ? await openMetadataStore(options.metadata, { ...(options.sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs: options.sessionTimeoutMs }), logger })
       : options.metadata;
-    if (typeof options.metadata === 'string') cleanups.push(() => store.close());
+    if (typeof options.metadata === 'string') cleanups.push(() => bounded(store.close(), METADATA_CLOSE_MS, 'closing the metadata session', logger));
 
     let readOnly = false;
     const processor = new RequestProcessor({ storage, journal, lac, ledgerDir, isReadOnly: () => readOnly, logger });
@@ -203,7 +205,8 @@ export async function startBookie(options: BookieOptions): Promise<Bookie> {
     await monitor.start();
     cleanups.push(() => monitor.stop());
     await registration.start();
-    cleanups.push(() => registration.close());
+    // ZooKeeper may be gone or hung: the registration is ephemeral and ends with the session anyway
+    cleanups.push(() => bounded(registration.close(), METADATA_CLOSE_MS, 'deregistering', logger));
 
     const isLive = async (ids: readonly bigint[]): Promise<ReadonlySet<bigint>> => {
       await store.sync(ledgersRoot);
