@@ -45,6 +45,14 @@ export interface BookieOptions {
   maxFrameSize?: number;
   /** Requests in progress per connection before the bookie stops reading it. Default 10000. */
   maxInFlightPerConnection?: number;
+  /** Entry reads (long polls aside) in progress per connection before it stops reading it. Default 128. */
+  maxInFlightReadsPerConnection?: number;
+  /** Response bytes queued for a peer that does not read them before its requests wait. Default 16 MiB. */
+  maxQueuedResponseBytes?: number;
+  /** Client connections; more are closed at once (with a rate-limited warning). Default 1000. */
+  maxConnections?: number;
+  /** A connection idle this long (nothing in progress, no traffic) is closed; clients reconnect on use. 0 = never. Default 10 min. */
+  idleTimeoutMs?: number;
   /** Storage flush + journal mark. Default 10 s. */
   checkpointIntervalMs?: number;
   /** Garbage collection of deleted ledgers and compaction. Default 10 min; 0 turns it off. */
@@ -87,6 +95,11 @@ function fraction(name: string, value: number): number {
 
 function nonNegative(name: string, value: number): number {
   if (!(Number.isInteger(value) && value >= 0)) throw new InvalidArgumentError(`${name} must be a non-negative integer, got ${value}`);
+  return value;
+}
+
+function positive(name: string, value: number): number {
+  if (!(Number.isInteger(value) && value > 0)) throw new InvalidArgumentError(`${name} must be a positive integer, got ${value}`);
   return value;
 }
 
@@ -185,7 +198,11 @@ export async function startBookie(options: BookieOptions): Promise<Bookie> {
     const server = await BookieServer.listen(processor, {
       host, port, logger,
       maxFrameSize: options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE,
-      maxInFlightPerConnection: options.maxInFlightPerConnection ?? 10_000,
+      maxInFlightPerConnection: positive('maxInFlightPerConnection', options.maxInFlightPerConnection ?? 10_000),
+      maxInFlightReadsPerConnection: positive('maxInFlightReadsPerConnection', options.maxInFlightReadsPerConnection ?? 128),
+      maxQueuedResponseBytes: positive('maxQueuedResponseBytes', options.maxQueuedResponseBytes ?? 16 * 1024 * 1024),
+      maxConnections: positive('maxConnections', options.maxConnections ?? 1000),
+      idleTimeoutMs: nonNegative('idleTimeoutMs', options.idleTimeoutMs ?? 600_000),
     });
     cleanups.push(() => server.close());
     const bound = server.address;

@@ -50,6 +50,8 @@ export interface BookieProcess {
   readonly port: number;
   readonly dir: string;
   readonly journalDir: string;
+  /** Process id of the current process. */
+  readonly pid: number;
   /** Whether the current process is running. */
   readonly running: boolean;
   /** Everything the current process wrote to stderr (last 64 KiB). */
@@ -155,6 +157,7 @@ export async function startBookieProcess(options: BookieProcessOptions): Promise
     port,
     dir: options.dir,
     journalDir: path.join(options.dir, 'journal'),
+    get pid() { return current.child.pid ?? -1; },
     get running() { return running(); },
     get stderr() { return current.stderr(); },
     kill,
