@@ -193,8 +193,23 @@ export async function startBookie(options: BookieOptions): Promise<Bookie> {
       : options.metadata;
     if (typeof options.metadata === 'string') cleanups.push(() => bounded(store.close(), METADATA_CLOSE_MS, 'closing the metadata session', logger));
 
+    // read-only while the disk is over its threshold, and for good (until a restart) once a
+    // journal or storage write failed: never registered writable while answering EIO
     let readOnly = false;
-    const processor = new RequestProcessor({ storage, journal, lac, ledgerDir, isReadOnly: () => readOnly, logger });
+    let diskFull = false;
+    let writeFailure = false;
+    let registration: Registration | undefined;
+    const applyMode = async (): Promise<void> => {
+      readOnly = diskFull || writeFailure;
+      await registration?.setReadOnly(readOnly);
+    };
+    const onWriteFailure = (err: unknown): void => {
+      if (writeFailure) return;
+      writeFailure = true;
+      logger.error({ err }, 'a journal or storage write failed: the bookie is read-only until restarted');
+      void applyMode();
+    };
+    const processor = new RequestProcessor({ storage, journal, lac, ledgerDir, isReadOnly: () => readOnly, onWriteFailure, logger });
     const server = await BookieServer.listen(processor, {
       host, port, logger,
       maxFrameSize: options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE,
@@ -208,13 +223,14 @@ export async function startBookie(options: BookieOptions): Promise<Bookie> {
     const bound = server.address;
     const bookieId = options.bookieId ?? `${host}:${bound.port}`;
 
-    const registration = new Registration(store, ledgersRoot, bookieId, logger);
+    registration = new Registration(store, ledgersRoot, bookieId, logger);
+    await registration.setReadOnly(readOnly);
     const monitor = new DiskMonitor({
       dirs: [journalDir, ledgerDir], threshold, warnThreshold, logger,
       intervalMs: options.diskCheckIntervalMs ?? 10_000,
-      onChange: async (ro) => {
-        readOnly = ro;
-        await registration.setReadOnly(ro);
+      onChange: async (full) => {
+        diskFull = full;
+        await applyMode();
       },
     });
     // the first disk check comes before registering: a full bookie registers read-only at once,
@@ -259,7 +275,11 @@ export async function startBookie(options: BookieOptions): Promise<Bookie> {
       };
       tick();
     };
-    every(checkpointIntervalMs, 'checkpoint', checkpoint);
+    // a failed flush of the index or the entry logs is a failed write too (LMDB: `Commit failed`, ENOSPC)
+    every(checkpointIntervalMs, 'checkpoint', () => checkpoint().catch((err: unknown) => {
+      onWriteFailure(err);
+      throw err;
+    }));
     every(gcIntervalMs, 'garbage collection', collectGarbage);
     cleanups.push(() => { for (const timer of timers.values()) clearTimeout(timer); });
 
