@@ -198,10 +198,11 @@ export async function startBookie(options: BookieOptions): Promise<Bookie> {
     let readOnly = false;
     let diskFull = false;
     let writeFailure = false;
-    let registration: Registration | undefined;
+    /** Set once registered; a failure before that only sets `readOnly`, which registration reads. */
+    const registered: { current?: Registration } = {};
     const applyMode = async (): Promise<void> => {
       readOnly = diskFull || writeFailure;
-      await registration?.setReadOnly(readOnly);
+      await registered.current?.setReadOnly(readOnly);
     };
     const onWriteFailure = (err: unknown): void => {
       if (writeFailure) return;
@@ -223,7 +224,8 @@ export async function startBookie(options: BookieOptions): Promise<Bookie> {
     const bound = server.address;
     const bookieId = options.bookieId ?? `${host}:${bound.port}`;
 
-    registration = new Registration(store, ledgersRoot, bookieId, logger);
+    const registration = new Registration(store, ledgersRoot, bookieId, logger);
+    registered.current = registration;
     await registration.setReadOnly(readOnly);
     const monitor = new DiskMonitor({
       dirs: [journalDir, ledgerDir], threshold, warnThreshold, logger,

@@ -21,7 +21,7 @@ function scriptedPool(): BookiePool {
   const answer = (request: OutgoingRequest): Promise<Response> => {
     const base = { txnId: 0n, ledgerId: LEDGER } as const;
     if (request.op === 'ADD_ENTRY') {
-      return new Promise((resolve) => setTimeout(() => { resolve({ ...base, op: 'ADD_ENTRY', status: 'EUA', entryId: request.entryId } as Response); }, 20));
+      return new Promise((resolve) => setTimeout(() => { resolve({ ...base, op: 'ADD_ENTRY', status: 'EUA', entryId: request.entryId }); }, 20));
     }
     if (request.op !== 'READ_ENTRY') return Promise.reject(new Error(`unexpected ${request.op}`));
     if (request.entryId === -1n) return Promise.resolve({ ...base, op: 'READ_ENTRY', status: 'ENOENTRY', entryId: -1n } as Response);
@@ -46,11 +46,11 @@ describe('ledger recovery', () => {
           pool: scriptedPool(),
           replaceBookie: () => { throw new LedgerClientError('NOT_ENOUGH_BOOKIES', 'none spare'); },
           recordBookieError: () => undefined,
-          updateMetadata: async (check, transform) => {
+          updateMetadata: (check, transform) => {
             const err = check(metadata);
-            if (err) throw err;
+            if (err) return Promise.reject(err);
             metadata = transform(metadata);
-            return metadata;
+            return Promise.resolve(metadata);
           },
           logger: noopLogger,
         },
