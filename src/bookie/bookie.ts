@@ -167,6 +167,9 @@ export async function startBookie(options: BookieOptions): Promise<Bookie> {
     cleanups.push(() => storage.close());
     const journal = await Journal.open(journalDir, options.journal);
     cleanups.push(() => journal.close());
+    const { repairedBytes, fileId } = journal.stats();
+    // never acknowledged (a write the crash cut short), but an operator should see it happened
+    if (repairedBytes > 0) logger.warn({ journalDir, fileId, bytes: repairedBytes }, `journal: dropped a torn tail of ${repairedBytes} bytes (never acknowledged)`);
     const lac = new LacTracker();
     cleanups.push(() => { lac.close(); });
 
