@@ -62,6 +62,17 @@ export async function bookieCommand(argv: string[]): Promise<number> {
     process.once('SIGINT', stop);
   });
   const logger = stderrLogger(values.verbose === true, 'bookie');
+  // lmdb rejects a promise of its own for each write of a failed commit (ENOSPC, EIO), which the
+  // ledger index cannot reach; the index has already failed that write and the bookie has turned
+  // read-only, so such a rejection is logged, not fatal. Anything else still ends the process.
+  process.on('unhandledRejection', (reason) => {
+    if (reason instanceof Error && (reason as { commitError?: unknown }).commitError !== undefined) {
+      logger.error({ err: reason }, 'ledger index commit failed (the bookie is read-only)');
+      return;
+    }
+    logger.error({ err: reason }, 'unhandled rejection; exiting');
+    process.exit(1);
+  });
   const bookie = await startBookie({
     metadata: values.metadata,
     dir: values.dir,
