@@ -17,11 +17,14 @@ export interface BenchCluster {
   stop(): Promise<void>;
 }
 
+/** Extra node flags for the bookie processes, e.g. BENCH_BOOKIE_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'. */
+const BOOKIE_NODE_ARGS = (process.env['BENCH_BOOKIE_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== '');
+
 interface Bookie { readonly id: string; readonly child: ChildProcess }
 
 async function startBookie(metadata: string, dir: string): Promise<Bookie> {
   const cli = new URL('../lib/cli/main.js', import.meta.url).pathname;
-  const child = spawn(process.execPath, [cli, 'bookie', '--metadata', metadata, '--dir', dir, '--port', '0'], {
+  const child = spawn(process.execPath, [...BOOKIE_NODE_ARGS, cli, 'bookie', '--metadata', metadata, '--dir', dir, '--port', '0'], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const lines = createInterface({ input: child.stdout });
