@@ -91,6 +91,8 @@ interface WriteRow {
   readonly clientRss: number;
   readonly bookieRss: number[];
   readonly openSeconds: number;
+  /** Writes that failed (each ends its writer). */
+  readonly failed: number;
 }
 
 /** N logs, one writer each, K writes in flight per log for SECONDS. */
@@ -102,6 +104,7 @@ async function writeRow(ns: Namespace, pids: readonly number[], n: number, size:
   const txids = new Array<bigint>(n).fill(0n);
   const lat: number[] = [];
   let entries = 0;
+  let failed = 0;
   let measuring = false;
   let stop = false;
   const lane = async (w: number): Promise<void> => {
@@ -109,7 +112,11 @@ async function writeRow(ns: Namespace, pids: readonly number[], n: number, size:
     while (!stop) {
       const txid = (txids[w] = (txids[w] as bigint) + 1n);
       const t = performance.now();
-      const dlsn = await writer.asyncWrite({ txid, payload });
+      const dlsn = await writer.asyncWrite({ txid, payload }).catch(() => undefined);
+      if (dlsn === undefined) {
+        failed++; // a failed write ends its writer (sticky): this lane stops
+        return;
+      }
       if (!measuring) continue;
       lat.push(performance.now() - t);
       if (dlsn.slotId === 0n) entries++; // the first record of an entry: one add per bookie of its write set
@@ -130,7 +137,7 @@ async function writeRow(ns: Namespace, pids: readonly number[], n: number, size:
   const bookieRss = pids.map((p) => procUsage(p).rss);
   stop = true;
   await Promise.all(lanes);
-  await closeAll(writers);
+  await closeAll(writers).catch(() => undefined);
   lat.sort((a, b) => a - b);
   const records = lat.length;
   return {
@@ -143,6 +150,7 @@ async function writeRow(ns: Namespace, pids: readonly number[], n: number, size:
     clientRss,
     bookieRss,
     openSeconds,
+    failed,
   };
 }
 
@@ -170,6 +178,8 @@ async function fanOutRow(ns: Namespace, readersTotal: number, logCount: number):
   });
   const got = new Array<number>(readersTotal).fill(0);
   let lost = 0;
+  let failed = 0;
+  let readError: Error | undefined;
   const consumers = readers.map(async (reader, r) => {
     const times = readTimes[r] as Float64Array;
     let expected = 1n;
@@ -184,7 +194,7 @@ async function fanOutRow(ns: Namespace, readersTotal: number, logCount: number):
       }
       got[r] = (got[r] as number) + recs.length;
     }
-  });
+  }).map((consuming) => consuming.catch((err: unknown) => { readError ??= err instanceof Error ? err : new Error(String(err)); }));
   const payload = Buffer.alloc(100, 0x62);
   const pending: Promise<unknown>[] = [];
   const total = perLog * logCount;
@@ -196,14 +206,19 @@ async function fanOutRow(ns: Namespace, readersTotal: number, logCount: number):
       const log = i % logCount;
       const seq = Math.floor(i / logCount);
       const writing = (writers[log] as LogWriter).asyncWrite({ txid: BigInt(seq + 1), payload });
-      if (seq % stride === 0) pending.push(writing.then(() => { (acked[log] as Float64Array)[seq / stride] = performance.now(); }));
-      else pending.push(writing);
+      const sampled = seq % stride === 0;
+      pending.push(writing.then(
+        () => { if (sampled) (acked[log] as Float64Array)[seq / stride] = performance.now(); },
+        () => { failed++; },
+      ));
     }
     await new Promise((resolve) => setTimeout(resolve, 1));
   }
   const zkPerSec = (zkRequests(ns) - zkBefore) / ((performance.now() - start) / 1000);
   await Promise.all(pending);
+  if (failed > 0) throw new Error(`fan-out row: ${failed} writes failed (overloaded machine?)`);
   await Promise.all(consumers);
+  if (readError !== undefined) throw readError;
   const clientRss = process.memoryUsage().rss;
   await closeAll(readers);
   await closeAll(writers);
@@ -242,7 +257,8 @@ try {
             `${label} | ${fmt(r.perSec).padStart(9)} ${fmt(percentile(r.lat, 50), 2).padStart(8)} ${fmt(percentile(r.lat, 99), 2).padStart(7)} ${fmt(percentile(r.lat, 99.9), 2).padStart(8)}`
             + ` | ${fmt(r.clientUs, 1).padStart(13)}  ${(bookieUs || 'n/a').padEnd(20)}`
             + ` | ${mb(r.clientRss).padStart(13)}  ${r.bookieRss.map(mb).join(' / ') || 'n/a'} | ${fmt(r.openSeconds, 1)}`
-            + (r.entries !== r.records ? `  (${fmt(r.records / r.entries, 2)} records per entry)` : ''),
+            + (r.entries !== r.records ? `  (${fmt(r.records / r.entries, 2)} records per entry)` : '')
+            + (r.failed > 0 ? `  ${r.failed} WRITES FAILED` : ''),
           );
         }
       }

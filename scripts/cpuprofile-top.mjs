@@ -1,7 +1,9 @@
 // Prints the top self-time frames of a V8 .cpuprofile (node --cpu-prof), for docs/benchmarks.md:
 //   node scripts/cpuprofile-top.mjs FILE.cpuprofile [count]
+import console from 'node:console';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import process from 'node:process';
 
 const [file, count = '25'] = process.argv.slice(2);
 if (file === undefined) {
