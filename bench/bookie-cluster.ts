@@ -27,6 +27,10 @@ async function startBookie(metadata: string, dir: string): Promise<Bookie> {
   const child = spawn(process.execPath, [...BOOKIE_NODE_ARGS, cli, 'bookie', '--metadata', metadata, '--dir', dir, '--port', '0'], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
+  // a benchmark that crashes must not leave its bookies running
+  const kill = (): void => { child.kill('SIGKILL'); };
+  process.once('exit', kill);
+  child.once('exit', () => { process.off('exit', kill); });
   const lines = createInterface({ input: child.stdout });
   const id = await new Promise<string>((resolve, reject) => {
     lines.on('line', (line) => { const m = /^bookie (\S+) ready$/.exec(line); if (m?.[1]) resolve(m[1]); });

@@ -4,8 +4,10 @@
 // bookie, RSS), then a fan-out row: R tailing readers over L logs in this process at a fixed write
 // rate (ack -> read p50/p99, ZooKeeper requests/s in steady state, RSS).
 //   npm run build && node --import tsx bench/scale.ts [--logs 1,100,1000] [--sizes 100,1024]
-//     [--inflight 1] [--seconds 5] [--readers 100] [--reader-logs 1,100] [--rate 10000] [--uri <ns-uri>]
-//   (--readers 0 skips the fan-out rows; --logs 0 skips the write rows)
+//     [--inflight 1] [--seconds 5] [--readers 100] [--reader-logs 1,100] [--rate 1000] [--uri <ns-uri>]
+//     [--idle 1000]
+//   (--readers 0 skips the fan-out rows; --logs 0 skips the write rows; --idle N adds a row of memory
+//   per idle open writer and per idle tailing reader over N logs; run with node --expose-gc for it)
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
@@ -21,7 +23,8 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '5' },
     readers: { type: 'string', default: '100' },
     'reader-logs': { type: 'string', default: '1,100' },
-    rate: { type: 'string', default: '10000' },
+    rate: { type: 'string', default: '1000' },
+    idle: { type: 'string', default: '0' },
     uri: { type: 'string' },
   },
 });
@@ -221,7 +224,7 @@ async function fanOutRow(ns: Namespace, readersTotal: number, logCount: number):
   if (readError !== undefined) throw readError;
   const clientRss = process.memoryUsage().rss;
   await closeAll(readers);
-  await closeAll(writers);
+  await closeAll(writers).catch(() => undefined); // a writer that failed rejects its close with that error
   const lat: number[] = [];
   readTimes.forEach((times, r) => {
     const ackOf = acked[r % logCount] as Float64Array;
@@ -229,6 +232,34 @@ async function fanOutRow(ns: Namespace, readersTotal: number, logCount: number):
   });
   lat.sort((a, b) => a - b);
   return { lat, zkPerSec, clientRss, written: total, lost };
+}
+
+/** Heap + off-heap bytes in use after a full GC (when node runs with --expose-gc). */
+function liveBytes(): number {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  gc?.();
+  gc?.();
+  const m = process.memoryUsage();
+  return m.heapUsed + m.external;
+}
+
+/** Bytes per idle writer (one record written, so its segment and ledger are open) and per idle tailing reader. */
+async function idleRow(ns: Namespace, n: number): Promise<{ perWriter: number; perReader: number }> {
+  const logs = await openLogs(ns, `idle-${n}-${Date.now()}`, n);
+  const base = liveBytes();
+  const writers = await openWriters(logs);
+  await forAll(n, OPEN_WINDOW, async (i) => { await (writers[i] as LogWriter).asyncWrite({ txid: 1n, payload: Buffer.alloc(100) }); });
+  const withWriters = liveBytes();
+  const readers: LogReader[] = new Array<LogReader>(n);
+  await forAll(n, OPEN_WINDOW, async (i) => {
+    const reader = await (logs[i] as DistributedLog).openReader();
+    await reader.readNext(); // caught up: from now on it long-polls the in-progress segment
+    readers[i] = reader;
+  });
+  const withReaders = liveBytes();
+  await closeAll(readers);
+  await closeAll(writers);
+  return { perWriter: (withWriters - base) / n, perReader: (withReaders - withWriters) / n };
 }
 
 const mb = (bytes: number): string => fmt(bytes / 2 ** 20);
@@ -263,6 +294,12 @@ try {
         }
       }
     }
+  }
+  const idle = Number(values.idle);
+  if (idle > 0) {
+    const m = await idleRow(ns, idle);
+    const gc = (globalThis as { gc?: unknown }).gc === undefined ? ' (no --expose-gc: noisy)' : '';
+    console.log(`\nidle, ${fmt(idle)} logs: ${fmt(m.perWriter / 1024, 1)} KiB per open writer, ${fmt(m.perReader / 1024, 1)} KiB per tailing reader (heap + external after GC)${gc}`);
   }
   const readerCounts = list(values.readers);
   if (readerCounts.length > 0) {
