@@ -101,15 +101,7 @@ class Lease implements SegmentListLease {
 
   whenChanged(since: number): ChangeWait {
     if (this.#closing !== undefined) return { promise: Promise.resolve(), cancel: () => undefined };
-    const inner = this.#shared.follower.whenChanged(since);
-    let wake: () => void = () => undefined;
-    const closed = new Promise<void>((resolve) => { wake = resolve; });
-    this.#waits.add(wake);
-    const cancel = (): void => {
-      inner.cancel();
-      this.#waits.delete(wake);
-    };
-    return { promise: Promise.race([inner.promise, closed]).finally(cancel), cancel };
+    return this.#shared.follower.whenChanged(since, this.#waits);
   }
 
   refresh(): Promise<void> {

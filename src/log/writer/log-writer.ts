@@ -342,7 +342,7 @@ export class LogWriter {
     return next === undefined ? this.#createLedger() : next.then((handle) => handle ?? this.#createLedger());
   }
 
-  /** A pre-allocated ledger no segment will use: deleted when the writer closes, aborts or fails. */
+  /** A pre-allocated ledger no segment will use: deleted when the writer closes or aborts. */
   async #discardNextLedger(): Promise<void> {
     const next = this.#nextLedger;
     this.#nextLedger = undefined;
