@@ -316,6 +316,7 @@ try {
     }
   }
 } finally {
-  await ns.close();
+  // a writer that failed under overload makes close() report that failure after closing everything
+  await ns.close().catch((err: unknown) => { console.error(`closing the namespace: ${err instanceof Error ? err.message : String(err)}`); });
   await cluster?.stop();
 }
