@@ -5,7 +5,8 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startBookie, type Bookie } from '../bookie/bookie.js';
-import { DLogError, MetadataError } from '../errors.js';
+import { CliError } from './cli-error.js';
+import { MetadataError } from '../errors.js';
 import { ZkMetadataStore } from '../metadata/zk/zk-metadata-store.js';
 import { findZooKeeperClasspath, startZooKeeper, type ZooKeeperServer } from './zookeeper-server.js';
 import { childLogger } from '../util/logger.js';
@@ -34,7 +35,7 @@ const NAMESPACE_PATH = '/messaging/distributedlog';
 const LEDGERS_ROOT = '/ledgers';
 
 /** The sandbox could not start: no ZooKeeper installed, a port taken, ZooKeeper failing. */
-class SandboxError extends DLogError {
+class SandboxError extends CliError {
   constructor(message: string, options: { cause?: unknown } = {}) {
     super('SANDBOX_FAILED', message, options);
   }

@@ -3,7 +3,7 @@
 import { InvalidArgumentError } from '../errors.js';
 
 /** Throws INVALID_ARGUMENT naming the first key of `options` that is not in `known`. */
-export function checkOptionKeys(options: object, known: readonly string[], call: string): void {
+export function checkOptionKeys(options: unknown, known: readonly string[], call: string): void {
   if (typeof options !== 'object' || options === null) throw new InvalidArgumentError(`${call} options must be an object`);
   for (const key of Object.keys(options)) {
     if (!known.includes(key)) {
