@@ -5,7 +5,6 @@ import type { DLSN } from '../log/format/dlsn.js';
 import { LogError } from '../log/log-error.js';
 import type { Namespace } from '../log/namespace.js';
 import { COMMON_OPTIONS, COMMON_OPTIONS_HELP, openNamespace } from './command-support.js';
-import { formatDlsn } from './dlsn-argument.js';
 import { positionalArguments } from './positional-arguments.js';
 import { segmentTable } from './segment-table.js';
 import { formatTable } from './table.js';
@@ -115,7 +114,7 @@ async function unlessEmpty<T>(answer: Promise<T>): Promise<T | undefined> {
   }
 }
 
-const showDlsn = (dlsn: DLSN | undefined): string => (dlsn === undefined ? '-' : `${formatDlsn(dlsn)}  ${dlsn.serialize()}`);
+const showDlsn = (dlsn: DLSN | undefined): string => (dlsn === undefined ? '-' : `${dlsn.toString()}  ${dlsn.serialize()}`);
 
 async function showLog(ns: Namespace, name: string): Promise<void> {
   const log = await ns.openLog(name);

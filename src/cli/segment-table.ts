@@ -3,14 +3,13 @@
 import { LedgerClientError } from '../ledger/ledger-client-error.js';
 import { TruncationStatus, type LogSegmentMetadata } from '../log/metadata/log-segment-metadata.js';
 import type { Namespace } from '../log/namespace.js';
-import { formatDlsn } from './dlsn-argument.js';
 import { formatTable } from './table.js';
 
 /** `active`, `partial@(lssn,entry,slot)` (readable from that DLSN on) or `truncated`. */
 export function truncationLabel(segment: LogSegmentMetadata): string {
   switch (segment.truncationStatus) {
     case TruncationStatus.ACTIVE: return 'active';
-    case TruncationStatus.PARTIALLY_TRUNCATED: return `partial@${formatDlsn(segment.minActiveDLSN)}`;
+    case TruncationStatus.PARTIALLY_TRUNCATED: return `partial@${segment.minActiveDLSN.toString()}`;
     case TruncationStatus.TRUNCATED: return 'truncated';
   }
 }

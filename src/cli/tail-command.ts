@@ -4,11 +4,10 @@ import { isUtf8 } from 'node:buffer';
 import { parseArgs } from 'node:util';
 import { InvalidArgumentError } from '../errors.js';
 import type { DistributedLog, ReaderOptions } from '../log/distributed-log.js';
-import type { DLSN } from '../log/format/dlsn.js';
+import { DLSN } from '../log/format/dlsn.js';
 import { LogError } from '../log/log-error.js';
 import type { LogReader, LogRecordWithDLSN } from '../log/reader/log-reader.js';
 import { COMMON_OPTIONS, COMMON_OPTIONS_HELP, integerOption, openNamespace } from './command-support.js';
-import { formatDlsn, parseDlsnArgument } from './dlsn-argument.js';
 import { positionalArguments } from './positional-arguments.js';
 
 export const TAIL_HELP = `Usage: dlog tail <log> [options]
@@ -22,8 +21,9 @@ Options:
                           txid:<n>     the first record with txid >= n
                           <dlsn>       (lssn,entry,slot) or DL's base64 DLSN
   --format <format>     text: each payload as is, one per line (default)
-                        json: one object per line: dlsn (base64), txid, sequenceId,
-                              payload, encoding (utf8, or base64 when not UTF-8)
+                        json: one object per line: dlsn (base64), dlsnText
+                              ((lssn,entry,slot)), txid, sequenceId, payload,
+                              encoding (utf8, or base64 when not UTF-8)
                         hex:  (lssn,entry,slot) and the payload in hex
   --limit <n>           stop after n records
   --no-follow           stop at the last record the log had when tail started
@@ -48,7 +48,7 @@ function parseFrom(text: string | undefined): From {
     if (!/^\d+$/.test(digits)) throw new InvalidArgumentError(`--from txid:<n> needs a non-negative integer, got ${JSON.stringify(text)}`);
     return { fromTxId: BigInt(digits) };
   }
-  return { from: parseDlsnArgument(text) };
+  return { from: DLSN.parse(text) };
 }
 
 function parseFormat(text: string | undefined): Format {
@@ -60,11 +60,12 @@ function parseFormat(text: string | undefined): Format {
 function render(record: LogRecordWithDLSN, format: Format): Uint8Array | string {
   switch (format) {
     case 'text': return Buffer.concat([record.payload, Buffer.from('\n')]);
-    case 'hex': return `${formatDlsn(record.dlsn)} ${record.payload.toString('hex')}\n`;
+    case 'hex': return `${record.dlsn.toString()} ${record.payload.toString('hex')}\n`;
     case 'json': {
       const utf8 = isUtf8(record.payload);
       return JSON.stringify({
         dlsn: record.dlsn.serialize(),
+        dlsnText: record.dlsn.toString(),
         txid: String(record.txid),
         sequenceId: String(record.sequenceId),
         payload: record.payload.toString(utf8 ? 'utf8' : 'base64'),

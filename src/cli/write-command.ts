@@ -7,7 +7,6 @@ import { parseArgs } from 'node:util';
 import type { DLSN } from '../log/format/dlsn.js';
 import type { LogWriter } from '../log/writer/log-writer.js';
 import { COMMON_OPTIONS, COMMON_OPTIONS_HELP, integerOption, openNamespace } from './command-support.js';
-import { formatDlsn } from './dlsn-argument.js';
 import { positionalArguments } from './positional-arguments.js';
 
 export const WRITE_HELP = `Usage: dlog write <log> [options]
@@ -118,7 +117,7 @@ export async function writeCommand(argv: string[]): Promise<number> {
         process.stderr.write('\r\x1b[K');
       }
     }
-    const last = written.last === undefined ? '' : `, last DLSN ${formatDlsn(written.last.dlsn)}, last txid ${written.last.txid}`;
+    const last = written.last === undefined ? '' : `, last DLSN ${written.last.dlsn.toString()}, last txid ${written.last.txid}`;
     process.stderr.write(`wrote ${written.count} records to ${log.name}${last}\n`);
   } finally {
     process.off('SIGINT', interrupt);

@@ -104,7 +104,7 @@ describe('dlog log, write, tail, truncate, ledger (local:)', function () {
   this.timeout(120_000);
   let dir: string;
   let uri: string[];
-  const records: Array<{ dlsn: string; txid: string; payload: string; encoding: string }> = [];
+  const records: Array<{ dlsn: string; dlsnText: string; txid: string; payload: string; encoding: string }> = [];
 
   before(() => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'dlog-cli-'));
@@ -135,6 +135,8 @@ describe('dlog log, write, tail, truncate, ledger (local:)', function () {
       ['1', 'alpha', 'utf8'], ['2', 'beta', 'utf8'], ['3', 'gamma', 'utf8'], ['10', 'delta', 'utf8'], ['11', '//4=', 'base64'],
     ]);
     expect(records.map((r) => tuple(r.dlsn).slice(0, 3))).to.deep.equal(['(1,', '(1,', '(1,', '(2,', '(2,']);
+    // both text forms of each DLSN, naming the same position
+    for (const r of records) expect(r.dlsnText).to.equal(tuple(r.dlsn));
   });
 
   it('tails in hex from a txid, and as text from a base64 DLSN up to --limit', async () => {
