@@ -23,7 +23,10 @@ const WRITER_KEYS = [
 const READER_CONFIG_KEYS = ['readAheadEntries', 'readAheadBytes', 'longPollTimeoutMs', 'relistIntervalMs'] as const satisfies readonly (keyof LogConfig)[];
 const READER_KEYS = [...READER_CONFIG_KEYS, 'from', 'fromTxId'];
 
-export type WriterOptions = Partial<Pick<LogConfig, (typeof WRITER_KEYS)[number]>>;
+export type WriterOptions = Partial<Pick<LogConfig, (typeof WRITER_KEYS)[number]>> & {
+  /** Aborts the wait for the ownership lock (with lockTimeoutMs != 0): openWriter rejects with `signal.reason`. */
+  readonly signal?: AbortSignal;
+};
 
 export type ReaderOptions = Partial<Pick<LogConfig, (typeof READER_CONFIG_KEYS)[number]>> & {
   /** Start at this position (records before it are skipped). Default: the first record. */
@@ -55,12 +58,13 @@ export class DistributedLog {
    * past lockTimeoutMs), fences and completes what a previous writer left in progress.
    */
   async openWriter(options: WriterOptions = {}): Promise<LogWriter> {
-    checkOptionKeys(options, WRITER_KEYS, 'openWriter');
-    const config = resolveLogConfig(options, this.#ctx.config);
+    checkOptionKeys(options, [...WRITER_KEYS, 'signal'], 'openWriter');
+    const { signal, ...overrides } = options;
+    const config = resolveLogConfig(overrides, this.#ctx.config);
     // a lock id per writer: two writers of one namespace share a session, and the lock recipe
     // would let the second claim a lock held under the same (client id, session)
     const clientId = `${this.#ctx.clientId}#${++writerSeq}`;
-    const writer = await LogWriter.open({ ...this.#ctx, clientId, logName: this.name, config });
+    const writer = await LogWriter.open({ ...this.#ctx, clientId, logName: this.name, config }, signal);
     return this.#track(writer);
   }
 
@@ -136,7 +140,7 @@ export class DistributedLog {
 
   /** Remembers `c` for close(), forgetting those their users closed already (the set stays bounded). */
   #track<T extends Closeable>(c: T): T {
-    for (const o of this.#open) if (o.closed) this.#open.delete(o);
+    for (const o of this.#open) if (o.isClosed) this.#open.delete(o);
     this.#open.add(c);
     return c;
   }

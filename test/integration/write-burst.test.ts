@@ -71,6 +71,9 @@ describe('closing after the writer failed (zk, bookies killed)', function () {
       const writes = Array.from({ length: 1000 }, (_, i) => writer.asyncWrite({ txid: BigInt(i + 2), payload: Buffer.from('after') }));
       const settled = await Promise.allSettled(writes);
       expect(settled.every((r) => r.status === 'rejected')).to.equal(true);
+      // the writer's closed promise told why it stopped, without another call
+      const why = await writer.closed.then(() => undefined, (err: unknown) => err);
+      expect(why).to.equal((settled[0] as PromiseRejectedResult).reason);
       const first = await ns.close().then(() => undefined, (err: unknown) => err);
       expect(first).to.be.instanceOf(Error);
       // a second close reports the same outcome, it does not fail anew
