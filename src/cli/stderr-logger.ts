@@ -5,10 +5,12 @@ import type { LogFn, Logger } from '../util/logger.js';
 
 function line(level: string, bindings: string): LogFn {
   return (objOrMsg, msg) => {
-    const [obj, text] = typeof objOrMsg === 'string' ? [undefined, objOrMsg] : [objOrMsg, msg ?? ''];
-    const err = (obj as { err?: unknown } | undefined)?.err;
-    const rest = obj === undefined ? '' : ` ${format('%o', { ...obj, err: undefined })}`.replace(/ \{ err: undefined \}$/, '');
-    process.stderr.write(`${level} ${bindings}${text}${err instanceof Error ? `: ${err.message}` : ''}${rest === ' {}' ? '' : rest}\n`);
+    const [obj, text] = typeof objOrMsg === 'string' ? [{}, objOrMsg] : [objOrMsg, msg ?? ''];
+    // the error goes into the text as its message; the other fields follow, without an `err` key
+    const { err, ...fields } = obj as { err?: unknown };
+    const reason = err === undefined ? '' : `: ${err instanceof Error ? err.message : format('%o', err)}`;
+    const rest = Object.keys(fields).length === 0 ? '' : ` ${format('%o', fields)}`;
+    process.stderr.write(`${level} ${bindings}${text}${reason}${rest}\n`);
   };
 }
 

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import { InvalidArgumentError } from '../../src/errors.js';
@@ -24,6 +25,10 @@ describe('parseMetadataUri', () => {
     expect(parseMetadataUri('local:./data')).to.deep.equal({ kind: 'local', dir: path.resolve('data'), path: '/' });
     expect(parseMetadataUri('local:/var/dlog')).to.deep.equal({ kind: 'local', dir: '/var/dlog', path: '/' });
     expect(parseMetadataUri('local:///var/dlog')).to.deep.equal({ kind: 'local', dir: '/var/dlog', path: '/' });
+    // a `~` the shell did not expand (quoted, or from a config file) is the home directory
+    expect(parseMetadataUri('local:~/dlog').dir).to.equal(path.join(os.homedir(), 'dlog'));
+    expect(parseMetadataUri('local:~').dir).to.equal(os.homedir());
+    expect(parseMetadataUri('local:./~x').dir).to.equal(path.resolve('~x'));
   });
 
   const bad: [string, RegExp][] = [
