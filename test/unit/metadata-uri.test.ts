@@ -4,6 +4,12 @@ import { expect } from 'chai';
 import { InvalidArgumentError } from '../../src/errors.js';
 import { parseMetadataUri } from '../../src/metadata/metadata-uri.js';
 
+const localDir = (uri: string): string => {
+  const parsed = parseMetadataUri(uri);
+  if (parsed.kind !== 'local') throw new Error(`${uri} is not local:`);
+  return parsed.dir;
+};
+
 describe('parseMetadataUri', () => {
   it('parses zk:// with several hosts and a path', () => {
     expect(parseMetadataUri('zk://h1:2181,h2:2182/messaging/dl')).to.deep.equal({
@@ -26,9 +32,9 @@ describe('parseMetadataUri', () => {
     expect(parseMetadataUri('local:/var/dlog')).to.deep.equal({ kind: 'local', dir: '/var/dlog', path: '/' });
     expect(parseMetadataUri('local:///var/dlog')).to.deep.equal({ kind: 'local', dir: '/var/dlog', path: '/' });
     // a `~` the shell did not expand (quoted, or from a config file) is the home directory
-    expect(parseMetadataUri('local:~/dlog').dir).to.equal(path.join(os.homedir(), 'dlog'));
-    expect(parseMetadataUri('local:~').dir).to.equal(os.homedir());
-    expect(parseMetadataUri('local:./~x').dir).to.equal(path.resolve('~x'));
+    expect(localDir('local:~/dlog')).to.equal(path.join(os.homedir(), 'dlog'));
+    expect(localDir('local:~')).to.equal(os.homedir());
+    expect(localDir('local:./~x')).to.equal(path.resolve('~x'));
   });
 
   const bad: [string, RegExp][] = [
