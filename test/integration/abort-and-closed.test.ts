@@ -2,6 +2,7 @@
 // readNext, readBulk), and `writer.closed` / `reader.closed` say when the handle stopped (issue 14).
 import { expect } from 'chai';
 import type { Context } from 'mocha';
+import { DLSN } from '../../src/log/format/dlsn.js';
 import type { Namespace } from '../../src/log/namespace.js';
 import { LogError } from '../../src/log/log-error.js';
 import { startLogDeployment, type LogDeployment } from '../support/log-backends.js';
@@ -61,6 +62,24 @@ describe('AbortSignal and closed promises (local:)', function () {
     await expectResolved(reader.closed);
     await expectResolved(writer.closed);
     expect(reader.isClosed && writer.isClosed).to.equal(true);
+  });
+
+  it('a reader past the end waits there; getLastDLSN tells it is past the end', async () => {
+    const log = await ns.openLog('short', { create: true });
+    const writer = await log.openWriter();
+    await writer.asyncWrite({ txid: 1n, payload: Buffer.from('one') });
+    await writer.flush(); // visible to getLastDLSN
+    const from = new DLSN(50n, 0n, 0n);
+    const reader = await log.openReader({ from });
+    try {
+      expect(from.compare(await log.getLastDLSN())).to.be.greaterThan(0);
+      // later records of the current segment sit before the position: the reader skips them
+      await writer.asyncWrite({ txid: 2n, payload: Buffer.from('two') });
+      expect(await reader.readBulk(10, { waitMs: 300 })).to.deep.equal([]);
+    } finally {
+      await reader.close();
+      await writer.close();
+    }
   });
 
   it('reader.closed rejects with the reader\'s sticky error as soon as it fails', async () => {
