@@ -9,6 +9,7 @@ import { demoCommand } from './demo-command.js';
 import { ledgerCommand } from './ledger-command.js';
 import { logCommand } from './log-command.js';
 import { sandboxCommand } from './sandbox-command.js';
+import { subscriptionCommand } from './subscription-command.js';
 import { tailCommand } from './tail-command.js';
 import { truncateCommand } from './truncate-command.js';
 import { writeCommand } from './write-command.js';
@@ -27,6 +28,7 @@ Commands:
   write       write stdin lines (or a file) to a log as records
   tail        print a log's records, following new ones
   truncate    mark a log's records before a DLSN truncated
+  subscription  list, get or set subscribers' committed positions (dlog subscription list|get|set)
   ledger      show a segment ledger's metadata (dlog ledger show <id>)
   bench       run the benchmarks in bench/
 
@@ -47,6 +49,7 @@ const COMMANDS: ReadonlyMap<string, Command> = new Map([
   ['write', writeCommand],
   ['tail', tailCommand],
   ['truncate', truncateCommand],
+  ['subscription', subscriptionCommand],
   ['ledger', ledgerCommand],
   ['bench', benchCommand],
 ]);

@@ -25,10 +25,13 @@ async function sizeOf(ns: Namespace, segment: LogSegmentMetadata): Promise<strin
   }
 }
 
-/** The segments, oldest first, one row each; in-progress segments have no last txid or count yet. */
-export async function segmentTable(ns: Namespace, segments: readonly LogSegmentMetadata[]): Promise<string> {
+const COLUMNS = ['LSSN', 'ledger', 'state', 'first txid', 'last txid', 'records', 'size', 'truncation'] as const;
+const KEYS = ['lssn', 'ledger', 'state', 'firstTxId', 'lastTxId', 'records', 'size', 'truncation'] as const;
+
+/** The segments, oldest first, one row each; in-progress segments have no last txid or count yet ('-'). */
+async function segmentRows(ns: Namespace, segments: readonly LogSegmentMetadata[]): Promise<string[][]> {
   const sizes = await Promise.all(segments.map((s) => sizeOf(ns, s)));
-  const rows = segments.map((s, i) => [
+  return segments.map((s, i) => [
     String(s.logSegmentSequenceNo),
     String(s.logSegmentId),
     s.inProgress ? 'in progress' : 'completed',
@@ -38,5 +41,13 @@ export async function segmentTable(ns: Namespace, segments: readonly LogSegmentM
     sizes[i] ?? '-',
     truncationLabel(s),
   ]);
-  return formatTable([['LSSN', 'ledger', 'state', 'first txid', 'last txid', 'records', 'size', 'truncation'], ...rows]);
+}
+
+export async function segmentTable(ns: Namespace, segments: readonly LogSegmentMetadata[]): Promise<string> {
+  return formatTable([[...COLUMNS], ...await segmentRows(ns, segments)]);
+}
+
+/** The same rows as objects for --json: numbers as strings (64-bit), null where the table has '-'. */
+export async function segmentObjects(ns: Namespace, segments: readonly LogSegmentMetadata[]): Promise<Array<Record<string, string | null>>> {
+  return (await segmentRows(ns, segments)).map((row) => Object.fromEntries(KEYS.map((k, i) => [k, row[i] === '-' ? null : row[i] ?? null])));
 }

@@ -305,8 +305,32 @@ describe('dlog as a new user meets it (issue 14)', function () {
     };
     ok(await dlog(['write', 'framed', '--length-prefixed'], Buffer.concat([frame('d\ne'), frame(''), frame('f')]), env));
     failed(await dlog(['write', 'framed', '--length-prefixed'], frame('g').subarray(0, 3), env), 2, 'write', /ends inside the length prefix of record 1/);
-    const json = ok(await dlog(['tail', 'framed', '--no-follow', '--format', 'json'], '', env));
-    expect(json.trimEnd().split('\n').map((l) => (JSON.parse(l) as { payload: string }).payload)).to.deep.equal(['a\nb', 'c', 'd\ne', '', 'f']);
+    const payloads = async (...args: string[]): Promise<string[]> => ok(await dlog(['tail', 'framed', '--no-follow', '--format', 'json', ...args], '', env))
+      .trimEnd().split('\n').filter((l) => l !== '').map((l) => (JSON.parse(l) as { payload: string }).payload);
+    expect(await payloads()).to.deep.equal(['a\nb', 'c', 'd\ne', '', 'f']);
+    // --from -n: the last n records, across segments (two writes made two)
+    expect(await payloads('--from', '-4')).to.deep.equal(['c', 'd\ne', '', 'f']);
+    expect(await payloads('--from', '-1')).to.deep.equal(['f']);
+    expect(await payloads('--from', '-9')).to.deep.equal(['a\nb', 'c', 'd\ne', '', 'f']);
+  });
+
+  it('log list and log show print JSON; subscription list, get and set move a committed position', async () => {
+    expect(JSON.parse(ok(await dlog(['log', 'list', '--json', ...uri])))).to.include.members(['atomic', 'framed']);
+    const shown = JSON.parse(ok(await dlog(['log', 'show', 'atomic', '--json', ...uri]))) as {
+      log: string; records: string; lastDLSN: { text: string; base64: string }; lastTxId: string; segments: Array<{ lssn: string; records: string | null }>;
+    };
+    expect([shown.log, shown.records, shown.lastTxId]).to.deep.equal(['atomic', '2', '2']);
+    expect(DLSN.parse(shown.lastDLSN.base64).toString()).to.equal(shown.lastDLSN.text);
+    expect(shown.segments.map((s) => [s.lssn, s.records])).to.deep.equal([['1', '1'], ['2', '1']]);
+    failed(await dlog(['log', 'create', 'x', '--json', ...uri]), 2, 'log', /takes no --json/);
+
+    expect(ok(await dlog(['subscription', 'get', 'atomic', 'billing', ...uri]))).to.equal('billing (1,0,-1) AQAAAAAAAAABAAAAAAAAAAD//////////w==\n');
+    expect(ok(await dlog(['subscription', 'set', 'atomic', 'billing', shown.lastDLSN.text, ...uri]))).to.match(/^billing \(2,0,0\) /);
+    // never backwards: the stored position stays, and stderr says so
+    const back = await dlog(['subscription', 'set', 'atomic', 'billing', '(1,0,0)', '--json', ...uri]);
+    expect(JSON.parse(ok(back))).to.deep.equal({ id: 'billing', dlsn: shown.lastDLSN });
+    expect(back.stderr).to.match(/already at or past \(1,0,0\): unchanged/);
+    expect(JSON.parse(ok(await dlog(['subscription', 'list', 'atomic', '--json', ...uri])))).to.deep.equal([{ id: 'billing', dlsn: shown.lastDLSN }]);
   });
 
   it('survives a closed stdout (EPIPE) in every printing command', async () => {
