@@ -69,12 +69,16 @@ export async function sandboxCommand(argv: string[]): Promise<number> {
   const bookies: Bookie[] = [];
   try {
     for (let i = 0; i < bookieCount; i++) {
+      const port = bookiePort === 0 ? 0 : bookiePort + i;
       bookies.push(await startBookie({
         metadata: `zk://${HOST}:${zkPort}${LEDGERS_ROOT}`,
         dir: path.join(dir, `bookie-${i}`),
         host: HOST,
-        port: bookiePort === 0 ? 0 : bookiePort + i,
+        port,
         logger: childLogger(logger, { bookie: i }),
+      }).catch((err: unknown) => {
+        if ((err as { code?: unknown }).code !== 'EADDRINUSE') throw err;
+        throw new SandboxError(`port ${port} for bookie-${i} is in use on ${HOST}: another sandbox running? Stop it, or pass --bookie-port (and --zk-port) to run a second one`, { cause: err });
       }));
     }
     await createNamespace(`${HOST}:${zkPort}`);
