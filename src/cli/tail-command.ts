@@ -207,9 +207,25 @@ async function printRecords(reader: LogReader, output: Output, options: TailOpti
   }
 }
 
+/** `--from -10` as `--from=-10`: parseArgs would take `-10` for an option and refuse it. */
+function joinNegativeFrom(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    const next = argv[i + 1];
+    if (arg === '--from' && next !== undefined && /^-\d+$/.test(next)) {
+      out.push(`--from=${next}`);
+      i++;
+    } else {
+      out.push(arg);
+    }
+  }
+  return out;
+}
+
 export async function tailCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
-    args: argv,
+    args: joinNegativeFrom(argv),
     options: {
       ...COMMON_OPTIONS, from: { type: 'string' }, format: { type: 'string' }, limit: { type: 'string' }, 'no-follow': { type: 'boolean' },
     },
