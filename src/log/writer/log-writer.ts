@@ -98,6 +98,15 @@ export class LogWriter {
   #recordsWritten = 0;
   #bytesWritten = 0;
   #segmentsCompleted = 0;
+  #settleClosed!: (err?: Error) => void;
+  /**
+   * Settles when the writer stops: resolves once close() or abort() finished, rejects with the
+   * sticky error as soon as the writer fails (lock lost, ledger fenced, bookies gone), without
+   * waiting for the next write. Never an unhandled rejection by itself.
+   */
+  readonly closed: Promise<void> = new Promise<void>((resolve, reject) => {
+    this.#settleClosed = (err) => { if (err === undefined) resolve(); else reject(err); };
+  });
 
   private constructor(ctx: LogWriterContext, lock: OwnershipLock, versions: LogVersions, segments: readonly LogSegmentMetadata[]) {
     this.logName = ctx.logName;
@@ -109,15 +118,19 @@ export class LogWriter {
     this.#lastTxId = lastTxId;
     this.#endOfStream = lastTxId === MAX_TXID;
     lock.on('lost', (err) => { this.#fail(err); });
+    this.closed.catch(() => undefined);
   }
 
-  /** Takes the ownership lock (LOCK_HELD after lockTimeoutMs), then recovers in-progress segments. */
-  static async open(ctx: LogWriterContext): Promise<LogWriter> {
+  /**
+   * Takes the ownership lock (LOCK_HELD after lockTimeoutMs; `signal` aborts the wait), then recovers
+   * in-progress segments.
+   */
+  static async open(ctx: LogWriterContext, signal?: AbortSignal): Promise<LogWriter> {
     const paths = ctx.metadata.paths(ctx.logName);
     // the log must exist before its lock node can
     await ctx.metadata.openLog(ctx.logName);
     const lock = new OwnershipLock(ctx.store, paths.lock, ctx.clientId, { logger: ctx.logger });
-    await lock.acquire(ctx.config.lockTimeoutMs);
+    await lock.acquire(ctx.config.lockTimeoutMs, signal);
     try {
       // versions read under the lock: a previous owner may have changed them until it lost it
       const opened = await ctx.metadata.openLog(ctx.logName);
@@ -136,7 +149,7 @@ export class LogWriter {
   }
 
   /** close() or abort() was called. */
-  get closed(): boolean {
+  get isClosed(): boolean {
     return this.#closing !== undefined;
   }
 
@@ -279,7 +292,10 @@ export class LogWriter {
 
   /** Drains pending writes, completes the current segment and releases the lock. */
   close(): Promise<void> {
-    this.#closing ??= this.#close();
+    if (this.#closing === undefined) {
+      this.#closing = this.#close();
+      this.#closing.then(() => { this.#settleClosed(); }, (err: unknown) => { this.#settleClosed(asError(err)); });
+    }
     return this.#closing;
   }
 
@@ -295,6 +311,7 @@ export class LogWriter {
     this.#closed = true;
     this.#fail(new LogError('WRITER_CLOSED', `writer of log ${this.logName} was aborted`));
     this.#closing = this.#release();
+    this.#closing.then(() => { this.#settleClosed(); }, (err: unknown) => { this.#settleClosed(asError(err)); });
     await this.#closing;
   }
 
@@ -504,10 +521,14 @@ export class LogWriter {
   /** Sticky: the first failure fails every waiting and later write; the segment is left for recovery. */
   #fail(err: unknown): void {
     if (this.#error !== undefined) return;
-    const error = err instanceof Error ? err : new Error(String(err));
+    const error = asError(err);
     this.#error = error;
+    // a failure the user did not ask for (abort() sets #closed first) ends the writer now
+    if (!this.#closed) this.#settleClosed(error);
     this.#ctx.logger.warn({ err: error, log: this.logName }, 'log writer failed');
     this.#segment?.writer.abort(error);
     for (const w of this.#takeWaiting()) w.reject(error);
   }
 }
+
+const asError = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)));
