@@ -1,12 +1,17 @@
 // The bookie's TCP side: accepts connections, cuts frames, decodes BookKeeper v3 requests, hands
 // them to the request processor and writes the responses, coalesced per tick. Responses may go out
 // in any order (they carry the request's txnId). Bad bytes never crash the bookie: a framing or
-// protobuf error closes that one connection, after one log line.
+// protobuf error closes that one connection, after one log line. START_TLS and AUTH are answered
+// here, per connection (connection-security.ts); other requests reach the processor only on a
+// connection allowed to make them.
 import net from 'node:net';
+import tls from 'node:tls';
 import type { Logger } from '../util/logger.js';
 import { FrameDecoder } from '../protocol/frame-decoder.js';
 import { FrameWriter } from '../protocol/frame-writer.js';
 import { decodeRequest, encodeResponse } from '../protocol/protocol-codec.js';
+import type { DecodedRequest, Response } from '../protocol/protocol-types.js';
+import type { SecurityPolicy } from './connection-security.js';
 import type { RequestProcessor } from './request-processor.js';
 
 export interface BookieServerOptions {
@@ -16,6 +21,7 @@ export interface BookieServerOptions {
   /** Requests in progress per connection before the bookie stops reading from it. */
   readonly maxInFlightPerConnection: number;
   readonly logger: Logger;
+  readonly security: SecurityPolicy;
 }
 
 export class BookieServer {
@@ -55,12 +61,15 @@ export class BookieServer {
     await closed;
   }
 
-  #serve(socket: net.Socket): void {
-    const { logger, maxFrameSize, maxInFlightPerConnection } = this.#options;
-    const peer = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
-    this.#sockets.add(socket);
+  #serve(raw: net.Socket): void {
+    const { logger, maxFrameSize, maxInFlightPerConnection, security } = this.#options;
+    const peer = `${raw.remoteAddress ?? '?'}:${raw.remotePort ?? '?'}`;
+    this.#sockets.add(raw);
+    const session = security.session();
     const decoder = new FrameDecoder({ maxFrameSize });
-    const writer = new FrameWriter(socket);
+    // replaced by the TLS socket after START_TLS
+    let socket: net.Socket = raw;
+    let writer = new FrameWriter(socket);
     let inFlight = 0;
     let paused = false;
     const throttle = (): void => {
@@ -77,6 +86,64 @@ export class BookieServer {
       logger.warn({ err, peer }, `closing connection: ${what}`);
       socket.destroy();
     };
+    const respond = (response: Response): void => {
+      if (socket.destroyed) return;
+      writer.write(encodeResponse(response));
+      if (!writer.writable) void writer.whenWritable().then(throttle, () => undefined);
+      throttle();
+    };
+    const startTls = (txnId: bigint): void => {
+      const context = security.secureContext;
+      if (context === undefined || session.secure || inFlight > 0 || !writer.writable) {
+        respond({ op: 'START_TLS', txnId, status: 'EBADREQ' });
+        return;
+      }
+      // the answer goes out in plaintext, then the client starts the handshake on this socket
+      writer.write(encodeResponse({ op: 'START_TLS', txnId, status: 'EOK' }));
+      writer.flush();
+      raw.off('data', onData);
+      const secured = new tls.TLSSocket(raw, {
+        isServer: true, secureContext: context, requestCert: security.verifiesClients, rejectUnauthorized: security.verifiesClients,
+      });
+      socket = secured;
+      this.#sockets.add(secured);
+      secured.on('close', () => {
+        this.#sockets.delete(secured);
+        raw.destroy();
+      });
+      writer = new FrameWriter(secured);
+      secured.on('data', onData);
+      secured.on('error', (err: Error) => { logger.warn({ err, peer }, 'TLS connection failed'); });
+      secured.once('secure', () => {
+        if (security.verifiesClients && !secured.authorized) {
+          reject(secured.authorizationError, `client certificate refused: ${String(secured.authorizationError)}`);
+          return;
+        }
+        session.secured(secured);
+        if (!session.authorized) logger.warn({ peer }, `TLS client refused: ${session.refusal ?? ''}`);
+      });
+    };
+    const dispatch = (request: DecodedRequest): void => {
+      if (request.op === 'START_TLS') {
+        startTls(request.txnId);
+        return;
+      }
+      if (request.op === 'AUTH') {
+        respond(session.auth(request));
+        return;
+      }
+      if (!session.authorized) {
+        const operation = request.op === 'UNSUPPORTED' ? request.operation : request.op;
+        respond({ op: 'STATUS_ONLY', operation, txnId: request.txnId, status: 'EUA' });
+        return;
+      }
+      inFlight++;
+      void this.#processor.process(request).then((response) => {
+        inFlight--;
+        respond(response);
+      });
+      throttle();
+    };
     const onFrame = (frame: Buffer): void => {
       let request;
       try {
@@ -85,24 +152,17 @@ export class BookieServer {
         reject(err, 'malformed request');
         return;
       }
-      inFlight++;
-      void this.#processor.process(request).then((response) => {
-        inFlight--;
-        if (socket.destroyed) return;
-        writer.write(encodeResponse(response));
-        if (!writer.writable) void writer.whenWritable().then(throttle, () => undefined);
-        throttle();
-      });
-      throttle();
+      dispatch(request);
     };
-    socket.on('data', (chunk: Buffer) => {
+    const onData = (chunk: Buffer): void => {
       try {
         decoder.push(chunk, onFrame);
       } catch (err) {
         reject(err, 'bad frame');
       }
-    });
-    socket.on('error', (err) => { logger.debug({ err, peer }, 'connection error'); });
-    socket.on('close', () => { this.#sockets.delete(socket); });
+    };
+    raw.on('data', onData);
+    raw.on('error', (err) => { logger.debug({ err, peer }, 'connection error'); });
+    raw.on('close', () => { this.#sockets.delete(raw); });
   }
 }

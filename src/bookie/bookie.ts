@@ -11,8 +11,10 @@ import { lockDir, unlockDir } from '../util/dir-lock.js';
 import { noopLogger, type Logger } from '../util/logger.js';
 import { DEFAULT_MAX_FRAME_SIZE } from '../protocol/frame-decoder.js';
 import { ledgerPath } from '../ledger-metadata/ledger-paths.js';
+import type { TokenAuthOptions } from '../protocol/auth-plugins.js';
 import { BookieError } from './bookie-error.js';
 import { BookieServer } from './bookie-server.js';
+import { SecurityPolicy, type BookieTlsOptions } from './connection-security.js';
 import { readCheckpointMark, writeCheckpointMark } from './checkpoint-mark.js';
 import { DiskMonitor } from './disk-monitor.js';
 import type { GcReport } from './garbage-collector.js';
@@ -57,6 +59,10 @@ export interface BookieOptions {
   diskCheckIntervalMs?: number;
   /** ZooKeeper session timeout when `metadata` is a zk URI. */
   sessionTimeoutMs?: number;
+  /** TLS through START_TLS (PEM contents). Without it the bookie answers START_TLS with EBADREQ. */
+  tls?: BookieTlsOptions;
+  /** Require clients to authenticate (AUTH operation) with this plugin; unauthenticated ones get EUA. */
+  auth?: TokenAuthOptions;
   journal?: JournalOptions;
   storage?: Omit<LedgerStorageOptions, 'dir' | 'logger'>;
   logger?: Logger;
@@ -130,6 +136,8 @@ export async function startBookie(options: BookieOptions): Promise<Bookie> {
   const checkpointIntervalMs = nonNegative('checkpointIntervalMs', options.checkpointIntervalMs ?? 10_000);
   const gcIntervalMs = nonNegative('gcIntervalMs', options.gcIntervalMs ?? 600_000);
   const compactionThreshold = fraction('compactionThreshold', options.compactionThreshold ?? 0.5);
+  // certificates and plugin are checked before any directory is touched
+  const security = new SecurityPolicy(options.tls, options.auth);
   let ledgersRoot = options.ledgersRoot ?? '/ledgers';
   if (typeof options.metadata === 'string') {
     const uri = parseMetadataUri(options.metadata);
@@ -181,7 +189,7 @@ export async function startBookie(options: BookieOptions): Promise<Bookie> {
     let readOnly = false;
     const processor = new RequestProcessor({ storage, journal, lac, ledgerDir, isReadOnly: () => readOnly, logger });
     const server = await BookieServer.listen(processor, {
-      host, port, logger,
+      host, port, logger, security,
       maxFrameSize: options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE,
       maxInFlightPerConnection: options.maxInFlightPerConnection ?? 10_000,
     });

@@ -7,7 +7,9 @@ import { noopLogger, type Logger } from '../util/logger.js';
 import { createDigest, type DigestType } from '../protocol/digest.js';
 import type { LedgerMetadata } from '../ledger-metadata/ledger-metadata-codec.js';
 import { masterKey } from '../protocol/master-key.js';
+import { checkTokenAuth, type TokenAuthOptions } from '../protocol/auth-plugins.js';
 import { BookiePool } from './bookie-pool.js';
+import type { ClientTlsOptions } from './connection-setup.js';
 import { BookieRegistry } from './bookie-registry.js';
 import { LedgerClientError } from './ledger-client-error.js';
 import { LedgerHandle, type HandleContext } from './ledger-handle.js';
@@ -24,6 +26,10 @@ export interface LedgerClientOptions {
   readonly requestTimeoutMs?: number;
   /** A read asks the next replica too after this long. Default 2000 ms. */
   readonly speculativeReadTimeoutMs?: number;
+  /** TLS to the bookies (START_TLS); PEM contents. */
+  readonly tls?: ClientTlsOptions;
+  /** Authenticate to the bookies with this plugin (AUTH). */
+  readonly auth?: TokenAuthOptions;
   readonly logger?: Logger;
 }
 
@@ -63,7 +69,11 @@ export class LedgerClient {
     this.#manager = new LedgerManager(options.store, root, { logger });
     this.#ids = new LedgerIdGenerator(options.store, root, { logger });
     this.#placement = new PlacementPolicy(registry, { logger });
-    this.#pool = new BookiePool(options.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: options.requestTimeoutMs });
+    this.#pool = new BookiePool({
+      ...(options.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: options.requestTimeoutMs }),
+      ...(options.tls === undefined ? {} : { tls: options.tls }),
+      ...(options.auth === undefined ? {} : { auth: options.auth }),
+    });
     this.#ctx = {
       pool: this.#pool,
       manager: this.#manager,
@@ -75,6 +85,7 @@ export class LedgerClient {
   }
 
   static async open(options: LedgerClientOptions): Promise<LedgerClient> {
+    if (options.auth !== undefined) checkTokenAuth(options.auth);
     const registry = new BookieRegistry(options.store, options.ledgersRoot ?? '/ledgers', options.logger ? { logger: options.logger } : {});
     await registry.start();
     return new LedgerClient(options, registry);

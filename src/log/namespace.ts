@@ -3,8 +3,10 @@
 // `local:<dir>` starts the embedded deployment (local store plus bookies in worker threads) instead.
 import os from 'node:os';
 import { InvalidArgumentError } from '../errors.js';
-import type { EmbeddedCluster } from '../embedded/embedded-cluster.js';
-import { LedgerClient } from '../ledger/ledger-client.js';
+import type { EmbeddedCluster, EmbeddedClusterOptions } from '../embedded/embedded-cluster.js';
+import type { ClientTlsOptions } from '../ledger/connection-setup.js';
+import { LedgerClient, type LedgerClientOptions } from '../ledger/ledger-client.js';
+import { checkTokenAuth, type TokenAuthOptions } from '../protocol/auth-plugins.js';
 import type { MetadataStore } from '../metadata/metadata-store.js';
 import { parseMetadataUri } from '../metadata/metadata-uri.js';
 import { ZkMetadataStore } from '../metadata/zk/zk-metadata-store.js';
@@ -27,6 +29,13 @@ export interface NamespaceOptions {
   readonly config?: Partial<LogConfig>;
   /** Written into writer lock nodes so a blocked writer can tell who holds a log. Default `<hostname>/<pid>`. */
   readonly clientId?: string;
+  /**
+   * TLS to the bookies (START_TLS), PEM contents. With `local:` the embedded bookies serve TLS with
+   * this same certificate and key, require it, and verify client certificates against `ca`.
+   */
+  readonly tls?: ClientTlsOptions;
+  /** Authenticate to the bookies (AUTH); with `local:` the embedded bookies require it. */
+  readonly auth?: TokenAuthOptions;
   /** pino-compatible. Default: silent. */
   readonly logger?: Logger;
 }
@@ -74,15 +83,22 @@ export class Namespace {
     const config = resolveLogConfig(options.config ?? {});
     const parsed = parseMetadataUri(uri);
     const logger = options.logger ?? noopLogger;
+    if (options.auth !== undefined) checkTokenAuth(options.auth);
+    const settings: ClientSettings = { logger, ...(options.tls === undefined ? {} : { tls: options.tls }), ...(options.auth === undefined ? {} : { auth: options.auth }) };
     let backend: Backend;
     if (parsed.kind === 'local') {
+      const bookieTls = options.tls === undefined ? {} : { tls: embeddedBookieTls(options.tls) };
       // loaded here so a client of zk:// never maps the bookie, lmdb or their native addons
       const { startEmbeddedCluster } = await import('../embedded/embedded-cluster.js');
-      const cluster = await startEmbeddedCluster({ dir: parsed.dir, ...(options.bookies === undefined ? {} : { bookies: options.bookies }), logger });
-      backend = await openLocalBackend(cluster, logger);
+      const cluster = await startEmbeddedCluster({
+        dir: parsed.dir, logger, ...bookieTls,
+        ...(options.bookies === undefined ? {} : { bookies: options.bookies }),
+        ...(options.auth === undefined ? {} : { auth: options.auth }),
+      });
+      backend = await openLocalBackend(cluster, settings);
     } else {
       if (parsed.path === '/') throw new InvalidArgumentError(`namespace URI ${uri} needs a path, e.g. zk://127.0.0.1:2181/messaging/ns`);
-      backend = await openZkBackend(parsed.connectString, parsed.path, options.sessionTimeoutMs, logger);
+      backend = await openZkBackend(parsed.connectString, parsed.path, options.sessionTimeoutMs, settings);
     }
     return new Namespace(uri, backend, config, options);
   }
@@ -178,16 +194,28 @@ async function closingOnFailure<T>(closers: ReadonlyArray<() => Promise<void>>, 
   }
 }
 
-function openLocalBackend(cluster: EmbeddedCluster, logger: Logger): Promise<Backend> {
+/** What the ledger client gets besides its store: logger, TLS and auth. */
+type ClientSettings = Omit<LedgerClientOptions, 'store' | 'ledgersRoot'> & { readonly logger: Logger };
+
+/** The embedded bookies present the client's own certificate and verify clients against its CA. */
+function embeddedBookieTls(options: ClientTlsOptions): NonNullable<EmbeddedClusterOptions['tls']> {
+  if (options.cert === undefined || options.key === undefined || options.ca === undefined || Array.isArray(options.ca)) {
+    throw new InvalidArgumentError('tls with a local: namespace needs cert, key and one ca: the embedded bookies serve that certificate');
+  }
+  return { cert: options.cert, key: options.key, ca: options.ca as string | Buffer, required: true };
+}
+
+function openLocalBackend(cluster: EmbeddedCluster, settings: ClientSettings): Promise<Backend> {
   const closers = [() => cluster.close()];
   return closingOnFailure(closers, async () => {
-    const ledgers = await LedgerClient.open({ store: cluster.store, ledgersRoot: cluster.ledgersRoot, logger });
+    const ledgers = await LedgerClient.open({ store: cluster.store, ledgersRoot: cluster.ledgersRoot, ...settings });
     return { store: cluster.store, namespaceRoot: LOCAL_NAMESPACE_ROOT, ledgers, closers };
   });
 }
 
 /** The namespace's ZooKeeper, plus a second session when the binding puts the bookies on another one. */
-async function openZkBackend(connectString: string, namespaceRoot: string, sessionTimeoutMs: number | undefined, logger: Logger): Promise<Backend> {
+async function openZkBackend(connectString: string, namespaceRoot: string, sessionTimeoutMs: number | undefined, settings: ClientSettings): Promise<Backend> {
+  const { logger } = settings;
   const zkOptions = { logger, ...(sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs }) };
   const store = await ZkMetadataStore.connect(connectString, zkOptions);
   const closers: Array<() => Promise<void>> = [() => store.close()];
@@ -199,7 +227,7 @@ async function openZkBackend(connectString: string, namespaceRoot: string, sessi
       closers.unshift(() => other.close());
       ledgerStore = other;
     }
-    const ledgers = await LedgerClient.open({ store: ledgerStore, ledgersRoot: binding.ledgersPath, logger });
+    const ledgers = await LedgerClient.open({ store: ledgerStore, ledgersRoot: binding.ledgersPath, ...settings });
     return { store, namespaceRoot, ledgers, closers };
   });
 }
