@@ -59,6 +59,10 @@ export interface BookieOptions {
   diskCheckIntervalMs?: number;
   /** ZooKeeper session timeout when `metadata` is a zk URI. */
   sessionTimeoutMs?: number;
+  /** ZooKeeper digest credentials `user:password` when `metadata` is a zk URI; the nodes it creates get creator-all ACLs. */
+  zkAuth?: string;
+  /** With zkAuth: the nodes it creates stay world-readable. Default true. */
+  zkWorldReadable?: boolean;
   /** TLS through START_TLS (PEM contents). Without it the bookie answers START_TLS with EBADREQ. */
   tls?: BookieTlsOptions;
   /** Require clients to authenticate (AUTH operation) with this plugin; unauthenticated ones get EUA. */
@@ -182,7 +186,12 @@ export async function startBookie(options: BookieOptions): Promise<Bookie> {
     cleanups.push(() => checkpoint());
 
     const store = typeof options.metadata === 'string'
-      ? await openMetadataStore(options.metadata, { ...(options.sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs: options.sessionTimeoutMs }), logger })
+      ? await openMetadataStore(options.metadata, {
+        logger,
+        ...(options.sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs: options.sessionTimeoutMs }),
+        ...(options.zkAuth === undefined ? {} : { zkAuth: options.zkAuth }),
+        ...(options.zkWorldReadable === undefined ? {} : { zkWorldReadable: options.zkWorldReadable }),
+      })
       : options.metadata;
     if (typeof options.metadata === 'string') cleanups.push(() => store.close());
 

@@ -9,7 +9,7 @@ import { LedgerClient, type LedgerClientOptions } from '../ledger/ledger-client.
 import { checkTokenAuth, type TokenAuthOptions } from '../protocol/auth-plugins.js';
 import type { MetadataStore } from '../metadata/metadata-store.js';
 import { parseMetadataUri } from '../metadata/metadata-uri.js';
-import { ZkMetadataStore } from '../metadata/zk/zk-metadata-store.js';
+import { ZkMetadataStore, type ZkStoreOptions } from '../metadata/zk/zk-metadata-store.js';
 import { noopLogger, type Logger } from '../util/logger.js';
 import type { LedgerMetadata } from '../ledger-metadata/ledger-metadata-codec.js';
 import { DistributedLog } from './distributed-log.js';
@@ -23,6 +23,13 @@ import { deleteLogWithLedgers } from './writer/retention.js';
 export interface NamespaceOptions {
   /** ZooKeeper session timeout for `zk://` URIs. Default 30000 ms. */
   readonly sessionTimeoutMs?: number;
+  /**
+   * ZooKeeper digest credentials `user:password` for `zk://` URIs, added to every session. The
+   * nodes this client creates (logs, segments, locks, ledgers) get creator-all ACLs plus world-read.
+   */
+  readonly zkAuth?: string;
+  /** With zkAuth: false drops the world-read ACL. Default true. */
+  readonly zkWorldReadable?: boolean;
   /** Bookies the embedded `local:` deployment runs. Default 3. */
   readonly bookies?: number;
   /** Defaults for every log of this namespace (see LogConfig); openWriter/openReader may override. */
@@ -98,7 +105,13 @@ export class Namespace {
       backend = await openLocalBackend(cluster, settings);
     } else {
       if (parsed.path === '/') throw new InvalidArgumentError(`namespace URI ${uri} needs a path, e.g. zk://127.0.0.1:2181/messaging/ns`);
-      backend = await openZkBackend(parsed.connectString, parsed.path, options.sessionTimeoutMs, settings);
+      const zkOptions: ZkStoreOptions = {
+        logger,
+        ...(options.sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs: options.sessionTimeoutMs }),
+        ...(options.zkAuth === undefined ? {} : { auth: options.zkAuth }),
+        ...(options.zkWorldReadable === undefined ? {} : { worldReadable: options.zkWorldReadable }),
+      };
+      backend = await openZkBackend(parsed.connectString, parsed.path, zkOptions, settings);
     }
     return new Namespace(uri, backend, config, options);
   }
@@ -214,9 +227,7 @@ function openLocalBackend(cluster: EmbeddedCluster, settings: ClientSettings): P
 }
 
 /** The namespace's ZooKeeper, plus a second session when the binding puts the bookies on another one. */
-async function openZkBackend(connectString: string, namespaceRoot: string, sessionTimeoutMs: number | undefined, settings: ClientSettings): Promise<Backend> {
-  const { logger } = settings;
-  const zkOptions = { logger, ...(sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs }) };
+async function openZkBackend(connectString: string, namespaceRoot: string, zkOptions: ZkStoreOptions, settings: ClientSettings): Promise<Backend> {
   const store = await ZkMetadataStore.connect(connectString, zkOptions);
   const closers: Array<() => Promise<void>> = [() => store.close()];
   return closingOnFailure(closers, async () => {
