@@ -2,7 +2,8 @@
 import { parseArgs } from 'node:util';
 import { startBookie } from '../bookie/bookie.js';
 import { InvalidArgumentError } from '../errors.js';
-import { integerOption } from './command-support.js';
+import { integerOption, readOptionFile } from './command-support.js';
+import type { BookieOptions } from '../bookie/bookie.js';
 import { stderrLogger } from './stderr-logger.js';
 
 export const BOOKIE_HELP = `Usage: dlog bookie --metadata <uri> --dir <dataDir> [options]
@@ -23,6 +24,19 @@ Options:
                         registration lingers this long and its restart waits for it
   --checkpoint-interval-ms <ms>
                         storage flush + journal mark interval (default 10000)
+  --tls-cert <file>     PEM certificate to serve TLS with (clients send START_TLS)
+  --tls-key <file>      PEM private key of --tls-cert
+  --tls-ca <file>       PEM CA client certificates must chain to (turns on mutual TLS)
+  --tls-required        serve no add, read or other data request without TLS
+  --tls-allowed-roles <r1,r2>
+                        client certificates must carry one of these roles (subject OU 0:role,...)
+  --auth-plugin <name>  require clients to authenticate: token (shared secret)
+  --auth-token-file <file>
+                        the shared token (first line of the file) for --auth-plugin token
+  --zk-auth <user:password>
+                        ZooKeeper digest credentials; nodes the bookie creates get creator-all
+                        plus world-read ACLs
+  --zk-no-world-read    with --zk-auth: no world-read ACL on created nodes
   --verbose             log everything to stderr, and stack traces on errors
   -h, --help            print this help
 `;
@@ -35,6 +49,10 @@ export async function bookieCommand(argv: string[]): Promise<number> {
       'journal-dir': { type: 'string' }, 'ledger-dir': { type: 'string' }, 'bookie-id': { type: 'string' },
       verbose: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
       'zk-session-timeout-ms': { type: 'string' }, 'checkpoint-interval-ms': { type: 'string' },
+      'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, 'tls-ca': { type: 'string' },
+      'tls-required': { type: 'boolean' }, 'tls-allowed-roles': { type: 'string' },
+      'auth-plugin': { type: 'string' }, 'auth-token-file': { type: 'string' },
+      'zk-auth': { type: 'string' }, 'zk-no-world-read': { type: 'boolean' },
     },
     strict: true,
   });
@@ -47,7 +65,9 @@ export async function bookieCommand(argv: string[]): Promise<number> {
   const port = integerOption('port', values.port);
   const sessionTimeoutMs = integerOption('zk-session-timeout-ms', values['zk-session-timeout-ms']);
   const checkpointIntervalMs = integerOption('checkpoint-interval-ms', values['checkpoint-interval-ms']);
+  const security = await securityOptions(values);
   const bookie = await startBookie({
+    ...security,
     metadata: values.metadata,
     dir: values.dir,
     ...(port === undefined ? {} : { port }),
@@ -66,4 +86,47 @@ export async function bookieCommand(argv: string[]): Promise<number> {
   });
   await bookie.close();
   return 0;
+}
+
+interface SecurityValues {
+  readonly 'tls-cert'?: string | undefined;
+  readonly 'tls-key'?: string | undefined;
+  readonly 'tls-ca'?: string | undefined;
+  readonly 'tls-required'?: boolean | undefined;
+  readonly 'tls-allowed-roles'?: string | undefined;
+  readonly 'auth-plugin'?: string | undefined;
+  readonly 'auth-token-file'?: string | undefined;
+  readonly 'zk-auth'?: string | undefined;
+  readonly 'zk-no-world-read'?: boolean | undefined;
+}
+
+/** TLS, auth and ZooKeeper ACL options, files read and checked before the bookie starts. */
+async function securityOptions(values: SecurityValues): Promise<Pick<BookieOptions, 'tls' | 'auth' | 'zkAuth' | 'zkWorldReadable'>> {
+  const out: Pick<BookieOptions, 'tls' | 'auth' | 'zkAuth' | 'zkWorldReadable'> = {};
+  const cert = values['tls-cert'];
+  const key = values['tls-key'];
+  if ((cert === undefined) !== (key === undefined)) throw new InvalidArgumentError('--tls-cert and --tls-key go together');
+  if (cert !== undefined && key !== undefined) {
+    const ca = values['tls-ca'];
+    const roles = values['tls-allowed-roles']?.split(',').map((r) => r.trim()).filter((r) => r !== '');
+    out.tls = {
+      cert: await readOptionFile('tls-cert', cert),
+      key: await readOptionFile('tls-key', key),
+      ...(ca === undefined ? {} : { ca: await readOptionFile('tls-ca', ca) }),
+      ...(values['tls-required'] === true ? { required: true } : {}),
+      ...(roles === undefined ? {} : { allowedRoles: roles }),
+    };
+  } else if (values['tls-ca'] !== undefined || values['tls-required'] === true || values['tls-allowed-roles'] !== undefined) {
+    throw new InvalidArgumentError('--tls-ca, --tls-required and --tls-allowed-roles need --tls-cert and --tls-key');
+  }
+  const plugin = values['auth-plugin'];
+  if (plugin !== undefined) {
+    if (plugin !== 'token') throw new InvalidArgumentError(`unknown --auth-plugin '${plugin}' (known: token)`);
+    const file = values['auth-token-file'];
+    if (file === undefined) throw new InvalidArgumentError('--auth-plugin token needs --auth-token-file <file>');
+    out.auth = { plugin, token: (await readOptionFile('auth-token-file', file)).toString('utf8').split('\n')[0]?.trim() ?? '' };
+  }
+  if (values['zk-auth'] !== undefined) out.zkAuth = values['zk-auth'];
+  if (values['zk-no-world-read'] === true) out.zkWorldReadable = false;
+  return out;
 }

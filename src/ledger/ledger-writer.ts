@@ -176,7 +176,10 @@ export class LedgerWriter {
     } else if (response.status === 'EFENCED') {
       this.#fail(new LedgerClientError('LEDGER_FENCED', `ledger ${this.ledgerId} was fenced by another client (recovery): this writer can add nothing more`));
     } else if (response.status === 'EUA') {
-      this.#fail(new LedgerClientError('UNAUTHORIZED', `bookie ${bookieId} refused the master key of ledger ${this.ledgerId}`));
+      // a bare status (no add response) refuses the connection itself: TLS or authentication required
+      this.#fail(new LedgerClientError('UNAUTHORIZED', response.op === 'STATUS_ONLY'
+        ? `bookie ${bookieId} refused this client: it requires TLS or authentication (see the bookie's log)`
+        : `bookie ${bookieId} refused the master key of ledger ${this.ledgerId}`));
     } else {
       // any other refusal (read-only, overloaded, I/O error): replace the bookie
       this.#ctx.logger.warn({ bookieId, ledgerId: this.ledgerId, entryId: op.entryId, status: response.status }, 'add refused by bookie');

@@ -4,7 +4,7 @@ import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import zookeeper from 'node-zookeeper-client';
 import type { ACL, Client, Event as ZkEvent, Exception, Stat } from 'node-zookeeper-client';
-import { MetadataError } from '../../errors.js';
+import { InvalidArgumentError, MetadataError } from '../../errors.js';
 import { noopLogger, type Logger } from '../../util/logger.js';
 import type {
   CreateOptions, MetadataStore, MetadataStoreEvents, MultiOp, MultiResult, NodeData, NodeStat, SessionState, Watcher,
@@ -135,7 +135,7 @@ export class ZkMetadataStore extends EventEmitter<MetadataStoreEvents> implement
       }
     }
     if (options.auth !== undefined && !/^[^:]+:.+$/s.test(options.auth)) {
-      throw new MetadataError('BAD_ARGUMENTS', 'ZooKeeper auth must be user:password');
+      throw new InvalidArgumentError('ZooKeeper auth must be user:password');
     }
     const store = new ZkMetadataStore(connectString, options);
     await store.#open();
