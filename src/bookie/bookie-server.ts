@@ -29,11 +29,29 @@ export class BookieServer {
   readonly #sockets = new Set<net.Socket>();
   readonly #options: BookieServerOptions;
   readonly #processor: RequestProcessor;
+  /** Never listens: START_TLS hands it the connection's socket, and it runs the handshake and the client-certificate check. */
+  readonly #tls: tls.Server | undefined;
+  /** Connections handed to #tls, by peer address, waiting for their TLS socket. */
+  readonly #handshakes = new Map<string, (secured: tls.TLSSocket) => void>();
 
   private constructor(server: net.Server, processor: RequestProcessor, options: BookieServerOptions) {
     this.#server = server;
     this.#processor = processor;
     this.#options = options;
+    const tlsOptions = options.security.serverOptions;
+    if (tlsOptions !== undefined) {
+      this.#tls = tls.createServer(tlsOptions);
+      this.#tls.on('secureConnection', (secured) => {
+        const key = `${secured.remoteAddress ?? ''}:${secured.remotePort ?? ''}`;
+        const done = this.#handshakes.get(key);
+        this.#handshakes.delete(key);
+        if (done) done(secured);
+        else secured.destroy();
+      });
+      this.#tls.on('tlsClientError', (err, secured) => {
+        options.logger.warn({ err, peer: `${secured.remoteAddress ?? '?'}:${secured.remotePort ?? '?'}` }, `TLS handshake failed: ${err.message}`);
+      });
+    }
   }
 
   static async listen(processor: RequestProcessor, options: BookieServerOptions): Promise<BookieServer> {
@@ -93,8 +111,8 @@ export class BookieServer {
       throttle();
     };
     const startTls = (txnId: bigint): void => {
-      const context = security.secureContext;
-      if (context === undefined || session.secure || inFlight > 0 || !writer.writable) {
+      const server = this.#tls;
+      if (server === undefined || session.secure || inFlight > 0 || !writer.writable) {
         respond({ op: 'START_TLS', txnId, status: 'EBADREQ' });
         return;
       }
@@ -102,26 +120,19 @@ export class BookieServer {
       writer.write(encodeResponse({ op: 'START_TLS', txnId, status: 'EOK' }));
       writer.flush();
       raw.off('data', onData);
-      const secured = new tls.TLSSocket(raw, {
-        isServer: true, secureContext: context, requestCert: security.verifiesClients, rejectUnauthorized: security.verifiesClients,
-      });
-      socket = secured;
-      this.#sockets.add(secured);
-      secured.on('close', () => {
-        this.#sockets.delete(secured);
-        raw.destroy();
-      });
-      writer = new FrameWriter(secured);
-      secured.on('data', onData);
-      secured.on('error', (err: Error) => { logger.warn({ err, peer }, 'TLS connection failed'); });
-      secured.once('secure', () => {
-        if (security.verifiesClients && !secured.authorized) {
-          reject(secured.authorizationError, `client certificate refused: ${String(secured.authorizationError)}`);
-          return;
-        }
+      const key = `${raw.remoteAddress ?? ''}:${raw.remotePort ?? ''}`;
+      this.#handshakes.set(key, (secured) => {
+        socket = secured;
+        this.#sockets.add(secured);
+        secured.on('close', () => { this.#sockets.delete(secured); });
+        writer = new FrameWriter(secured);
         session.secured(secured);
         if (!session.authorized) logger.warn({ peer }, `TLS client refused: ${session.refusal ?? ''}`);
+        secured.on('data', onData);
+        secured.on('error', (err: Error) => { logger.debug({ err, peer }, 'TLS connection error'); });
       });
+      raw.once('close', () => { this.#handshakes.delete(key); });
+      server.emit('connection', raw);
     };
     const dispatch = (request: DecodedRequest): void => {
       if (request.op === 'START_TLS') {

@@ -29,7 +29,8 @@ function digest(token: string): Buffer {
 
 /** The bookie-wide part: certificates loaded once, the token hashed once. */
 export class SecurityPolicy {
-  readonly secureContext: tls.SecureContext | undefined;
+  /** For the bookie's TLS server; undefined without TLS. */
+  readonly serverOptions: tls.TlsOptions | undefined;
   readonly #tls: BookieTlsOptions | undefined;
   readonly #token: Buffer | undefined;
 
@@ -39,22 +40,21 @@ export class SecurityPolicy {
       if (tlsOptions.allowedRoles !== undefined && tlsOptions.ca === undefined) {
         throw new InvalidArgumentError('tls.allowedRoles needs tls.ca: roles come from client certificates, which only a CA can vouch for');
       }
+      const verify = tlsOptions.ca !== undefined;
+      const pem = { cert: tlsOptions.cert, key: tlsOptions.key, ...(verify ? { ca: tlsOptions.ca } : {}) };
       try {
-        this.secureContext = tls.createSecureContext({ cert: tlsOptions.cert, key: tlsOptions.key, ...(tlsOptions.ca === undefined ? {} : { ca: tlsOptions.ca }) });
+        // loads them now, so a bad file fails the start rather than the first handshake
+        tls.createSecureContext(pem);
       } catch (err) {
         throw new InvalidArgumentError(`bookie TLS: unusable certificate or key: ${(err as Error).message}`, { cause: err });
       }
+      this.serverOptions = { ...pem, requestCert: verify, rejectUnauthorized: verify };
     }
     if (auth !== undefined) {
       checkTokenAuth(auth);
       this.#token = digest(auth.token);
     }
     this.#tls = tlsOptions;
-  }
-
-  /** Mutual TLS: the bookie asks for and verifies client certificates. */
-  get verifiesClients(): boolean {
-    return this.#tls?.ca !== undefined;
   }
 
   session(): ConnectionSecurity {

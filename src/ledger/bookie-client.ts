@@ -218,9 +218,16 @@ export class BookieClient {
           raw.destroy(err instanceof Error ? err : new Error(String(err)));
         }
       };
+      /** While the set-up runs, its outcome (which a close also settles) reports the failure. */
+      let settingUp = false;
       raw.once('connect', () => {
+        settingUp = true;
         setUpConnection(raw, this.#security, this.#name(), this.#maxFrameSize).then((socket) => {
-          if (closed) return;
+          settingUp = false;
+          if (closed || raw.destroyed) {
+            onClose();
+            return;
+          }
           connected = true;
           clearTimeout(timer);
           this.#backoffMs = 0;
@@ -234,13 +241,15 @@ export class BookieClient {
           this.#open = { socket, writer: new FrameWriter(socket) };
           resolve(this.#open);
         }, (err: unknown) => {
+          settingUp = false;
           refusal = err instanceof BookieClientError ? err : new BookieClientError('BOOKIE_UNAVAILABLE', `cannot set up a connection to ${this.#name()}: ${(err as Error).message}`, { cause: err });
           this.#refusal = refusal;
           raw.destroy();
+          onClose();
         });
       });
       raw.on('error', () => { /* reported through 'close' */ });
-      raw.once('close', onClose);
+      raw.once('close', () => { if (!settingUp) onClose(); });
     }));
     return this.#connection;
   }

@@ -23,6 +23,8 @@ export interface BookieProcessOptions {
   readonly sessionTimeoutMs?: number;
   /** Periodic checkpoint interval (hidden CLI flag); default: the bookie's (10 s). */
   readonly checkpointIntervalMs?: number;
+  /** More `dlog bookie` options (TLS, auth). */
+  readonly extraArgs?: readonly string[];
   /** How long to wait for the ready line. Default 60 s (tsx compiles on first use; CI cores are busy). */
   readonly readyTimeoutMs?: number;
 }
@@ -86,6 +88,7 @@ function argsFor(options: BookieProcessOptions, port: number): string[] {
   const args = ['--import', 'tsx', MAIN, 'bookie', '--metadata', options.metadata, '--dir', options.dir, '--port', String(port)];
   args.push('--zk-session-timeout-ms', String(options.sessionTimeoutMs ?? 1000));
   if (options.checkpointIntervalMs !== undefined) args.push('--checkpoint-interval-ms', String(options.checkpointIntervalMs));
+  args.push(...(options.extraArgs ?? []));
   return args;
 }
 
