@@ -254,7 +254,9 @@ describe('bookie security (real bookie processes, real ZooKeeper)', function () 
         await noAuth(store.create(`${ledgersRoot}/available/127.0.0.1:1`));
 
         // the namespace's own session expires; its next session logs in again and keeps writing
-        await forceExpire(ns.metadataStore as ZkMetadataStore, zk);
+        const session = ns.metadataStore;
+        if (!(session instanceof ZkMetadataStore)) throw new Error('a zk:// namespace runs on a ZkMetadataStore');
+        await forceExpire(session, zk);
         await writer.close();
         const next = await log.openWriter();
         for (let i = 6; i <= 8; i++) await next.asyncWrite({ txid: BigInt(i), payload: Buffer.from(`r${i}`) });
