@@ -149,8 +149,8 @@ export async function startBookie(options: BookieOptions): Promise<Bookie> {
   }
   const journalDir = path.resolve(options.journalDir ?? path.join(options.dir, 'journal'));
   const ledgerDir = path.resolve(options.ledgerDir ?? path.join(options.dir, 'ledgers'));
-  await mkdir(journalDir, { recursive: true });
-  await mkdir(ledgerDir, { recursive: true });
+  await mkdir(journalDir, { recursive: true, mode: 0o700 });
+  await mkdir(ledgerDir, { recursive: true, mode: 0o700 });
 
   const cleanups: (() => Promise<void> | void)[] = [];
   const unwind = async (): Promise<void> => {

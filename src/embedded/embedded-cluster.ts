@@ -7,7 +7,7 @@
 // A bookie's id is its address and ledger metadata names bookies by id, so the ports are chosen
 // once and kept: a restart must bring every bookie back at the address its ledgers name.
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, realpath } from 'node:fs/promises';
+import { chmod, mkdir, readFile, realpath } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import net from 'node:net';
 import path from 'node:path';
@@ -316,8 +316,10 @@ export async function startEmbeddedCluster(options: EmbeddedClusterOptions): Pro
     throw new InvalidArgumentError(`bookies must be an integer from 1 to ${MAX_BOOKIES}, got ${requested}`);
   }
   if (typeof options.dir !== 'string' || options.dir === '') throw new InvalidArgumentError('dir must be a non-empty path');
-  await mkdir(options.dir, { recursive: true });
+  await mkdir(options.dir, { recursive: true, mode: 0o700 });
   const dir = await realpath(options.dir);
+  // the data (records, ledger keys) is this user's alone, also in a directory made before
+  await chmod(dir, 0o700);
   if (running.has(dir)) {
     throw new MetadataError('STORE_LOCKED', `embedded cluster directory ${dir} is already open in this process (process ${process.pid}); close that cluster first`);
   }

@@ -1,7 +1,7 @@
 // TLS (START_TLS), shared-token authentication and ZooKeeper ACLs against real `dlog bookie`
 // processes and the real test ZooKeeper; TLS in the embedded deployment too.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -313,6 +313,16 @@ describe('TLS in the embedded deployment', function () {
       } finally {
         await ns.close();
       }
+      // nobody else may read the data: directories 0700, files 0600 (LMDB makes its own files
+      // 0644, inside a 0700 directory)
+      const modes = readdirSync(dir, { recursive: true, withFileTypes: true }).map((e) => {
+        const file = path.join(e.parentPath, e.name);
+        return { file, mode: statSync(file).mode & 0o777, dir: e.isDirectory() };
+      });
+      expect(statSync(dir).mode & 0o777).to.equal(0o700);
+      expect(modes.filter((m) => m.dir && m.mode !== 0o700)).to.deep.equal([]);
+      expect(modes.filter((m) => !m.dir && !m.file.endsWith('.mdb') && m.mode !== 0o600)).to.deep.equal([]);
+      expect(modes.some((m) => m.file.endsWith('.jnl'))).to.equal(true);
     } finally {
       certs.remove();
       rmSync(dir, { recursive: true, force: true });
