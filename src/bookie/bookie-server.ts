@@ -11,6 +11,7 @@ import { FrameDecoder } from '../protocol/frame-decoder.js';
 import { FrameWriter } from '../protocol/frame-writer.js';
 import { decodeRequest, encodeResponse } from '../protocol/protocol-codec.js';
 import type { DecodedRequest, Response } from '../protocol/protocol-types.js';
+import type { BookieMetrics } from './bookie-metrics.js';
 import type { SecurityPolicy } from './connection-security.js';
 import type { RequestProcessor } from './request-processor.js';
 
@@ -22,6 +23,7 @@ export interface BookieServerOptions {
   readonly maxInFlightPerConnection: number;
   readonly logger: Logger;
   readonly security: SecurityPolicy;
+  readonly metrics: BookieMetrics;
 }
 
 export class BookieServer {
@@ -68,6 +70,13 @@ export class BookieServer {
     return bookie;
   }
 
+  /** Open client connections. */
+  get connections(): number {
+    let n = 0;
+    for (const socket of this.#sockets) if (!(socket instanceof tls.TLSSocket)) n++;
+    return n;
+  }
+
   get address(): net.AddressInfo {
     return this.#server.address() as net.AddressInfo;
   }
@@ -80,7 +89,7 @@ export class BookieServer {
   }
 
   #serve(raw: net.Socket): void {
-    const { logger, maxFrameSize, maxInFlightPerConnection, security } = this.#options;
+    const { logger, maxFrameSize, maxInFlightPerConnection, security, metrics } = this.#options;
     const peer = `${raw.remoteAddress ?? '?'}:${raw.remotePort ?? '?'}`;
     this.#sockets.add(raw);
     const session = security.session();
@@ -144,13 +153,16 @@ export class BookieServer {
         return;
       }
       if (!session.authorized) {
+        metrics.unauthorized();
         const operation = request.op === 'UNSUPPORTED' ? request.operation : request.op;
         respond({ op: 'STATUS_ONLY', operation, txnId: request.txnId, status: 'EUA' });
         return;
       }
       inFlight++;
+      const startedAt = performance.now();
       void this.#processor.process(request).then((response) => {
         inFlight--;
+        metrics.request(response, startedAt);
         respond(response);
       });
       throttle();

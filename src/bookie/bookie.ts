@@ -1,7 +1,7 @@
 // A BookKeeper-compatible storage node: journal + ledger storage + the v3 protocol server +
 // registration in the metadata store, with periodic checkpoints, garbage collection and a disk
 // monitor. `startBookie` is what `dlog bookie` and the embedded mode run.
-import { mkdir, realpath } from 'node:fs/promises';
+import { mkdir, realpath, statfs } from 'node:fs/promises';
 import path from 'node:path';
 import { InvalidArgumentError } from '../errors.js';
 import type { MetadataStore } from '../metadata/metadata-store.js';
@@ -13,6 +13,8 @@ import { DEFAULT_MAX_FRAME_SIZE } from '../protocol/frame-decoder.js';
 import { ledgerPath } from '../ledger-metadata/ledger-paths.js';
 import type { TokenAuthOptions } from '../protocol/auth-plugins.js';
 import { BookieError } from './bookie-error.js';
+import { startAdminHttp } from './admin-http.js';
+import { BookieMetrics } from './bookie-metrics.js';
 import { BookieServer } from './bookie-server.js';
 import { SecurityPolicy, type BookieTlsOptions } from './connection-security.js';
 import { readCheckpointMark, writeCheckpointMark } from './checkpoint-mark.js';
@@ -67,9 +69,24 @@ export interface BookieOptions {
   tls?: BookieTlsOptions;
   /** Require clients to authenticate (AUTH operation) with this plugin; unauthenticated ones get EUA. */
   auth?: TokenAuthOptions;
+  /** Serve the admin HTTP endpoint (/metrics, /heartbeat, /api/v1/bookie/...) on this port; 0 picks one. Default off. */
+  httpPort?: number;
+  /** Address of the admin endpoint. Default: `host`. */
+  httpHost?: string;
   journal?: JournalOptions;
   storage?: Omit<LedgerStorageOptions, 'dir' | 'logger'>;
   logger?: Logger;
+}
+
+export interface BookieInfo {
+  readonly bookieId: string;
+  readonly journalDir: string;
+  readonly ledgerDir: string;
+  readonly readOnly: boolean;
+  readonly version: string;
+  /** Bytes free to this user, and the size, of the ledger directory's disk. */
+  readonly freeSpace: number;
+  readonly totalSpace: number;
 }
 
 export interface Bookie {
@@ -80,10 +97,33 @@ export interface Bookie {
   checkpoint(): Promise<void>;
   /** Runs garbage collection now. */
   collectGarbage(): Promise<GcReport>;
+  /** Where the admin HTTP endpoint listens, when `httpPort` was given. */
+  readonly httpAddress: { readonly host: string; readonly port: number } | undefined;
+  /** Turns read-only on or off by hand (a full disk keeps it read-only whatever this says). */
+  setReadOnly(readOnly: boolean): Promise<void>;
+  /** Prometheus text exposition of the bookie's metrics. */
+  metricsText(): string;
+  /** Id, directories, disk space, state and version: the admin endpoint's /api/v1/bookie/info. */
+  info(): Promise<BookieInfo>;
   /** Counters: the journal's groups, syncs and records (group commit at work). */
   stats(): { readonly journal: JournalStats };
   /** Stops serving, deregisters, checkpoints and closes. Idempotent. */
   close(): Promise<void>;
+}
+
+/** Reported by /api/v1/bookie/info. */
+const BOOKIE_VERSION = '0.1.0';
+
+/** Gauges read at scrape time from the journal, the server and the state. */
+function registerStateMetrics(metrics: BookieMetrics, journal: Journal, server: BookieServer, isReadOnly: () => boolean): void {
+  const r = metrics.registry;
+  r.gauge('journal_records_total', 'Records the journal acknowledged (after fsync).', () => journal.stats().records, 'counter');
+  r.gauge('journal_groups_total', 'Journal groups written and synced; records/groups is the group-commit size.', () => journal.stats().groups, 'counter');
+  r.gauge('journal_syncs_total', 'Journal durability barriers (fdatasync), file creation included.', () => journal.stats().syncs, 'counter');
+  r.gauge('journal_bytes_written_total', 'Bytes written to journal files.', () => journal.stats().bytesWritten, 'counter');
+  r.gauge('journal_pending_records', 'Records appended and not yet synced.', () => journal.stats().pendingRecords);
+  r.gauge('connections', 'Open client connections.', () => server.connections);
+  r.gauge('read_only', '1 when the bookie refuses adds (full disk or set by an operator).', () => (isReadOnly() ? 1 : 0));
 }
 
 function fraction(name: string, value: number): number {
@@ -195,10 +235,14 @@ export async function startBookie(options: BookieOptions): Promise<Bookie> {
       : options.metadata;
     if (typeof options.metadata === 'string') cleanups.push(() => store.close());
 
+    // read-only because the disk is full, or because an operator asked (admin endpoint)
+    let diskFull = false;
+    let forcedReadOnly = false;
     let readOnly = false;
+    const metrics = new BookieMetrics();
     const processor = new RequestProcessor({ storage, journal, lac, ledgerDir, isReadOnly: () => readOnly, logger });
     const server = await BookieServer.listen(processor, {
-      host, port, logger, security,
+      host, port, logger, security, metrics,
       maxFrameSize: options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE,
       maxInFlightPerConnection: options.maxInFlightPerConnection ?? 10_000,
     });
@@ -211,8 +255,9 @@ export async function startBookie(options: BookieOptions): Promise<Bookie> {
       dirs: [journalDir, ledgerDir], threshold, warnThreshold, logger,
       intervalMs: options.diskCheckIntervalMs ?? 10_000,
       onChange: async (ro) => {
-        readOnly = ro;
-        await registration.setReadOnly(ro);
+        diskFull = ro;
+        readOnly = diskFull || forcedReadOnly;
+        await registration.setReadOnly(readOnly);
       },
     });
     // the first disk check comes before registering: a full bookie registers read-only at once,
@@ -230,6 +275,10 @@ export async function startBookie(options: BookieOptions): Promise<Bookie> {
       }));
       return live;
     };
+    const gcRuns = metrics.registry.counter('gc_runs_total', 'Garbage collection runs.');
+    const gcDeletedLedgers = metrics.registry.counter('gc_deleted_ledgers_total', 'Ledgers garbage collection removed from storage.');
+    const gcCompactedLogs = metrics.registry.counter('gc_compacted_entry_logs_total', 'Entry logs compacted.');
+    const gcReclaimed = metrics.registry.counter('gc_reclaimed_bytes_total', 'Entry log bytes freed by garbage collection, net of compaction writes.');
     const collectGarbage = async (): Promise<GcReport> => {
       // checkpoint first: otherwise a crash before the next one would replay the journal records
       // of the ledgers deleted here and bring them back
@@ -238,6 +287,10 @@ export async function startBookie(options: BookieOptions): Promise<Bookie> {
       const report = await storage.collectGarbage(isLive, { compactionThreshold });
       const kept = new Set(await storage.listLedgers());
       for (const id of before) if (!kept.has(id)) lac.forget(id);
+      gcRuns.inc();
+      gcDeletedLedgers.inc(report.deletedLedgers);
+      gcCompactedLogs.inc(report.compactedLogs);
+      gcReclaimed.inc(report.bytesReclaimed);
       return report;
     };
 
@@ -260,11 +313,28 @@ export async function startBookie(options: BookieOptions): Promise<Bookie> {
     every(gcIntervalMs, 'garbage collection', collectGarbage);
     cleanups.push(() => { for (const timer of timers.values()) clearTimeout(timer); });
 
-    logger.info({ bookieId, host, port: bound.port, journalDir, ledgerDir }, 'bookie serving');
-    return {
+    registerStateMetrics(metrics, journal, server, () => readOnly);
+    const setReadOnly = async (ro: boolean): Promise<void> => {
+      forcedReadOnly = ro;
+      readOnly = diskFull || forcedReadOnly;
+      await registration.setReadOnly(readOnly);
+      logger.info({ readOnly, forced: ro, diskFull }, 'bookie state set');
+    };
+    let httpAddress: Bookie['httpAddress'];
+    const bookie: Bookie = {
+      get httpAddress() { return httpAddress; },
       bookieId,
       address: { host, port: bound.port },
       get readOnly() { return readOnly; },
+      setReadOnly,
+      metricsText: () => metrics.registry.prometheusText(),
+      info: async () => {
+        const fs = await statfs(ledgerDir);
+        return {
+          bookieId, journalDir, ledgerDir, readOnly, version: BOOKIE_VERSION,
+          freeSpace: fs.bavail * fs.bsize, totalSpace: fs.blocks * fs.bsize,
+        };
+      },
       checkpoint,
       collectGarbage,
       stats: () => ({ journal: journal.stats() }),
@@ -273,6 +343,13 @@ export async function startBookie(options: BookieOptions): Promise<Bookie> {
         return closing;
       },
     };
+    if (options.httpPort !== undefined) {
+      const admin = await startAdminHttp(bookie, { host: options.httpHost ?? host, port: options.httpPort, logger });
+      cleanups.push(() => admin.close());
+      httpAddress = admin.address;
+    }
+    logger.info({ bookieId, host, port: bound.port, journalDir, ledgerDir }, 'bookie serving');
+    return bookie;
   } catch (err) {
     await unwind().catch((cleanupErr: unknown) => { logger.error({ err: cleanupErr }, 'cleanup after a failed start failed'); });
     throw err;

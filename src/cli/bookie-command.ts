@@ -4,9 +4,13 @@ import { startBookie } from '../bookie/bookie.js';
 import { InvalidArgumentError } from '../errors.js';
 import { integerOption, readOptionFile } from './command-support.js';
 import type { BookieOptions } from '../bookie/bookie.js';
+import { bookieListCommand, bookieStatusCommand } from './bookie-admin-command.js';
+import { jsonLogger } from './json-logger.js';
 import { stderrLogger } from './stderr-logger.js';
 
 export const BOOKIE_HELP = `Usage: dlog bookie --metadata <uri> --dir <dataDir> [options]
+       dlog bookie list --metadata <uri>       registered bookies and their state
+       dlog bookie status <host:port>          a bookie's admin endpoint: info and state
 
 Runs a BookKeeper-compatible storage node (bookie). Prints "bookie <id> ready" on stdout once it
 serves, and stops cleanly on SIGTERM or SIGINT.
@@ -37,11 +41,17 @@ Options:
                         ZooKeeper digest credentials; nodes the bookie creates get creator-all
                         plus world-read ACLs
   --zk-no-world-read    with --zk-auth: no world-read ACL on created nodes
+  --http-port <n>       serve the admin HTTP endpoint (/metrics, /heartbeat, /api/v1/bookie/info,
+                        /api/v1/bookie/state, /api/v1/bookie/gc) on this port (0 picks one)
+  --http-host <addr>    address of the admin endpoint (default: --host)
+  --log-format <fmt>    text (default) or json: one pino-compatible JSON object per line on stderr
   --verbose             log everything to stderr, and stack traces on errors
   -h, --help            print this help
 `;
 
 export async function bookieCommand(argv: string[]): Promise<number> {
+  if (argv[0] === 'list') return bookieListCommand(argv.slice(1));
+  if (argv[0] === 'status') return bookieStatusCommand(argv.slice(1));
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -53,6 +63,7 @@ export async function bookieCommand(argv: string[]): Promise<number> {
       'tls-required': { type: 'boolean' }, 'tls-allowed-roles': { type: 'string' },
       'auth-plugin': { type: 'string' }, 'auth-token-file': { type: 'string' },
       'zk-auth': { type: 'string' }, 'zk-no-world-read': { type: 'boolean' },
+      'http-port': { type: 'string' }, 'http-host': { type: 'string' }, 'log-format': { type: 'string' },
     },
     strict: true,
   });
@@ -65,6 +76,9 @@ export async function bookieCommand(argv: string[]): Promise<number> {
   const port = integerOption('port', values.port);
   const sessionTimeoutMs = integerOption('zk-session-timeout-ms', values['zk-session-timeout-ms']);
   const checkpointIntervalMs = integerOption('checkpoint-interval-ms', values['checkpoint-interval-ms']);
+  const httpPort = integerOption('http-port', values['http-port'], 0);
+  const format = values['log-format'] ?? 'text';
+  if (format !== 'text' && format !== 'json') throw new InvalidArgumentError(`--log-format must be text or json, got ${JSON.stringify(format)}`);
   const security = await securityOptions(values);
   const bookie = await startBookie({
     ...security,
@@ -77,8 +91,11 @@ export async function bookieCommand(argv: string[]): Promise<number> {
     ...(values['bookie-id'] === undefined ? {} : { bookieId: values['bookie-id'] }),
     ...(sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs }),
     ...(checkpointIntervalMs === undefined ? {} : { checkpointIntervalMs }),
-    logger: stderrLogger(values.verbose === true, 'bookie'),
+    ...(httpPort === undefined ? {} : { httpPort }),
+    ...(values['http-host'] === undefined ? {} : { httpHost: values['http-host'] }),
+    logger: format === 'json' ? jsonLogger(values.verbose === true, { name: 'bookie' }) : stderrLogger(values.verbose === true, 'bookie'),
   });
+  if (bookie.httpAddress !== undefined) process.stdout.write(`admin http://${bookie.httpAddress.host}:${bookie.httpAddress.port}\n`);
   process.stdout.write(`bookie ${bookie.bookieId} ready\n`);
   await new Promise<void>((resolve) => {
     process.once('SIGTERM', resolve);
