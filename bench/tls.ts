@@ -58,11 +58,11 @@ try {
   for (const client of Object.values(modes)) await writeRow(client, 100); // warm-up: connections, handshakes, JIT
   console.log('\nrow                         | adds/s     p50 ms  p99 ms  client CPU us/add');
   for (const window of [1, 1000]) {
-    const results: Record<string, Row[]> = { plaintext: [], 'mutual TLS': [] };
+    const results = Object.entries(modes).map(([name, client]) => ({ name, client, rows: [] as Row[] }));
     for (let r = 0; r < ROUNDS; r++) {
-      for (const [name, client] of Object.entries(modes)) results[name]!.push(await writeRow(client, window));
+      for (const mode of results) mode.rows.push(await writeRow(mode.client, window));
     }
-    for (const [name, rows] of Object.entries(results)) {
+    for (const { name, rows } of results) {
       const m = (f: (row: Row) => number): number => median(rows.map(f));
       console.log(`${`${name}, ${window} in flight`.padEnd(27)} | ${fmt(m((x) => x.addsPerSec)).padStart(8)} ${fmt(m((x) => x.p50), 2).padStart(8)} ${fmt(m((x) => x.p99), 2).padStart(7)} ${fmt(m((x) => x.cpuUsPerAdd), 1).padStart(10)}`);
     }
