@@ -7,6 +7,7 @@ import { decodeEntry, type Entry } from '../protocol/bk-entry-envelope.js';
 import type { ReadEntryRequest, StatusCode } from '../protocol/protocol-types.js';
 import type { BookiePool } from './bookie-pool.js';
 import { LedgerClientError } from './ledger-client-error.js';
+import type { LedgerMetrics } from './ledger-metrics.js';
 
 export interface FetchOptions {
   readonly pool: BookiePool;
@@ -16,6 +17,8 @@ export interface FetchOptions {
   /** Bookie ids in the order to try them. */
   readonly replicas: readonly string[];
   readonly speculativeTimeoutMs: number;
+  /** Counts the speculative reads. */
+  readonly metrics?: LedgerMetrics;
   /** Extra request fields (the fence flag and master key of recovery reads). */
   readonly request?: Partial<Pick<ReadEntryRequest, 'flag' | 'masterKey' | 'priority'>>;
 }
@@ -67,7 +70,10 @@ export function fetchEntry(options: FetchOptions): Promise<Entry> {
     };
     const speculate = (): void => {
       timer = setTimeout(() => {
-        if (!done && tryNext()) speculate();
+        if (!done && tryNext()) {
+          options.metrics?.speculativeRead();
+          speculate();
+        }
       }, speculativeTimeoutMs);
       timer.unref();
     };

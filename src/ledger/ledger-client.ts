@@ -8,6 +8,7 @@ import { createDigest, type DigestType } from '../protocol/digest.js';
 import type { LedgerMetadata } from '../ledger-metadata/ledger-metadata-codec.js';
 import { masterKey } from '../protocol/master-key.js';
 import { checkTokenAuth, type TokenAuthOptions } from '../protocol/auth-plugins.js';
+import type { MetricsRegistry } from '../util/metrics.js';
 import { BookiePool } from './bookie-pool.js';
 import type { ClientTlsOptions } from './connection-setup.js';
 import { BookieRegistry } from './bookie-registry.js';
@@ -15,6 +16,7 @@ import { LedgerClientError } from './ledger-client-error.js';
 import { LedgerHandle, type HandleContext } from './ledger-handle.js';
 import { LedgerIdGenerator } from './ledger-id-generator.js';
 import { LedgerManager } from './ledger-manager.js';
+import { LedgerMetrics } from './ledger-metrics.js';
 import { recoverLedger } from './ledger-recovery.js';
 import { PlacementPolicy } from './placement-policy.js';
 
@@ -26,6 +28,8 @@ export interface LedgerClientOptions {
   readonly requestTimeoutMs?: number;
   /** A read asks the next replica too after this long. Default 2000 ms. */
   readonly speculativeReadTimeoutMs?: number;
+  /** Where the client's metrics go (ensemble changes, speculative reads, recoveries). Default: a private registry. */
+  readonly metrics?: MetricsRegistry;
   /** TLS to the bookies (START_TLS); PEM contents. */
   readonly tls?: ClientTlsOptions;
   /** Authenticate to the bookies with this plugin (AUTH). */
@@ -78,6 +82,7 @@ export class LedgerClient {
       pool: this.#pool,
       manager: this.#manager,
       logger,
+      metrics: new LedgerMetrics(options.metrics),
       replaceBookie: (ensemble, index) => this.#placement.replaceBookie(ensemble, index),
       recordBookieError: (bookieId) => { this.#placement.recordError(bookieId); },
       ...(options.speculativeReadTimeoutMs === undefined ? {} : { speculativeReadTimeoutMs: options.speculativeReadTimeoutMs }),
@@ -140,6 +145,7 @@ export class LedgerClient {
       ledgerId, metadata, digest, masterKey: masterKey(password),
       ctx: { ...this.#ctx, updateMetadata: (check, transform) => handle.updateMetadata(check, transform) },
     });
+    this.#ctx.metrics?.recovered({ ledgerId, lastEntryId: handle.metadata.lastEntryId });
     return handle;
   }
 

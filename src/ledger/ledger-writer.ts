@@ -12,6 +12,7 @@ import type { Response } from '../protocol/protocol-types.js';
 import type { BookiePool } from './bookie-pool.js';
 import { LedgerClientError } from './ledger-client-error.js';
 import { ensembleFor, writeSet } from './write-quorum.js';
+import type { LedgerMetrics } from './ledger-metrics.js';
 
 /** What a writer needs from the client: connections, placement and metadata updates. */
 export interface WriterContext {
@@ -28,6 +29,7 @@ export interface WriterContext {
     transform: (current: LedgerMetadata) => LedgerMetadata,
   ) => Promise<LedgerMetadata>;
   readonly logger: Logger;
+  readonly metrics?: LedgerMetrics;
 }
 
 interface PendingAdd {
@@ -244,6 +246,7 @@ export class LedgerWriter {
               : new LedgerClientError(m.state === 'CLOSED' ? 'LEDGER_CLOSED' : 'LEDGER_FENCED', `ledger ${this.ledgerId} is ${m.state}: cannot change its ensemble`),
             (m) => ({ ...m, ensembles: withEnsemble(m.ensembles, firstEntryId, next) }),
           );
+        this.#ctx.metrics?.ensembleChanged({ ledgerId: this.ledgerId, firstEntryId, from: current, to: next });
         // resend what the replaced bookies held of every add not yet acknowledged to the caller
         for (const op of this.#pending) {
           const ensemble = ensembleFor(this.#metadata.ensembles, op.entryId);

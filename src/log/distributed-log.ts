@@ -63,7 +63,10 @@ export class DistributedLog {
     if (from !== undefined && fromTxId !== undefined) throw new InvalidArgumentError('openReader takes from or fromTxId, not both');
     const config = resolveLogConfig(overrides, this.#ctx.config);
     const reader = await LogReader.open(
-      { logName: this.name, metadata: this.#ctx.metadata, ledgers: this.#ctx.ledgers, password: config.ledgerPassword, logger: this.#ctx.logger },
+      {
+        logName: this.name, metadata: this.#ctx.metadata, ledgers: this.#ctx.ledgers, password: config.ledgerPassword, logger: this.#ctx.logger,
+        ...(this.#ctx.metrics === undefined ? {} : { metrics: this.#ctx.metrics }),
+      },
       { ...(from === undefined ? {} : { from }), ...(fromTxId === undefined ? {} : { fromTxId }) },
       {
         readAheadEntries: config.readAheadEntries,

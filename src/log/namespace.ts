@@ -19,6 +19,8 @@ import { LogMetadataStore } from './metadata/log-metadata-store.js';
 import { findNamespaceBinding } from './metadata/namespace-binding.js';
 import { OwnershipLock } from './metadata/ownership-lock.js';
 import { deleteLogWithLedgers } from './writer/retention.js';
+import { MetricsRegistry } from '../util/metrics.js';
+import { LogMetrics } from './log-metrics.js';
 
 export interface NamespaceOptions {
   /** ZooKeeper session timeout for `zk://` URIs. Default 30000 ms. */
@@ -43,6 +45,11 @@ export interface NamespaceOptions {
   readonly tls?: ClientTlsOptions;
   /** Authenticate to the bookies (AUTH); with `local:` the embedded bookies require it. */
   readonly auth?: TokenAuthOptions;
+  /**
+   * Where the client's metrics go (see docs/operations.md); scrape with `prometheusText()`.
+   * Default: a registry of this namespace's own, `Namespace.metrics`.
+   */
+  readonly metrics?: MetricsRegistry;
   /** pino-compatible. Default: silent. */
   readonly logger?: Logger;
 }
@@ -65,6 +72,9 @@ interface Backend {
 
 export class Namespace {
   readonly uri: string;
+  /** The client's metrics (write/read counts and latency, rolls, locks, ensemble changes...). */
+  readonly metrics: MetricsRegistry;
+  readonly #logMetrics: LogMetrics;
   readonly #backend: Backend;
   readonly #metadata: LogMetadataStore;
   readonly #config: LogConfig;
@@ -73,8 +83,10 @@ export class Namespace {
   readonly #logs = new Set<DistributedLog>();
   #closing: Promise<void> | undefined;
 
-  private constructor(uri: string, backend: Backend, config: LogConfig, options: NamespaceOptions) {
+  private constructor(uri: string, backend: Backend, config: LogConfig, options: NamespaceOptions, metrics: MetricsRegistry) {
     this.uri = uri;
+    this.metrics = metrics;
+    this.#logMetrics = new LogMetrics(metrics);
     this.#backend = backend;
     this.#metadata = new LogMetadataStore(backend.store, backend.namespaceRoot);
     this.#config = config;
@@ -91,7 +103,8 @@ export class Namespace {
     const parsed = parseMetadataUri(uri);
     const logger = options.logger ?? noopLogger;
     if (options.auth !== undefined) checkTokenAuth(options.auth);
-    const settings: ClientSettings = { logger, ...(options.tls === undefined ? {} : { tls: options.tls }), ...(options.auth === undefined ? {} : { auth: options.auth }) };
+    const metrics = options.metrics ?? new MetricsRegistry('dlog_client_');
+    const settings: ClientSettings = { logger, metrics, ...(options.tls === undefined ? {} : { tls: options.tls }), ...(options.auth === undefined ? {} : { auth: options.auth }) };
     let backend: Backend;
     if (parsed.kind === 'local') {
       const bookieTls = options.tls === undefined ? {} : { tls: embeddedBookieTls(options.tls) };
@@ -113,7 +126,7 @@ export class Namespace {
       };
       backend = await openZkBackend(parsed.connectString, parsed.path, zkOptions, settings);
     }
-    return new Namespace(uri, backend, config, options);
+    return new Namespace(uri, backend, config, options, metrics);
   }
 
   /** The metadata store this namespace runs on (advanced: admin tools, tests). */
@@ -166,6 +179,7 @@ export class Namespace {
       config: this.#config,
       clientId: this.#clientId,
       logger: this.#logger,
+      metrics: this.#logMetrics,
     }, (closed) => this.#logs.delete(closed));
     this.#logs.add(log);
     return log;

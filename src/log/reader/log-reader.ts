@@ -10,6 +10,7 @@ import { LogError } from '../log-error.js';
 import type { LogMetadataStore } from '../metadata/log-metadata-store.js';
 import { LOG_RECORD_HEADER_SIZE } from '../format/log-record.js';
 import { LogReadAhead, type LogRecordWithDLSN, type ReadAheadSink, type ReadStart } from './log-read-ahead.js';
+import type { LogMetrics } from '../log-metrics.js';
 
 export type { LogRecordWithDLSN, ReadStart } from './log-read-ahead.js';
 
@@ -20,6 +21,7 @@ export interface LogReaderContext {
   /** The ledgers' password (DL's digestPw). Default empty. */
   readonly password?: Uint8Array;
   readonly logger?: Logger;
+  readonly metrics?: LogMetrics;
 }
 
 export interface LogReaderOptions {
@@ -84,6 +86,7 @@ export class LogReader implements AsyncIterable<LogRecordWithDLSN> {
    */
   #fromTxId: bigint | undefined;
   #recordsRead = 0;
+  #metrics: LogMetrics | undefined;
 
   private constructor(logName: string, maxEntries: number, maxBytes: number) {
     this.#logName = logName;
@@ -105,6 +108,7 @@ export class LogReader implements AsyncIterable<LogRecordWithDLSN> {
       positiveInteger('readAheadBytes', options.readAheadBytes, DEFAULT_READ_AHEAD_BYTES),
     );
     reader.#fromTxId = start.fromTxId;
+    reader.#metrics = ctx.metrics;
     reader.#readAhead = await LogReadAhead.open(
       {
         logName: ctx.logName,
@@ -259,6 +263,7 @@ export class LogReader implements AsyncIterable<LogRecordWithDLSN> {
     }
     this.#head = end;
     this.#recordsRead += out.length;
+    this.#metrics?.recordsRead.inc(out.length);
     if (this.#head === this.#buffer.length) {
       this.#buffer = [];
       this.#head = 0;
