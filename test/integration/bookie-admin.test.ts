@@ -11,6 +11,7 @@ import { LedgerClient } from '../../src/ledger/ledger-client.js';
 import { ZkMetadataStore } from '../../src/metadata/zk/zk-metadata-store.js';
 import { killAllBookieProcesses, startBookieProcess, type BookieProcess } from '../support/bookie-process.js';
 import { zooKeeper } from '../support/hooks.js';
+import { sample } from '../support/prometheus-sample.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const ONE = { ensembleSize: 1, writeQuorumSize: 1, ackQuorumSize: 1 } as const;
@@ -18,13 +19,6 @@ const ONE = { ensembleSize: 1, writeQuorumSize: 1, ackQuorumSize: 1 } as const;
 function dlog(args: string[]): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, ['--import', 'tsx', MAIN, ...args], { encoding: 'utf8' });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-/** The value of one sample line of a Prometheus text page. */
-function sample(page: string, series: string): number {
-  const line = page.split('\n').find((l) => l.startsWith(`${series} `));
-  if (line === undefined) throw new Error(`no sample ${series} in:\n${page}`);
-  return Number(line.slice(series.length + 1));
 }
 
 describe('bookie admin endpoint, metrics and JSON logs (real bookie process)', function () {

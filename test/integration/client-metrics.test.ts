@@ -12,12 +12,7 @@ import { LedgerClient } from '../../src/ledger/ledger-client.js';
 import { ZkMetadataStore } from '../../src/metadata/zk/zk-metadata-store.js';
 import { killAllBookieProcesses, startBookieProcess, type BookieProcess } from '../support/bookie-process.js';
 import { zooKeeper } from '../support/hooks.js';
-
-function sample(page: string, series: string): number {
-  const line = page.split('\n').find((l) => l.startsWith(`${series} `));
-  if (line === undefined) throw new Error(`no sample ${series} in:\n${page}`);
-  return Number(line.slice(series.length + 1));
-}
+import { sample } from '../support/prometheus-sample.js';
 
 /** Collects what `channel` publishes until the returned stop() is called. */
 function listen(channel: string): { events: unknown[]; stop: () => void } {
