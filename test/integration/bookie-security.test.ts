@@ -21,7 +21,8 @@ import { makeTestCerts, type TestCerts } from '../support/test-certs.js';
 import { forceExpire } from '../support/zk-expire.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
-const E2 = { ensembleSize: 2, writeQuorumSize: 2, ackQuorumSize: 2 } as const;
+interface Quorums { readonly ensembleSize: number; readonly writeQuorumSize: number; readonly ackQuorumSize: number }
+const E2: Quorums = { ensembleSize: 2, writeQuorumSize: 2, ackQuorumSize: 2 };
 
 /** The payloads of the log's first `count` records. */
 async function readPayloads(log: DistributedLog, count: number): Promise<string[]> {
@@ -58,7 +59,7 @@ describe('bookie security (real bookie processes, real ZooKeeper)', function () 
     return started;
   };
   /** Writes `n` entries on a fresh ledger with `writer`, reads them back with `reader` after close. */
-  const roundTrip = async (writer: LedgerClient, reader: LedgerClient, n: number, ensemble = E2): Promise<string[]> => {
+  const roundTrip = async (writer: LedgerClient, reader: LedgerClient, n: number, ensemble: Quorums = E2): Promise<string[]> => {
     const ledger = await writer.createLedger({ ...ensemble, password: Buffer.from('pw') });
     await Promise.all(Array.from({ length: n }, (_, i) => ledger.addEntry(Buffer.from(`entry-${i}`))));
     await ledger.close();
