@@ -18,6 +18,7 @@ import { LogError } from './log-error.js';
 import { LogMetadataStore } from './metadata/log-metadata-store.js';
 import { findNamespaceBinding } from './metadata/namespace-binding.js';
 import { OwnershipLock } from './metadata/ownership-lock.js';
+import { SegmentListRegistry } from './reader/segment-list-registry.js';
 import { deleteLogWithLedgers } from './writer/retention.js';
 import { MetricsRegistry } from '../util/metrics.js';
 import { LogMetrics } from './log-metrics.js';
@@ -77,6 +78,7 @@ export class Namespace {
   readonly #logMetrics: LogMetrics;
   readonly #backend: Backend;
   readonly #metadata: LogMetadataStore;
+  readonly #segmentLists: SegmentListRegistry;
   readonly #config: LogConfig;
   readonly #clientId: string;
   readonly #logger: Logger;
@@ -92,6 +94,7 @@ export class Namespace {
     this.#config = config;
     this.#clientId = options.clientId ?? `${os.hostname()}/${process.pid}`;
     this.#logger = options.logger ?? noopLogger;
+    this.#segmentLists = new SegmentListRegistry(this.#metadata, this.#logger);
   }
 
   /**
@@ -179,6 +182,7 @@ export class Namespace {
       config: this.#config,
       clientId: this.#clientId,
       logger: this.#logger,
+      segmentLists: this.#segmentLists,
       metrics: this.#logMetrics,
     }, (closed) => this.#logs.delete(closed));
     this.#logs.add(log);
