@@ -19,7 +19,7 @@ export interface BookieTlsOptions {
   readonly ca?: string | Buffer;
   /** Serve no add, read or other data request on a connection that did not start TLS. Default false. */
   readonly required?: boolean;
-  /** Client certificates must carry one of these roles (subject OU `0:role,...`). Needs `ca`. */
+  /** Client certificates must carry one of these roles (subject OU `0:role,...`). Needs `ca`; implies `required`. */
   readonly allowedRoles?: readonly string[];
 }
 
@@ -75,7 +75,9 @@ export class ConnectionSecurity {
     this.#tls = tlsOptions;
     this.#token = token;
     this.#authenticated = token === undefined;
-    this.#tlsRefusal = tlsOptions?.required === true ? 'this bookie requires TLS (START_TLS)' : undefined;
+    // allowed roles imply TLS: a plaintext connection has no certificate to take roles from
+    const required = tlsOptions?.required === true || tlsOptions?.allowedRoles !== undefined;
+    this.#tlsRefusal = required ? 'this bookie requires TLS (START_TLS)' : undefined;
   }
 
   get secure(): boolean {
