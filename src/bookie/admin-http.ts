@@ -1,6 +1,8 @@
 // The bookie's admin HTTP endpoint, shaped like BookKeeper's http server: Prometheus metrics, a
 // heartbeat, bookie info, the read-only state (GET, and PUT to switch it) and a GC trigger. It
 // answers JSON (metrics: Prometheus text) and never throws into the bookie: a failed handler is a 500.
+// Connections are not kept alive: scrapes are seconds apart, and a client reusing a socket the
+// server is closing for idleness would see its request fail.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../util/logger.js';
@@ -82,11 +84,11 @@ async function handle(bookie: Bookie, req: http.IncomingMessage): Promise<{ stat
 export async function startAdminHttp(bookie: Bookie, options: AdminHttpOptions): Promise<AdminHttp> {
   const server = http.createServer((req, res) => {
     handle(bookie, req).then(
-      ({ status, type, body }) => { res.writeHead(status, { 'content-type': type }).end(body); },
+      ({ status, type, body }) => { res.writeHead(status, { 'content-type': type, connection: 'close' }).end(body); },
       (err: unknown) => {
         const status = err instanceof HttpError ? err.status : 500;
         if (status === 500) options.logger.error({ err, url: req.url }, 'admin endpoint request failed');
-        res.writeHead(status, { 'content-type': 'application/json' }).end(`${JSON.stringify({ error: (err as Error).message })}\n`);
+        res.writeHead(status, { 'content-type': 'application/json', connection: 'close' }).end(`${JSON.stringify({ error: (err as Error).message })}\n`);
       },
     );
   });
