@@ -221,7 +221,7 @@ export class LocalDatabase {
       const log = await open(logFile, 'w', 0o600);
       let mark: FileHandle | undefined;
       try {
-        mark = await open(join(dir, SYNC_MARK_FILE), 'w');
+        mark = await open(join(dir, SYNC_MARK_FILE), 'w', 0o600);
         await mark.write(encodeSyncMark({ snapshotZxid: zxid, logLength: 0 }), 0, SYNC_MARK_SIZE, 0);
         await fsyncDir(dir);
       } catch (err) {
