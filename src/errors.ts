@@ -58,6 +58,10 @@ export type MetadataErrorCode =
   | 'SESSION_EXPIRED'
   | 'CONNECTION_LOSS'
   | 'OPERATION_TIMEOUT'
+  /** ZooKeeper refused the change: the node's ACL does not grant it to this session's credentials. */
+  | 'NO_AUTH'
+  /** ZooKeeper refused the session's credentials. */
+  | 'AUTH_FAILED'
   | 'CLOSED'
   | 'STORE_LOCKED'
   | 'STORE_CORRUPT'

@@ -1,5 +1,6 @@
 // What every `dlog` command that works on a namespace shares: the --uri default, opening the
 // namespace with a stderr logger, and integer options checked with a clear message.
+import { readFile } from 'node:fs/promises';
 import { InvalidArgumentError } from '../errors.js';
 import { Namespace } from '../log/namespace.js';
 import { stderrLogger } from './stderr-logger.js';
@@ -27,6 +28,15 @@ export function integerOption(name: string, value: string | undefined, min = Num
     throw new InvalidArgumentError(`--${name} must be an integer${min > Number.MIN_SAFE_INTEGER ? ` >= ${min}` : ''}, got ${JSON.stringify(value)}`);
   }
   return n;
+}
+
+/** The contents of a file an option names; a missing or unreadable file is a bad option (exit 2). */
+export async function readOptionFile(name: string, file: string): Promise<Buffer> {
+  try {
+    return await readFile(file);
+  } catch (err) {
+    throw new InvalidArgumentError(`--${name}: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
+  }
 }
 
 /** --uri, else the DLOG_URI environment variable, else local:./dlog-data. */

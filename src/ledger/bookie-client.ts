@@ -18,8 +18,9 @@ import { decodeResponse, encodeRequest } from '../protocol/protocol-codec.js';
 import type { Request, Response } from '../protocol/protocol-types.js';
 import { RingQueue } from '../util/ring-queue.js';
 import { BookieClientError } from './bookie-client-error.js';
+import { setUpConnection, type ConnectionSecurityOptions } from './connection-setup.js';
 
-export interface BookieClientOptions {
+export interface BookieClientOptions extends ConnectionSecurityOptions {
   /** Per-request timeout. Default 5000 ms (BookKeeper's readTimeout). */
   readonly requestTimeoutMs?: number;
   readonly connectTimeoutMs?: number;
@@ -57,6 +58,7 @@ export class BookieClient {
   readonly #requestTimeoutMs: number;
   readonly #connectTimeoutMs: number;
   readonly #maxFrameSize: number;
+  readonly #security: ConnectionSecurityOptions;
   readonly #pending = new Map<bigint, Pending>();
   /** Requests whose frames wait in the FrameWriter, oldest first: their deadlines start at the flush. */
   #unsent = new RingQueue<Pending>();
@@ -71,6 +73,8 @@ export class BookieClient {
   #backoffMs = 0;
   /** Until then, a failed bookie is not dialled again: sends fail at once. */
   #retryAt = 0;
+  /** The bookie's last refusal of this client (TLS, auth): repeated by the fast failures of the backoff. */
+  #refusal: BookieClientError | undefined;
   /** The host name resolved once (the thread pool's DNS lookup stays off the per-connect path). */
   #ip: Promise<string> | undefined;
 
@@ -86,6 +90,7 @@ export class BookieClient {
     this.#connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
     this.#maxFrameSize = options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE;
     this.#initialBackoffMs = options.reconnectBackoffMs ?? 100;
+    this.#security = { ...(options.tls === undefined ? {} : { tls: options.tls }), ...(options.auth === undefined ? {} : { auth: options.auth }) };
   }
 
   get pendingRequests(): number {
@@ -103,6 +108,7 @@ export class BookieClient {
   async #sendWhenWritable(request: OutgoingRequest, timeoutMs: number): Promise<Response> {
     const wait = this.#retryAt - Date.now();
     if (this.#connection === undefined && wait > 0) {
+      if (this.#refusal !== undefined) throw new BookieClientError(this.#refusal.code, this.#refusal.message);
       throw new BookieClientError('BOOKIE_UNAVAILABLE', `cannot connect to ${this.#name()}; next attempt in ${wait} ms`);
     }
     const { writer } = await this.#connect();
@@ -213,39 +219,68 @@ export class BookieClient {
       this.#connectFailed();
       throw new BookieClientError('BOOKIE_UNAVAILABLE', `cannot resolve ${this.#name()}`, { cause: err });
     }).then((ip) => new Promise<Connection>((resolve, reject) => {
-      const socket = net.connect({ host: ip, port: this.address.port, noDelay: true, keepAlive: true });
+      const raw = net.connect({ host: ip, port: this.address.port, noDelay: true, keepAlive: true });
       const decoder = new FrameDecoder({ maxFrameSize: this.#maxFrameSize });
-      const timer = setTimeout(() => { socket.destroy(new Error(`connect timed out after ${this.#connectTimeoutMs} ms`)); }, this.#connectTimeoutMs);
+      // the connect timeout covers the TLS and AUTH set-up too
+      const timer = setTimeout(() => { raw.destroy(new Error(`connect timed out after ${this.#connectTimeoutMs} ms`)); }, this.#connectTimeoutMs);
       let connected = false;
-      socket.once('connect', () => {
-        connected = true;
+      let closed = false;
+      /** Why set-up failed, reported instead of a bare "cannot connect". */
+      let refusal: BookieClientError | undefined;
+      const onClose = (): void => {
+        if (closed) return;
+        closed = true;
         clearTimeout(timer);
-        this.#backoffMs = 0;
-        this.#retryAt = 0;
-        this.#open = { socket, writer: new FrameWriter(socket, { onFlush: this.#onFlush }) };
-        resolve(this.#open);
-      });
-      socket.on('data', (chunk: Buffer) => {
+        this.#connection = undefined;
+        this.#open = undefined;
+        this.#unsent = new RingQueue();
+        if (!connected) this.#connectFailed();
+        const err = refusal ?? new BookieClientError('BOOKIE_UNAVAILABLE', `${connected ? 'connection to' : 'cannot connect to'} ${this.#name()}${connected ? ' lost' : ''}`);
+        if (!connected) reject(err);
+        this.#failAll(err);
+      };
+      const onData = (chunk: Buffer): void => {
         try {
           decoder.push(chunk, (frame) => {
             const response = decodeResponse(frame);
             this.#settle(response.txnId)?.resolve(response);
           });
         } catch (err) {
-          socket.destroy(err instanceof Error ? err : new Error(String(err)));
+          raw.destroy(err instanceof Error ? err : new Error(String(err)));
         }
+      };
+      /** While the set-up runs, its outcome (which a close also settles) reports the failure. */
+      let settingUp = false;
+      raw.once('connect', () => {
+        settingUp = true;
+        setUpConnection(raw, this.#security, this.#name(), this.#maxFrameSize).then((socket) => {
+          settingUp = false;
+          if (closed || raw.destroyed) {
+            onClose();
+            return;
+          }
+          connected = true;
+          clearTimeout(timer);
+          this.#backoffMs = 0;
+          this.#retryAt = 0;
+          this.#refusal = undefined;
+          if (socket !== raw) {
+            socket.on('error', () => { /* reported through 'close' */ });
+            socket.once('close', () => { raw.destroy(); onClose(); });
+          }
+          socket.on('data', onData);
+          this.#open = { socket, writer: new FrameWriter(socket, { onFlush: this.#onFlush }) };
+          resolve(this.#open);
+        }, (err: unknown) => {
+          settingUp = false;
+          refusal = err instanceof BookieClientError ? err : new BookieClientError('BOOKIE_UNAVAILABLE', `cannot set up a connection to ${this.#name()}: ${(err as Error).message}`, { cause: err });
+          this.#refusal = refusal;
+          raw.destroy();
+          onClose();
+        });
       });
-      socket.on('error', () => { /* reported through 'close' */ });
-      socket.once('close', () => {
-        clearTimeout(timer);
-        this.#connection = undefined;
-        this.#open = undefined;
-        this.#unsent = new RingQueue();
-        if (!connected) this.#connectFailed();
-        const err = new BookieClientError('BOOKIE_UNAVAILABLE', `${connected ? 'connection to' : 'cannot connect to'} ${this.#name()}${connected ? ' lost' : ''}`);
-        if (!connected) reject(err);
-        this.#failAll(err);
-      });
+      raw.on('error', () => { /* reported through 'close' */ });
+      raw.once('close', () => { if (!settingUp) onClose(); });
     }));
     return this.#connection;
   }

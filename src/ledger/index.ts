@@ -11,3 +11,6 @@ export type { DigestType } from '../protocol/digest.js';
 export type { Entry } from '../protocol/bk-entry-envelope.js';
 export { WireError } from '../protocol/wire-error.js';
 export type { WireErrorCode } from '../protocol/wire-error.js';
+export type { ClientTlsOptions } from './connection-setup.js';
+export type { TokenAuthOptions } from '../protocol/auth-plugins.js';
+export { ENSEMBLE_CHANGE_CHANNEL, FENCED_CHANNEL } from './ledger-metrics.js';

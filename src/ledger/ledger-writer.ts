@@ -13,6 +13,7 @@ import type { Response } from '../protocol/protocol-types.js';
 import type { BookiePool } from './bookie-pool.js';
 import { LedgerClientError } from './ledger-client-error.js';
 import { ensembleFor, writeSet } from './write-quorum.js';
+import type { LedgerMetrics } from './ledger-metrics.js';
 
 /** What a writer needs from the client: connections, placement and metadata updates. */
 export interface WriterContext {
@@ -29,6 +30,7 @@ export interface WriterContext {
     transform: (current: LedgerMetadata) => LedgerMetadata,
   ) => Promise<LedgerMetadata>;
   readonly logger: Logger;
+  readonly metrics?: LedgerMetrics;
 }
 
 interface PendingAdd {
@@ -177,7 +179,10 @@ export class LedgerWriter {
     } else if (response.status === 'EFENCED') {
       this.#fail(new LedgerClientError('LEDGER_FENCED', `ledger ${this.ledgerId} was fenced by another client (recovery): this writer can add nothing more`));
     } else if (response.status === 'EUA') {
-      this.#fail(new LedgerClientError('UNAUTHORIZED', `bookie ${bookieId} refused the master key of ledger ${this.ledgerId}`));
+      // a bare status (no add response) refuses the connection itself: TLS or authentication required
+      this.#fail(new LedgerClientError('UNAUTHORIZED', response.op === 'STATUS_ONLY'
+        ? `bookie ${bookieId} refused this client: it requires TLS or authentication (see the bookie's log)`
+        : `bookie ${bookieId} refused the master key of ledger ${this.ledgerId}`));
     } else {
       // any other refusal (read-only, overloaded, I/O error): replace the bookie
       this.#ctx.logger.warn({ bookieId, ledgerId: this.ledgerId, entryId: op.entryId, status: response.status }, 'add refused by bookie');
@@ -245,6 +250,7 @@ export class LedgerWriter {
               : new LedgerClientError(m.state === 'CLOSED' ? 'LEDGER_CLOSED' : 'LEDGER_FENCED', `ledger ${this.ledgerId} is ${m.state}: cannot change its ensemble`),
             (m) => ({ ...m, ensembles: withEnsemble(m.ensembles, firstEntryId, next) }),
           );
+        this.#ctx.metrics?.ensembleChanged({ ledgerId: this.ledgerId, firstEntryId, from: current, to: next });
         // resend what the replaced bookies held of every add not yet acknowledged to the caller
         for (const op of this.#pending) {
           const ensemble = ensembleFor(this.#metadata.ensembles, op.entryId);

@@ -86,6 +86,7 @@ export class DistributedLog {
         password: config.ledgerPassword,
         logger: this.#ctx.logger,
         ...(this.#ctx.segmentLists === undefined ? {} : { segmentLists: this.#ctx.segmentLists }),
+        ...(this.#ctx.metrics === undefined ? {} : { metrics: this.#ctx.metrics }),
       },
       { ...(from === undefined ? {} : { from }), ...(fromTxId === undefined ? {} : { fromTxId }) },
       {

@@ -10,6 +10,7 @@ import { LogError } from '../log-error.js';
 import type { LogMetadataStore } from '../metadata/log-metadata-store.js';
 import { LOG_RECORD_HEADER_SIZE } from '../format/log-record.js';
 import { LogReadAhead, type LogRecordWithDLSN, type ReadAheadSink, type ReadStart } from './log-read-ahead.js';
+import type { LogMetrics } from '../log-metrics.js';
 import type { SegmentListRegistry } from './segment-list-registry.js';
 
 export type { LogRecordWithDLSN, ReadStart } from './log-read-ahead.js';
@@ -21,6 +22,7 @@ export interface LogReaderContext {
   /** The ledgers' password (DL's digestPw). Default empty. */
   readonly password?: Uint8Array;
   readonly logger?: Logger;
+  readonly metrics?: LogMetrics;
   /** Shares one segment-list follower per log among the namespace's readers (see SegmentListRegistry). */
   readonly segmentLists?: SegmentListRegistry;
 }
@@ -94,6 +96,7 @@ export class LogReader implements AsyncIterable<LogRecordWithDLSN> {
    */
   #fromTxId: bigint | undefined;
   #recordsRead = 0;
+  #metrics: LogMetrics | undefined;
   #settleClosed!: (err?: Error) => void;
   /**
    * Settles when the reader stops: resolves once close() ran, rejects with the sticky error as soon
@@ -124,6 +127,7 @@ export class LogReader implements AsyncIterable<LogRecordWithDLSN> {
       positiveInteger('readAheadBytes', options.readAheadBytes, DEFAULT_READ_AHEAD_BYTES),
     );
     reader.#fromTxId = start.fromTxId;
+    reader.#metrics = ctx.metrics;
     reader.#readAhead = await LogReadAhead.open(
       {
         logName: ctx.logName,
@@ -296,6 +300,7 @@ export class LogReader implements AsyncIterable<LogRecordWithDLSN> {
     }
     this.#head = end;
     this.#recordsRead += out.length;
+    this.#metrics?.recordsRead.inc(out.length);
     if (this.#head === this.#buffer.length) {
       this.#buffer = [];
       this.#head = 0;

@@ -23,6 +23,7 @@ import { OwnershipLock } from '../metadata/ownership-lock.js';
 import { purgeSegments } from './retention.js';
 import { recoverInProgressSegments } from './segment-recovery.js';
 import { truncateLog } from '../metadata/truncation.js';
+import type { LogMetrics } from '../log-metrics.js';
 
 const PURGE_INTERVAL_MS = 60_000;
 /** 100 ms doubling: about 6 s in all. */
@@ -48,6 +49,7 @@ export interface LogWriterContext {
   /** Written into the lock member; shown to a writer that finds the lock held. */
   readonly clientId: string;
   readonly logger: Logger;
+  readonly metrics?: LogMetrics;
 }
 
 interface Segment {
@@ -95,6 +97,8 @@ export class LogWriter {
   /** When the last purge started (0: never), and whether truncate() ran since. */
   #purgedAt = 0;
   #truncatedSincePurge = false;
+  /** Stops counting this writer's pending bytes in the metrics. */
+  readonly #untrack: (() => void) | undefined;
   #recordsWritten = 0;
   #bytesWritten = 0;
   #segmentsCompleted = 0;
@@ -117,7 +121,11 @@ export class LogWriter {
     const lastTxId = segments.reduce((m, s) => (s.lastTxId > m ? s.lastTxId : m), versions.maxTxId.value);
     this.#lastTxId = lastTxId;
     this.#endOfStream = lastTxId === MAX_TXID;
-    lock.on('lost', (err) => { this.#fail(err); });
+    lock.on('lost', (err) => {
+      ctx.metrics?.lockLost({ logName: ctx.logName, error: err });
+      this.#fail(err);
+    });
+    this.#untrack = ctx.metrics?.trackPending(() => this.#segment?.writer.pendingBytes ?? 0);
     this.closed.catch(() => undefined);
   }
 
@@ -131,6 +139,7 @@ export class LogWriter {
     await ctx.metadata.openLog(ctx.logName);
     const lock = new OwnershipLock(ctx.store, paths.lock, ctx.clientId, { logger: ctx.logger });
     await lock.acquire(ctx.config.lockTimeoutMs, signal);
+    ctx.metrics?.lockAcquired();
     try {
       // versions read under the lock: a previous owner may have changed them until it lost it
       const opened = await ctx.metadata.openLog(ctx.logName);
@@ -330,6 +339,7 @@ export class LogWriter {
 
   async #release(): Promise<void> {
     this.#lock.removeAllListeners('lost');
+    this.#untrack?.();
     try {
       await this.#discardNextLedger();
     } finally {
@@ -360,7 +370,16 @@ export class LogWriter {
     const buffer = Buffer.isBuffer(payload) ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.length);
     this.#recordsWritten += 1;
     this.#bytesWritten += payload.length;
-    return segment.writer.write(userRecord(record.txid, buffer)).catch((err: unknown) => {
+    const { metrics } = this.#ctx;
+    const startedAt = metrics === undefined ? 0 : performance.now();
+    return segment.writer.write(userRecord(record.txid, buffer)).then((dlsn) => {
+      if (metrics !== undefined) {
+        metrics.writeLatency.observe((performance.now() - startedAt) / 1000);
+        metrics.recordsWritten.inc();
+        metrics.bytesWritten.inc(payload.length);
+      }
+      return dlsn;
+    }, (err: unknown) => {
       // a sticky segment failure (fencing, ledger errors) ends the writer; a back-pressure timeout
       // (WRITE_LIMIT_EXCEEDED) fails only the writes it names
       if (segment.writer.error !== undefined) this.#fail(segment.writer.error);
@@ -497,6 +516,7 @@ export class LogWriter {
     this.#versions = await this.#ctx.metadata.completeSegment(this.logName, segment.meta, completed, this.#versions.maxLssn, this.#versions.maxTxId);
     this.#lastCompleted = completed;
     this.#segmentsCompleted += 1;
+    this.#ctx.metrics?.rolled({ logName: this.logName, segment: completed.logSegmentSequenceNo, records: completed.recordCount });
     if (this.#segment === segment) this.#segment = undefined;
   }
 
