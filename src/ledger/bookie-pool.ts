@@ -1,8 +1,9 @@
 // One BookieClient (one connection) per bookie, created on first use and shared by every ledger
 // handle of a client. Bookie ids that are addresses are resolved once, here, not per request.
 import { BookieClient, type BookieClientOptions } from './bookie-client.js';
+import type { BookieConnections } from './bookie-transport.js';
 
-export class BookiePool {
+export class BookiePool implements BookieConnections {
   readonly #clients = new Map<string, BookieClient>();
   readonly #options: BookieClientOptions;
   #closed = false;

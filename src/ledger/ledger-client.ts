@@ -8,6 +8,7 @@ import { createDigest, type DigestType } from '../protocol/digest.js';
 import type { LedgerMetadata } from '../ledger-metadata/ledger-metadata-codec.js';
 import { masterKey } from '../protocol/master-key.js';
 import { BookiePool } from './bookie-pool.js';
+import type { BookieConnections } from './bookie-transport.js';
 import { BookieRegistry } from './bookie-registry.js';
 import { LedgerClientError } from './ledger-client-error.js';
 import { LedgerHandle, type HandleContext } from './ledger-handle.js';
@@ -25,6 +26,8 @@ export interface LedgerClientOptions {
   /** A read asks the next replica too after this long. Default 2000 ms. */
   readonly speculativeReadTimeoutMs?: number;
   readonly logger?: Logger;
+  /** How to reach the bookies; default TCP connections (a BookiePool). The client closes it. Tests inject fakes. */
+  readonly connections?: BookieConnections;
 }
 
 export interface CreateLedgerOptions {
@@ -53,7 +56,7 @@ export class LedgerClient {
   readonly #ids: LedgerIdGenerator;
   readonly #registry: BookieRegistry;
   readonly #placement: PlacementPolicy;
-  readonly #pool: BookiePool;
+  readonly #pool: BookieConnections;
   readonly #ctx: HandleContext;
 
   private constructor(options: LedgerClientOptions, registry: BookieRegistry) {
@@ -63,7 +66,7 @@ export class LedgerClient {
     this.#manager = new LedgerManager(options.store, root, { logger });
     this.#ids = new LedgerIdGenerator(options.store, root, { logger });
     this.#placement = new PlacementPolicy(registry, { logger });
-    this.#pool = new BookiePool(options.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: options.requestTimeoutMs });
+    this.#pool = options.connections ?? new BookiePool(options.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: options.requestTimeoutMs });
     this.#ctx = {
       pool: this.#pool,
       manager: this.#manager,
