@@ -4,6 +4,7 @@
 // test scripts each bookie's delivery: delays, failures, held responses released in any order,
 // dropped responses (the request then times out like BookieClient's). The behaviour suite
 // (test/conformance/bookie-transport.suite.ts) holds the fake and the real bookies to one contract.
+import { setMaxListeners } from 'node:events';
 import type { OutgoingRequest } from '../../src/ledger/bookie-client.js';
 import { BookieClientError } from '../../src/ledger/bookie-client-error.js';
 import type { BookieConnections, BookieTransport } from '../../src/ledger/bookie-transport.js';
@@ -289,6 +290,7 @@ export class FakeBookieCluster {
   /** A client's view (LedgerClientOptions.connections): closing it fails only that client's requests. */
   connections(timeoutMs = DEFAULT_TIMEOUT_MS): BookieConnections {
     const view = new AbortController();
+    setMaxListeners(0, view.signal); // one listener per request in flight
     this.#views.add(view);
     return {
       get: (bookieId: string): BookieTransport => ({
