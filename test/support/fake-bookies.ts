@@ -53,7 +53,7 @@ export class FakeBookie {
   script: BookieScript = {};
   readonly seen: SeenRequest[] = [];
   readonly #ledgers = new Map<bigint, FakeLedger>();
-  readonly #held: Array<() => void> = [];
+  readonly #held: Array<{ readonly entryId: bigint | undefined; readonly deliver: () => void }> = [];
   readonly #timers = new Set<NodeJS.Timeout>();
 
   constructor(id: string) {
@@ -65,13 +65,19 @@ export class FakeBookie {
     return this.#held.length;
   }
 
-  /** Delivers the held responses, in arrival order or in the order `order` gives (indices into them). */
-  release(order?: readonly number[]): void {
-    const held = this.#held.splice(0);
-    const indices = order ?? held.map((_, i) => i);
-    for (const i of indices) held[i]?.();
-    // any not named by `order` are delivered after, so none is lost by a short list
-    for (let i = 0; i < held.length; i++) if (!indices.includes(i)) held[i]?.();
+  /**
+   * Delivers held responses: those to requests for `entryIds`, in that order (the others stay
+   * held), or all of them in arrival order.
+   */
+  release(entryIds?: readonly bigint[]): void {
+    if (entryIds === undefined) {
+      for (const h of this.#held.splice(0)) h.deliver();
+      return;
+    }
+    for (const id of entryIds) {
+      const i = this.#held.findIndex((h) => h.entryId === id);
+      if (i >= 0) this.#held.splice(i, 1)[0]?.deliver();
+    }
   }
 
   /** The entry ids this bookie stores for a ledger. */
@@ -120,7 +126,7 @@ export class FakeBookie {
           if ((script.delayMs ?? 0) > 0) this.#after(script.delayMs ?? 0, deliver);
           else deliver();
         };
-        if (scripted && script.hold === true) this.#held.push(later);
+        if (scripted && script.hold === true) this.#held.push({ entryId: 'entryId' in request ? request.entryId : undefined, deliver: later });
         else later();
       };
       void this.#apply(request, scripted ? script.refuseWith : undefined, signal).then(respond);

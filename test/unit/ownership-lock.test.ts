@@ -15,6 +15,7 @@ import { LockHeldError, OwnershipLock } from '../../src/log/metadata/ownership-l
 import { zooKeeper } from '../support/hooks.js';
 import { forceExpire } from '../support/zk-expire.js';
 import { rejection } from '../support/rejection.js';
+import { waitFor } from '../support/wait-for.js';
 
 describe('lock member names', () => {
   it('formats the session like Java %10d: space-padded to 10, longer numbers in full, signed', () => {
@@ -44,13 +45,7 @@ interface Backend<S extends MetadataStore> {
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function until(condition: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await sleep(20);
-  }
-}
+const until = (condition: () => boolean, timeoutMs = 20_000): Promise<number> => waitFor(condition, timeoutMs);
 
 function ownershipLockSuite<S extends MetadataStore>(backend: Backend<S>): void {
   describe(`OwnershipLock (${backend.name})`, function () {

@@ -10,6 +10,7 @@ import { findZooKeeperClasspath, startZooKeeper } from '../../src/cli/zookeeper-
 import { zooKeeper } from '../support/hooks.js';
 import { forceExpire } from '../support/zk-expire.js';
 import { rejection } from '../support/rejection.js';
+import { waitFor } from '../support/wait-for.js';
 
 // The shared test ZooKeeper (test/support/hooks.ts): started on first use, or DLOG_TEST_ZK.
 let ZK = '';
@@ -25,13 +26,7 @@ function record(store: MetadataStore): Recorded[] {
   return events;
 }
 
-async function until(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+const until = (condition: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<number> => waitFor(condition, timeoutMs, what);
 
 const rejectionOf = (promise: Promise<unknown>): Promise<MetadataError> => rejection(promise, MetadataError);
 
