@@ -27,6 +27,8 @@ export interface SeenRequest {
   readonly op: OutgoingRequest['op'];
   readonly ledgerId?: bigint;
   readonly entryId?: bigint;
+  /** The envelope's size, for adds. */
+  readonly bytes?: number;
 }
 
 /** How a bookie answers, changeable at any time; applies to requests arriving afterwards. */
@@ -100,7 +102,7 @@ export class FakeBookie {
 
   /** `signal` aborts when the client closes: the request then fails with BOOKIE_CLIENT_CLOSED. */
   send(request: OutgoingRequest, timeoutMs: number, signal: AbortSignal): Promise<Response> {
-    this.seen.push({ op: request.op, ...('ledgerId' in request ? { ledgerId: request.ledgerId } : {}), ...('entryId' in request ? { entryId: request.entryId } : {}) });
+    this.seen.push({ op: request.op, ...('ledgerId' in request ? { ledgerId: request.ledgerId } : {}), ...('entryId' in request ? { entryId: request.entryId } : {}), ...(request.op === 'ADD_ENTRY' ? { bytes: request.body.length } : {}) });
     const script = this.script;
     if (script.down === true) return Promise.reject(new BookieClientError('BOOKIE_UNAVAILABLE', `cannot connect to bookie ${this.id}`));
     const scripted = script.ops === undefined || script.ops.includes(request.op);

@@ -25,12 +25,15 @@ export interface LedgerDeployment {
   connections(): BookieConnections;
   /** A ledger client (closed by close()). */
   client(options?: Partial<LedgerClientOptions>): Promise<LedgerClient>;
+  /** Another session on the same metadata store (closed by close()): a second process, as the store sees it. */
+  session(): Promise<LocalMetadataStore>;
   close(): Promise<void>;
 }
 
 export async function startLedgerDeployment(kind: LedgerDeployment['kind'], bookies = 3): Promise<LedgerDeployment> {
   const dir = mkdtempSync(path.join(os.tmpdir(), `dlog-ledgers-${kind}-`));
-  const store = await LocalMetadataStore.open(path.join(dir, 'metadata'));
+  const metadataDir = path.join(dir, 'metadata');
+  const store = await LocalMetadataStore.open(metadataDir);
   const closers: Array<() => Promise<void> | void> = [];
   let connections: (timeoutMs?: number) => BookieConnections;
   let bookieIds: string[];
@@ -60,6 +63,11 @@ export async function startLedgerDeployment(kind: LedgerDeployment['kind'], book
       const client = await LedgerClient.open({ store, ledgersRoot: LEDGERS_ROOT, connections: connections(options.requestTimeoutMs), ...options });
       closers.push(() => client.close());
       return client;
+    },
+    session: async () => {
+      const session = await LocalMetadataStore.open(metadataDir);
+      closers.push(() => session.close());
+      return session;
     },
     close: async () => {
       for (const close of closers.splice(0).reverse()) await close();
