@@ -11,6 +11,7 @@ import { FrameDecoder, DEFAULT_MAX_FRAME_SIZE } from '../protocol/frame-decoder.
 import { FrameWriter } from '../protocol/frame-writer.js';
 import { decodeResponse, encodeRequest } from '../protocol/protocol-codec.js';
 import type { Request, Response } from '../protocol/protocol-types.js';
+import { Backoff } from '../util/backoff.js';
 import { BookieClientError } from './bookie-client-error.js';
 
 export interface BookieClientOptions {
@@ -57,8 +58,7 @@ export class BookieClient {
   /** When #sweepTimer fires. */
   #sweepAt = Infinity;
   #closed = false;
-  readonly #initialBackoffMs: number;
-  #backoffMs = 0;
+  readonly #backoff: Backoff;
   /** Until then, a failed bookie is not dialled again: sends fail at once. */
   #retryAt = 0;
   /** The host name resolved once (the thread pool's DNS lookup stays off the per-connect path). */
@@ -75,7 +75,7 @@ export class BookieClient {
     this.#requestTimeoutMs = options.requestTimeoutMs ?? 5000;
     this.#connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
     this.#maxFrameSize = options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE;
-    this.#initialBackoffMs = options.reconnectBackoffMs ?? 100;
+    this.#backoff = new Backoff({ initialMs: options.reconnectBackoffMs ?? 100, maxMs: MAX_BACKOFF_MS });
   }
 
   get pendingRequests(): number {
@@ -173,8 +173,7 @@ export class BookieClient {
   }
 
   #connectFailed(): void {
-    this.#backoffMs = Math.min(MAX_BACKOFF_MS, Math.max(this.#initialBackoffMs, this.#backoffMs * 2));
-    this.#retryAt = Date.now() + this.#backoffMs;
+    this.#retryAt = Date.now() + this.#backoff.next();
   }
 
   #connect(): Promise<Connection> {
@@ -190,7 +189,7 @@ export class BookieClient {
       socket.once('connect', () => {
         connected = true;
         clearTimeout(timer);
-        this.#backoffMs = 0;
+        this.#backoff.reset();
         this.#retryAt = 0;
         this.#open = { socket, writer: new FrameWriter(socket) };
         resolve(this.#open);
