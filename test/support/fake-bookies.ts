@@ -209,7 +209,12 @@ export class FakeBookie {
         this.#raiseLac(ledger, req.lac);
         return answer('EOK');
       }
-      default:
+      case 'AUTH':
+      case 'FORCE_LEDGER':
+      case 'GET_BOOKIE_INFO':
+      case 'GET_LIST_OF_ENTRIES_OF_LEDGER':
+      case 'START_TLS':
+        // the ledger client never sends these
         return { op: 'STATUS_ONLY', operation: req.op, txnId, status: refuse ?? 'EBADREQ' };
     }
   }

@@ -15,10 +15,9 @@ describe('Backoff and retry', () => {
   it('retries a failing operation with growing delays until it succeeds', async () => {
     const delays: number[] = [];
     const attempts: number[] = [];
-    const result = await retry(async (attempt) => {
+    const result = await retry((attempt) => {
       attempts.push(attempt);
-      if (attempt < 3) throw new Error(`failure ${attempt}`);
-      return 'done';
+      return attempt < 3 ? Promise.reject(new Error(`failure ${attempt}`)) : Promise.resolve('done');
     }, { initialMs: 1, retries: 5, shouldRetry: () => true, onRetry: (_err, _attempt, delayMs) => { delays.push(delayMs); } });
     expect(result).to.equal('done');
     expect(attempts).to.deep.equal([0, 1, 2, 3]);

@@ -14,7 +14,7 @@ import type { FakeBookieCluster } from '../support/fake-bookies.js';
 import { openFakeLog } from '../support/fake-log.js';
 import { startLedgerDeployment, type LedgerDeployment } from '../support/ledger-backends.js';
 import { rejection } from '../support/rejection.js';
-import { settleEventLoop, waitFor } from '../support/wait-for.js';
+import { waitFor } from '../support/wait-for.js';
 
 const record = (txid: number, size = 100): { txid: bigint; payload: Buffer } => ({ txid: BigInt(txid), payload: Buffer.alloc(size, txid % 251) });
 
