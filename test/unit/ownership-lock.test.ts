@@ -43,7 +43,6 @@ interface Backend<S extends MetadataStore> {
   expire(store: S): Promise<void>;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 const until = (condition: () => boolean, timeoutMs = 20_000): Promise<number> => waitFor(condition, timeoutMs);
 
@@ -121,8 +120,7 @@ function ownershipLockSuite<S extends MetadataStore>(backend: Backend<S>): void 
       const b = lock(await client(), 'writer-b');
       await a.acquire(0);
       const waiting = b.acquire(-1);
-      await sleep(300);
-      expect(await members(storeA)).to.have.length(2);
+      await waitFor(async () => (await members(storeA)).length === 2, 10_000, "b's member node");
       expect(b.owned).to.equal(false);
       const released = Date.now();
       await a.release();
@@ -142,7 +140,7 @@ function ownershipLockSuite<S extends MetadataStore>(backend: Backend<S>): void 
       const b = lock(storeB, 'writer-b');
       await a.acquire(0);
       const waiting = b.acquire(30_000);
-      await sleep(300);
+      await waitFor(async () => (await members(storeA)).length === 2, 10_000, "b's member node");
       const closed = Date.now();
       await storeA.close();
       await waiting;
@@ -196,7 +194,7 @@ function ownershipLockSuite<S extends MetadataStore>(backend: Backend<S>): void 
       await a.acquire(0);
       const gotLost = new Promise<LogError>((resolve) => { a.once('lost', resolve); });
       const waiting = b.acquire(-1);
-      await sleep(300);
+      await waitFor(async () => (await members(storeA)).length === 2, 10_000, "b's member node");
       await backend.expire(storeA);
       await waiting;
       expect(b.owned).to.equal(true);
