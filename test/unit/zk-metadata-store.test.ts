@@ -232,7 +232,8 @@ describe('ZkMetadataStore (real ZooKeeper)', function () {
   });
 
   it('connect rejects with CONNECTION_LOSS when no server answers in time', async () => {
-    const server = net.createServer((s) => { s.on('error', () => s.destroy()); }); // accepts, never answers
+    const accepted: net.Socket[] = [];
+    const server = net.createServer((s) => { accepted.push(s); s.on('error', () => s.destroy()); }); // accepts, never answers
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as net.AddressInfo;
     try {
@@ -241,6 +242,8 @@ describe('ZkMetadataStore (real ZooKeeper)', function () {
       expect(err.code).to.equal('CONNECTION_LOSS');
       expect(Date.now() - started).to.be.below(3000);
     } finally {
+      // close() only stops accepting: the accepted connection would keep both ends open
+      for (const s of accepted) s.destroy();
       server.close();
     }
   });
