@@ -3,6 +3,7 @@
 // in-memory one to script delays, failures and reordering without processes.
 import type { Response } from '../protocol/protocol-types.js';
 import type { OutgoingRequest } from './bookie-client.js';
+import type { BookieHealth } from './bookie-health.js';
 
 /** Requests to one bookie. */
 export interface BookieTransport {
@@ -13,6 +14,8 @@ export interface BookieTransport {
 /** One transport per bookie id, shared by every ledger handle of a client. */
 export interface BookieConnections {
   get(bookieId: string): BookieTransport;
+  /** What reads learnt of each bookie (slow, failing), shared by every ledger of the client. */
+  readonly health: BookieHealth;
   /** Fails what is in flight and refuses later requests. */
   close(): void;
 }

@@ -7,6 +7,7 @@
 import { setMaxListeners } from 'node:events';
 import type { OutgoingRequest } from '../../src/ledger/bookie-client.js';
 import { BookieClientError } from '../../src/ledger/bookie-client-error.js';
+import { BookieHealth } from '../../src/ledger/bookie-health.js';
 import type { BookieConnections, BookieTransport } from '../../src/ledger/bookie-transport.js';
 import type { MetadataStore } from '../../src/metadata/metadata-store.js';
 import { joinPath } from '../../src/metadata/path.js';
@@ -306,6 +307,7 @@ export class FakeBookieCluster {
     setMaxListeners(0, view.signal); // one listener per request in flight
     this.#views.add(view);
     return {
+      health: new BookieHealth(),
       get: (bookieId: string): BookieTransport => ({
         send: (request, requestTimeoutMs = timeoutMs) => {
           if (view.signal.aborted) return Promise.reject(new BookieClientError('BOOKIE_CLIENT_CLOSED', 'the bookie client is closed'));

@@ -60,8 +60,12 @@ interface Segment {
 
 interface Waiting {
   readonly record: WriteRecord;
+  /** Record bytes as counted against maxPendingBytes. */
+  readonly bytes: number;
   readonly resolve: (dlsn: DLSN) => void;
   readonly reject: (err: unknown) => void;
+  /** Set for a write beyond maxPendingBytes: fails it after pendingTimeoutMs. */
+  timer?: NodeJS.Timeout;
 }
 
 export class LogWriter {
@@ -72,9 +76,16 @@ export class LogWriter {
   /** The newest completed segment: the next completion's startSequenceId follows it. */
   #lastCompleted: LogSegmentMetadata | undefined;
   #segment: Segment | undefined;
+  /**
+   * The next segment's ledger, created once the current segment is half way to a roll so that the
+   * roll does not wait for it; undefined inside if creating it failed (the roll then creates one).
+   */
+  #nextLedger: Promise<LedgerHandle | undefined> | undefined;
   /** Set while a segment starts or rolls; writes meanwhile wait in #waiting. */
   #transition: Promise<void> | undefined;
   #waiting: Waiting[] = [];
+  /** Bytes of #waiting: a roll that takes long (ZooKeeper slow or away) must not buffer without bound. */
+  #waitingBytes = 0;
   /** Highest txid accepted: the floor for the next write. */
   #lastTxId: bigint;
   #endOfStream: boolean;
@@ -148,12 +159,42 @@ export class LogWriter {
     }
     const segment = this.#segment;
     if (this.#transition === undefined && segment !== undefined && !this.#shouldRoll(segment)) {
+      if (this.#nextLedger === undefined && this.#halfWayToRoll(segment)) this.#preallocate();
       return this.#writeTo(segment, record);
     }
     return new Promise<DLSN>((resolve, reject) => {
-      this.#waiting.push({ record, resolve, reject });
+      this.#enqueue({ record, bytes: LOG_RECORD_HEADER_SIZE + record.payload.length, resolve, reject });
       this.#transition ??= this.#startNext();
     });
+  }
+
+  /**
+   * Queues a write behind a segment start or roll. Within maxPendingBytes it just waits; beyond,
+   * it is waiting for room, as in the segment writer: after pendingTimeoutMs it fails with
+   * WRITE_LIMIT_EXCEEDED (retriable) and leaves the queue.
+   */
+  #enqueue(w: Waiting): void {
+    const { maxPendingBytes, pendingTimeoutMs } = this.#ctx.config;
+    if (this.#waitingBytes + w.bytes > maxPendingBytes && pendingTimeoutMs > 0) {
+      w.timer = setTimeout(() => {
+        const at = this.#waiting.indexOf(w);
+        if (at < 0) return;
+        this.#waiting.splice(at, 1);
+        this.#waitingBytes -= w.bytes;
+        w.reject(new LogError('WRITE_LIMIT_EXCEEDED', `no room under maxPendingBytes=${maxPendingBytes} within ${pendingTimeoutMs} ms while log ${this.logName} starts a segment`));
+      }, pendingTimeoutMs);
+    }
+    this.#waiting.push(w);
+    this.#waitingBytes += w.bytes;
+  }
+
+  /** Empties the queue (to a new segment, or to fail it). */
+  #takeWaiting(): Waiting[] {
+    const waiting = this.#waiting;
+    this.#waiting = [];
+    this.#waitingBytes = 0;
+    for (const w of waiting) clearTimeout(w.timer);
+    return waiting;
   }
 
   /**
@@ -215,7 +256,7 @@ export class LogWriter {
     this.#endOfStream = true;
     await this.#transition;
     this.#checkUsable();
-    const segment = this.#segment ?? (await this.#start(MAX_TXID));
+    const segment = this.#segment ?? (await this.#start(MAX_TXID, this.#takeNextLedger()));
     try {
       const dlsn = await segment.writer.markEndOfStream();
       await this.#complete(segment);
@@ -273,7 +314,11 @@ export class LogWriter {
 
   async #release(): Promise<void> {
     this.#lock.removeAllListeners('lost');
-    await this.#lock.release();
+    try {
+      await this.#discardNextLedger();
+    } finally {
+      await this.#lock.release();
+    }
   }
 
   #admit(record: WriteRecord): void {
@@ -313,13 +358,41 @@ export class LogWriter {
       || (rollingIntervalMs > 0 && Date.now() - segment.startedAt >= rollingIntervalMs);
   }
 
+  #halfWayToRoll(segment: Segment): boolean {
+    const { maxSegmentBytes, rollingIntervalMs } = this.#ctx.config;
+    return (maxSegmentBytes > 0 && segment.bytes * 2 >= maxSegmentBytes)
+      || (rollingIntervalMs > 0 && (Date.now() - segment.startedAt) * 2 >= rollingIntervalMs);
+  }
+
+  #preallocate(): void {
+    this.#nextLedger = this.#createLedger().catch((err: unknown) => {
+      this.#ctx.logger.warn({ err, log: this.logName }, 'pre-allocating the next segment ledger failed; the roll creates one');
+      return undefined;
+    });
+  }
+
+  /** The pre-allocated ledger (taken: the next roll pre-allocates again), or a new one. */
+  #takeNextLedger(): Promise<LedgerHandle> {
+    const next = this.#nextLedger;
+    this.#nextLedger = undefined;
+    return next === undefined ? this.#createLedger() : next.then((handle) => handle ?? this.#createLedger());
+  }
+
+  /** A pre-allocated ledger no segment will use: deleted when the writer closes or aborts. */
+  async #discardNextLedger(): Promise<void> {
+    const next = this.#nextLedger;
+    this.#nextLedger = undefined;
+    const handle = await next;
+    if (handle !== undefined) await this.#discardLedger(handle);
+  }
+
   /** Completes the current segment (if any), starts the next one and hands it the waiting writes. */
   async #startNext(): Promise<void> {
     try {
       const first = this.#waiting[0];
       if (first === undefined) return;
       const old = this.#segment;
-      const ledger = this.#createLedger();
+      const ledger = this.#takeNextLedger();
       if (old !== undefined) {
         this.#segment = undefined;
         try {
@@ -331,9 +404,7 @@ export class LogWriter {
         }
       }
       const segment = await this.#start(first.record.txid, ledger);
-      const waiting = this.#waiting;
-      this.#waiting = [];
-      for (const w of waiting) this.#writeTo(segment, w.record).then(w.resolve, w.reject);
+      for (const w of this.#takeWaiting()) this.#writeTo(segment, w.record).then(w.resolve, w.reject);
       if (old !== undefined) this.#purge();
     } catch (err) {
       this.#fail(err);
@@ -435,8 +506,6 @@ export class LogWriter {
     this.#error = error;
     this.#ctx.logger.warn({ err: error, log: this.logName }, 'log writer failed');
     this.#segment?.writer.abort(error);
-    const waiting = this.#waiting;
-    this.#waiting = [];
-    for (const w of waiting) w.reject(error);
+    for (const w of this.#takeWaiting()) w.reject(error);
   }
 }

@@ -62,6 +62,9 @@ function checkVersion(version: number, path: string, failedOp?: number): void {
   }
 }
 
+/** How long close() waits for closeSession's answer: a server answers in milliseconds, a hung one never. */
+const CLOSE_SESSION_WAIT_MS = 2000;
+
 function closedError(): MetadataError {
   return new MetadataError('CLOSED', 'the metadata store is closed');
 }
@@ -94,6 +97,7 @@ export class ZkMetadataStore extends EventEmitter<MetadataStoreEvents> implement
   #closing: Promise<void> | undefined;
   #abortOpen: ((err: MetadataError) => void) | undefined;
   #wakeBackoff: (() => void) | undefined;
+  #requests = 0;
 
   private constructor(connectString: string, options: ZkStoreOptions) {
     super();
@@ -131,6 +135,11 @@ export class ZkMetadataStore extends EventEmitter<MetadataStoreEvents> implement
 
   get state(): SessionState {
     return this.#state;
+  }
+
+  /** Requests sent to ZooKeeper so far (one per call; a multi counts once): benchmarks and tests take deltas. */
+  get requestCount(): number {
+    return this.#requests;
   }
 
   // The read and write calls below are not `async`: each saves the promise hops of an async
@@ -261,9 +270,11 @@ export class ZkMetadataStore extends EventEmitter<MetadataStoreEvents> implement
     this.#session = undefined;
     if (session !== undefined) {
       // Wait (bounded) for the server to answer closeSession, so that our ephemeral nodes are gone when close() resolves.
-      const answered = session.connected ? once(session.client, 'disconnected', Math.min(this.#sessionTimeoutMs, 5000)) : undefined;
+      const answered = session.connected ? once(session.client, 'disconnected', Math.min(this.#sessionTimeoutMs, CLOSE_SESSION_WAIT_MS)) : undefined;
       this.#discard(session, closedError());
       await answered;
+      // unanswered (a hung or blackholed server): drop the socket, or it keeps the process alive
+      socketOf(session.client)?.destroy();
     }
     this.#emit('closed');
   }
@@ -293,6 +304,7 @@ export class ZkMetadataStore extends EventEmitter<MetadataStoreEvents> implement
   }
 
   #send<T>(session: Session, path: string | undefined, invoke: (client: Client, done: Done<T>) => void): Promise<T> {
+    this.#requests += 1;
     return new Promise<T>((resolve, reject) => {
       let settled = false;
       const fail = (err: MetadataError): void => {
