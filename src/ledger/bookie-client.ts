@@ -17,6 +17,7 @@ import { FrameWriter } from '../protocol/frame-writer.js';
 import { decodeResponse, encodeRequest } from '../protocol/protocol-codec.js';
 import type { Request, Response } from '../protocol/protocol-types.js';
 import { RingQueue } from '../util/ring-queue.js';
+import { Backoff } from '../util/backoff.js';
 import { BookieClientError } from './bookie-client-error.js';
 import { setUpConnection, type ConnectionSecurityOptions } from './connection-setup.js';
 
@@ -69,8 +70,7 @@ export class BookieClient {
   /** When #sweepTimer fires. */
   #sweepAt = Infinity;
   #closed = false;
-  readonly #initialBackoffMs: number;
-  #backoffMs = 0;
+  readonly #backoff: Backoff;
   /** Until then, a failed bookie is not dialled again: sends fail at once. */
   #retryAt = 0;
   /** The bookie's last refusal of this client (TLS, auth): repeated by the fast failures of the backoff. */
@@ -89,8 +89,8 @@ export class BookieClient {
     this.#requestTimeoutMs = options.requestTimeoutMs ?? 5000;
     this.#connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
     this.#maxFrameSize = options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE;
-    this.#initialBackoffMs = options.reconnectBackoffMs ?? 100;
     this.#security = { ...(options.tls === undefined ? {} : { tls: options.tls }), ...(options.auth === undefined ? {} : { auth: options.auth }) };
+    this.#backoff = new Backoff({ initialMs: options.reconnectBackoffMs ?? 100, maxMs: MAX_BACKOFF_MS });
   }
 
   get pendingRequests(): number {
@@ -209,8 +209,7 @@ export class BookieClient {
   }
 
   #connectFailed(): void {
-    this.#backoffMs = Math.min(MAX_BACKOFF_MS, Math.max(this.#initialBackoffMs, this.#backoffMs * 2));
-    this.#retryAt = Date.now() + this.#backoffMs;
+    this.#retryAt = Date.now() + this.#backoff.next();
   }
 
   #connect(): Promise<Connection> {
@@ -261,7 +260,7 @@ export class BookieClient {
           }
           connected = true;
           clearTimeout(timer);
-          this.#backoffMs = 0;
+          this.#backoff.reset();
           this.#retryAt = 0;
           this.#refusal = undefined;
           if (socket !== raw) {

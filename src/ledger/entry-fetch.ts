@@ -6,12 +6,12 @@
 import type { Digest } from '../protocol/digest.js';
 import { decodeEntry, type Entry } from '../protocol/bk-entry-envelope.js';
 import type { ReadEntryRequest, StatusCode } from '../protocol/protocol-types.js';
-import type { BookiePool } from './bookie-pool.js';
+import type { BookieConnections } from './bookie-transport.js';
 import { LedgerClientError } from './ledger-client-error.js';
 import type { LedgerMetrics } from './ledger-metrics.js';
 
 export interface FetchOptions {
-  readonly pool: BookiePool;
+  readonly pool: BookieConnections;
   readonly digest: Digest;
   readonly ledgerId: bigint;
   readonly entryId: bigint;

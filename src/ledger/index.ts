@@ -2,6 +2,7 @@
 export { LedgerClient } from './ledger-client.js';
 export type { CreateLedgerOptions, LedgerClientOptions, OpenLedgerOptions } from './ledger-client.js';
 export type { LedgerHandle } from './ledger-handle.js';
+export type { BookieConnections, BookieTransport } from './bookie-transport.js';
 export { LedgerClientError } from './ledger-client-error.js';
 export type { LedgerClientErrorCode } from './ledger-client-error.js';
 export { BookieClientError } from './bookie-client-error.js';

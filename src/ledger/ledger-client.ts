@@ -11,6 +11,7 @@ import { checkTokenAuth, type TokenAuthOptions } from '../protocol/auth-plugins.
 import type { MetricsRegistry } from '../util/metrics.js';
 import { BookiePool } from './bookie-pool.js';
 import type { ClientTlsOptions } from './connection-setup.js';
+import type { BookieConnections } from './bookie-transport.js';
 import { BookieRegistry } from './bookie-registry.js';
 import { LedgerClientError } from './ledger-client-error.js';
 import { LedgerHandle, type HandleContext } from './ledger-handle.js';
@@ -35,6 +36,8 @@ export interface LedgerClientOptions {
   /** Authenticate to the bookies with this plugin (AUTH). */
   readonly auth?: TokenAuthOptions;
   readonly logger?: Logger;
+  /** How to reach the bookies; default TCP connections (a BookiePool). The client closes it. Tests inject fakes. */
+  readonly connections?: BookieConnections;
 }
 
 export interface CreateLedgerOptions {
@@ -63,7 +66,7 @@ export class LedgerClient {
   readonly #ids: LedgerIdGenerator;
   readonly #registry: BookieRegistry;
   readonly #placement: PlacementPolicy;
-  readonly #pool: BookiePool;
+  readonly #pool: BookieConnections;
   readonly #ctx: HandleContext;
 
   private constructor(options: LedgerClientOptions, registry: BookieRegistry) {
@@ -73,7 +76,7 @@ export class LedgerClient {
     this.#manager = new LedgerManager(options.store, root, { logger });
     this.#ids = new LedgerIdGenerator(options.store, root, { logger });
     this.#placement = new PlacementPolicy(registry, { logger });
-    this.#pool = new BookiePool({
+    this.#pool = options.connections ?? new BookiePool({
       ...(options.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: options.requestTimeoutMs }),
       ...(options.tls === undefined ? {} : { tls: options.tls }),
       ...(options.auth === undefined ? {} : { auth: options.auth }),

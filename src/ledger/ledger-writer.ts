@@ -10,14 +10,14 @@ import { encodeEntry } from '../protocol/bk-entry-envelope.js';
 import { encodeLac } from '../protocol/lac-envelope.js';
 import type { LedgerMetadata } from '../ledger-metadata/ledger-metadata-codec.js';
 import type { Response } from '../protocol/protocol-types.js';
-import type { BookiePool } from './bookie-pool.js';
+import type { BookieConnections } from './bookie-transport.js';
 import { LedgerClientError } from './ledger-client-error.js';
 import { ensembleFor, writeSet } from './write-quorum.js';
 import type { LedgerMetrics } from './ledger-metrics.js';
 
 /** What a writer needs from the client: connections, placement and metadata updates. */
 export interface WriterContext {
-  readonly pool: BookiePool;
+  readonly pool: BookieConnections;
   /** A writable bookie to replace `ensemble[index]`, not already in `ensemble`. */
   readonly replaceBookie: (ensemble: readonly string[], index: number) => string;
   readonly recordBookieError: (bookieId: string) => void;

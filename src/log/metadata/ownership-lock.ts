@@ -5,6 +5,7 @@ import { EventEmitter } from 'node:events';
 import { MetadataError } from '../../errors.js';
 import type { MetadataStore } from '../../metadata/metadata-store.js';
 import { joinPath } from '../../metadata/path.js';
+import { retry } from '../../util/backoff.js';
 import { noopLogger, type Logger } from '../../util/logger.js';
 import { memberPrefix, parseMemberName, sortMembers, type LockId } from './lock-member-name.js';
 import { LogError } from '../log-error.js';
@@ -25,8 +26,6 @@ export class LockHeldError extends LogError {
 }
 
 const REACQUIRE_ATTEMPTS = 5;
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class OwnershipLock extends EventEmitter<{ lost: [error: LogError] }> {
   readonly #store: MetadataStore;
@@ -149,35 +148,38 @@ export class OwnershipLock extends EventEmitter<{ lost: [error: LogError] }> {
   };
 
   async #reacquire(): Promise<void> {
-    for (let attempt = 1; !this.#released; attempt++) {
-      this.#expiredSession = undefined;
-      const expiries = this.#expiries;
-      try {
+    let expiries = this.#expiries;
+    let acquired: boolean;
+    try {
+      acquired = await retry(async () => {
+        if (this.#isReleased()) return false;
+        this.#expiredSession = undefined;
+        expiries = this.#expiries;
         await this.#tryLock(0, undefined);
-        if (this.#isReleased()) {
-          await this.#deleteMember();
-          return;
-        }
-        this.#owned = true;
-        this.#log.info({ lockPath: this.#lockPath, member: this.#memberPath }, 'ownership lock re-acquired');
-        return;
-      } catch (err) {
-        if (this.#isReleased()) return;
+        return true;
+      }, {
+        initialMs: 200,
+        retries: REACQUIRE_ATTEMPTS - 1,
         // another expiry meanwhile, or a transient store error: try again
-        const again = this.#expiries !== expiries
-          || (err instanceof MetadataError && (err.retriable || err.code === 'SESSION_EXPIRED'));
-        if (!(err instanceof LockHeldError) && again && attempt < REACQUIRE_ATTEMPTS) {
-          await sleep(100 * 2 ** attempt);
-          continue;
-        }
-        const lost = new LogError('LOCK_LOST', `lost the lock ${this.#lockPath} after a session expiry: ${(err as Error).message}`, { cause: err });
-        this.#lost = lost;
-        this.#unlisten();
-        this.#log.error({ lockPath: this.#lockPath, err }, 'ownership lock lost');
-        this.emit('lost', lost);
-        return;
-      }
+        shouldRetry: (err) => !this.#isReleased() && !(err instanceof LockHeldError) && (this.#expiries !== expiries
+          || (err instanceof MetadataError && (err.retriable || err.code === 'SESSION_EXPIRED'))),
+      });
+    } catch (err) {
+      if (this.#isReleased()) return;
+      const lost = new LogError('LOCK_LOST', `lost the lock ${this.#lockPath} after a session expiry: ${(err as Error).message}`, { cause: err });
+      this.#lost = lost;
+      this.#unlisten();
+      this.#log.error({ lockPath: this.#lockPath, err }, 'ownership lock lost');
+      this.emit('lost', lost);
+      return;
     }
+    if (!acquired) return;
+    if (this.#isReleased()) {
+      await this.#deleteMember();
+      return;
+    }
+    this.#owned = true;
+    this.#log.info({ lockPath: this.#lockPath, member: this.#memberPath }, 'ownership lock re-acquired');
   }
 
   /** One attempt (reference §5.1); on failure the member node is deleted. */

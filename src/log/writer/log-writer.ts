@@ -9,6 +9,7 @@
 import type { LedgerClient } from '../../ledger/ledger-client.js';
 import type { LedgerHandle } from '../../ledger/ledger-handle.js';
 import type { MetadataStore } from '../../metadata/metadata-store.js';
+import { retry } from '../../util/backoff.js';
 import type { Logger } from '../../util/logger.js';
 import { DLogError, InvalidArgumentError } from '../../errors.js';
 import type { DLSN } from '../format/dlsn.js';
@@ -455,21 +456,18 @@ export class LogWriter {
    */
   async #createLedger(): ReturnType<LedgerClient['createLedger']> {
     const c = this.#ctx.config;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await this.#ctx.ledgers.createLedger({
-          ensembleSize: c.ensembleSize,
-          writeQuorumSize: c.writeQuorumSize,
-          ackQuorumSize: c.ackQuorumSize,
-          digest: c.digest,
-          password: c.ledgerPassword,
-        });
-      } catch (err) {
-        if (!(err instanceof DLogError && err.retriable) || attempt >= LEDGER_CREATE_RETRIES || this.#error !== undefined) throw err;
-        this.#ctx.logger.warn({ err, log: this.logName, attempt }, 'creating a segment ledger failed; retrying');
-        await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt));
-      }
-    }
+    return retry(() => this.#ctx.ledgers.createLedger({
+      ensembleSize: c.ensembleSize,
+      writeQuorumSize: c.writeQuorumSize,
+      ackQuorumSize: c.ackQuorumSize,
+      digest: c.digest,
+      password: c.ledgerPassword,
+    }), {
+      initialMs: 100,
+      retries: LEDGER_CREATE_RETRIES,
+      shouldRetry: (err) => err instanceof DLogError && err.retriable && this.#error === undefined,
+      onRetry: (err, attempt) => { this.#ctx.logger.warn({ err, log: this.logName, attempt }, 'creating a segment ledger failed; retrying'); },
+    });
   }
 
   /** Starts segment max LSSN + 1 on a new ledger (LSSN max after recovery deleted an empty one). */
