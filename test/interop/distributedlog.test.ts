@@ -52,7 +52,7 @@ for (const { version } of BK_VERSIONS) {
       nsUri = `distributedlog://${c.zk}/messaging-${process.pid}-${Date.now()}/ns`;
       // bound the way `dlog admin bind` does it, by DL's own DLMetadata
       await c.java.call('dlbind', nsUri, c.zk, c.root);
-      await c.java.call('dlns', nsUri, 'maxLogSegmentBytes=4096', 'logSegmentRollingIntervalMinutes=0', 'compressionType=lz4');
+      await c.java.call('dlns', nsUri, 'compressionType=lz4');
       ns = await Namespace.open(nsUri, { config: { maxSegmentBytes: 4096, rollingIntervalMs: 0, flushIntervalMs: 1 } });
     });
     after(async () => {
@@ -87,12 +87,16 @@ for (const { version } of BK_VERSIONS) {
 
     it("our LogReader reads Java's AsyncLogWriter log (LZ4, rolled, end of stream) the same way", async () => {
       const name = 'java-written';
-      await c.java.call('dlopenwriter', name);
       const batch = Array.from({ length: 50 }, (_, i) => `${500 + i}:${hex(payload(name, i, 180))}`);
-      const dlsns = [
-        ...(await c.java.call('dlwrite', name, batch.slice(0, 25).join(','))).split(','),
-        ...(await c.java.call('dlwrite', name, batch.slice(25).join(','))).split(','),
-      ];
+      // segments from reopening the writer: Java's size-based roll measures the record set being
+      // built, which stays empty when every write is transmitted at once (outputBufferSize 0)
+      const dlsns: string[] = [];
+      const parts = [batch.slice(0, 20), batch.slice(20, 35), batch.slice(35)];
+      for (const [k, part] of parts.entries()) {
+        await c.java.call('dlopenwriter', name);
+        dlsns.push(...(await c.java.call('dlwrite', name, part.join(','))).split(','));
+        if (k < parts.length - 1) await c.java.call('dlclosewriter', name);
+      }
       await c.java.call('dleos', name);
       await c.java.call('dlclosewriter', name);
       const expected = batch.map((b, i) => {
@@ -100,7 +104,7 @@ for (const { version } of BK_VERSIONS) {
         return `${txid}:${dlsns[i]}:${h}`;
       });
       const log = await ns.openLog(name);
-      expect((await log.getLogSegments()).length).to.be.greaterThan(1);
+      expect((await log.getLogSegments()).length).to.be.greaterThan(2);
       const reader = await log.openReader({ from: DLSN.InitialDLSN });
       const got: string[] = [];
       for (;;) {
@@ -127,8 +131,10 @@ for (const { version } of BK_VERSIONS) {
       await c.java.call('dlclosewriter', name);
       const ours = await log.openWriter({ lockTimeoutMs: 0 });
       await ours.asyncWrite({ txid: 2n, payload: Buffer.from('ours second') });
-      const javaErr = await c.java.call('dlopenwriter', name, 5000).then(() => null, (e: unknown) => e);
+      // Java's writer either fails (lock held) or is still waiting when its 3 s run out
+      const javaErr = await c.java.call('dlopenwriter', name, 3000).then(() => null, (e: unknown) => e);
       expect(javaErr).to.be.instanceOf(JavaError);
+      expect((javaErr as JavaError).javaClass).to.be.oneOf(['OwnershipAcquireFailedException', 'LockingException', 'TimeoutException']);
       await ours.close();
       const recs = parseRecords(await c.java.call('dlread', name, '1/0/0', 2)).records.map((r) => Buffer.from(r.split(':')[2]!, 'hex').toString());
       expect(recs).to.deep.equal(['java first', 'ours second']);
@@ -157,8 +163,15 @@ for (const { version } of BK_VERSIONS) {
       child.kill('SIGKILL');
       await once(child, 'exit');
       lines.close();
-      // the Java writer fences our ledger, closes the segment at its last recoverable entry, continues
-      await c.java.call('dlopenwriter', name);
+      // the Java writer fences our ledger, closes the segment at its last recoverable entry, continues;
+      // the dead writer's lock node goes when ZooKeeper expires its session
+      const deadline = Date.now() + 60_000;
+      for (;;) {
+        const err = await c.java.call('dlopenwriter', name).then(() => null, (e: unknown) => e);
+        if (err === null) break;
+        if (!(err instanceof JavaError && err.javaClass === 'OwnershipAcquireFailedException') || Date.now() > deadline) throw err;
+        await new Promise((r) => setTimeout(r, 200));
+      }
       const lastAcked = acked.at(-1)!.txid;
       const javaDlsn = parseDlsn((await c.java.call('dlwrite', name, `${lastAcked + 100000n}:${hex(Buffer.from('java after'))}`)));
       await c.java.call('dlclosewriter', name);
@@ -182,16 +195,20 @@ for (const { version } of BK_VERSIONS) {
 
     it('truncation and subscription positions written by one side are honoured by the other', async () => {
       const name = 'truncated';
-      await c.java.call('dlopenwriter', name);
       const records = Array.from({ length: 40 }, (_, i) => `${i + 1}:${hex(payload(name, i, 300))}`);
-      const dlsns = (await c.java.call('dlwrite', name, records.join(','))).split(',');
+      await c.java.call('dlopenwriter', name);
+      const dlsns = (await c.java.call('dlwrite', name, records.slice(0, 20).join(','))).split(',');
+      await c.java.call('dlclosewriter', name);
+      await c.java.call('dlopenwriter', name);
+      dlsns.push(...(await c.java.call('dlwrite', name, records.slice(20).join(','))).split(','));
       // a DLSN in a later segment: Java marks the segments before it truncated
       const cut = dlsns.findIndex((d) => d.split('/')[0] !== dlsns[0]!.split('/')[0]);
       expect(cut).to.be.greaterThan(0);
       expect(await c.java.call('dltruncate', name, dlsns[cut]!)).to.equal('true');
       await c.java.call('dlclosewriter', name);
       const fromStart = await readAll(ns, name, { from: DLSN.InitialDLSN }, 1);
-      expect(dlsnText(fromStart[0]!.dlsn)).to.equal(dlsns[cut]);
+      const segments = await c.java.call('dlsegments', name);
+      expect(dlsnText(fromStart[0]!.dlsn), `${dlsns.join(' ')} / ${segments}`).to.equal(dlsns[cut]);
       // subscriptions: Java commits, we read it back; we advance, Java reads ours
       await c.java.call('dlsubset', name, 'sub-a', dlsns[5]!);
       const log = await ns.openLog(name);
@@ -205,9 +222,30 @@ for (const { version } of BK_VERSIONS) {
       const ourCut = more.find((d) => d.logSegmentSequenceNo !== more[0]!.logSegmentSequenceNo) ?? more[0]!;
       await writer.truncate(ourCut);
       await writer.close();
+      // a Java namespace opened after the truncation (Java caches segment metadata per namespace)
+      await c.java.call('dlreopenns');
       const javaFirst = parseRecords(await c.java.call('dlread', name, '1/0/0', 1)).records[0]!;
       expect(javaFirst.split(':')[1]).to.equal(dlsnText(ourCut));
       await log.close();
+    });
+
+    it('a namespace bound our way (docs/getting-started.md) opens in Java', async () => {
+      const uri = `distributedlog://${c.zk}/bound-by-us-${process.pid}-${Date.now()}/ns`;
+      const binding = `1\nBKDL\n${JSON.stringify({ 1: { str: c.zk }, 2: { str: c.root }, 3: { tf: 1 }, 4: { tf: 0 } })}`;
+      await c.store.create(new URL(uri.replace('distributedlog:', 'http:')).pathname, Buffer.from(binding), { createParents: true });
+      const ours = await Namespace.open(uri);
+      const log = await ours.openLog('from-node', { create: true });
+      const writer = await log.openWriter();
+      const written: string[] = [];
+      for (let i = 0; i < 5; i++) {
+        const p = payload('bound', i);
+        written.push(recordText(BigInt(i + 1), await writer.asyncWrite({ txid: BigInt(i + 1), payload: p }), p));
+      }
+      await writer.close();
+      await ours.close();
+      await c.java.call('dlns', uri);
+      expect(await c.java.call('dllogs')).to.equal('from-node');
+      expect(parseRecords(await c.java.call('dlread', 'from-node', '1/0/0', 5)).records).to.deep.equal(written);
     });
   });
 }

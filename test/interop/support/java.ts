@@ -3,7 +3,7 @@
 // Java programs as child processes: the line-protocol harness (Harness.java) and real Java
 // bookies (org.apache.bookkeeper.server.Main --conf FILE).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync, readdirSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
@@ -96,7 +96,7 @@ export function harnessClasspath(version: string): string {
   const cpFile = path.join(target, 'classpath.txt');
   if (!existsSync(cpFile) || statSync(cpFile).mtimeMs < newestSourceMtime()) {
     mkdirSync(target, { recursive: true });
-    execFileSync('mvn', ['-B', '-q', '-P', profile, 'compile', 'dependency:build-classpath', `-Dmdep.outputFile=${cpFile}`],
+    execFileSync('mvn', ['-B', '-q', '-Dstyle.color=never', '-P', profile, 'compile', 'dependency:build-classpath', `-Dmdep.outputFile=${cpFile}`],
       { cwd: JAVA_DIR, stdio: ['ignore', 'inherit', 'inherit'] });
   }
   const cp = `${path.join(target, 'classes')}:${readFileSync(cpFile, 'utf8').trim()}`;
@@ -116,8 +116,13 @@ function spawnJava(java: string, version: string, args: string[]): ChildProcess 
   return child;
 }
 
+/** Keeps the last 32 KiB of the child's stderr; DLOG_INTEROP_JAVA_LOG=FILE also appends all of it there. */
 function tail(buf: { text: string }, child: ChildProcess): void {
-  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => { buf.text = (buf.text + chunk).slice(-32768); });
+  const log = process.env.DLOG_INTEROP_JAVA_LOG;
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+    buf.text = (buf.text + chunk).slice(-32768);
+    if (log !== undefined) appendFileSync(log, chunk);
+  });
 }
 
 /** A failure the Java side reported: `err <ExceptionClass> <message>`. */

@@ -54,6 +54,7 @@ public final class Harness {
     private final Map<Long, WriteHandle> writers = new HashMap<>();
     private final Map<Long, ReadHandle> readers = new HashMap<>();
     private Namespace ns;
+    private String[] namespaceArgs;
     private final Map<String, DistributedLogManager> logs = new HashMap<>();
     private final Map<String, AsyncLogWriter> logWriters = new HashMap<>();
 
@@ -85,6 +86,8 @@ public final class Harness {
                         && c.getCause() != null) {
                     c = c.getCause();
                 }
+                System.err.println("command failed: " + line);
+                c.printStackTrace();
                 String msg = String.valueOf(c.getMessage()).replace('\n', ' ');
                 protocol.println("err " + c.getClass().getSimpleName() + " " + msg);
             }
@@ -117,6 +120,7 @@ public final class Harness {
             case "dlbind": return dlBind(a[1], a[2], a[3]);
             case "dlns": return dlNamespace(a);
             case "dllogs": return dlLogs();
+            case "dlreopenns": return dlReopenNamespace();
             case "dlopenwriter": return dlOpenWriter(a[1], a.length > 2 ? Long.parseLong(a[2]) : TIMEOUT_S * 1000);
             case "dlwrite": return dlWrite(a);
             case "dleos": return String.valueOf(logWriters.get(a[1]).markEndOfStream().get(TIMEOUT_S, TimeUnit.SECONDS));
@@ -239,10 +243,14 @@ public final class Harness {
         return "";
     }
 
-    /** dlns URI key=value...: opens the namespace with DistributedLogConfiguration properties. */
+    /** dlns URI key=value...: (re)opens the namespace with DistributedLogConfiguration properties. */
     private String dlNamespace(String[] a) throws Exception {
+        closeNamespace();
+        namespaceArgs = a;
         DistributedLogConfiguration conf = new DistributedLogConfiguration();
-        conf.setEnsembleSize(3).setWriteQuorumSize(3).setAckQuorumSize(2).setImmediateFlushEnabled(true);
+        // output buffer 0: every write is transmitted at once (with the default 1024 bytes and no
+        // periodic flush, a small write waits for the buffer to fill)
+        conf.setEnsembleSize(3).setWriteQuorumSize(3).setAckQuorumSize(2).setImmediateFlushEnabled(true).setOutputBufferSize(0);
         conf.setLockTimeout(0);
         for (int i = 2; i < a.length; i++) {
             String[] kv = a[i].split("=", 2);
@@ -250,6 +258,29 @@ public final class Harness {
         }
         ns = NamespaceBuilder.newBuilder().conf(conf).uri(URI.create(a[1])).clientId("java-interop").build();
         return "";
+    }
+
+    /**
+     * A fresh namespace instance, as another Java process would have: Java caches segment metadata
+     * per namespace and does not see another client's later changes to a segment it has read.
+     */
+    private String dlReopenNamespace() throws Exception {
+        return dlNamespace(namespaceArgs);
+    }
+
+    private void closeNamespace() throws Exception {
+        for (AsyncLogWriter w : logWriters.values()) {
+            w.asyncClose().get(TIMEOUT_S, TimeUnit.SECONDS);
+        }
+        logWriters.clear();
+        for (DistributedLogManager dlm : logs.values()) {
+            dlm.close();
+        }
+        logs.clear();
+        if (ns != null) {
+            ns.close();
+            ns = null;
+        }
     }
 
     private String dlLogs() throws Exception {
@@ -302,26 +333,27 @@ public final class Harness {
      * of stream) and answers txid:dlsn:hex per record, then "eos" when the stream ended.
      */
     private String dlRead(String[] a) throws Exception {
-        DistributedLogManager dlm = log(a[1]);
-        AsyncLogReader r = a[2].startsWith("txid:")
-                ? dlm.openAsyncLogReader(Long.parseLong(a[2].substring(5))).get(TIMEOUT_S, TimeUnit.SECONDS)
-                : dlm.openAsyncLogReader(parseDlsn(a[2])).get(TIMEOUT_S, TimeUnit.SECONDS);
-        int count = Integer.parseInt(a[3]);
-        List<String> out = new ArrayList<>();
-        try {
-            for (int i = 0; i < count; i++) {
-                LogRecordWithDLSN rec = r.readNext().get(TIMEOUT_S, TimeUnit.SECONDS);
-                out.add(rec.getTransactionId() + ":" + dlsn(rec.getDlsn()) + ":" + toHex(rec.getPayload()));
+        try (DistributedLogManager dlm = ns.openLog(a[1])) {
+            AsyncLogReader r = a[2].startsWith("txid:")
+                    ? dlm.openAsyncLogReader(Long.parseLong(a[2].substring(5))).get(TIMEOUT_S, TimeUnit.SECONDS)
+                    : dlm.openAsyncLogReader(parseDlsn(a[2])).get(TIMEOUT_S, TimeUnit.SECONDS);
+            int count = Integer.parseInt(a[3]);
+            List<String> out = new ArrayList<>();
+            try {
+                for (int i = 0; i < count; i++) {
+                    LogRecordWithDLSN rec = r.readNext().get(TIMEOUT_S, TimeUnit.SECONDS);
+                    out.add(rec.getTransactionId() + ":" + dlsn(rec.getDlsn()) + ":" + toHex(rec.getPayload()));
+                }
+            } catch (ExecutionException e) {
+                if (!(e.getCause() instanceof EndOfStreamException)) {
+                    throw e;
+                }
+                out.add("eos");
+            } finally {
+                r.asyncClose().get(TIMEOUT_S, TimeUnit.SECONDS);
             }
-        } catch (ExecutionException e) {
-            if (!(e.getCause() instanceof EndOfStreamException)) {
-                throw e;
-            }
-            out.add("eos");
-        } finally {
-            r.asyncClose().get(TIMEOUT_S, TimeUnit.SECONDS);
+            return String.join(",", out);
         }
-        return String.join(",", out);
     }
 
     private String dlSegments(String name) throws Exception {
