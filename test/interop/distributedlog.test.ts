@@ -43,8 +43,8 @@ async function readAll(ns: Namespace, logName: string, options: { from?: DLSN; f
 for (const { version } of BK_VERSIONS) {
   describe(`interop: DistributedLog ${version} and ours on one namespace`, function () {
     this.timeout(240_000);
-    let c: InteropCluster;
-    let ns: Namespace;
+    let c = undefined as unknown as InteropCluster;
+    let ns = undefined as unknown as Namespace;
     let nsUri: string;
 
     before(async function () {
@@ -56,8 +56,8 @@ for (const { version } of BK_VERSIONS) {
       ns = await Namespace.open(nsUri, { config: { maxSegmentBytes: 4096, rollingIntervalMs: 0, flushIntervalMs: 1 } });
     });
     after(async () => {
-      await ns?.close();
-      await c?.close();
+      await (ns as Namespace | undefined)?.close();
+      await (c as InteropCluster | undefined)?.close();
     });
 
     for (const compression of ['none', 'lz4'] as const) {
@@ -169,7 +169,7 @@ for (const { version } of BK_VERSIONS) {
       for (;;) {
         const err = await c.java.call('dlopenwriter', name).then(() => null, (e: unknown) => e);
         if (err === null) break;
-        if (!(err instanceof JavaError && err.javaClass === 'OwnershipAcquireFailedException') || Date.now() > deadline) throw err;
+        if (!(err instanceof JavaError && err.javaClass === 'OwnershipAcquireFailedException' && Date.now() < deadline)) throw err as Error;
         await new Promise((r) => setTimeout(r, 200));
       }
       const lastAcked = acked.at(-1)!.txid;

@@ -17,6 +17,8 @@ export interface AnyBookie {
   readonly kind: 'java' | 'ours';
   readonly bookieId: string;
   kill(): Promise<void>;
+  /** Starts it again on the same directories and port. */
+  restart(): Promise<void>;
 }
 
 export interface InteropCluster {
@@ -65,11 +67,11 @@ export async function startInteropCluster(ctx: Context, name: string, spec: Clus
       if (kind === 'ours') {
         const b = await startBookieProcess({ metadata: `zk://${zk}${root}`, dir: bdir, sessionTimeoutMs: 4000 });
         ours.push(b);
-        bookies[i] = { kind, get bookieId() { return b.bookieId; }, kill: () => b.kill() };
+        bookies[i] = { kind, get bookieId() { return b.bookieId; }, kill: () => b.kill(), restart: () => b.restart() };
       } else {
         const b = await JavaBookie.start(java, spec.version, store, root, { metadataServiceUri: javaUri, dir: bdir, storage: kind === 'java-db' ? 'db' : 'default' });
         javas.push(b);
-        bookies[i] = { kind: 'java', bookieId: b.bookieId, kill: () => b.kill() };
+        bookies[i] = { kind: 'java', bookieId: b.bookieId, kill: () => b.kill(), restart: () => b.restart(store, root) };
       }
     }));
     await harness.call('bk', javaUri);
