@@ -31,7 +31,10 @@ const STEPS: readonly [string, OutgoingRequest][] = [
   ['read LAC before WRITE_LAC', { op: 'READ_LAC', ledgerId: L }],
   ['write LAC 1', { op: 'WRITE_LAC', ledgerId: L, lac: 1n, masterKey: KEY, body: encodeLac(digest, L, 1n) }],
   ['read LAC', { op: 'READ_LAC', ledgerId: L }],
-  ['long poll past LAC, 200 ms', { op: 'READ_ENTRY', ledgerId: L, entryId: 2n, previousLAC: 1n, timeOut: 200n }],
+  ['long poll for entry 2, 200 ms', { op: 'READ_ENTRY', ledgerId: L, entryId: 2n, previousLAC: 1n, timeOut: 200n }],
+  ['long poll for entry 1, 200 ms', { op: 'READ_ENTRY', ledgerId: L, entryId: 1n, previousLAC: 1n, timeOut: 200n }],
+  ['piggyback long poll, 200 ms', { op: 'READ_ENTRY', ledgerId: L, entryId: -1n, flag: 'ENTRY_PIGGYBACK', previousLAC: 1n, timeOut: 200n }],
+  ['piggyback long poll, LAC above', { op: 'READ_ENTRY', ledgerId: L, entryId: -1n, flag: 'ENTRY_PIGGYBACK', previousLAC: 0n, timeOut: 200n }],
   ['force ledger', { op: 'FORCE_LEDGER', ledgerId: L }],
   ['fence, wrong master key', { op: 'READ_ENTRY', ledgerId: L, entryId: 1n, flag: 'FENCE_LEDGER', masterKey: WRONG }],
   ['fence', { op: 'READ_ENTRY', ledgerId: L, entryId: 1n, flag: 'FENCE_LEDGER', masterKey: KEY }],
@@ -44,16 +47,20 @@ const STEPS: readonly [string, OutgoingRequest][] = [
 /** What must match: the status, and the bytes of a successful read. */
 function summary(r: Response): string {
   const parts: string[] = [r.status];
-  if (r.op === 'READ_ENTRY' && r.status === 'EOK') parts.push(r.body?.toString('hex') ?? '');
+  if (r.op === 'READ_ENTRY' && r.status === 'EOK') parts.push(r.body?.toString('hex') ?? '', `maxLAC=${r.maxLAC ?? '-'}`);
   if (r.op === 'READ_LAC' && r.status === 'EOK') parts.push(r.lacBody?.toString('hex') ?? '');
+  if (r.op === 'GET_LIST_OF_ENTRIES_OF_LEDGER' && r.status === 'EOK') parts.push(r.availabilityOfEntriesOfLedger?.toString('hex') ?? '');
   return parts.join(' ');
 }
 
 async function runSteps(address: string): Promise<string[]> {
-  const client = new BookieClient(address, { requestTimeoutMs: 10_000 });
+  const client = new BookieClient(address, { requestTimeoutMs: 5000 });
   try {
     const out: string[] = [];
-    for (const [name, request] of STEPS) out.push(`${name}: ${summary(await client.send(request))}`);
+    for (const [name, request] of STEPS) {
+      const answer = await client.send(request).then(summary, (err: unknown) => `no answer (${(err as Error).message.replace(/ to bookie \S+/, '')})`);
+      out.push(`${name}: ${answer}`);
+    }
     return out;
   } finally {
     client.close();
@@ -72,8 +79,11 @@ for (const { version } of BK_VERSIONS) {
 
     it('the same requests get the same statuses and bytes', async () => {
       const [java, javaDb, ours] = await Promise.all(c.bookies.map((b) => runSteps(b.bookieId)));
-      expect(javaDb, 'Java DbLedgerStorage vs Java default storage').to.deep.equal(java);
-      expect(ours, 'our bookie vs Java').to.deep.equal(java);
+      // DbLedgerStorage leaves GET_LIST_OF_ENTRIES_OF_LEDGER (the last step) unanswered
+      expect(javaDb.slice(0, -1), 'Java DbLedgerStorage vs the default storage').to.deep.equal(java.slice(0, -1));
+      // ours does not implement GET_LIST_OF_ENTRIES_OF_LEDGER (EBADREQ; docs/formats.md)
+      expect(ours.slice(0, -1), 'our bookie vs Java').to.deep.equal(java.slice(0, -1));
+      expect(ours.at(-1)).to.equal('entries of ledger: EBADREQ');
     });
   });
 }
