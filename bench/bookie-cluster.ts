@@ -12,6 +12,8 @@ export interface BenchCluster {
   readonly zk: string;
   readonly ledgersRoot: string;
   readonly bookieIds: readonly string[];
+  /** The bookie processes' pids (for CPU accounting). */
+  readonly pids: readonly number[];
   stop(): Promise<void>;
 }
 
@@ -47,6 +49,7 @@ export async function startBenchCluster(name: string, bookies = 3, ledgersRoot =
     zk: zk.connectString,
     ledgersRoot,
     bookieIds: started.map((b) => b.id),
+    pids: started.map((b) => b.child.pid ?? -1),
     stop: async () => {
       await Promise.all(started.map(stopBookie));
       await zk.stop();

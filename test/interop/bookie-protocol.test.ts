@@ -78,7 +78,7 @@ for (const { version } of BK_VERSIONS) {
     after(async () => { await (c as InteropCluster | undefined)?.close(); });
 
     it('the same requests get the same statuses and bytes', async () => {
-      const [java, javaDb, ours] = await Promise.all(c.bookies.map((b) => runSteps(b.bookieId)));
+      const [java, javaDb, ours] = await Promise.all(c.bookies.map((b) => runSteps(b.bookieId))) as [string[], string[], string[]];
       // DbLedgerStorage leaves GET_LIST_OF_ENTRIES_OF_LEDGER (the last step) unanswered
       expect(javaDb.slice(0, -1), 'Java DbLedgerStorage vs the default storage').to.deep.equal(java.slice(0, -1));
       // ours does not implement GET_LIST_OF_ENTRIES_OF_LEDGER (EBADREQ; docs/formats.md)

@@ -24,9 +24,17 @@ const JVM_FLAGS = [
   '--add-opens', 'java.base/java.nio=ALL-UNNAMED', '--add-opens', 'java.base/jdk.internal.misc=ALL-UNNAMED',
   '--add-opens', 'java.base/java.io=ALL-UNNAMED', '--add-opens', 'java.base/java.util.zip=ALL-UNNAMED',
   '-Dio.netty.tryReflectionSetAccessible=true', '-Djava.net.preferIPv4Stack=true',
-  // short-lived test JVMs on a shared 2-core machine: small heap, C1 only, quick start
-  '-Xmx256m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1',
 ];
+/** Short-lived test JVMs on a shared 2-core machine: small heap, C1 only, quick start. */
+const TEST_JVM_FLAGS = ['-Xmx256m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1'];
+/** Benchmarks: the JVM as deployed (full JIT, default GC), heap sized as for a small bookie. */
+const BENCH_JVM_FLAGS = ['-Xmx1g'];
+
+/** The JDK 17 `java` binary when both it and Maven are installed, else null. */
+export function findJavaToolchain(): string | null {
+  const java = findJava();
+  return java !== null && hasMaven() ? java : null;
+}
 
 function findJava(): string | null {
   const candidates = [process.env.JAVA17_HOME, process.env.JAVA_HOME, '/usr/lib/jvm/java-17-openjdk-amd64']
@@ -56,8 +64,8 @@ let warned = false;
  */
 export function requireJava(ctx: Context): string {
   if (toolchain === undefined) {
-    const java = findJava();
-    toolchain = java !== null && hasMaven() ? { java } : null;
+    const java = findJavaToolchain();
+    toolchain = java === null ? null : { java };
   }
   if (toolchain !== null) return toolchain.java;
   const message = 'JDK 17 and Maven (mvn) not found: install openjdk-17-jdk-headless and maven, or set JAVA17_HOME';
@@ -109,8 +117,9 @@ process.once('exit', () => {
   for (const child of live) child.kill('SIGKILL');
 });
 
-function spawnJava(java: string, version: string, args: string[]): ChildProcess {
-  const child = spawn(java, [...JVM_FLAGS, '-cp', harnessClasspath(version), ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+function spawnJava(java: string, version: string, args: string[], bench = false): ChildProcess {
+  const flags = [...JVM_FLAGS, ...(bench ? BENCH_JVM_FLAGS : TEST_JVM_FLAGS)];
+  const child = spawn(java, [...flags, '-cp', harnessClasspath(version), ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
   live.add(child);
   child.once('exit', () => live.delete(child));
   return child;
@@ -191,6 +200,8 @@ export interface JavaBookieOptions {
   /** Default: the interleaved (SortedLedgerStorage) default; 'db' = DbLedgerStorage. */
   readonly storage?: 'default' | 'db';
   readonly port?: number;
+  /** Run the JVM as deployed (full JIT) rather than tuned for a quick test start. */
+  readonly bench?: boolean;
 }
 
 /** A real Java bookie process. */
@@ -220,6 +231,7 @@ export class JavaBookie {
   get bookieId(): string { return `127.0.0.1:${this.port}`; }
   get running(): boolean { return this.#child !== undefined && this.#child.exitCode === null && this.#child.signalCode === null; }
   get stderr(): string { return this.#stderr.text; }
+  get pid(): number | undefined { return this.#child?.pid; }
 
   async #launch(store: MetadataStore, ledgersRoot: string): Promise<void> {
     const { dir } = this.#options;
@@ -245,7 +257,7 @@ export class JavaBookie {
     ];
     const confFile = path.join(dir, 'bk_server.conf');
     writeFileSync(confFile, `${conf.join('\n')}\n`);
-    const child = spawnJava(this.#java, this.#version, ['org.apache.bookkeeper.server.Main', '--conf', confFile]);
+    const child = spawnJava(this.#java, this.#version, ['org.apache.bookkeeper.server.Main', '--conf', confFile], this.#options.bench === true);
     child.stdout?.resume();
     tail(this.#stderr, child);
     this.#child = child;
