@@ -151,6 +151,17 @@ for (const { version } of BK_VERSIONS) {
     });
     after(async () => { await (c as InteropCluster | undefined)?.close(); });
 
+    it("our bookies format the ledgers root as Java's BookKeeperAdmin.initNewCluster does", async () => {
+      const javaRoot = `${c.root}-java-formatted`;
+      expect(await c.java.call('init', `zk+hierarchical://${c.zk}${javaRoot}`)).to.equal('true');
+      for (const node of ['LAYOUT', 'available', 'available/readonly']) {
+        expect((await c.store.get(`${c.root}/${node}`)).data, node).to.deep.equal((await c.store.get(`${javaRoot}/${node}`)).data);
+      }
+      const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+      expect((await c.store.get(`${c.root}/INSTANCEID`)).data.toString()).to.match(uuid);
+      expect((await c.store.get(`${javaRoot}/INSTANCEID`)).data.toString()).to.match(uuid);
+    });
+
     it('Java tooling lists our bookies (BookKeeperAdmin.getAvailableBookies)', async () => {
       await waitFor('4 bookies', async () => (await c.java.call('bookies')).split(',').length === 4);
       expect((await c.java.call('bookies')).split(',')).to.deep.equal(c.bookies.map((b) => b.bookieId).sort());
