@@ -12,18 +12,25 @@ export interface BenchCluster {
   readonly zk: string;
   readonly ledgersRoot: string;
   readonly bookieIds: readonly string[];
-  /** The bookie processes' pids (for CPU accounting). */
-  readonly pids: readonly number[];
+  /** The bookie processes' pids, in bookieIds order (for /proc/<pid>/stat). */
+  readonly bookiePids: readonly number[];
   stop(): Promise<void>;
 }
+
+/** Extra node flags for the bookie processes, e.g. BENCH_BOOKIE_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'. */
+const BOOKIE_NODE_ARGS = (process.env['BENCH_BOOKIE_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== '');
 
 interface Bookie { readonly id: string; readonly child: ChildProcess }
 
 async function startBookie(metadata: string, dir: string): Promise<Bookie> {
   const cli = new URL('../lib/cli/main.js', import.meta.url).pathname;
-  const child = spawn(process.execPath, [cli, 'bookie', '--metadata', metadata, '--dir', dir, '--port', '0'], {
+  const child = spawn(process.execPath, [...BOOKIE_NODE_ARGS, cli, 'bookie', '--metadata', metadata, '--dir', dir, '--port', '0'], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
+  // a benchmark that crashes must not leave its bookies running
+  const kill = (): void => { child.kill('SIGKILL'); };
+  process.once('exit', kill);
+  child.once('exit', () => { process.off('exit', kill); });
   const lines = createInterface({ input: child.stdout });
   const id = await new Promise<string>((resolve, reject) => {
     lines.on('line', (line) => { const m = /^bookie (\S+) ready$/.exec(line); if (m?.[1]) resolve(m[1]); });
@@ -49,7 +56,7 @@ export async function startBenchCluster(name: string, bookies = 3, ledgersRoot =
     zk: zk.connectString,
     ledgersRoot,
     bookieIds: started.map((b) => b.id),
-    pids: started.map((b) => b.child.pid ?? -1),
+    bookiePids: started.map((b) => b.child.pid ?? 0),
     stop: async () => {
       await Promise.all(started.map(stopBookie));
       await zk.stop();

@@ -71,7 +71,7 @@ async function ours(): Promise<Map<string, Result>> {
   const store = await ZkMetadataStore.connect(cluster.zk);
   const client = await LedgerClient.open({ store, ledgersRoot: cluster.ledgersRoot });
   try {
-    return await measure('ours', client, cluster.pids);
+    return await measure('ours', client, cluster.bookiePids);
   } finally {
     await client.close();
     await store.close();

@@ -12,9 +12,18 @@ const CHUNK_SIZE = 1 << 20;
 /** Records above this get their own allocation instead of wasting the rest of a chunk. */
 const OWN_ALLOCATION = CHUNK_SIZE / 4;
 
+/**
+ * An entry id as a map key: a number when exact (every real entry id), so that the per-add map
+ * operations hash a small integer instead of a bigint; the bigint itself above 2^53.
+ */
+type EntryKey = number | bigint;
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+const keyOf = (entryId: bigint): EntryKey => (entryId >= 0n && entryId <= MAX_SAFE ? Number(entryId) : entryId);
+const compareKeys = (a: EntryKey, b: EntryKey): number => (a < b ? -1 : a > b ? 1 : 0);
+
 interface LedgerEntries {
-  /** entryId → formatted record. */
-  readonly entries: Map<bigint, Buffer>;
+  /** Entry key → formatted record. */
+  readonly entries: Map<EntryKey, Buffer>;
   max: bigint;
   /** Every new entry id arrived above the previous maximum: Map order is already sorted. */
   ordered: boolean;
@@ -49,16 +58,18 @@ export class WriteCache {
     let ledger = this.#ledgers.get(ledgerId);
     if (!ledger) this.#ledgers.set(ledgerId, (ledger = { entries: new Map(), max: entryId, ordered: true }));
     else if (entryId > ledger.max) ledger.max = entryId;
-    else if (!ledger.entries.has(entryId)) ledger.ordered = false;
+    else if (!ledger.entries.has(keyOf(entryId))) ledger.ordered = false;
     const size = recordSize(envelope.length);
-    const [dst, pos] = this.#reserve(size);
-    ledger.entries.set(entryId, writeRecord(dst, pos, ledgerId, entryId, envelope));
+    const record = size > OWN_ALLOCATION
+      ? writeRecord(Buffer.allocUnsafeSlow(size), 0, ledgerId, entryId, envelope)
+      : writeRecord(this.#chunkWithRoom(size), this.#take(size), ledgerId, entryId, envelope);
+    ledger.entries.set(keyOf(entryId), record);
     this.#bytes += size;
   }
 
   /** The envelope. */
   get(ledgerId: bigint, entryId: bigint): Buffer | undefined {
-    return this.#ledgers.get(ledgerId)?.entries.get(entryId)?.subarray(RECORD_HEADER_SIZE);
+    return this.#ledgers.get(ledgerId)?.entries.get(keyOf(entryId))?.subarray(RECORD_HEADER_SIZE);
   }
 
   lastEntryId(ledgerId: bigint): bigint | undefined {
@@ -75,11 +86,11 @@ export class WriteCache {
     for (const ledgerId of [...this.#ledgers.keys()].sort(compareIds)) {
       const ledger = this.#ledgers.get(ledgerId);
       if (!ledger) continue;
-      const entryIds = [...ledger.entries.keys()];
-      if (!ledger.ordered) entryIds.sort(compareIds);
-      for (const entryId of entryIds) {
-        const bytes = ledger.entries.get(entryId);
-        if (bytes) records.push({ ledgerId, entryId, bytes });
+      const keys = [...ledger.entries.keys()];
+      if (!ledger.ordered) keys.sort(compareKeys);
+      for (const key of keys) {
+        const bytes = ledger.entries.get(key);
+        if (bytes) records.push({ ledgerId, entryId: BigInt(key), bytes });
       }
     }
     return records;
@@ -92,15 +103,19 @@ export class WriteCache {
     this.#chunkPos = 0;
   }
 
-  /** A buffer and offset with `size` free bytes. */
-  #reserve(size: number): [Buffer, number] {
-    if (size > OWN_ALLOCATION) return [Buffer.allocUnsafeSlow(size), 0];
+  /** The current chunk, replaced by a fresh one when `size` bytes do not fit in it. */
+  #chunkWithRoom(size: number): Buffer {
     if (!this.#chunk || this.#chunkPos + size > CHUNK_SIZE) {
       this.#chunk = Buffer.allocUnsafeSlow(CHUNK_SIZE);
       this.#chunkPos = 0;
     }
+    return this.#chunk;
+  }
+
+  /** Reserves `size` bytes of the current chunk (after #chunkWithRoom); returns their offset. */
+  #take(size: number): number {
     const pos = this.#chunkPos;
     this.#chunkPos += size;
-    return [this.#chunk, pos];
+    return pos;
   }
 }

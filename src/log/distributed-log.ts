@@ -7,12 +7,16 @@ import { readLastRecord, type LastRecord } from './reader/last-record-scan.js';
 import { resolveLogConfig, type LogConfig } from './log-config.js';
 import { LogError } from './log-error.js';
 import { LogReader, type LogRecordWithDLSN } from './reader/log-reader.js';
+import type { SegmentListRegistry } from './reader/segment-list-registry.js';
 import type { LogSegmentMetadata } from './metadata/log-segment-metadata.js';
 import { LogWriter, type LogWriterContext } from './writer/log-writer.js';
 import { SubscriptionsStore } from './metadata/subscriptions.js';
 
 /** What every log of a namespace shares: the writer's context without a log name. */
-export type DistributedLogContext = Omit<LogWriterContext, 'logName'>;
+export type DistributedLogContext = Omit<LogWriterContext, 'logName'> & {
+  /** The namespace's shared segment-list followers, one per log for all its readers. */
+  readonly segmentLists?: SegmentListRegistry;
+};
 
 export type WriterOptions = Partial<Pick<LogConfig,
   | 'lockTimeoutMs' | 'maxEntryBytes' | 'flushIntervalMs' | 'compression' | 'maxPendingBytes' | 'pendingTimeoutMs'
@@ -63,7 +67,14 @@ export class DistributedLog {
     if (from !== undefined && fromTxId !== undefined) throw new InvalidArgumentError('openReader takes from or fromTxId, not both');
     const config = resolveLogConfig(overrides, this.#ctx.config);
     const reader = await LogReader.open(
-      { logName: this.name, metadata: this.#ctx.metadata, ledgers: this.#ctx.ledgers, password: config.ledgerPassword, logger: this.#ctx.logger },
+      {
+        logName: this.name,
+        metadata: this.#ctx.metadata,
+        ledgers: this.#ctx.ledgers,
+        password: config.ledgerPassword,
+        logger: this.#ctx.logger,
+        ...(this.#ctx.segmentLists === undefined ? {} : { segmentLists: this.#ctx.segmentLists }),
+      },
       { ...(from === undefined ? {} : { from }), ...(fromTxId === undefined ? {} : { fromTxId }) },
       {
         readAheadEntries: config.readAheadEntries,

@@ -16,6 +16,7 @@ import { LogError } from './log-error.js';
 import { LogMetadataStore } from './metadata/log-metadata-store.js';
 import { findNamespaceBinding } from './metadata/namespace-binding.js';
 import { OwnershipLock } from './metadata/ownership-lock.js';
+import { SegmentListRegistry } from './reader/segment-list-registry.js';
 import { deleteLogWithLedgers } from './writer/retention.js';
 
 export interface NamespaceOptions {
@@ -51,6 +52,7 @@ export class Namespace {
   readonly uri: string;
   readonly #backend: Backend;
   readonly #metadata: LogMetadataStore;
+  readonly #segmentLists: SegmentListRegistry;
   readonly #config: LogConfig;
   readonly #clientId: string;
   readonly #logger: Logger;
@@ -64,6 +66,7 @@ export class Namespace {
     this.#config = config;
     this.#clientId = options.clientId ?? `${os.hostname()}/${process.pid}`;
     this.#logger = options.logger ?? noopLogger;
+    this.#segmentLists = new SegmentListRegistry(this.#metadata, this.#logger);
   }
 
   /**
@@ -137,6 +140,7 @@ export class Namespace {
       config: this.#config,
       clientId: this.#clientId,
       logger: this.#logger,
+      segmentLists: this.#segmentLists,
     }, (closed) => this.#logs.delete(closed));
     this.#logs.add(log);
     return log;

@@ -11,6 +11,7 @@ import { zooKeeper } from './hooks.js';
 
 export interface BookieCluster {
   readonly store: ZkMetadataStore;
+  readonly ledgersRoot: string;
   readonly bookies: readonly Bookie[];
   /** A new ledger client (closed by close()). */
   client(): Promise<LedgerClient>;
@@ -29,6 +30,7 @@ export async function startBookieCluster(ctx: Context, name: string, size = 3): 
   const clients: LedgerClient[] = [];
   return {
     store,
+    ledgersRoot: root,
     bookies,
     client: async () => {
       const c = await LedgerClient.open({ store, ledgersRoot: root });

@@ -13,7 +13,7 @@ import { LogError } from '../log-error.js';
 import type { LogMetadataStore } from '../metadata/log-metadata-store.js';
 import { type LogSegmentMetadata, nextStartSequenceId, SEQUENCE_ID_VERSION } from '../metadata/log-segment-metadata.js';
 import { LogSegmentReader, type ReadRecord, type ReadResult } from './segment-reader.js';
-import { SegmentListFollower } from './segment-list-follower.js';
+import { SegmentListRegistry, type SegmentListLease } from './segment-list-registry.js';
 import { dlsnNotLessThanTxId } from './txid-search.js';
 
 export interface LogRecordWithDLSN extends ReadRecord {
@@ -49,6 +49,8 @@ export interface ReadAheadConfig {
   readonly batchEntries: number;
   readonly longPollTimeoutMs: number;
   readonly relistIntervalMs: number;
+  /** The namespace's shared segment-list followers; without one, this reader follows the list alone. */
+  readonly segmentLists?: SegmentListRegistry;
 }
 
 interface Cursor {
@@ -67,7 +69,7 @@ const LIST_CHANGED = Symbol('list changed');
 
 export class LogReadAhead {
   readonly #config: ReadAheadConfig;
-  readonly #list: SegmentListFollower;
+  readonly #list: SegmentListLease;
   readonly #sink: ReadAheadSink;
   /** Position of the next record to fetch. */
   #next: DLSN;
@@ -78,7 +80,7 @@ export class LogReadAhead {
   #stopped = false;
   #loop: Promise<void> = Promise.resolve();
 
-  private constructor(config: ReadAheadConfig, list: SegmentListFollower, start: DLSN, sink: ReadAheadSink) {
+  private constructor(config: ReadAheadConfig, list: SegmentListLease, start: DLSN, sink: ReadAheadSink) {
     this.#config = config;
     this.#list = list;
     this.#next = start;
@@ -91,14 +93,11 @@ export class LogReadAhead {
       throw new InvalidArgumentError('a reader starts from a DLSN or from a txid, not both');
     }
     let readAhead: LogReadAhead | undefined;
-    const list = new SegmentListFollower(config.metadata, config.logName, {
-      relistIntervalMs: config.relistIntervalMs,
-      logger: config.logger,
-      onError: (err) => {
-        if (readAhead) readAhead.#fail(err);
-      },
+    const lists = config.segmentLists ?? new SegmentListRegistry(config.metadata, config.logger);
+    const list = await lists.acquire(config.logName, config.relistIntervalMs, (err) => {
+      if (readAhead) readAhead.#fail(err);
     });
-    const segments = await list.start();
+    const segments = list.segments;
     try {
       const from = start.fromTxId === undefined
         ? start.from ?? DLSN.InitialDLSN
@@ -113,7 +112,7 @@ export class LogReadAhead {
     return readAhead;
   }
 
-  /** Stops reading and releases the watch timer and the ledger handle; resolves when all is idle. */
+  /** Stops reading and releases its lease on the segment list and the ledger handle; resolves when all is idle. */
   async stop(): Promise<void> {
     this.#stopped = true;
     await this.#list.close();

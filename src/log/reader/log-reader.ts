@@ -10,6 +10,7 @@ import { LogError } from '../log-error.js';
 import type { LogMetadataStore } from '../metadata/log-metadata-store.js';
 import { LOG_RECORD_HEADER_SIZE } from '../format/log-record.js';
 import { LogReadAhead, type LogRecordWithDLSN, type ReadAheadSink, type ReadStart } from './log-read-ahead.js';
+import type { SegmentListRegistry } from './segment-list-registry.js';
 
 export type { LogRecordWithDLSN, ReadStart } from './log-read-ahead.js';
 
@@ -20,6 +21,8 @@ export interface LogReaderContext {
   /** The ledgers' password (DL's digestPw). Default empty. */
   readonly password?: Uint8Array;
   readonly logger?: Logger;
+  /** Shares one segment-list follower per log among the namespace's readers (see SegmentListRegistry). */
+  readonly segmentLists?: SegmentListRegistry;
 }
 
 export interface LogReaderOptions {
@@ -115,6 +118,7 @@ export class LogReader implements AsyncIterable<LogRecordWithDLSN> {
         batchEntries: Math.ceil(maxEntries / 4),
         longPollTimeoutMs: positiveInteger('longPollTimeoutMs', options.longPollTimeoutMs, DEFAULT_LONG_POLL_TIMEOUT_MS),
         relistIntervalMs: positiveInteger('relistIntervalMs', options.relistIntervalMs, DEFAULT_RELIST_INTERVAL_MS),
+        ...(ctx.segmentLists === undefined ? {} : { segmentLists: ctx.segmentLists }),
       },
       start,
       reader.#sink,

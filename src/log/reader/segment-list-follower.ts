@@ -70,15 +70,29 @@ export class SegmentListFollower {
     return this.#error;
   }
 
-  /** Resolves once `version` moved past `since`, or on an error or close. */
-  whenChanged(since: number): ChangeWait {
+  /**
+   * Resolves once `version` moved past `since`, or on an error or close. The wake-up is also put in
+   * `also` until it runs or is cancelled, so that its owner (a reader's lease) can wake it early.
+   */
+  whenChanged(since: number, also?: Set<() => void>): ChangeWait {
     if (this.#version !== since || this.#error || this.#closed) return { promise: Promise.resolve(), cancel: () => undefined };
     let wake: () => void = () => undefined;
     const promise = new Promise<void>((resolve) => {
-      wake = resolve;
+      wake = () => {
+        this.#waiters.delete(wake);
+        also?.delete(wake);
+        resolve();
+      };
     });
     this.#waiters.add(wake);
-    return { promise, cancel: () => this.#waiters.delete(wake) };
+    also?.add(wake);
+    return {
+      promise,
+      cancel: () => {
+        this.#waiters.delete(wake);
+        also?.delete(wake);
+      },
+    };
   }
 
   /** Lists again now; never rejects (errors go to `error` and onError). */

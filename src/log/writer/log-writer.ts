@@ -71,6 +71,11 @@ export class LogWriter {
   /** The newest completed segment: the next completion's startSequenceId follows it. */
   #lastCompleted: LogSegmentMetadata | undefined;
   #segment: Segment | undefined;
+  /**
+   * The next segment's ledger, created once the current segment is half way to a roll so that the
+   * roll does not wait for it; undefined inside if creating it failed (the roll then creates one).
+   */
+  #nextLedger: Promise<LedgerHandle | undefined> | undefined;
   /** Set while a segment starts or rolls; writes meanwhile wait in #waiting. */
   #transition: Promise<void> | undefined;
   #waiting: Waiting[] = [];
@@ -147,6 +152,7 @@ export class LogWriter {
     }
     const segment = this.#segment;
     if (this.#transition === undefined && segment !== undefined && !this.#shouldRoll(segment)) {
+      if (this.#nextLedger === undefined && this.#halfWayToRoll(segment)) this.#preallocate();
       return this.#writeTo(segment, record);
     }
     return new Promise<DLSN>((resolve, reject) => {
@@ -214,7 +220,7 @@ export class LogWriter {
     this.#endOfStream = true;
     await this.#transition;
     this.#checkUsable();
-    const segment = this.#segment ?? (await this.#start(MAX_TXID));
+    const segment = this.#segment ?? (await this.#start(MAX_TXID, this.#takeNextLedger()));
     try {
       const dlsn = await segment.writer.markEndOfStream();
       await this.#complete(segment);
@@ -272,7 +278,11 @@ export class LogWriter {
 
   async #release(): Promise<void> {
     this.#lock.removeAllListeners('lost');
-    await this.#lock.release();
+    try {
+      await this.#discardNextLedger();
+    } finally {
+      await this.#lock.release();
+    }
   }
 
   #admit(record: WriteRecord): void {
@@ -312,13 +322,41 @@ export class LogWriter {
       || (rollingIntervalMs > 0 && Date.now() - segment.startedAt >= rollingIntervalMs);
   }
 
+  #halfWayToRoll(segment: Segment): boolean {
+    const { maxSegmentBytes, rollingIntervalMs } = this.#ctx.config;
+    return (maxSegmentBytes > 0 && segment.bytes * 2 >= maxSegmentBytes)
+      || (rollingIntervalMs > 0 && (Date.now() - segment.startedAt) * 2 >= rollingIntervalMs);
+  }
+
+  #preallocate(): void {
+    this.#nextLedger = this.#createLedger().catch((err: unknown) => {
+      this.#ctx.logger.warn({ err, log: this.logName }, 'pre-allocating the next segment ledger failed; the roll creates one');
+      return undefined;
+    });
+  }
+
+  /** The pre-allocated ledger (taken: the next roll pre-allocates again), or a new one. */
+  #takeNextLedger(): Promise<LedgerHandle> {
+    const next = this.#nextLedger;
+    this.#nextLedger = undefined;
+    return next === undefined ? this.#createLedger() : next.then((handle) => handle ?? this.#createLedger());
+  }
+
+  /** A pre-allocated ledger no segment will use: deleted when the writer closes or aborts. */
+  async #discardNextLedger(): Promise<void> {
+    const next = this.#nextLedger;
+    this.#nextLedger = undefined;
+    const handle = await next;
+    if (handle !== undefined) await this.#discardLedger(handle);
+  }
+
   /** Completes the current segment (if any), starts the next one and hands it the waiting writes. */
   async #startNext(): Promise<void> {
     try {
       const first = this.#waiting[0];
       if (first === undefined) return;
       const old = this.#segment;
-      const ledger = this.#createLedger();
+      const ledger = this.#takeNextLedger();
       if (old !== undefined) {
         this.#segment = undefined;
         try {

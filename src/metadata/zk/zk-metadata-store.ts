@@ -94,6 +94,7 @@ export class ZkMetadataStore extends EventEmitter<MetadataStoreEvents> implement
   #closing: Promise<void> | undefined;
   #abortOpen: ((err: MetadataError) => void) | undefined;
   #wakeBackoff: (() => void) | undefined;
+  #requests = 0;
 
   private constructor(connectString: string, options: ZkStoreOptions) {
     super();
@@ -131,6 +132,11 @@ export class ZkMetadataStore extends EventEmitter<MetadataStoreEvents> implement
 
   get state(): SessionState {
     return this.#state;
+  }
+
+  /** Requests sent to ZooKeeper so far (one per call; a multi counts once): benchmarks and tests take deltas. */
+  get requestCount(): number {
+    return this.#requests;
   }
 
   // The read and write calls below are not `async`: each saves the promise hops of an async
@@ -293,6 +299,7 @@ export class ZkMetadataStore extends EventEmitter<MetadataStoreEvents> implement
   }
 
   #send<T>(session: Session, path: string | undefined, invoke: (client: Client, done: Done<T>) => void): Promise<T> {
+    this.#requests += 1;
     return new Promise<T>((resolve, reject) => {
       let settled = false;
       const fail = (err: MetadataError): void => {

@@ -1,0 +1,322 @@
+// Many logs at once through the built library (`lib/index.js`), E3 W3 A2 on 3 bookie PROCESSES and a
+// real ZooKeeper (or any namespace with --uri): N logs with one writer each and K records in flight
+// per log (write p50/p99/p99.9, records/s, CPU µs per record in the client and per add in each
+// bookie, RSS), then a fan-out row: R tailing readers over L logs in this process at a fixed write
+// rate (ack -> read p50/p99, ZooKeeper requests/s in steady state, RSS).
+//   npm run build && node --import tsx bench/scale.ts [--logs 1,100,1000] [--sizes 100,1024]
+//     [--inflight 1] [--seconds 5] [--readers 100] [--reader-logs 1,100] [--rate 1000] [--uri <ns-uri>]
+//     [--idle 1000]
+//   (--readers 0 skips the fan-out rows; --logs 0 skips the write rows; --idle N adds a row of memory
+//   per idle open writer and per idle tailing reader over N logs; run with node --expose-gc for it)
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import { parseArgs } from 'node:util';
+import { Namespace, type DistributedLog, type LogReader, type LogWriter } from '../lib/index.js';
+import { startBenchCluster, type BenchCluster } from './bookie-cluster.js';
+import { fmt, percentile } from './stats.js';
+
+const { values } = parseArgs({
+  options: {
+    logs: { type: 'string', default: '1,100,1000' },
+    sizes: { type: 'string', default: '100,1024' },
+    inflight: { type: 'string', default: '1' },
+    seconds: { type: 'string', default: '5' },
+    readers: { type: 'string', default: '100' },
+    'reader-logs': { type: 'string', default: '1,100' },
+    rate: { type: 'string', default: '1000' },
+    idle: { type: 'string', default: '0' },
+    uri: { type: 'string' },
+  },
+});
+const list = (s: string): number[] => s.split(',').filter((x) => x !== '').map(Number).filter((n) => n > 0);
+const SECONDS = Number(values.seconds);
+const RATE = Number(values.rate);
+/** Opens and closes run this many at a time, so ZooKeeper is not flooded with 10,000 at once. */
+const OPEN_WINDOW = 200;
+/** At most this many ack -> read samples per reader and log. */
+const SAMPLES_PER_READER = 1000;
+
+const CLK_TCK = 100;
+const PAGE = 4096;
+
+/** CPU seconds (user + system) and RSS bytes of another process, from /proc. */
+function procUsage(pid: number): { cpu: number; rss: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // fields from #3 (state) on
+  const cpu = (Number(fields[11]) + Number(fields[12])) / CLK_TCK; // utime #14, stime #15
+  const rss = Number(fields[21]) * PAGE; // rss #24, in pages
+  return { cpu, rss };
+}
+
+/** CPU seconds of this process and of each bookie process, for deltas over a measured window. */
+function cpuSnapshot(pids: readonly number[]): { client: number; bookies: number[] } {
+  const u = process.cpuUsage();
+  return { client: (u.user + u.system) / 1e6, bookies: pids.map((p) => procUsage(p).cpu) };
+}
+
+function zkRequests(ns: Namespace): number {
+  const store = ns.metadataStore as unknown as { requestCount?: number };
+  return store.requestCount ?? NaN;
+}
+
+/** Runs `task` over 0..n-1 with at most `window` at a time. */
+async function forAll(n: number, window: number, task: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < n) await task(next++);
+  };
+  await Promise.all(Array.from({ length: Math.min(n, window) }, lane));
+}
+
+async function openLogs(ns: Namespace, prefix: string, n: number): Promise<DistributedLog[]> {
+  const logs: DistributedLog[] = new Array<DistributedLog>(n);
+  await forAll(n, OPEN_WINDOW, async (i) => { logs[i] = await ns.openLog(`${prefix}-${i}`, { create: true }); });
+  return logs;
+}
+
+async function openWriters(logs: readonly DistributedLog[]): Promise<LogWriter[]> {
+  const writers: LogWriter[] = new Array<LogWriter>(logs.length);
+  await forAll(logs.length, OPEN_WINDOW, async (i) => { writers[i] = await (logs[i] as DistributedLog).openWriter(); });
+  return writers;
+}
+
+async function closeAll(handles: ReadonlyArray<{ close(): Promise<void> }>): Promise<void> {
+  await forAll(handles.length, OPEN_WINDOW, async (i) => { await handles[i]?.close(); });
+}
+
+interface WriteRow {
+  readonly records: number;
+  readonly entries: number;
+  readonly perSec: number;
+  readonly lat: number[];
+  readonly clientUs: number;
+  readonly bookieUs: number[];
+  readonly clientRss: number;
+  readonly bookieRss: number[];
+  readonly openSeconds: number;
+  /** Writes that failed (each ends its writer). */
+  readonly failed: number;
+}
+
+/** N logs, one writer each, K writes in flight per log for SECONDS. */
+async function writeRow(ns: Namespace, pids: readonly number[], n: number, size: number, k: number): Promise<WriteRow> {
+  const openStart = performance.now();
+  const writers = await openWriters(await openLogs(ns, `scale-${n}x${k}-${size}-${Date.now()}`, n));
+  const openSeconds = (performance.now() - openStart) / 1000;
+  const payload = Buffer.alloc(size, 0x61);
+  const txids = new Array<bigint>(n).fill(0n);
+  const lat: number[] = [];
+  let entries = 0;
+  let failed = 0;
+  let measuring = false;
+  let stop = false;
+  const lane = async (w: number): Promise<void> => {
+    const writer = writers[w] as LogWriter;
+    while (!stop) {
+      const txid = (txids[w] = (txids[w] as bigint) + 1n);
+      const t = performance.now();
+      const dlsn = await writer.asyncWrite({ txid, payload }).catch(() => undefined);
+      if (dlsn === undefined) {
+        failed++; // a failed write ends its writer (sticky): this lane stops
+        return;
+      }
+      if (!measuring) continue;
+      lat.push(performance.now() - t);
+      if (dlsn.slotId === 0n) entries++; // the first record of an entry: one add per bookie of its write set
+    }
+  };
+  const lanes: Promise<void>[] = [];
+  for (let w = 0; w < n; w++) for (let j = 0; j < k; j++) lanes.push(lane(w));
+  // one second of warm-up (JIT, connections, first segments) before the measured window
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  const before = cpuSnapshot(pids);
+  measuring = true;
+  const start = performance.now();
+  await new Promise((resolve) => setTimeout(resolve, SECONDS * 1000));
+  measuring = false;
+  const seconds = (performance.now() - start) / 1000;
+  const after = cpuSnapshot(pids);
+  const clientRss = process.memoryUsage().rss;
+  const bookieRss = pids.map((p) => procUsage(p).rss);
+  stop = true;
+  await Promise.all(lanes);
+  await closeAll(writers).catch(() => undefined);
+  lat.sort((a, b) => a - b);
+  const records = lat.length;
+  return {
+    records,
+    entries,
+    perSec: records / seconds,
+    lat,
+    clientUs: ((after.client - before.client) * 1e6) / records,
+    bookieUs: after.bookies.map((c, i) => ((c - (before.bookies[i] ?? 0)) * 1e6) / entries),
+    clientRss,
+    bookieRss,
+    openSeconds,
+    failed,
+  };
+}
+
+interface FanOutRow {
+  readonly lat: number[];
+  readonly zkPerSec: number;
+  readonly clientRss: number;
+  readonly written: number;
+  readonly lost: number;
+}
+
+/** L logs written at RATE records/s in all; R readers (R/L per log) tail them from the end. */
+async function fanOutRow(ns: Namespace, readersTotal: number, logCount: number): Promise<FanOutRow> {
+  const logs = await openLogs(ns, `fan-${readersTotal}x${logCount}-${Date.now()}`, logCount);
+  const writers = await openWriters(logs);
+  const perLog = Math.floor((RATE * SECONDS) / logCount);
+  const stride = Math.max(1, Math.ceil(perLog / SAMPLES_PER_READER));
+  const samples = Math.ceil(perLog / stride);
+  // ack times of sampled records, per log; read times per reader (NaN until read)
+  const acked = logs.map(() => new Float64Array(samples).fill(NaN));
+  const readers: LogReader[] = new Array<LogReader>(readersTotal);
+  const readTimes = Array.from({ length: readersTotal }, () => new Float64Array(samples).fill(NaN));
+  await forAll(readersTotal, OPEN_WINDOW, async (r) => {
+    readers[r] = await (logs[r % logCount] as DistributedLog).openReader();
+  });
+  const got = new Array<number>(readersTotal).fill(0);
+  let lost = 0;
+  let failed = 0;
+  let readError: Error | undefined;
+  const consumers = readers.map(async (reader, r) => {
+    const times = readTimes[r] as Float64Array;
+    let expected = 1n;
+    while (got[r] as number < perLog) {
+      const recs = await reader.readBulk(1000, { waitMs: 1000 });
+      const now = performance.now();
+      for (const rec of recs) {
+        if (rec.txid !== expected) lost++; // out of order, skipped or repeated
+        expected = rec.txid + 1n;
+        const i = Number(rec.txid) - 1;
+        if (i % stride === 0) times[i / stride] = now;
+      }
+      got[r] = (got[r] as number) + recs.length;
+    }
+  }).map((consuming) => consuming.catch((err: unknown) => { readError ??= err instanceof Error ? err : new Error(String(err)); }));
+  const payload = Buffer.alloc(100, 0x62);
+  const pending: Promise<unknown>[] = [];
+  const total = perLog * logCount;
+  const zkBefore = zkRequests(ns);
+  const start = performance.now();
+  for (let i = 0; i < total;) {
+    const due = Math.min(total, Math.floor(((performance.now() - start) / 1000) * RATE) + 1);
+    for (; i < due; i++) {
+      const log = i % logCount;
+      const seq = Math.floor(i / logCount);
+      const writing = (writers[log] as LogWriter).asyncWrite({ txid: BigInt(seq + 1), payload });
+      const sampled = seq % stride === 0;
+      pending.push(writing.then(
+        () => { if (sampled) (acked[log] as Float64Array)[seq / stride] = performance.now(); },
+        () => { failed++; },
+      ));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+  const zkPerSec = (zkRequests(ns) - zkBefore) / ((performance.now() - start) / 1000);
+  await Promise.all(pending);
+  if (failed > 0) throw new Error(`fan-out row: ${failed} writes failed (overloaded machine?)`);
+  await Promise.all(consumers);
+  if (readError !== undefined) throw readError;
+  const clientRss = process.memoryUsage().rss;
+  await closeAll(readers);
+  await closeAll(writers).catch(() => undefined); // a writer that failed rejects its close with that error
+  const lat: number[] = [];
+  readTimes.forEach((times, r) => {
+    const ackOf = acked[r % logCount] as Float64Array;
+    for (let s = 0; s < samples; s++) lat.push(Math.max(0, (times[s] as number) - (ackOf[s] as number)));
+  });
+  lat.sort((a, b) => a - b);
+  return { lat, zkPerSec, clientRss, written: total, lost };
+}
+
+/** Heap + off-heap bytes in use after a full GC (when node runs with --expose-gc). */
+function liveBytes(): number {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  gc?.();
+  gc?.();
+  const m = process.memoryUsage();
+  return m.heapUsed + m.external;
+}
+
+/** Bytes per idle writer (one record written, so its segment and ledger are open) and per idle tailing reader. */
+async function idleRow(ns: Namespace, n: number): Promise<{ perWriter: number; perReader: number }> {
+  const logs = await openLogs(ns, `idle-${n}-${Date.now()}`, n);
+  const base = liveBytes();
+  const writers = await openWriters(logs);
+  await forAll(n, OPEN_WINDOW, async (i) => { await (writers[i] as LogWriter).asyncWrite({ txid: 1n, payload: Buffer.alloc(100) }); });
+  const withWriters = liveBytes();
+  const readers: LogReader[] = new Array<LogReader>(n);
+  await forAll(n, OPEN_WINDOW, async (i) => {
+    const reader = await (logs[i] as DistributedLog).openReader();
+    await reader.readNext(); // caught up: from now on it long-polls the in-progress segment
+    readers[i] = reader;
+  });
+  const withReaders = liveBytes();
+  await closeAll(readers);
+  await closeAll(writers);
+  return { perWriter: (withWriters - base) / n, perReader: (withReaders - withWriters) / n };
+}
+
+const mb = (bytes: number): string => fmt(bytes / 2 ** 20);
+
+let cluster: BenchCluster | undefined;
+let uri = values.uri;
+if (uri === undefined) {
+  cluster = await startBenchCluster('scale');
+  uri = `zk://${cluster.zk}/bench-scale`;
+}
+const pids = cluster?.bookiePids ?? [];
+const ns = await Namespace.open(uri);
+try {
+  console.log(`scale bench: ${cluster ? '3 bookie processes' : uri}, E3 W3 A2, ${os.cpus().length} CPUs, load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}, ${SECONDS} s per row, node ${process.version}`);
+  if (pids.length === 0) console.log('(no bookie processes: bookie CPU and RSS are not shown; in-process bookies count as client CPU)');
+  const rows = list(values.logs);
+  if (rows.length > 0) {
+    console.log('\nlogs x in flight, size | records/s   p50 ms  p99 ms p99.9 ms | client µs/rec  bookie µs/add (each) | RSS MB client  bookies | open s');
+    for (const n of rows) {
+      for (const k of list(values.inflight)) {
+        for (const size of list(values.sizes)) {
+          const r = await writeRow(ns, pids, n, size, k);
+          const label = `${fmt(n)} x ${k}, ${size >= 1024 ? `${size / 1024} KiB` : `${size} B`}`.padEnd(22);
+          const bookieUs = r.bookieUs.map((u) => fmt(u, 1)).join(' / ');
+          console.log(
+            `${label} | ${fmt(r.perSec).padStart(9)} ${fmt(percentile(r.lat, 50), 2).padStart(8)} ${fmt(percentile(r.lat, 99), 2).padStart(7)} ${fmt(percentile(r.lat, 99.9), 2).padStart(8)}`
+            + ` | ${fmt(r.clientUs, 1).padStart(13)}  ${(bookieUs || 'n/a').padEnd(20)}`
+            + ` | ${mb(r.clientRss).padStart(13)}  ${r.bookieRss.map(mb).join(' / ') || 'n/a'} | ${fmt(r.openSeconds, 1)}`
+            + (r.entries !== r.records ? `  (${fmt(r.records / r.entries, 2)} records per entry)` : '')
+            + (r.failed > 0 ? `  ${r.failed} WRITES FAILED` : ''),
+          );
+        }
+      }
+    }
+  }
+  const idle = Number(values.idle);
+  if (idle > 0) {
+    const m = await idleRow(ns, idle);
+    const gc = (globalThis as { gc?: unknown }).gc === undefined ? ' (no --expose-gc: noisy)' : '';
+    console.log(`\nidle, ${fmt(idle)} logs: ${fmt(m.perWriter / 1024, 1)} KiB per open writer, ${fmt(m.perReader / 1024, 1)} KiB per tailing reader (heap + external after GC)${gc}`);
+  }
+  const readerCounts = list(values.readers);
+  if (readerCounts.length > 0) {
+    console.log(`\nfan-out at ${fmt(RATE)} records/s in all (100 B) | ack->read p50 ms  p99 ms  max ms | ZK requests/s | client RSS MB | lost`);
+    for (const r of readerCounts) {
+      for (const l of list(values['reader-logs'])) {
+        const f = await fanOutRow(ns, r, l);
+        const label = `${fmt(r)} readers over ${fmt(l)} log${l === 1 ? '' : 's'}`.padEnd(38);
+        console.log(
+          `${label} | ${fmt(percentile(f.lat, 50), 2).padStart(16)} ${fmt(percentile(f.lat, 99), 2).padStart(7)} ${fmt(f.lat.at(-1) ?? NaN, 2).padStart(7)}`
+          + ` | ${fmt(f.zkPerSec, 1).padStart(13)} | ${mb(f.clientRss).padStart(13)} | ${f.lost}`,
+        );
+      }
+    }
+  }
+} finally {
+  // a writer that failed under overload makes close() report that failure after closing everything
+  await ns.close().catch((err: unknown) => { console.error(`closing the namespace: ${err instanceof Error ? err.message : String(err)}`); });
+  await cluster?.stop();
+}
