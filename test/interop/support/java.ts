@@ -104,8 +104,14 @@ export function harnessClasspath(version: string): string {
   const cpFile = path.join(target, 'classpath.txt');
   if (!existsSync(cpFile) || statSync(cpFile).mtimeMs < newestSourceMtime()) {
     mkdirSync(target, { recursive: true });
-    execFileSync('mvn', ['-B', '-q', '-Dstyle.color=never', '-P', profile, 'compile', 'dependency:build-classpath', `-Dmdep.outputFile=${cpFile}`],
-      { cwd: JAVA_DIR, stdio: ['ignore', 'inherit', 'inherit'] });
+    try {
+      execFileSync('mvn', ['-B', '-q', '-P', profile, 'compile', 'dependency:build-classpath', `-Dmdep.outputFile=${cpFile}`],
+        { cwd: JAVA_DIR, stdio: 'pipe', encoding: 'utf8' });
+    } catch (err) {
+      // Maven reports compile and resolution errors on stdout
+      const { stdout = '', stderr = '' } = err as { stdout?: string; stderr?: string };
+      throw new Error(`mvn compile of the interop harness (${profile}) failed:\n${stdout}${stderr}`, { cause: err });
+    }
   }
   const cp = `${path.join(target, 'classes')}:${readFileSync(cpFile, 'utf8').trim()}`;
   classpaths.set(version, cp);
