@@ -3,7 +3,7 @@
 // when a `local:` namespace is opened. Storage nodes, the BookKeeper client and the metadata stores
 // have entry points of their own: `distributedlog/bookie`, `distributedlog/ledger`, `distributedlog/metadata`.
 export { DLogError, InvalidArgumentError, MetadataError } from './errors.js';
-export type { DLogErrorOptions, MetadataErrorCode, MetadataErrorOptions } from './errors.js';
+export type { DLogErrorCode, DLogErrorOptions, MetadataErrorCode, MetadataErrorOptions } from './errors.js';
 export { Namespace } from './log/namespace.js';
 export type { NamespaceOptions, OpenLogOptions } from './log/namespace.js';
 export { DistributedLog } from './log/distributed-log.js';

@@ -7,8 +7,8 @@ import { stderrLogger } from './stderr-logger.js';
 export const DEFAULT_URI = 'local:./dlog-data';
 
 /** The help lines of the options every namespace command takes. */
-export const COMMON_OPTIONS_HELP = `  --uri <uri>           namespace: local:<dir> (embedded, default ${DEFAULT_URI})
-                        or zk://host:port[,host:port]/path (ZooKeeper + bookies)
+export const COMMON_OPTIONS_HELP = `  --uri <uri>           namespace: local:<dir> (embedded) or zk://host:port[,host:port]/path
+                        (ZooKeeper + bookies); default $DLOG_URI, else ${DEFAULT_URI}
   --verbose             log to stderr, and stack traces on errors
   -h, --help            print this help
 `;
@@ -29,7 +29,13 @@ export function integerOption(name: string, value: string | undefined, min = Num
   return n;
 }
 
-/** Opens the namespace named by --uri (default local:./dlog-data); the caller closes it. */
+/** --uri, else the DLOG_URI environment variable, else local:./dlog-data. */
+export function namespaceUri(values: { uri?: string | undefined }): string {
+  const env = process.env.DLOG_URI;
+  return values.uri ?? (env === undefined || env === '' ? DEFAULT_URI : env);
+}
+
+/** Opens the namespace named by namespaceUri(); the caller closes it. */
 export function openNamespace(values: { uri?: string | undefined; verbose?: boolean | undefined }, command: string): Promise<Namespace> {
-  return Namespace.open(values.uri ?? DEFAULT_URI, { logger: stderrLogger(values.verbose === true, command) });
+  return Namespace.open(namespaceUri(values), { logger: stderrLogger(values.verbose === true, command) });
 }

@@ -15,3 +15,8 @@ export class BookieClientError extends DLogError {
     super(code, message, { retriable: code !== 'BOOKIE_CLIENT_CLOSED', ...options });
   }
 }
+
+declare module '../errors.js' {
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- adds this layer's codes to DLogErrorCode
+  interface DLogErrorCodes extends Record<BookieClientErrorCode, true> {}
+}

@@ -5,12 +5,18 @@
 // Per-request cost matters (a writer pipelines hundreds of adds per bookie): on an open, writable
 // connection send() is synchronous up to the returned promise, and timeouts are deadlines checked
 // by one timer per client, armed for the earliest deadline, instead of a timer per request.
+//
+// A client must not blame a bookie for its own stalled event loop: a request's timeout counts from
+// when its frame is handed to the socket (not from when it was queued behind a burst), and a sweep
+// that runs late (the loop was blocked, so responses may sit unread in the socket) first lets one
+// I/O poll run before it fails anything.
 import { lookup } from 'node:dns/promises';
 import net from 'node:net';
 import { FrameDecoder, DEFAULT_MAX_FRAME_SIZE } from '../protocol/frame-decoder.js';
 import { FrameWriter } from '../protocol/frame-writer.js';
 import { decodeResponse, encodeRequest } from '../protocol/protocol-codec.js';
 import type { Request, Response } from '../protocol/protocol-types.js';
+import { RingQueue } from '../util/ring-queue.js';
 import { BookieClientError } from './bookie-client-error.js';
 
 export interface BookieClientOptions {
@@ -23,6 +29,8 @@ export interface BookieClientOptions {
 }
 
 const MAX_BACKOFF_MS = 5000;
+/** A sweep this late means the event loop was blocked, not that the bookie was slow. */
+const STALL_MS = 100;
 
 /** A request as callers build it: the client assigns the txnId. */
 export type OutgoingRequest = Request extends infer R ? (R extends Request ? Omit<R, 'txnId'> : never) : never;
@@ -30,8 +38,8 @@ export type OutgoingRequest = Request extends infer R ? (R extends Request ? Omi
 interface Pending {
   readonly resolve: (response: Response) => void;
   readonly reject: (err: Error) => void;
-  /** Date.now() after which the request fails with BOOKIE_TIMEOUT. */
-  readonly deadline: number;
+  /** Date.now() after which the request fails with BOOKIE_TIMEOUT; reset when the frame is sent. */
+  deadline: number;
   readonly op: Request['op'];
   readonly timeoutMs: number;
 }
@@ -50,6 +58,8 @@ export class BookieClient {
   readonly #connectTimeoutMs: number;
   readonly #maxFrameSize: number;
   readonly #pending = new Map<bigint, Pending>();
+  /** Requests whose frames wait in the FrameWriter, oldest first: their deadlines start at the flush. */
+  #unsent = new RingQueue<Pending>();
   #connection: Promise<Connection> | undefined;
   /** Set while #connection is resolved and open: the synchronous path of send(). */
   #open: Connection | undefined;
@@ -106,7 +116,9 @@ export class BookieClient {
     const frame = encodeRequest({ ...request, txnId });
     const deadline = Date.now() + timeoutMs;
     return new Promise<Response>((resolve, reject) => {
-      this.#pending.set(txnId, { resolve, reject, deadline, op: request.op, timeoutMs });
+      const pending: Pending = { resolve, reject, deadline, op: request.op, timeoutMs };
+      this.#pending.set(txnId, pending);
+      this.#unsent.push(pending);
       if (deadline < this.#sweepAt) this.#armSweep(deadline);
       try {
         writer.write(frame);
@@ -123,6 +135,13 @@ export class BookieClient {
     void this.#connection?.then(({ socket }) => socket.destroy(), () => undefined);
     this.#failAll(new BookieClientError('BOOKIE_CLIENT_CLOSED', 'the bookie client is closed'));
   }
+
+  /** The FrameWriter handed every queued frame to the socket: their timeouts start now. */
+  readonly #onFlush = (): void => {
+    if (this.#unsent.length === 0) return;
+    const now = Date.now();
+    for (let p = this.#unsent.shift(); p !== undefined; p = this.#unsent.shift()) p.deadline = now + p.timeoutMs;
+  };
 
   #name(): string {
     return `bookie ${this.address.host}:${this.address.port}`;
@@ -147,7 +166,18 @@ export class BookieClient {
 
   /** Fails the requests past their deadline and re-arms for the earliest remaining one. */
   readonly #sweep = (): void => {
+    const late = Date.now() - this.#sweepAt;
     this.#sweepTimer = undefined;
+    if (late > STALL_MS && this.#pending.size > 0) {
+      // timers run before the poll phase: read what arrived while the loop was blocked first
+      this.#sweepAt = -Infinity; // no timer is armed until #expire has run
+      setImmediate(this.#expire);
+      return;
+    }
+    this.#expire();
+  };
+
+  readonly #expire = (): void => {
     this.#sweepAt = Infinity;
     const now = Date.now();
     let next = Infinity;
@@ -192,7 +222,7 @@ export class BookieClient {
         clearTimeout(timer);
         this.#backoffMs = 0;
         this.#retryAt = 0;
-        this.#open = { socket, writer: new FrameWriter(socket) };
+        this.#open = { socket, writer: new FrameWriter(socket, { onFlush: this.#onFlush }) };
         resolve(this.#open);
       });
       socket.on('data', (chunk: Buffer) => {
@@ -210,6 +240,7 @@ export class BookieClient {
         clearTimeout(timer);
         this.#connection = undefined;
         this.#open = undefined;
+        this.#unsent = new RingQueue();
         if (!connected) this.#connectFailed();
         const err = new BookieClientError('BOOKIE_UNAVAILABLE', `${connected ? 'connection to' : 'cannot connect to'} ${this.#name()}${connected ? ' lost' : ''}`);
         if (!connected) reject(err);

@@ -4,6 +4,7 @@
 // change (new ensemble from LAC+1, CAS on the metadata, resend to the replacement) during which no
 // add completes. Fatal answers (fenced, unauthorized) close the handle and fail every pending add.
 import type { Logger } from '../util/logger.js';
+import { RingQueue } from '../util/ring-queue.js';
 import type { Digest } from '../protocol/digest.js';
 import { encodeEntry } from '../protocol/bk-entry-envelope.js';
 import { encodeLac } from '../protocol/lac-envelope.js';
@@ -66,7 +67,7 @@ export class LedgerWriter {
   #length: bigint;
   /** Cumulative length including every entry pushed, acknowledged or not (the envelope's field). */
   #pushedLength: bigint;
-  #pending: PendingAdd[] = [];
+  readonly #pending = new RingQueue<PendingAdd>();
   #changingEnsemble = false;
   /** Ensemble index -> the bookie that failed there, waiting for the (running) ensemble change. */
   #failedBookies = new Map<number, string>();
@@ -190,11 +191,14 @@ export class LedgerWriter {
 
   #onBookieError(op: PendingAdd, index: number, bookieId: string): void {
     if (this.#failure) return;
-    this.#ctx.recordBookieError(bookieId);
     // only a failure of a bookie of the current (last) ensemble, still at that index, calls for a
     // change (BookKeeper's handleBookieFailure): a late error for an entry of an older ensemble
     // (already acknowledged) or from a bookie already replaced would otherwise replace a healthy one
     if (this.#metadata.ensembles.at(-1)?.[1][index] !== bookieId) return;
+    // the failed adds of one burst count as one error of the bookie, not one each: counted per add,
+    // a single stall quarantined every bookie at once
+    if (this.#failedBookies.get(index) === bookieId) return;
+    this.#ctx.recordBookieError(bookieId);
     this.#failedBookies.set(index, bookieId);
     if (!this.#changingEnsemble) void this.#changeEnsemble();
   }
@@ -202,7 +206,7 @@ export class LedgerWriter {
   /** Pops completed adds from the head, strictly in order, unless an ensemble change is running. */
   #completeInOrder(): void {
     while (!this.#changingEnsemble && !this.#failure) {
-      const head = this.#pending[0];
+      const head = this.#pending.peek();
       if (!head?.completed || head.entryId !== this.#lac + 1n) break;
       this.#pending.shift();
       this.#lac = head.entryId;
@@ -265,9 +269,7 @@ export class LedgerWriter {
     if (this.#failure) return;
     this.#failure = error;
     this.stop();
-    const pending = this.#pending;
-    this.#pending = [];
-    for (const op of pending) op.reject(error);
+    for (const op of this.#pending.drain()) op.reject(error);
     this.#notifyDrained();
   }
 }

@@ -9,6 +9,7 @@ import type { MetadataStore } from '../metadata/metadata-store.js';
 import { parseMetadataUri } from '../metadata/metadata-uri.js';
 import { ZkMetadataStore } from '../metadata/zk/zk-metadata-store.js';
 import { noopLogger, type Logger } from '../util/logger.js';
+import { checkOptionKeys } from '../util/option-keys.js';
 import type { LedgerMetadata } from '../ledger-metadata/ledger-metadata-codec.js';
 import { DistributedLog } from './distributed-log.js';
 import { resolveLogConfig, type LogConfig } from './log-config.js';
@@ -22,6 +23,8 @@ import { deleteLogWithLedgers } from './writer/retention.js';
 export interface NamespaceOptions {
   /** ZooKeeper session timeout for `zk://` URIs. Default 30000 ms. */
   readonly sessionTimeoutMs?: number;
+  /** How long Namespace.open waits for a ZooKeeper session (`zk://`) before CONNECTION_LOSS. Default 15000 ms. */
+  readonly connectTimeoutMs?: number;
   /** Bookies the embedded `local:` deployment runs. Default 3. */
   readonly bookies?: number;
   /** Defaults for every log of this namespace (see LogConfig); openWriter/openReader may override. */
@@ -36,6 +39,9 @@ export interface OpenLogOptions {
   /** Create the log when it does not exist. Default false (LOG_NOT_FOUND). */
   readonly create?: boolean;
 }
+
+const NAMESPACE_KEYS = ['sessionTimeoutMs', 'connectTimeoutMs', 'bookies', 'config', 'clientId', 'logger'] as const satisfies readonly (keyof NamespaceOptions)[];
+const OPEN_LOG_KEYS = ['create'] as const satisfies readonly (keyof OpenLogOptions)[];
 
 /** Where the logs of a `local:` namespace live in its store (the ledgers are under /ledgers). */
 const LOCAL_NAMESPACE_ROOT = '/logs';
@@ -74,6 +80,13 @@ export class Namespace {
    * checked before anything is opened; a bad URI or option is InvalidArgumentError.
    */
   static async open(uri: string, options: NamespaceOptions = {}): Promise<Namespace> {
+    checkOptionKeys(options, NAMESPACE_KEYS, 'Namespace.open');
+    for (const key of ['sessionTimeoutMs', 'connectTimeoutMs'] as const) {
+      const value = options[key];
+      if (value !== undefined && !(Number.isInteger(value) && value > 0)) {
+        throw new InvalidArgumentError(`Namespace.open option ${key} must be a positive integer (ms), got ${String(value)}`);
+      }
+    }
     const config = resolveLogConfig(options.config ?? {});
     const parsed = parseMetadataUri(uri);
     const logger = options.logger ?? noopLogger;
@@ -85,7 +98,7 @@ export class Namespace {
       backend = await openLocalBackend(cluster, logger);
     } else {
       if (parsed.path === '/') throw new InvalidArgumentError(`namespace URI ${uri} needs a path, e.g. zk://127.0.0.1:2181/messaging/ns`);
-      backend = await openZkBackend(parsed.connectString, parsed.path, options.sessionTimeoutMs, logger);
+      backend = await openZkBackend(parsed.connectString, parsed.path, options, logger);
     }
     return new Namespace(uri, backend, config, options);
   }
@@ -132,6 +145,7 @@ export class Namespace {
   /** A handle on one log; LOG_NOT_FOUND unless it exists or `create` is set. */
   async openLog(name: string, options: OpenLogOptions = {}): Promise<DistributedLog> {
     this.#checkOpen();
+    checkOptionKeys(options, OPEN_LOG_KEYS, 'openLog');
     const opened = await this.#metadata.openLog(name, options.create === true ? { create: true } : {});
     const log = new DistributedLog(opened.name, {
       store: this.#backend.store,
@@ -191,8 +205,13 @@ function openLocalBackend(cluster: EmbeddedCluster, logger: Logger): Promise<Bac
 }
 
 /** The namespace's ZooKeeper, plus a second session when the binding puts the bookies on another one. */
-async function openZkBackend(connectString: string, namespaceRoot: string, sessionTimeoutMs: number | undefined, logger: Logger): Promise<Backend> {
-  const zkOptions = { logger, ...(sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs }) };
+async function openZkBackend(connectString: string, namespaceRoot: string, options: NamespaceOptions, logger: Logger): Promise<Backend> {
+  const { sessionTimeoutMs, connectTimeoutMs } = options;
+  const zkOptions = {
+    logger,
+    ...(sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs }),
+    ...(connectTimeoutMs === undefined ? {} : { connectTimeoutMs }),
+  };
   const store = await ZkMetadataStore.connect(connectString, zkOptions);
   const closers: Array<() => Promise<void>> = [() => store.close()];
   return closingOnFailure(closers, async () => {

@@ -66,9 +66,13 @@ export class OwnershipLock extends EventEmitter<{ lost: [error: LogError] }> {
     return this.#memberPath;
   }
 
-  /** 0 fails fast when held, -1 waits forever. Rejects with LockHeldError (LOCK_HELD) naming the owner. */
-  async acquire(timeoutMs: number): Promise<void> {
+  /**
+   * 0 fails fast when held, -1 waits forever. Rejects with LockHeldError (LOCK_HELD) naming the owner,
+   * or with `signal.reason` once `signal` aborts the wait (the member node is removed).
+   */
+  async acquire(timeoutMs: number, signal?: AbortSignal): Promise<void> {
     if (!Number.isInteger(timeoutMs) || timeoutMs < -1) throw new RangeError(`invalid lock timeout ${timeoutMs}`);
+    signal?.throwIfAborted();
     if (this.#owned) return;
     if (this.#acquiring) return this.#acquiring;
     await this.#reacquiring;
@@ -76,7 +80,7 @@ export class OwnershipLock extends EventEmitter<{ lost: [error: LogError] }> {
     this.#released = false;
     this.#lost = undefined;
     this.#listen();
-    this.#acquiring = this.#tryLock(timeoutMs).then(async () => {
+    this.#acquiring = this.#tryLock(timeoutMs, signal).then(async () => {
       if (!this.#released) {
         this.#owned = true;
         return;
@@ -149,7 +153,7 @@ export class OwnershipLock extends EventEmitter<{ lost: [error: LogError] }> {
       this.#expiredSession = undefined;
       const expiries = this.#expiries;
       try {
-        await this.#tryLock(0);
+        await this.#tryLock(0, undefined);
         if (this.#isReleased()) {
           await this.#deleteMember();
           return;
@@ -177,7 +181,7 @@ export class OwnershipLock extends EventEmitter<{ lost: [error: LogError] }> {
   }
 
   /** One attempt (reference §5.1); on failure the member node is deleted. */
-  async #tryLock(timeoutMs: number): Promise<void> {
+  async #tryLock(timeoutMs: number, signal: AbortSignal | undefined): Promise<void> {
     const deadline = timeoutMs < 0 ? Infinity : Date.now() + timeoutMs;
     if (timeoutMs === 0) {
       // immediate mode: fail without creating a node when someone else holds it
@@ -192,6 +196,7 @@ export class OwnershipLock extends EventEmitter<{ lost: [error: LogError] }> {
     try {
       for (;;) {
         if (this.#released) throw new LogError('LOCK_LOST', `lock ${this.#lockPath}: released while acquiring`);
+        signal?.throwIfAborted();
         const members = sortMembers(await this.#store.children(this.#lockPath));
         const index = members.indexOf(myName);
         if (index < 0) throw new LogError('LOCK_LOST', `lock ${this.#lockPath}: member ${myName} vanished (session expired?)`);
@@ -208,10 +213,13 @@ export class OwnershipLock extends EventEmitter<{ lost: [error: LogError] }> {
         if (stat === null) continue;
         let timer: NodeJS.Timeout | undefined;
         if (remaining !== Infinity) timer = setTimeout(() => { this.#wake?.(); }, remaining);
+        const onAbort = (): void => { this.#wake?.(); };
+        signal?.addEventListener('abort', onAbort, { once: true });
         try {
           await woken;
         } finally {
           clearTimeout(timer);
+          signal?.removeEventListener('abort', onAbort);
           this.#wake = undefined;
         }
       }

@@ -59,8 +59,12 @@ interface Segment {
 
 interface Waiting {
   readonly record: WriteRecord;
+  /** Record bytes as counted against maxPendingBytes. */
+  readonly bytes: number;
   readonly resolve: (dlsn: DLSN) => void;
   readonly reject: (err: unknown) => void;
+  /** Set for a write beyond maxPendingBytes: fails it after pendingTimeoutMs. */
+  timer?: NodeJS.Timeout;
 }
 
 export class LogWriter {
@@ -79,6 +83,8 @@ export class LogWriter {
   /** Set while a segment starts or rolls; writes meanwhile wait in #waiting. */
   #transition: Promise<void> | undefined;
   #waiting: Waiting[] = [];
+  /** Bytes of #waiting: a roll that takes long (ZooKeeper slow or away) must not buffer without bound. */
+  #waitingBytes = 0;
   /** Highest txid accepted: the floor for the next write. */
   #lastTxId: bigint;
   #endOfStream: boolean;
@@ -92,6 +98,15 @@ export class LogWriter {
   #recordsWritten = 0;
   #bytesWritten = 0;
   #segmentsCompleted = 0;
+  #settleClosed!: (err?: Error) => void;
+  /**
+   * Settles when the writer stops: resolves once close() or abort() finished, rejects with the
+   * sticky error as soon as the writer fails (lock lost, ledger fenced, bookies gone), without
+   * waiting for the next write. Never an unhandled rejection by itself.
+   */
+  readonly closed: Promise<void> = new Promise<void>((resolve, reject) => {
+    this.#settleClosed = (err) => { if (err === undefined) resolve(); else reject(err); };
+  });
 
   private constructor(ctx: LogWriterContext, lock: OwnershipLock, versions: LogVersions, segments: readonly LogSegmentMetadata[]) {
     this.logName = ctx.logName;
@@ -103,15 +118,19 @@ export class LogWriter {
     this.#lastTxId = lastTxId;
     this.#endOfStream = lastTxId === MAX_TXID;
     lock.on('lost', (err) => { this.#fail(err); });
+    this.closed.catch(() => undefined);
   }
 
-  /** Takes the ownership lock (LOCK_HELD after lockTimeoutMs), then recovers in-progress segments. */
-  static async open(ctx: LogWriterContext): Promise<LogWriter> {
+  /**
+   * Takes the ownership lock (LOCK_HELD after lockTimeoutMs; `signal` aborts the wait), then recovers
+   * in-progress segments.
+   */
+  static async open(ctx: LogWriterContext, signal?: AbortSignal): Promise<LogWriter> {
     const paths = ctx.metadata.paths(ctx.logName);
     // the log must exist before its lock node can
     await ctx.metadata.openLog(ctx.logName);
     const lock = new OwnershipLock(ctx.store, paths.lock, ctx.clientId, { logger: ctx.logger });
-    await lock.acquire(ctx.config.lockTimeoutMs);
+    await lock.acquire(ctx.config.lockTimeoutMs, signal);
     try {
       // versions read under the lock: a previous owner may have changed them until it lost it
       const opened = await ctx.metadata.openLog(ctx.logName);
@@ -130,7 +149,7 @@ export class LogWriter {
   }
 
   /** close() or abort() was called. */
-  get closed(): boolean {
+  get isClosed(): boolean {
     return this.#closing !== undefined;
   }
 
@@ -156,9 +175,38 @@ export class LogWriter {
       return this.#writeTo(segment, record);
     }
     return new Promise<DLSN>((resolve, reject) => {
-      this.#waiting.push({ record, resolve, reject });
+      this.#enqueue({ record, bytes: LOG_RECORD_HEADER_SIZE + record.payload.length, resolve, reject });
       this.#transition ??= this.#startNext();
     });
+  }
+
+  /**
+   * Queues a write behind a segment start or roll. Within maxPendingBytes it just waits; beyond,
+   * it is waiting for room, as in the segment writer: after pendingTimeoutMs it fails with
+   * WRITE_LIMIT_EXCEEDED (retriable) and leaves the queue.
+   */
+  #enqueue(w: Waiting): void {
+    const { maxPendingBytes, pendingTimeoutMs } = this.#ctx.config;
+    if (this.#waitingBytes + w.bytes > maxPendingBytes && pendingTimeoutMs > 0) {
+      w.timer = setTimeout(() => {
+        const at = this.#waiting.indexOf(w);
+        if (at < 0) return;
+        this.#waiting.splice(at, 1);
+        this.#waitingBytes -= w.bytes;
+        w.reject(new LogError('WRITE_LIMIT_EXCEEDED', `no room under maxPendingBytes=${maxPendingBytes} within ${pendingTimeoutMs} ms while log ${this.logName} starts a segment`));
+      }, pendingTimeoutMs);
+    }
+    this.#waiting.push(w);
+    this.#waitingBytes += w.bytes;
+  }
+
+  /** Empties the queue (to a new segment, or to fail it). */
+  #takeWaiting(): Waiting[] {
+    const waiting = this.#waiting;
+    this.#waiting = [];
+    this.#waitingBytes = 0;
+    for (const w of waiting) clearTimeout(w.timer);
+    return waiting;
   }
 
   /**
@@ -244,7 +292,10 @@ export class LogWriter {
 
   /** Drains pending writes, completes the current segment and releases the lock. */
   close(): Promise<void> {
-    this.#closing ??= this.#close();
+    if (this.#closing === undefined) {
+      this.#closing = this.#close();
+      this.#closing.then(() => { this.#settleClosed(); }, (err: unknown) => { this.#settleClosed(asError(err)); });
+    }
     return this.#closing;
   }
 
@@ -260,6 +311,7 @@ export class LogWriter {
     this.#closed = true;
     this.#fail(new LogError('WRITER_CLOSED', `writer of log ${this.logName} was aborted`));
     this.#closing = this.#release();
+    this.#closing.then(() => { this.#settleClosed(); }, (err: unknown) => { this.#settleClosed(asError(err)); });
     await this.#closing;
   }
 
@@ -368,9 +420,7 @@ export class LogWriter {
         }
       }
       const segment = await this.#start(first.record.txid, ledger);
-      const waiting = this.#waiting;
-      this.#waiting = [];
-      for (const w of waiting) this.#writeTo(segment, w.record).then(w.resolve, w.reject);
+      for (const w of this.#takeWaiting()) this.#writeTo(segment, w.record).then(w.resolve, w.reject);
       if (old !== undefined) this.#purge();
     } catch (err) {
       this.#fail(err);
@@ -471,12 +521,14 @@ export class LogWriter {
   /** Sticky: the first failure fails every waiting and later write; the segment is left for recovery. */
   #fail(err: unknown): void {
     if (this.#error !== undefined) return;
-    const error = err instanceof Error ? err : new Error(String(err));
+    const error = asError(err);
     this.#error = error;
+    // a failure the user did not ask for (abort() sets #closed first) ends the writer now
+    if (!this.#closed) this.#settleClosed(error);
     this.#ctx.logger.warn({ err: error, log: this.logName }, 'log writer failed');
     this.#segment?.writer.abort(error);
-    const waiting = this.#waiting;
-    this.#waiting = [];
-    for (const w of waiting) w.reject(error);
+    for (const w of this.#takeWaiting()) w.reject(error);
   }
 }
+
+const asError = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)));
