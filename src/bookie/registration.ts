@@ -8,7 +8,8 @@ import type { MetadataStore } from '../metadata/metadata-store.js';
 import { joinPath } from '../metadata/path.js';
 import type { Logger } from '../util/logger.js';
 
-const LAYOUT = '2\norg.apache.bookkeeper.meta.HierarchicalLedgerManagerFactory:1\n';
+// byte for byte what Java's LedgerLayout.serialize() writes (no trailing newline)
+const LAYOUT = '2\norg.apache.bookkeeper.meta.HierarchicalLedgerManagerFactory:1';
 const RETRY_MS = 250;
 
 export class Registration {

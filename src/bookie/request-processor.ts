@@ -215,7 +215,8 @@ export class RequestProcessor {
       if (req.masterKey === undefined) return answer('EUA');
       const fenced = await this.#fence(ledgerId, req.masterKey);
       if (fenced !== 'EOK') return answer(fenced);
-      return this.#readEntry(req, req.entryId, answer);
+      // as Java's bookie: a fencing read's answer carries no maxLAC
+      return this.#readEntry(req, req.entryId, answer, false);
     }
     if (req.previousLAC !== undefined) return this.#longPoll(req, req.previousLAC, answer);
     if (req.flag === 'ENTRY_PIGGYBACK') return answer('EBADREQ');
@@ -224,11 +225,12 @@ export class RequestProcessor {
 
   async #readEntry(
     req: ReadEntryRequest, entryId: bigint, answer: (status: StatusCode, extra?: Partial<ReadEntryResponse>) => ReadEntryResponse,
+    withMaxLac = true,
   ): Promise<ReadEntryResponse> {
     const { storage } = this.#ctx;
     if (!storage.ledgerExists(req.ledgerId)) return answer('ENOLEDGER');
     const maxLAC = await this.#lacOf(req.ledgerId);
-    const lac = maxLAC === undefined ? {} : { maxLAC };
+    const lac = maxLAC === undefined || !withMaxLac ? {} : { maxLAC };
     try {
       const body = await storage.getEntry(req.ledgerId, entryId);
       return answer('EOK', { ...lac, entryId, body });
@@ -248,8 +250,9 @@ export class RequestProcessor {
     await this.#lacOf(req.ledgerId);
     const timeout = Math.min(Number(req.timeOut ?? 0n), MAX_LONG_POLL_MS);
     const lac = await this.#ctx.lac.waitAbove(req.ledgerId, previousLAC, timeout);
-    if (lac === undefined || lac <= previousLAC) return answer('EOK', lac === undefined ? {} : { maxLAC: lac });
+    // without piggyback Java's bookie reads the requested entry whether or not the LAC moved
     if (!piggyback) return this.#readEntry(req, req.entryId, answer);
+    if (lac === undefined || lac <= previousLAC) return answer('EOK', lac === undefined ? {} : { maxLAC: lac });
     const next = previousLAC + 1n;
     const read = await this.#readEntry(req, next, answer);
     // the LAC moved but this bookie may not hold the next entry (not in its write set): still EOK
@@ -259,7 +262,8 @@ export class RequestProcessor {
   async #readLac(req: ReadLacRequest): Promise<ReadLacResponse> {
     const { storage } = this.#ctx;
     const base = { op: 'READ_LAC', txnId: req.txnId, ledgerId: req.ledgerId } as const;
-    if (!storage.ledgerExists(req.ledgerId)) return { ...base, status: 'ENOLEDGER' };
+    // Java's bookie: neither an explicit LAC nor a last entry is ENOENTRY, for an unknown ledger too
+    if (!storage.ledgerExists(req.ledgerId)) return { ...base, status: 'ENOENTRY' };
     const lacBody = storage.getExplicitLac(req.ledgerId);
     let lastEntryBody: Buffer | undefined;
     try {
