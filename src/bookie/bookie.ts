@@ -13,12 +13,13 @@ import { DEFAULT_MAX_FRAME_SIZE } from '../protocol/frame-decoder.js';
 import { ledgerPath } from '../ledger-metadata/ledger-paths.js';
 import { BookieError } from './bookie-error.js';
 import { BookieServer } from './bookie-server.js';
-import { readCheckpointMark, writeCheckpointMark } from './checkpoint-mark.js';
+import { checkDirLayout } from './dir-layout.js';
 import { DiskMonitor } from './disk-monitor.js';
 import type { GcReport } from './garbage-collector.js';
 import { Journal, type JournalOptions, type JournalRecord, type JournalStats } from './journal.js';
 import { LacTracker } from './lac-tracker.js';
-import { LedgerStorage, type LedgerStorageOptions } from './ledger-storage.js';
+import { LedgerDirsStorage } from './ledger-dirs-storage.js';
+import type { LedgerStorageOptions } from './ledger-storage.js';
 import { Registration } from './registration.js';
 import { RequestProcessor } from './request-processor.js';
 
@@ -30,10 +31,19 @@ export interface BookieOptions {
   metadata: string | MetadataStore;
   /** The ledgers root when `metadata` is a store. Default `/ledgers`. */
   ledgersRoot?: string;
-  /** Data directory; the journal goes to `<dir>/journal`, ledger storage to `<dir>/ledgers`. */
-  dir: string;
+  /**
+   * Data directory: the journal goes to `<dir>/journal`, ledger storage to `<dir>/ledgers`, unless
+   * `journalDir` / `ledgerDirs` say otherwise. Required unless both of those are given.
+   */
+  dir?: string;
+  /** The journal's directory; on a disk of its own, adds are not slowed by ledger flushes and reads. */
   journalDir?: string;
-  ledgerDir?: string;
+  /**
+   * Ledger storage directories, one per disk; ledger L lives in `ledgerDirs[L mod n]`. The list
+   * (length and order) is fixed once the bookie has stored data: a changed list fails with
+   * BOOKIE_DIRS_CHANGED. Default `[<dir>/ledgers]`.
+   */
+  ledgerDirs?: readonly string[];
   /** Address to listen on. Default 127.0.0.1. */
   host?: string;
   /** Default 3181; 0 picks a free port. */
@@ -86,7 +96,7 @@ function nonNegative(name: string, value: number): number {
   return value;
 }
 
-async function applyRecord(storage: LedgerStorage, lac: LacTracker, record: JournalRecord): Promise<void> {
+async function applyRecord(storage: LedgerDirsStorage, lac: LacTracker, record: JournalRecord): Promise<void> {
   switch (record.type) {
     case 'masterKey':
       storage.setMasterKey(record.ledgerId, record.masterKey);
@@ -105,10 +115,10 @@ async function applyRecord(storage: LedgerStorage, lac: LacTracker, record: Jour
   }
 }
 
-/** Takes the lock of each directory once (journal and ledger dirs may be the same). */
-async function lockAll(dirs: readonly string[]): Promise<string[]> {
+/** Takes the lock of each directory (real paths) once: the journal may share a ledger dir. */
+function lockAll(dirs: readonly string[]): string[] {
   const locked: string[] = [];
-  for (const dir of new Set(await Promise.all(dirs.map((d) => realpath(d))))) {
+  for (const dir of new Set(dirs)) {
     try {
       lockDir(dir, (message) => new BookieError('BOOKIE_LOCKED', `bookie ${message}`));
     } catch (err) {
@@ -118,6 +128,30 @@ async function lockAll(dirs: readonly string[]): Promise<string[]> {
     locked.push(dir);
   }
   return locked;
+}
+
+/** The journal and ledger dirs as real paths, created if missing; ledger dirs must be distinct. */
+async function bookieDirs(options: BookieOptions): Promise<{ journalDir: string; ledgerDirs: string[] }> {
+  const { dir } = options;
+  const under = (name: string, sub: string): string => {
+    if (dir === undefined) throw new InvalidArgumentError(`dir is required when ${name} is not given`);
+    return path.join(dir, sub);
+  };
+  const journal = options.journalDir ?? under('journalDir', 'journal');
+  const ledgers = options.ledgerDirs ?? [under('ledgerDirs', 'ledgers')];
+  if (ledgers.length === 0) throw new InvalidArgumentError('ledgerDirs must name at least one directory');
+  const real = async (d: string): Promise<string> => {
+    await mkdir(d, { recursive: true });
+    return realpath(d);
+  };
+  const journalDir = await real(journal);
+  const ledgerDirs: string[] = [];
+  for (const d of ledgers) {
+    const r = await real(d);
+    if (ledgerDirs.includes(r)) throw new InvalidArgumentError(`ledger dir ${d} is listed twice (as ${r})`);
+    ledgerDirs.push(r);
+  }
+  return { journalDir, ledgerDirs };
 }
 
 export async function startBookie(options: BookieOptions): Promise<Bookie> {
@@ -135,20 +169,18 @@ export async function startBookie(options: BookieOptions): Promise<Bookie> {
     const uri = parseMetadataUri(options.metadata);
     if (uri.path !== '/') ledgersRoot = uri.path;
   }
-  const journalDir = path.resolve(options.journalDir ?? path.join(options.dir, 'journal'));
-  const ledgerDir = path.resolve(options.ledgerDir ?? path.join(options.dir, 'ledgers'));
-  await mkdir(journalDir, { recursive: true });
-  await mkdir(ledgerDir, { recursive: true });
+  const { journalDir, ledgerDirs } = await bookieDirs(options);
 
   const cleanups: (() => Promise<void> | void)[] = [];
   const unwind = async (): Promise<void> => {
     for (const fn of cleanups.splice(0).reverse()) await fn();
   };
   try {
-    const locked = await lockAll([journalDir, ledgerDir]);
+    const locked = lockAll([journalDir, ...ledgerDirs]);
     cleanups.push(() => { for (const d of locked) unlockDir(d); });
+    await checkDirLayout(journalDir, ledgerDirs);
 
-    const storage = await LedgerStorage.open({ ...options.storage, dir: ledgerDir, logger });
+    const storage = await LedgerDirsStorage.open(ledgerDirs, { ...options.storage, logger });
     cleanups.push(() => storage.close());
     const journal = await Journal.open(journalDir, options.journal);
     cleanups.push(() => journal.close());
@@ -156,7 +188,7 @@ export async function startBookie(options: BookieOptions): Promise<Bookie> {
     cleanups.push(() => { lac.close(); });
 
     // restart: everything journaled after the last checkpoint goes back into storage
-    const mark = await readCheckpointMark(ledgerDir);
+    const mark = await storage.readCheckpointMark();
     const replayed = await journal.replay(mark, (record) => applyRecord(storage, lac, record));
     logger.info({ records: replayed.records, from: mark }, 'journal replayed');
 
@@ -165,7 +197,7 @@ export async function startBookie(options: BookieOptions): Promise<Bookie> {
       checkpointing ??= (async () => {
         const position = journal.markCheckpoint();
         await storage.flush();
-        await writeCheckpointMark(ledgerDir, position);
+        await storage.writeCheckpointMark(position);
         await journal.removeBefore(position);
       })().finally(() => { checkpointing = undefined; });
       return checkpointing;
@@ -179,7 +211,7 @@ export async function startBookie(options: BookieOptions): Promise<Bookie> {
     if (typeof options.metadata === 'string') cleanups.push(() => store.close());
 
     let readOnly = false;
-    const processor = new RequestProcessor({ storage, journal, lac, ledgerDir, isReadOnly: () => readOnly, logger });
+    const processor = new RequestProcessor({ storage, journal, lac, ledgerDir: ledgerDirs[0] ?? journalDir, isReadOnly: () => readOnly, logger });
     const server = await BookieServer.listen(processor, {
       host, port, logger,
       maxFrameSize: options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE,
@@ -191,7 +223,7 @@ export async function startBookie(options: BookieOptions): Promise<Bookie> {
 
     const registration = new Registration(store, ledgersRoot, bookieId, logger);
     const monitor = new DiskMonitor({
-      dirs: [journalDir, ledgerDir], threshold, warnThreshold, logger,
+      dirs: [journalDir, ...ledgerDirs], threshold, warnThreshold, logger,
       intervalMs: options.diskCheckIntervalMs ?? 10_000,
       onChange: async (ro) => {
         readOnly = ro;
@@ -243,7 +275,7 @@ export async function startBookie(options: BookieOptions): Promise<Bookie> {
     every(gcIntervalMs, 'garbage collection', collectGarbage);
     cleanups.push(() => { for (const timer of timers.values()) clearTimeout(timer); });
 
-    logger.info({ bookieId, host, port: bound.port, journalDir, ledgerDir }, 'bookie serving');
+    logger.info({ bookieId, host, port: bound.port, journalDir, ledgerDirs }, 'bookie serving');
     return {
       bookieId,
       address: { host, port: bound.port },
