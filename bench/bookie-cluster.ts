@@ -22,9 +22,9 @@ const BOOKIE_NODE_ARGS = (process.env['BENCH_BOOKIE_NODE_ARGS'] ?? '').split(' '
 
 interface Bookie { readonly id: string; readonly child: ChildProcess }
 
-async function startBookie(metadata: string, dir: string): Promise<Bookie> {
+async function startBookie(metadata: string, dirArgs: readonly string[]): Promise<Bookie> {
   const cli = new URL('../lib/cli/main.js', import.meta.url).pathname;
-  const child = spawn(process.execPath, [...BOOKIE_NODE_ARGS, cli, 'bookie', '--metadata', metadata, '--dir', dir, '--port', '0'], {
+  const child = spawn(process.execPath, [...BOOKIE_NODE_ARGS, cli, 'bookie', '--metadata', metadata, ...dirArgs, '--port', '0'], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   // a benchmark that crashes must not leave its bookies running
@@ -47,11 +47,14 @@ function stopBookie(b: Bookie): Promise<void> {
   });
 }
 
-export async function startBenchCluster(name: string, bookies = 3, ledgersRoot = '/ledgers'): Promise<BenchCluster> {
+/** Bookie i's directory flags, given its own directory under the cluster's temporary one. */
+export type DirArgs = (dir: string) => string[];
+
+export async function startBenchCluster(name: string, bookies = 3, ledgersRoot = '/ledgers', dirArgs: DirArgs = (dir) => ['--dir', dir]): Promise<BenchCluster> {
   const tmp = mkdtempSync(path.join(os.tmpdir(), `dlog-bench-${name}-`));
   const zk = await startZooKeeper({ forceSync: false });
   const metadata = `zk://${zk.connectString}${ledgersRoot}`;
-  const started = await Promise.all(Array.from({ length: bookies }, (_, i) => startBookie(metadata, path.join(tmp, `b${i}`))));
+  const started = await Promise.all(Array.from({ length: bookies }, (_, i) => startBookie(metadata, dirArgs(path.join(tmp, `b${i}`)))));
   return {
     zk: zk.connectString,
     ledgersRoot,
