@@ -44,6 +44,8 @@ export interface BookieOptions {
    * BOOKIE_DIRS_CHANGED. Default `[<dir>/ledgers]`.
    */
   ledgerDirs?: readonly string[];
+  /** One ledger dir: the same as `ledgerDirs: [ledgerDir]` (the option before there were several). */
+  ledgerDir?: string;
   /** Address to listen on. Default 127.0.0.1. */
   host?: string;
   /** Default 3181; 0 picks a free port. */
@@ -138,7 +140,8 @@ async function bookieDirs(options: BookieOptions): Promise<{ journalDir: string;
     return path.join(dir, sub);
   };
   const journal = options.journalDir ?? under('journalDir', 'journal');
-  const ledgers = options.ledgerDirs ?? [under('ledgerDirs', 'ledgers')];
+  if (options.ledgerDirs !== undefined && options.ledgerDir !== undefined) throw new InvalidArgumentError('give ledgerDirs or ledgerDir, not both');
+  const ledgers = options.ledgerDirs ?? [options.ledgerDir ?? under('ledgerDirs', 'ledgers')];
   if (ledgers.length === 0) throw new InvalidArgumentError('ledgerDirs must name at least one directory');
   const real = async (d: string): Promise<string> => {
     await mkdir(d, { recursive: true });

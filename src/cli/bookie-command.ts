@@ -18,6 +18,7 @@ Options:
   --journal-dir <dir>   journal directory (best on its own disk)
   --ledger-dirs <a,b>   ledger storage directories, comma-separated, one per disk; ledgers are
                         spread over them, and the list may not change once the bookie has data
+  --ledger-dir <dir>    one ledger storage directory (the same as --ledger-dirs <dir>)
   --bookie-id <id>      id to register as (default <host>:<port>)
   --zk-session-timeout-ms <ms>
                         ZooKeeper session timeout (default 30000); a killed bookie's
@@ -33,7 +34,7 @@ export async function bookieCommand(argv: string[]): Promise<number> {
     args: argv,
     options: {
       metadata: { type: 'string' }, dir: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' },
-      'journal-dir': { type: 'string' }, 'ledger-dirs': { type: 'string' }, 'bookie-id': { type: 'string' },
+      'journal-dir': { type: 'string' }, 'ledger-dirs': { type: 'string' }, 'ledger-dir': { type: 'string' }, 'bookie-id': { type: 'string' },
       verbose: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
       'zk-session-timeout-ms': { type: 'string' }, 'checkpoint-interval-ms': { type: 'string' },
     },
@@ -44,10 +45,11 @@ export async function bookieCommand(argv: string[]): Promise<number> {
     return 0;
   }
   if (values.metadata === undefined) throw new InvalidArgumentError('--metadata <uri> is required (e.g. zk://127.0.0.1:2181/ledgers)');
-  if (values.dir === undefined && (values['journal-dir'] === undefined || values['ledger-dirs'] === undefined)) {
+  if (values['ledger-dirs'] !== undefined && values['ledger-dir'] !== undefined) throw new InvalidArgumentError('give --ledger-dirs or --ledger-dir, not both');
+  const ledgerDirs = values['ledger-dirs']?.split(',') ?? (values['ledger-dir'] === undefined ? undefined : [values['ledger-dir']]);
+  if (values.dir === undefined && (values['journal-dir'] === undefined || ledgerDirs === undefined)) {
     throw new InvalidArgumentError('--dir <dataDir> is required unless both --journal-dir and --ledger-dirs are given');
   }
-  const ledgerDirs = values['ledger-dirs']?.split(',');
   if (ledgerDirs?.some((d) => d === '')) throw new InvalidArgumentError(`--ledger-dirs has an empty entry: '${values['ledger-dirs']}'`);
   const port = integerOption('port', values.port);
   const sessionTimeoutMs = integerOption('zk-session-timeout-ms', values['zk-session-timeout-ms']);
