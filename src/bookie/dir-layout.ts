@@ -8,9 +8,10 @@
 // first start with an unchanged layout. The journal stamp is written first, so a crash between
 // stamps leaves only ledger dirs without a stamp, which are completed if they hold no data.
 import { randomUUID } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileAtomic } from '../util/atomic-file.js';
+import { readJsonFile } from '../util/json-file.js';
 import { BookieError } from './bookie-error.js';
 
 export const JOURNAL_STAMP = 'journal-dir.json';
@@ -29,19 +30,8 @@ function changed(message: string): BookieError {
 
 async function readStamp(dir: string, name: string): Promise<Stamp | undefined> {
   const file = path.join(dir, name);
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (err) {
-    throw new BookieError('BOOKIE_CORRUPT', `directory stamp ${file} is not valid JSON`, { cause: err });
-  }
+  const parsed = await readJsonFile(file, (message, cause) => new BookieError('BOOKIE_CORRUPT', `directory stamp ${message}`, { cause }));
+  if (parsed === undefined) return undefined;
   const s = parsed as { version?: unknown; instanceId?: unknown; index?: unknown; count?: unknown };
   if (s.version !== VERSION || typeof s.instanceId !== 'string') {
     throw new BookieError('BOOKIE_CORRUPT', `directory stamp ${file} has an unknown format`);
