@@ -1,12 +1,22 @@
 // The bookie's TCP side: accepts connections, cuts frames, decodes BookKeeper v3 requests, hands
 // them to the request processor and writes the responses, coalesced per tick. Responses may go out
 // in any order (they carry the request's txnId). Bad bytes never crash the bookie: a framing or
-// protobuf error closes that one connection, after one log line.
+// protobuf error closes that one connection, with a rate-limited log line; so does a request whose
+// processing or response encoding throws.
+//
+// Resource limits per connection, so that a client cannot run the bookie out of memory: a request
+// is started only while the responses queued for the peer stay under maxQueuedResponseBytes, fewer
+// than maxInFlightReadsPerConnection entry reads (long polls aside: they hold no data while they
+// wait) and maxInFlightPerConnection requests are in progress; otherwise decoded frames wait and
+// the socket is paused, so a client that does not read its responses stops being read. Plus a cap
+// on connections and an idle timeout.
 import net from 'node:net';
 import type { Logger } from '../util/logger.js';
 import { FrameDecoder } from '../protocol/frame-decoder.js';
 import { FrameWriter } from '../protocol/frame-writer.js';
 import { decodeRequest, encodeResponse } from '../protocol/protocol-codec.js';
+import type { DecodedRequest } from '../protocol/protocol-types.js';
+import { RateLimitedLog } from '../util/rate-limited-log.js';
 import type { RequestProcessor } from './request-processor.js';
 
 export interface BookieServerOptions {
@@ -15,7 +25,20 @@ export interface BookieServerOptions {
   readonly maxFrameSize: number;
   /** Requests in progress per connection before the bookie stops reading from it. */
   readonly maxInFlightPerConnection: number;
+  /** Entry reads (not long polls) in progress per connection before it stops reading. */
+  readonly maxInFlightReadsPerConnection: number;
+  /** Response bytes queued for one peer before the bookie stops starting its requests. */
+  readonly maxQueuedResponseBytes: number;
+  /** Connections beyond this are closed at once. */
+  readonly maxConnections: number;
+  /** A connection with nothing in progress and no traffic for this long is closed; 0 = never. */
+  readonly idleTimeoutMs: number;
   readonly logger: Logger;
+}
+
+/** An entry read that returns data now (a long poll waits first and carries at most one entry). */
+function isDataRead(request: DecodedRequest): boolean {
+  return request.op === 'READ_ENTRY' && request.previousLAC === undefined;
 }
 
 export class BookieServer {
@@ -23,17 +46,23 @@ export class BookieServer {
   readonly #sockets = new Set<net.Socket>();
   readonly #options: BookieServerOptions;
   readonly #processor: RequestProcessor;
+  readonly #warn: RateLimitedLog;
 
   private constructor(server: net.Server, processor: RequestProcessor, options: BookieServerOptions) {
     this.#server = server;
     this.#processor = processor;
     this.#options = options;
+    this.#warn = new RateLimitedLog(options.logger);
   }
 
   static async listen(processor: RequestProcessor, options: BookieServerOptions): Promise<BookieServer> {
     const server = net.createServer({ noDelay: true, keepAlive: true });
     const bookie = new BookieServer(server, processor, options);
+    server.maxConnections = options.maxConnections;
     server.on('connection', (socket) => { bookie.#serve(socket); });
+    server.on('drop', (data) => {
+      bookie.#warn.warn('drop', { peer: `${data?.remoteAddress ?? '?'}:${data?.remotePort ?? '?'}`, maxConnections: options.maxConnections }, 'connection refused: too many connections');
+    });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(options.port, options.host, () => {
@@ -56,53 +85,77 @@ export class BookieServer {
   }
 
   #serve(socket: net.Socket): void {
-    const { logger, maxFrameSize, maxInFlightPerConnection } = this.#options;
+    const { maxFrameSize, maxInFlightPerConnection, maxInFlightReadsPerConnection, maxQueuedResponseBytes, idleTimeoutMs } = this.#options;
     const peer = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
     this.#sockets.add(socket);
     const decoder = new FrameDecoder({ maxFrameSize });
     const writer = new FrameWriter(socket);
+    /** Decoded requests not started yet: at most one socket read's worth, as reading pauses. */
+    const backlog: DecodedRequest[] = [];
     let inFlight = 0;
+    let readsInFlight = 0;
     let paused = false;
-    const throttle = (): void => {
-      const over = inFlight >= maxInFlightPerConnection || !writer.writable;
-      if (over && !paused) {
+    const congested = (): boolean => inFlight >= maxInFlightPerConnection || readsInFlight >= maxInFlightReadsPerConnection
+      || writer.queuedBytes + socket.writableLength >= maxQueuedResponseBytes || !writer.writable;
+    const close = (err: unknown, what: string): void => {
+      this.#warn.warn(what, { err, peer }, `closing connection: ${what}`);
+      socket.destroy();
+    };
+    const pump = (): void => {
+      while (backlog.length > 0 && !congested() && !socket.destroyed) start(backlog.shift() as DecodedRequest);
+      const stop = backlog.length > 0 || congested();
+      if (stop && !paused) {
         paused = true;
         socket.pause();
-      } else if (!over && paused) {
+        if (!writer.writable) void writer.whenWritable().then(pump, () => undefined);
+      } else if (!stop && paused) {
         paused = false;
         socket.resume();
       }
     };
-    const reject = (err: unknown, what: string): void => {
-      logger.warn({ err, peer }, `closing connection: ${what}`);
-      socket.destroy();
+    const start = (request: DecodedRequest): void => {
+      const read = isDataRead(request);
+      inFlight++;
+      if (read) readsInFlight++;
+      void this.#processor.process(request)
+        .then((response) => {
+          if (!socket.destroyed) writer.write(encodeResponse(response));
+        })
+        .catch((err: unknown) => { close(err, `failed to answer ${request.op}`); })
+        .finally(() => {
+          inFlight--;
+          if (read) readsInFlight--;
+          pump();
+        });
     };
     const onFrame = (frame: Buffer): void => {
       let request;
       try {
         request = decodeRequest(frame);
       } catch (err) {
-        reject(err, 'malformed request');
+        close(err, 'malformed request');
         return;
       }
-      inFlight++;
-      void this.#processor.process(request).then((response) => {
-        inFlight--;
-        if (socket.destroyed) return;
-        writer.write(encodeResponse(response));
-        if (!writer.writable) void writer.whenWritable().then(throttle, () => undefined);
-        throttle();
-      });
-      throttle();
+      backlog.push(request);
     };
     socket.on('data', (chunk: Buffer) => {
       try {
         decoder.push(chunk, onFrame);
       } catch (err) {
-        reject(err, 'bad frame');
+        close(err, 'bad frame');
       }
+      pump();
     });
-    socket.on('error', (err) => { logger.debug({ err, peer }, 'connection error'); });
-    socket.on('close', () => { this.#sockets.delete(socket); });
+    if (idleTimeoutMs > 0) {
+      socket.setTimeout(idleTimeoutMs, () => {
+        // a long poll in progress is activity: the client waits on it
+        if (inFlight === 0 && backlog.length === 0) socket.destroy();
+      });
+    }
+    socket.on('error', (err) => { this.#options.logger.debug({ err, peer }, 'connection error'); });
+    socket.on('close', () => {
+      backlog.length = 0;
+      this.#sockets.delete(socket);
+    });
   }
 }

@@ -21,6 +21,7 @@ import { LacTracker } from './lac-tracker.js';
 import { LedgerDirsStorage } from './ledger-dirs-storage.js';
 import type { LedgerStorageOptions } from './ledger-storage.js';
 import { Registration } from './registration.js';
+import { bounded, CleanupStack } from '../util/cleanup-stack.js';
 import { RequestProcessor } from './request-processor.js';
 
 export interface BookieOptions {
@@ -56,6 +57,14 @@ export interface BookieOptions {
   maxFrameSize?: number;
   /** Requests in progress per connection before the bookie stops reading it. Default 10000. */
   maxInFlightPerConnection?: number;
+  /** Entry reads (long polls aside) in progress per connection before it stops reading it. Default 128. */
+  maxInFlightReadsPerConnection?: number;
+  /** Response bytes queued for a peer that does not read them before its requests wait. Default 16 MiB. */
+  maxQueuedResponseBytes?: number;
+  /** Client connections; more are closed at once (with a rate-limited warning). Default 1000. */
+  maxConnections?: number;
+  /** A connection idle this long (nothing in progress, no traffic) is closed; clients reconnect on use. 0 = never. Default 10 min. */
+  idleTimeoutMs?: number;
   /** Storage flush + journal mark. Default 10 s. */
   checkpointIntervalMs?: number;
   /** Garbage collection of deleted ledgers and compaction. Default 10 min; 0 turns it off. */
@@ -88,6 +97,9 @@ export interface Bookie {
   close(): Promise<void>;
 }
 
+/** Each wait on the metadata store while closing: a stop must not hang on an unreachable ZooKeeper. */
+const METADATA_CLOSE_MS = 1000;
+
 function fraction(name: string, value: number): number {
   if (!(value >= 0 && value <= 1)) throw new InvalidArgumentError(`${name} must be within [0, 1], got ${value}`);
   return value;
@@ -95,6 +107,11 @@ function fraction(name: string, value: number): number {
 
 function nonNegative(name: string, value: number): number {
   if (!(Number.isInteger(value) && value >= 0)) throw new InvalidArgumentError(`${name} must be a non-negative integer, got ${value}`);
+  return value;
+}
+
+function positive(name: string, value: number): number {
+  if (!(Number.isInteger(value) && value > 0)) throw new InvalidArgumentError(`${name} must be a positive integer, got ${value}`);
   return value;
 }
 
@@ -174,10 +191,8 @@ export async function startBookie(options: BookieOptions): Promise<Bookie> {
   }
   const { journalDir, ledgerDirs } = await bookieDirs(options);
 
-  const cleanups: (() => Promise<void> | void)[] = [];
-  const unwind = async (): Promise<void> => {
-    for (const fn of cleanups.splice(0).reverse()) await fn();
-  };
+  const cleanups = new CleanupStack(logger);
+  const unwind = (): Promise<void> => cleanups.unwind();
   try {
     const locked = lockAll([journalDir, ...ledgerDirs]);
     cleanups.push(() => { for (const d of locked) unlockDir(d); });
@@ -187,6 +202,9 @@ export async function startBookie(options: BookieOptions): Promise<Bookie> {
     cleanups.push(() => storage.close());
     const journal = await Journal.open(journalDir, options.journal);
     cleanups.push(() => journal.close());
+    const { repairedBytes, fileId } = journal.stats();
+    // never acknowledged (a write the crash cut short), but an operator should see it happened
+    if (repairedBytes > 0) logger.warn({ journalDir, fileId, bytes: repairedBytes }, `journal: dropped a torn tail of ${repairedBytes} bytes (never acknowledged)`);
     const lac = new LacTracker();
     cleanups.push(() => { lac.close(); });
 
@@ -211,26 +229,48 @@ export async function startBookie(options: BookieOptions): Promise<Bookie> {
     const store = typeof options.metadata === 'string'
       ? await openMetadataStore(options.metadata, { ...(options.sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs: options.sessionTimeoutMs }), logger })
       : options.metadata;
-    if (typeof options.metadata === 'string') cleanups.push(() => store.close());
+    if (typeof options.metadata === 'string') cleanups.push(() => bounded(store.close(), METADATA_CLOSE_MS, 'closing the metadata session', logger));
 
+    // read-only while the disk is over its threshold, and for good (until a restart) once a
+    // journal or storage write failed: never registered writable while answering EIO
     let readOnly = false;
-    const processor = new RequestProcessor({ storage, journal, lac, ledgerDir: ledgerDirs[0] ?? journalDir, isReadOnly: () => readOnly, logger });
+    let diskFull = false;
+    let writeFailure = false;
+    /** Set once registered; a failure before that only sets `readOnly`, which registration reads. */
+    const registered: { current?: Registration } = {};
+    const applyMode = async (): Promise<void> => {
+      readOnly = diskFull || writeFailure;
+      await registered.current?.setReadOnly(readOnly);
+    };
+    const onWriteFailure = (err: unknown): void => {
+      if (writeFailure) return;
+      writeFailure = true;
+      logger.error({ err }, 'a journal or storage write failed: the bookie is read-only until restarted');
+      void applyMode();
+    };
+    const processor = new RequestProcessor({ storage, journal, lac, ledgerDir: ledgerDirs[0] ?? journalDir, isReadOnly: () => readOnly, onWriteFailure, logger });
     const server = await BookieServer.listen(processor, {
       host, port, logger,
       maxFrameSize: options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE,
-      maxInFlightPerConnection: options.maxInFlightPerConnection ?? 10_000,
+      maxInFlightPerConnection: positive('maxInFlightPerConnection', options.maxInFlightPerConnection ?? 10_000),
+      maxInFlightReadsPerConnection: positive('maxInFlightReadsPerConnection', options.maxInFlightReadsPerConnection ?? 128),
+      maxQueuedResponseBytes: positive('maxQueuedResponseBytes', options.maxQueuedResponseBytes ?? 16 * 1024 * 1024),
+      maxConnections: positive('maxConnections', options.maxConnections ?? 1000),
+      idleTimeoutMs: nonNegative('idleTimeoutMs', options.idleTimeoutMs ?? 600_000),
     });
     cleanups.push(() => server.close());
     const bound = server.address;
     const bookieId = options.bookieId ?? `${host}:${bound.port}`;
 
     const registration = new Registration(store, ledgersRoot, bookieId, logger);
+    registered.current = registration;
+    await registration.setReadOnly(readOnly);
     const monitor = new DiskMonitor({
       dirs: [journalDir, ...ledgerDirs], threshold, warnThreshold, logger,
       intervalMs: options.diskCheckIntervalMs ?? 10_000,
-      onChange: async (ro) => {
-        readOnly = ro;
-        await registration.setReadOnly(ro);
+      onChange: async (full) => {
+        diskFull = full;
+        await applyMode();
       },
     });
     // the first disk check comes before registering: a full bookie registers read-only at once,
@@ -238,7 +278,8 @@ export async function startBookie(options: BookieOptions): Promise<Bookie> {
     await monitor.start();
     cleanups.push(() => monitor.stop());
     await registration.start();
-    cleanups.push(() => registration.close());
+    // ZooKeeper may be gone or hung: the registration is ephemeral and ends with the session anyway
+    cleanups.push(() => bounded(registration.close(), METADATA_CLOSE_MS, 'deregistering', logger));
 
     const isLive = async (ids: readonly bigint[]): Promise<ReadonlySet<bigint>> => {
       await store.sync(ledgersRoot);
@@ -274,7 +315,11 @@ export async function startBookie(options: BookieOptions): Promise<Bookie> {
       };
       tick();
     };
-    every(checkpointIntervalMs, 'checkpoint', checkpoint);
+    // a failed flush of the index or the entry logs is a failed write too (LMDB: `Commit failed`, ENOSPC)
+    every(checkpointIntervalMs, 'checkpoint', () => checkpoint().catch((err: unknown) => {
+      onWriteFailure(err);
+      throw err;
+    }));
     every(gcIntervalMs, 'garbage collection', collectGarbage);
     cleanups.push(() => { for (const timer of timers.values()) clearTimeout(timer); });
 

@@ -358,9 +358,18 @@ export class LedgerIndex {
     const run = async (): Promise<T> => {
       let result: T;
       try {
-        result = await this.#root.transaction(txn);
-        if (durable) await this.#root.flushed;
+        const committed = this.#root.transaction(txn);
+        // taken now and observed at once: when the commit fails, lmdb rejects this flush promise
+        // too, and nobody would be listening if we only asked for it after a successful commit
+        const flushed = durable ? Promise.resolve(this.#root.flushed) : undefined;
+        flushed?.catch(() => undefined);
+        result = await committed;
+        if (flushed) await flushed;
       } catch (err) {
+        // lmdb hangs the disk's error (ENOSPC, EIO) on a failed commit as a promise it rejects
+        // afterwards; unobserved, that rejection would kill the process
+        const detail = (err as { commitError?: unknown } | undefined)?.commitError;
+        if (detail instanceof Promise) detail.catch(() => undefined);
         throw ioError(`the ledger index could not ${what}`, err);
       }
       after(result);

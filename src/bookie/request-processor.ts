@@ -26,7 +26,14 @@ export interface ProcessorContext {
   /** The directory whose disk GET_BOOKIE_INFO reports. */
   readonly ledgerDir: string;
   readonly isReadOnly: () => boolean;
+  /** A journal or storage write failed: the bookie must stop taking writes at once. */
+  readonly onWriteFailure: (err: unknown) => void;
   readonly logger: Logger;
+}
+
+/** A storage failure that says the disk or the index is broken, not that the request was wrong. */
+function isWriteFailure(err: unknown): boolean {
+  return !(err instanceof StorageError) || err.code === 'STORAGE_IO';
 }
 
 /** Long polls longer than this are cut short (a client asking for hours holds memory for hours). */
@@ -105,6 +112,7 @@ export class RequestProcessor {
   #append(record: JournalRecord): Promise<void> {
     const appended = this.#ctx.journal.append(record);
     this.#lastAppend = appended;
+    appended.catch(this.#ctx.onWriteFailure);
     return appended;
   }
 
@@ -148,15 +156,19 @@ export class RequestProcessor {
         return answer('EIO');
       });
     };
+    const storageFailed = (err: unknown): AddEntryResponse => {
+      if (isWriteFailure(err)) this.#ctx.onWriteFailure(err);
+      return answer(storageStatus(err));
+    };
     let added: boolean;
     try {
       added = storage.addEntryNow(ledgerId, entryId, req.body);
     } catch (err) {
-      return refuse(storageStatus(err));
+      return Promise.resolve(storageFailed(err));
     }
     if (added) return journal();
     return storage.addEntry(ledgerId, entryId, req.body)
-      .then(journal, (err: unknown) => answer(storageStatus(err)))
+      .then(journal, storageFailed)
       .catch((err: unknown) => this.#unexpected(req, err));
   }
 

@@ -5,10 +5,14 @@ import { InvalidArgumentError } from '../errors.js';
 import { integerOption } from './command-support.js';
 import { stderrLogger } from './stderr-logger.js';
 
+/** A stop signal ends the process within this long, cleanly or not. */
+const STOP_DEADLINE_MS = 4500;
+
 export const BOOKIE_HELP = `Usage: dlog bookie --metadata <uri> (--dir <dataDir> | --journal-dir <d> --ledger-dirs <a,b>) [options]
 
 Runs a BookKeeper-compatible storage node (bookie). Prints "bookie <id> ready" on stdout once it
-serves, and stops cleanly on SIGTERM or SIGINT.
+serves, and stops on SIGTERM or SIGINT within 5 s whatever ZooKeeper's state (a close that
+cannot finish in time is logged and exits with code 1).
 
 Options:
   --metadata <uri>      metadata URI whose path is the ledgers root, e.g. zk://127.0.0.1:2181/ledgers
@@ -54,6 +58,28 @@ export async function bookieCommand(argv: string[]): Promise<number> {
   const port = integerOption('port', values.port);
   const sessionTimeoutMs = integerOption('zk-session-timeout-ms', values['zk-session-timeout-ms']);
   const checkpointIntervalMs = integerOption('checkpoint-interval-ms', values['checkpoint-interval-ms']);
+  // listening before the ready line: a signal sent as soon as it is seen must find the handler
+  let stopSignal: NodeJS.Signals | undefined;
+  const stopped = new Promise<void>((resolve) => {
+    const stop = (signal: NodeJS.Signals): void => {
+      stopSignal ??= signal;
+      resolve();
+    };
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+  const logger = stderrLogger(values.verbose === true, 'bookie');
+  // lmdb rejects a promise of its own for each write of a failed commit (ENOSPC, EIO), which the
+  // ledger index cannot reach; the index has already failed that write and the bookie has turned
+  // read-only, so such a rejection is logged, not fatal. Anything else still ends the process.
+  process.on('unhandledRejection', (reason) => {
+    if (reason instanceof Error && (reason as { commitError?: unknown }).commitError !== undefined) {
+      logger.error({ err: reason }, 'ledger index commit failed (the bookie is read-only)');
+      return;
+    }
+    logger.error({ err: reason }, 'unhandled rejection; exiting');
+    process.exit(1);
+  });
   const bookie = await startBookie({
     metadata: values.metadata,
     ...(values.dir === undefined ? {} : { dir: values.dir }),
@@ -64,13 +90,18 @@ export async function bookieCommand(argv: string[]): Promise<number> {
     ...(values['bookie-id'] === undefined ? {} : { bookieId: values['bookie-id'] }),
     ...(sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs }),
     ...(checkpointIntervalMs === undefined ? {} : { checkpointIntervalMs }),
-    logger: stderrLogger(values.verbose === true, 'bookie'),
+    logger,
   });
-  process.stdout.write(`bookie ${bookie.bookieId} ready\n`);
-  await new Promise<void>((resolve) => {
-    process.once('SIGTERM', resolve);
-    process.once('SIGINT', resolve);
-  });
+  if (stopSignal === undefined) process.stdout.write(`bookie ${bookie.bookieId} ready\n`);
+  await stopped;
+  // close() bounds its waits on ZooKeeper; this is the backstop that keeps the promise of a stop
+  // within seconds whatever a step does
+  const backstop = setTimeout(() => {
+    logger.error({ signal: stopSignal }, `bookie did not close within ${STOP_DEADLINE_MS} ms; exiting anyway`);
+    process.exit(1);
+  }, STOP_DEADLINE_MS);
+  backstop.unref();
   await bookie.close();
+  clearTimeout(backstop);
   return 0;
 }

@@ -3,12 +3,22 @@
 import { format } from 'node:util';
 import type { LogFn, Logger } from '../util/logger.js';
 
+/** `: message [CODE]` for an error of any shape, '' for none: the real error, never `undefined`. */
+function describe(err: unknown): string {
+  if (err === undefined || err === null) return '';
+  if (err instanceof Error) {
+    const code = (err as { code?: unknown }).code;
+    return `: ${err.message}${typeof code === 'string' || typeof code === 'number' ? ` [${code}]` : ''}`;
+  }
+  return `: ${typeof err === 'string' ? err : format('%o', err)}`;
+}
+
 function line(level: string, bindings: string): LogFn {
   return (objOrMsg, msg) => {
-    const [obj, text] = typeof objOrMsg === 'string' ? [undefined, objOrMsg] : [objOrMsg, msg ?? ''];
-    const err = (obj as { err?: unknown } | undefined)?.err;
-    const rest = obj === undefined ? '' : ` ${format('%o', { ...obj, err: undefined })}`.replace(/ \{ err: undefined \}$/, '');
-    process.stderr.write(`${level} ${bindings}${text}${err instanceof Error ? `: ${err.message}` : ''}${rest === ' {}' ? '' : rest}\n`);
+    const [obj, text] = typeof objOrMsg === 'string' ? [{}, objOrMsg] : [objOrMsg as Record<string, unknown>, msg ?? ''];
+    const { err, ...fields } = obj as { err?: unknown } & Record<string, unknown>;
+    const rest = Object.keys(fields).length === 0 ? '' : ` ${format('%o', fields)}`;
+    process.stderr.write(`${level} ${bindings}${text}${describe(err)}${rest}\n`);
   };
 }
 

@@ -1,8 +1,11 @@
 // One BookieClient (one connection) per bookie, created on first use and shared by every ledger
 // handle of a client. Bookie ids that are addresses are resolved once, here, not per request.
+// The pool also keeps what reads learnt of each bookie's health, shared by every ledger it serves.
 import { BookieClient, type BookieClientOptions } from './bookie-client.js';
+import { BookieHealth } from './bookie-health.js';
 
 export class BookiePool {
+  readonly health = new BookieHealth();
   readonly #clients = new Map<string, BookieClient>();
   readonly #options: BookieClientOptions;
   #closed = false;

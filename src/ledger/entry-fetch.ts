@@ -1,7 +1,8 @@
 // Reads one entry from the bookies of its write set, BookKeeper style: ask the first replica; on an
 // error, or when it has not answered within the speculative timeout, also ask the next one (without
 // cancelling the first). An envelope that fails its digest is never returned: the next replica is
-// tried. Fails when every replica failed; a real error wins over "no such entry".
+// tried. Fails when every replica failed; a real error wins over "no such entry". What each bookie
+// did goes to the pool's BookieHealth, so the next reads ask a hung bookie last.
 import type { Digest } from '../protocol/digest.js';
 import { decodeEntry, type Entry } from '../protocol/bk-entry-envelope.js';
 import type { ReadEntryRequest, StatusCode } from '../protocol/protocol-types.js';
@@ -13,7 +14,7 @@ export interface FetchOptions {
   readonly digest: Digest;
   readonly ledgerId: bigint;
   readonly entryId: bigint;
-  /** Bookie ids in the order to try them. */
+  /** Bookie ids in the order to try them (the caller has ordered them by health). */
   readonly replicas: readonly string[];
   readonly speculativeTimeoutMs: number;
   /** Extra request fields (the fence flag and master key of recovery reads). */
@@ -30,12 +31,17 @@ export function fetchEntry(options: FetchOptions): Promise<Entry> {
     let done = false;
     let realError: string | undefined;
     let timer: NodeJS.Timeout | undefined;
+    const { health } = pool;
+    /** Asked and not answered yet: the bookies a speculative timeout finds slow. */
+    const waiting = new Set<string>();
     const finish = (): void => {
       done = true;
       clearTimeout(timer);
     };
     const failed = (bookieId: string, why: string, missing: boolean): void => {
       outstanding--;
+      waiting.delete(bookieId);
+      if (!missing) health.failed(bookieId);
       if (done) return;
       if (!missing) realError ??= `${bookieId}: ${why}`;
       if (tryNext()) return;
@@ -49,11 +55,15 @@ export function fetchEntry(options: FetchOptions): Promise<Entry> {
       const bookieId = replicas[next++];
       if (bookieId === undefined) return false;
       outstanding++;
+      waiting.add(bookieId);
+      const sentAt = Date.now();
       pool.get(bookieId).send({ op: 'READ_ENTRY', ledgerId, entryId, ...options.request }).then((response) => {
         if (response.op !== 'READ_ENTRY' || response.status !== 'EOK' || response.body === undefined) {
           failed(bookieId, response.status, MISSING.has(response.status));
           return;
         }
+        waiting.delete(bookieId);
+        if (Date.now() - sentAt < speculativeTimeoutMs) health.answered(bookieId);
         if (done) return;
         try {
           const entry = decodeEntry(digest, response.body, { ledgerId, entryId });
@@ -67,7 +77,9 @@ export function fetchEntry(options: FetchOptions): Promise<Entry> {
     };
     const speculate = (): void => {
       timer = setTimeout(() => {
-        if (!done && tryNext()) speculate();
+        if (done) return;
+        for (const bookieId of waiting) health.slow(bookieId);
+        if (tryNext()) speculate();
       }, speculativeTimeoutMs);
       timer.unref();
     };

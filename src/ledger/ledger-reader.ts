@@ -23,6 +23,11 @@ export class LedgerReader {
   readonly #digest: Digest;
   #metadata: LedgerMetadata;
   #lac: bigint;
+  /**
+   * Sticky reads (BookKeeper's stickyReadsEnabled, only when E == W): every entry is first asked of
+   * one bookie, chosen at random per reader, which keeps a catch-up on one bookie's read-ahead.
+   */
+  #sticky = -1;
 
   constructor(ledgerId: bigint, metadata: LedgerMetadata, digest: Digest, ctx: ReaderContext) {
     this.ledgerId = ledgerId;
@@ -61,9 +66,21 @@ export class LedgerReader {
     return entries;
   }
 
+  /** The write set of the entry, sticky bookie first, then ordered by health (suspect bookies last). */
   #replicas(entryId: bigint): string[] {
+    const { ensembleSize, writeQuorumSize } = this.#metadata;
     const ensemble = ensembleFor(this.#metadata.ensembles, entryId);
-    return writeSet(entryId, this.#metadata.ensembleSize, this.#metadata.writeQuorumSize).map((i) => ensemble[i] ?? '');
+    const replicas = writeSet(entryId, ensembleSize, writeQuorumSize).map((i) => ensemble[i] ?? '');
+    const { health } = this.#ctx.pool;
+    if (ensembleSize === writeQuorumSize && ensembleSize > 1) {
+      if (this.#sticky < 0) this.#sticky = Math.floor(Math.random() * ensembleSize);
+      // a suspect sticky bookie hands over to the next one, as BookKeeper moves it on an error
+      for (let n = 0; n < ensembleSize && health.isSuspect(ensemble[this.#sticky] ?? ''); n++) this.#sticky = (this.#sticky + 1) % ensembleSize;
+      const first = ensemble[this.#sticky] ?? '';
+      const at = replicas.indexOf(first);
+      if (at > 0) replicas.unshift(...replicas.splice(at, 1));
+    }
+    return health.order(replicas);
   }
 
   #fetch(entryId: bigint): Promise<Entry> {

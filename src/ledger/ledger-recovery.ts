@@ -132,13 +132,20 @@ export async function recoverLedger(input: RecoveryInput): Promise<LedgerMetadat
     length = atLac.length;
   }
   const writer = new LedgerWriter(ledgerId, inRecovery, input.digest, input.masterKey, ctx, { recovery: true, lastAddConfirmed: lac, length });
-  const adds: Promise<bigint>[] = [];
-  for (let entryId = lac + 1n; ; entryId++) {
-    const entry = await recoveryRead(input, writer.metadata, entryId);
-    if (entry === undefined) break;
-    adds.push(writer.addEntry(entry.payload));
+  // each re-add's failure is caught as it happens (the loop may still be reading), and every re-add
+  // has settled before recovery returns or throws: none is left failing with nobody listening
+  const adds: Promise<void>[] = [];
+  let addFailure: { err: unknown } | undefined;
+  try {
+    for (let entryId = lac + 1n; addFailure === undefined; entryId++) {
+      const entry = await recoveryRead(input, writer.metadata, entryId);
+      if (entry === undefined) break;
+      adds.push(writer.addEntry(entry.payload).then(() => undefined, (err: unknown) => { addFailure ??= { err }; }));
+    }
+  } finally {
+    await Promise.all(adds);
   }
-  await Promise.all(adds);
+  if (addFailure) throw addFailure.err;
   const lastEntryId = writer.lastAddConfirmed;
   const finalLength = writer.length;
   const ensembles = writer.metadata.ensembles;

@@ -275,6 +275,8 @@ describe('bookie durability (real bookie process, SIGKILL, real ZooKeeper)', fun
       } catch (err) {
         throw new Error(`round ${round}: restart failed after the journal was ${damage}: ${(err as Error).message}`, { cause: err });
       }
+      // garbage is a dropped tail the operator is told about, with its size
+      if (damage.includes('garbage')) expect(b.stderr, `round ${round}`).to.match(/journal: dropped a torn tail of \d+ bytes/);
       await verifyLedgers(connect(), all, `round ${round} (${damage})`);
     }
   });

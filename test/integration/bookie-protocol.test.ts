@@ -365,7 +365,7 @@ describe('bookie protocol (real bookie, real ZooKeeper)', function () {
       expect((got as Buffer).length, `${what}: bytes answered before closing`).to.equal(0);
     };
 
-    it('closes the connection on malformed protobuf, and logs it once', async () => {
+    it('closes the connection on malformed protobuf, and logs it at most once (rate-limited)', async () => {
       const payloads: [string, Buffer][] = [
         ['a header field longer than the frame', Buffer.from([0x0a, 0x7f, 0x08, 0x03])],
         ['an invalid varint', Buffer.from([0x0a, 0x03, 0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff])],
@@ -377,7 +377,10 @@ describe('bookie protocol (real bookie, real ZooKeeper)', function () {
         const conn = await rawConnect(bookie.address.port);
         conn.write(frameOf(payload));
         await expectClosedWithoutAnswer(conn, what);
-        expect(logger.warnings.slice(before), `${what}: log lines`).to.deep.equal(['closing connection: malformed request']);
+        // one line a second per kind: the first is logged, the next ones may be held back
+        const lines = logger.warnings.slice(before);
+        if (what === payloads[0]![0]) expect(lines, `${what}: log lines`).to.deep.equal(['closing connection: malformed request']);
+        else expect(lines.every((l) => l === 'closing connection: malformed request') && lines.length <= 1, `${what}: log lines ${JSON.stringify(lines)}`).to.equal(true);
         await stillServes();
       }
     });

@@ -26,6 +26,8 @@ export interface BookieProcessOptions {
   readonly sessionTimeoutMs?: number;
   /** Periodic checkpoint interval (hidden CLI flag); default: the bookie's (10 s). */
   readonly checkpointIntervalMs?: number;
+  /** Id to register as (default `127.0.0.1:<port>`); a FaultProxy's address puts the proxy in every client's path. */
+  readonly bookieId?: string;
   /** How long to wait for the ready line. Default 60 s (tsx compiles on first use; CI cores are busy). */
   readonly readyTimeoutMs?: number;
 }
@@ -51,12 +53,18 @@ export interface BookieProcess {
   readonly port: number;
   readonly dir: string;
   readonly journalDir: string;
+  /** Process id of the current process. */
+  readonly pid: number;
   /** Whether the current process is running. */
   readonly running: boolean;
   /** Everything the current process wrote to stderr (last 64 KiB). */
   readonly stderr: string;
   /** Sends `signal` (default SIGKILL) and waits for the process to exit. No-op when not running. */
   kill(signal?: NodeJS.Signals): Promise<void>;
+  /** SIGSTOP: the process hangs (a GC pause, a dead disk); its sockets stay open. */
+  pause(): void;
+  /** SIGCONT after pause(). */
+  resume(): void;
   /** SIGTERM (or SIGINT), and waits for exit code 0 (throws otherwise, with stderr). */
   stop(signal?: 'SIGTERM' | 'SIGINT'): Promise<void>;
   /** Starts the bookie again on the same directory and port (kills the current one first if running). */
@@ -90,6 +98,7 @@ function argsFor(options: BookieProcessOptions, port: number): string[] {
   args.push('--zk-session-timeout-ms', String(options.sessionTimeoutMs ?? 1000));
   if (options.journalDir !== undefined) args.push('--journal-dir', options.journalDir);
   if (options.ledgerDirs !== undefined) args.push('--ledger-dirs', options.ledgerDirs.join(','));
+  if (options.bookieId !== undefined) args.push('--bookie-id', options.bookieId);
   if (options.checkpointIntervalMs !== undefined) args.push('--checkpoint-interval-ms', String(options.checkpointIntervalMs));
   return args;
 }
@@ -153,9 +162,12 @@ export async function startBookieProcess(options: BookieProcessOptions): Promise
     port,
     dir: options.dir,
     journalDir: options.journalDir ?? path.join(options.dir, 'journal'),
+    get pid() { return current.child.pid ?? -1; },
     get running() { return running(); },
     get stderr() { return current.stderr(); },
     kill,
+    pause() { if (running()) current.child.kill('SIGSTOP'); },
+    resume() { if (running()) current.child.kill('SIGCONT'); },
     async stop(how: 'SIGTERM' | 'SIGINT' = 'SIGTERM') {
       if (!running()) throw new Error('stop(): the bookie process is not running');
       current.child.kill(how);

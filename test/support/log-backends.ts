@@ -9,6 +9,8 @@ import { ZkMetadataStore } from '../../src/metadata/zk/zk-metadata-store.js';
 import { Namespace, type NamespaceOptions } from '../../src/log/namespace.js';
 import { zooKeeper } from './hooks.js';
 import { startBookieProcess, type BookieProcess } from './bookie-process.js';
+import { freePort } from '../../src/cli/zookeeper-server.js';
+import { FaultProxy } from './fault-proxy.js';
 
 export interface LogDeployment {
   readonly kind: 'zk' | 'local';
@@ -17,6 +19,8 @@ export interface LogDeployment {
   /** The shared ZooKeeper's connect string (zk only). */
   readonly zk?: string;
   readonly bookies: readonly BookieProcess[];
+  /** With `proxied`: bookies[i] registers as proxies[i]'s address, so every client reaches it through the proxy. */
+  readonly proxies: readonly FaultProxy[];
   /** Opens a namespace on it (closed by close()). */
   open(options?: NamespaceOptions): Promise<Namespace>;
   close(): Promise<void>;
@@ -27,7 +31,14 @@ export const LOG_BACKENDS: readonly LogBackendKind[] = ['zk', 'local'];
 
 let counter = 0;
 
-export async function startLogDeployment(ctx: Context, kind: LogBackendKind, name: string): Promise<LogDeployment> {
+export interface DeploymentOptions {
+  /** Bookie processes of the zk deployment. Default 3. */
+  readonly bookies?: number;
+  /** Put a FaultProxy in front of each bookie (zk only). */
+  readonly proxied?: boolean;
+}
+
+export async function startLogDeployment(ctx: Context, kind: LogBackendKind, name: string, options: DeploymentOptions = {}): Promise<LogDeployment> {
   const dir = mkdtempSync(path.join(os.tmpdir(), `dlog-${name}-`));
   const namespaces: Namespace[] = [];
   const track = async (uri: string, options?: NamespaceOptions): Promise<Namespace> => {
@@ -44,6 +55,7 @@ export async function startLogDeployment(ctx: Context, kind: LogBackendKind, nam
       kind,
       uri,
       bookies: [],
+      proxies: [],
       open: (options) => track(uri, options),
       close: async () => {
         await closeNamespaces();
@@ -55,8 +67,17 @@ export async function startLogDeployment(ctx: Context, kind: LogBackendKind, nam
   const tag = `${name}-${process.pid}-${Date.now()}-${counter++}`;
   const ledgersRoot = `/ledgers-${tag}`;
   const bookies: BookieProcess[] = [];
-  for (let i = 0; i < 3; i++) {
-    bookies.push(await startBookieProcess({ metadata: `zk://${zk}${ledgersRoot}`, dir: path.join(dir, `bookie-${i}`) }));
+  const proxies: FaultProxy[] = [];
+  for (let i = 0; i < (options.bookies ?? 3); i++) {
+    const bookie = { metadata: `zk://${zk}${ledgersRoot}`, dir: path.join(dir, `bookie-${i}`) };
+    if (options.proxied === true) {
+      const port = await freePort();
+      const proxy = await FaultProxy.start({ host: '127.0.0.1', port });
+      proxies.push(proxy);
+      bookies.push(await startBookieProcess({ ...bookie, port, bookieId: proxy.address }));
+    } else {
+      bookies.push(await startBookieProcess(bookie));
+    }
   }
   const nsRoot = `/ns-${tag}`;
   const store = await ZkMetadataStore.connect(zk);
@@ -73,10 +94,12 @@ export async function startLogDeployment(ctx: Context, kind: LogBackendKind, nam
     uri,
     zk,
     bookies,
+    proxies,
     open: (options) => track(uri, options),
     close: async () => {
       await closeNamespaces();
       for (const b of bookies) await b.kill();
+      for (const p of proxies) await p.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };

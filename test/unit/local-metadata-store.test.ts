@@ -2,9 +2,10 @@
 // directory lock, group commit and compaction. The MetadataStore semantics shared with the
 // ZooKeeper backend are covered by test/conformance.
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, realpath, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { appendFile, mkdtemp, readFile, realpath, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -131,31 +132,42 @@ describe('LocalMetadataStore (backend specific)', function () {
     assert.equal(await s.exists('/app/owner'), null);
   });
 
-  it('recovers from a torn last write, losing only the torn record', async () => {
+  it('recovers from a torn last write (bytes past the synced length), losing only the torn record', async () => {
     const s = await openStore();
     await s.create('/t');
     for (const n of ['1', '2', '3']) await s.create(`/t/${n}`, Buffer.from(n));
     await s.close();
-    await truncate(logFile, (await stat(logFile)).size - 3);
+    // a write the crash cut short: a record header whose 64-byte payload never made it
+    await appendFile(logFile, Buffer.from([64, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7]));
 
     const warnings: string[] = [];
     const logger = { info: () => undefined, warn: (message: string) => { warnings.push(message); } };
     const again = await openStore({ logger });
-    assert.deepEqual(await again.children('/t'), ['1', '2']);
-    assert.match(warnings.join('\n'), /torn last write/);
-    await again.create('/t/3', Buffer.from('3 again'));
+    assert.deepEqual(await again.children('/t'), ['1', '2', '3']);
+    assert.match(warnings.join('\n'), /torn last write of 11 bytes/);
     await again.create('/t/4', Buffer.from('4'));
-    await again.create('/t/5', Buffer.from('5'));
     await again.close();
 
-    // a bad checksum on the last record is a torn write too
-    const bytes = await readFile(logFile);
-    bytes[bytes.length - 1] = (bytes[bytes.length - 1] ?? 0) ^ 0xff;
-    await writeFile(logFile, bytes);
+    // a whole record with a bad checksum past the synced length is a torn write too
+    const record = Buffer.alloc(8 + 32, 7);
+    record.writeUInt32LE(32, 0);
+    await appendFile(logFile, record);
     const third = await openStore();
     assert.deepEqual(await third.children('/t'), ['1', '2', '3', '4']);
-    assert.equal((await third.get('/t/3')).data.toString(), '3 again');
     assert.equal((await third.get('/t')).stat.cversion, 4);
+  });
+
+  it('refuses a log cut or replaced inside its synced part (STORE_CORRUPT), never rolling back acknowledged changes', async () => {
+    const s = await openStore();
+    await s.create('/r');
+    for (const n of ['1', '2', '3']) await s.create(`/r/${n}`);
+    await s.close();
+    const size = (await stat(logFile)).size;
+    await truncate(logFile, size - 3);
+    const corrupt = isCode('STORE_CORRUPT', new RegExp(`damaged at offset \\d+, inside the first ${size} bytes, which were synced`));
+    await assert.rejects(LocalMetadataStore.open(dir), corrupt);
+    await writeFile(logFile, randomBytes(size));
+    await assert.rejects(LocalMetadataStore.open(dir), corrupt);
   });
 
   it('refuses to open a log damaged before acknowledged records (STORE_CORRUPT)', async () => {

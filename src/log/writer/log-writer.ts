@@ -59,8 +59,12 @@ interface Segment {
 
 interface Waiting {
   readonly record: WriteRecord;
+  /** Record bytes as counted against maxPendingBytes. */
+  readonly bytes: number;
   readonly resolve: (dlsn: DLSN) => void;
   readonly reject: (err: unknown) => void;
+  /** Set for a write beyond maxPendingBytes: fails it after pendingTimeoutMs. */
+  timer?: NodeJS.Timeout;
 }
 
 export class LogWriter {
@@ -79,6 +83,8 @@ export class LogWriter {
   /** Set while a segment starts or rolls; writes meanwhile wait in #waiting. */
   #transition: Promise<void> | undefined;
   #waiting: Waiting[] = [];
+  /** Bytes of #waiting: a roll that takes long (ZooKeeper slow or away) must not buffer without bound. */
+  #waitingBytes = 0;
   /** Highest txid accepted: the floor for the next write. */
   #lastTxId: bigint;
   #endOfStream: boolean;
@@ -156,9 +162,38 @@ export class LogWriter {
       return this.#writeTo(segment, record);
     }
     return new Promise<DLSN>((resolve, reject) => {
-      this.#waiting.push({ record, resolve, reject });
+      this.#enqueue({ record, bytes: LOG_RECORD_HEADER_SIZE + record.payload.length, resolve, reject });
       this.#transition ??= this.#startNext();
     });
+  }
+
+  /**
+   * Queues a write behind a segment start or roll. Within maxPendingBytes it just waits; beyond,
+   * it is waiting for room, as in the segment writer: after pendingTimeoutMs it fails with
+   * WRITE_LIMIT_EXCEEDED (retriable) and leaves the queue.
+   */
+  #enqueue(w: Waiting): void {
+    const { maxPendingBytes, pendingTimeoutMs } = this.#ctx.config;
+    if (this.#waitingBytes + w.bytes > maxPendingBytes && pendingTimeoutMs > 0) {
+      w.timer = setTimeout(() => {
+        const at = this.#waiting.indexOf(w);
+        if (at < 0) return;
+        this.#waiting.splice(at, 1);
+        this.#waitingBytes -= w.bytes;
+        w.reject(new LogError('WRITE_LIMIT_EXCEEDED', `no room under maxPendingBytes=${maxPendingBytes} within ${pendingTimeoutMs} ms while log ${this.logName} starts a segment`));
+      }, pendingTimeoutMs);
+    }
+    this.#waiting.push(w);
+    this.#waitingBytes += w.bytes;
+  }
+
+  /** Empties the queue (to a new segment, or to fail it). */
+  #takeWaiting(): Waiting[] {
+    const waiting = this.#waiting;
+    this.#waiting = [];
+    this.#waitingBytes = 0;
+    for (const w of waiting) clearTimeout(w.timer);
+    return waiting;
   }
 
   /**
@@ -368,9 +403,7 @@ export class LogWriter {
         }
       }
       const segment = await this.#start(first.record.txid, ledger);
-      const waiting = this.#waiting;
-      this.#waiting = [];
-      for (const w of waiting) this.#writeTo(segment, w.record).then(w.resolve, w.reject);
+      for (const w of this.#takeWaiting()) this.#writeTo(segment, w.record).then(w.resolve, w.reject);
       if (old !== undefined) this.#purge();
     } catch (err) {
       this.#fail(err);
@@ -475,8 +508,6 @@ export class LogWriter {
     this.#error = error;
     this.#ctx.logger.warn({ err: error, log: this.logName }, 'log writer failed');
     this.#segment?.writer.abort(error);
-    const waiting = this.#waiting;
-    this.#waiting = [];
-    for (const w of waiting) w.reject(error);
+    for (const w of this.#takeWaiting()) w.reject(error);
   }
 }

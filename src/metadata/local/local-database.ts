@@ -16,7 +16,7 @@ import { validatePath } from '../path.js';
 import { fsyncDir } from '../../util/atomic-file.js';
 import { lockDir, unlockDir } from '../../util/dir-lock.js';
 import {
-  LOG_FILE, SNAPSHOT_TMP_FILE, encodeBatch, encodeSnapshot, readSnapshot, scanLog, writeSnapshot,
+  LOG_FILE, SNAPSHOT_TMP_FILE, SYNC_MARK_FILE, SYNC_MARK_SIZE, encodeBatch, encodeSnapshot, encodeSyncMark, readSnapshot, readSyncMark, scanLog, writeSnapshot,
 } from './metadata-log.js';
 import { ZNodeTree } from './znode-tree.js';
 import type { Prepared, Request, TreeEvent, Txn } from './znode-tree.js';
@@ -120,6 +120,9 @@ export class LocalDatabase {
   readonly #compactionThreshold: number;
   #log: FileHandle;
   #logSize = 0;
+  /** The sync mark file and the snapshot zxid the current log follows. */
+  readonly #mark: FileHandle;
+  #snapshotZxid: bigint;
   #nextSession = 1;
   readonly #sessions = new Set<Session>();
   #lastAccepted: bigint;
@@ -132,8 +135,10 @@ export class LocalDatabase {
   #failure: MetadataError | undefined;
   #stats = { transactions: 0, syncs: 0, compactions: 1 };
 
-  private constructor(dir: string, tree: ZNodeTree, epoch: number, zxid: bigint, log: FileHandle, options: LocalDatabaseOptions) {
+  private constructor(dir: string, tree: ZNodeTree, epoch: number, zxid: bigint, log: FileHandle, mark: FileHandle, options: LocalDatabaseOptions) {
     this.dir = dir;
+    this.#mark = mark;
+    this.#snapshotZxid = zxid;
     this.#tree = tree;
     this.#epoch = epoch;
     this.#lastAccepted = zxid;
@@ -194,6 +199,10 @@ export class LocalDatabase {
           }
           zxid = txn.zxid;
         }
+        const mark = readSyncMark(dir);
+        if (mark !== undefined && mark.snapshotZxid === snapshotZxid && validBytes < mark.logLength) {
+          throw new MetadataError('STORE_CORRUPT', `metadata log ${logFile} is damaged at offset ${validBytes}, inside the first ${mark.logLength} bytes, which were synced and acknowledged`);
+        }
         if (validBytes < logBytes.length) {
           logger.warn(`${logFile}: discarded a torn last write of ${logBytes.length - validBytes} bytes at offset ${validBytes} (never acknowledged)`);
         }
@@ -210,13 +219,17 @@ export class LocalDatabase {
       if (nextEpoch >= 2 ** 31) throw new MetadataError('METADATA_ERROR', `${dir}: session epochs exhausted`);
       await writeSnapshot(dir, encodeSnapshot(tree, nextEpoch, zxid));
       const log = await open(logFile, 'w');
+      let mark: FileHandle | undefined;
       try {
+        mark = await open(join(dir, SYNC_MARK_FILE), 'w');
+        await mark.write(encodeSyncMark({ snapshotZxid: zxid, logLength: 0 }), 0, SYNC_MARK_SIZE, 0);
         await fsyncDir(dir);
       } catch (err) {
         await log.close();
+        await mark?.close();
         throw err;
       }
-      return new LocalDatabase(dir, tree, nextEpoch, zxid, log, options);
+      return new LocalDatabase(dir, tree, nextEpoch, zxid, log, mark, options);
     } catch (err) {
       unlockDir(dir);
       throw failed(err);
@@ -246,6 +259,7 @@ export class LocalDatabase {
     while (this.#flushing !== undefined) await this.#flushing;
     try {
       await this.#log.close();
+      await this.#mark.close();
     } finally {
       unlockDir(this.dir);
     }
@@ -399,6 +413,7 @@ export class LocalDatabase {
         }
         await this.#log.datasync();
         this.#logSize += bytes.length;
+        await this.#writeMark();
         this.#stats.syncs++;
         this.#stats.transactions += batch.length;
         this.#inFlight = [];
@@ -435,14 +450,22 @@ export class LocalDatabase {
 
   /** Snapshots the tree, queued transactions included, and restarts the log empty. */
   async #compact(): Promise<void> {
-    await writeSnapshot(this.dir, encodeSnapshot(this.#tree, this.#epoch, this.#lastAccepted));
+    const snapshotZxid = this.#lastAccepted;
+    await writeSnapshot(this.dir, encodeSnapshot(this.#tree, this.#epoch, snapshotZxid));
     // Queued transactions are in the snapshot and will also be logged: replay skips them by zxid.
     const fresh = await open(join(this.dir, LOG_FILE), 'w');
     const old = this.#log;
     this.#log = fresh;
     this.#logSize = 0;
+    this.#snapshotZxid = snapshotZxid;
+    await this.#writeMark();
     this.#stats.compactions++;
     await old.close();
+  }
+
+  /** Records how much of the current log is synced (see the sync mark in metadata-log.ts). */
+  async #writeMark(): Promise<void> {
+    await this.#mark.write(encodeSyncMark({ snapshotZxid: this.#snapshotZxid, logLength: this.#logSize }), 0, SYNC_MARK_SIZE, 0);
   }
 
   #waitDurable(zxid: bigint): Promise<void> {

@@ -8,6 +8,11 @@
 // (truncated away) from damage to acknowledged records: a batch is only written after the batch
 // before it was synced, so a valid record of a later batch behind damaged bytes proves corruption.
 //
+// Sync mark: u64 snapshot zxid | u64 log length | u32 crc32c of those 16 bytes, little-endian,
+// rewritten in place after each sync of the log (not synced itself: it is written after the log
+// sync, so what reaches the disk never claims more than was synced; a torn mark fails its crc and
+// is ignored). Damage to the log before that length is damage to acknowledged transactions.
+//
 // Snapshot: 'DLMSNAP1' [u32 length][u32 crc32c(payload)][payload] where the payload is
 //   u32 session epoch | u64 zxid | u32 node count | nodes, each after its parent:
 //   path, data, i32 version, i32 cversion, u64 czxid, mzxid, pzxid, f64 ctime, mtime, u64 owner.
@@ -22,6 +27,35 @@ import { writeFileAtomic } from '../../util/atomic-file.js';
 export const LOG_FILE = 'metadata.log';
 export const SNAPSHOT_FILE = 'metadata.snapshot';
 export const SNAPSHOT_TMP_FILE = 'metadata.snapshot.tmp';
+export const SYNC_MARK_FILE = 'metadata.synced';
+export const SYNC_MARK_SIZE = 20;
+
+/** How much of the log that follows the snapshot at `snapshotZxid` was synced. */
+export interface SyncMark {
+  readonly snapshotZxid: bigint;
+  readonly logLength: number;
+}
+
+export function encodeSyncMark(mark: SyncMark): Buffer {
+  const buf = Buffer.alloc(SYNC_MARK_SIZE);
+  buf.writeBigUInt64LE(mark.snapshotZxid, 0);
+  buf.writeBigUInt64LE(BigInt(mark.logLength), 8);
+  buf.writeUInt32LE(crc32c(buf.subarray(0, 16)), 16);
+  return buf;
+}
+
+/** The mark in `dir`, or undefined when missing or torn (then nothing can be claimed). */
+export function readSyncMark(dir: string): SyncMark | undefined {
+  let buf: Buffer;
+  try {
+    buf = readFileSync(join(dir, SYNC_MARK_FILE));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  if (buf.length < SYNC_MARK_SIZE || crc32c(buf.subarray(0, 16)) !== buf.readUInt32LE(16)) return undefined;
+  return { snapshotZxid: buf.readBigUInt64LE(0), logLength: Number(buf.readBigUInt64LE(8)) };
+}
 
 const HEADER = 8;
 /** zxid, batch delta, time and op count: anything shorter is not a record. */

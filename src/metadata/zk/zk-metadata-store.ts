@@ -62,6 +62,9 @@ function checkVersion(version: number, path: string, failedOp?: number): void {
   }
 }
 
+/** How long close() waits for closeSession's answer: a server answers in milliseconds, a hung one never. */
+const CLOSE_SESSION_WAIT_MS = 2000;
+
 function closedError(): MetadataError {
   return new MetadataError('CLOSED', 'the metadata store is closed');
 }
@@ -267,9 +270,11 @@ export class ZkMetadataStore extends EventEmitter<MetadataStoreEvents> implement
     this.#session = undefined;
     if (session !== undefined) {
       // Wait (bounded) for the server to answer closeSession, so that our ephemeral nodes are gone when close() resolves.
-      const answered = session.connected ? once(session.client, 'disconnected', Math.min(this.#sessionTimeoutMs, 5000)) : undefined;
+      const answered = session.connected ? once(session.client, 'disconnected', Math.min(this.#sessionTimeoutMs, CLOSE_SESSION_WAIT_MS)) : undefined;
       this.#discard(session, closedError());
       await answered;
+      // unanswered (a hung or blackholed server): drop the socket, or it keeps the process alive
+      socketOf(session.client)?.destroy();
     }
     this.#emit('closed');
   }

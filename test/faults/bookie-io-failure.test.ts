@@ -1,0 +1,62 @@
+// A failed journal write (EIO injected through the journal's beforeSync hook) turns the bookie
+// read-only at once, not at the next disk check: it moves to available/readonly/<id>, refuses adds
+// with EREADONLY instead of answering EIO forever, and keeps serving what it stored.
+import { expect } from 'chai';
+import type { Context } from 'mocha';
+import { startBookie, type Bookie } from '../../src/bookie/bookie.js';
+import { BookieClient } from '../../src/ledger/bookie-client.js';
+import { ZkMetadataStore } from '../../src/metadata/zk/zk-metadata-store.js';
+import { addEntry, expectEntry, removeDir, sleep, tempDir, uniqueRoot } from '../support/bookie-test-utils.js';
+import { zooKeeper } from '../support/hooks.js';
+
+describe('a bookie whose journal write fails (real ZooKeeper)', function () {
+  this.timeout(60_000);
+  let dir: string;
+  let observer: ZkMetadataStore;
+  let bookie: Bookie | undefined;
+  let client: BookieClient | undefined;
+  let zk: string;
+  before(async function (this: Context) {
+    zk = await zooKeeper(this);
+    dir = await tempDir('io-failure');
+    observer = await ZkMetadataStore.connect(zk);
+  });
+  after(async () => {
+    client?.close();
+    await bookie?.close();
+    await observer.close();
+    await removeDir(dir);
+  });
+
+  it('turns read-only at once, re-registers under available/readonly, and serves reads', async () => {
+    const root = uniqueRoot();
+    const disk = { failing: false };
+    bookie = await startBookie({
+      metadata: `zk://${zk}${root}`, dir, port: 0, gcIntervalMs: 0,
+      journal: {
+        hooks: {
+          beforeSync: () => {
+            if (disk.failing) throw Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
+          },
+        },
+      },
+    });
+    const id = bookie.bookieId;
+    client = new BookieClient(bookie.address);
+    for (let e = 0n; e < 4n; e++) expect((await addEntry(client, 1n, e)).status).to.equal('EOK');
+    expect(await observer.exists(`${root}/available/${id}`)).to.not.equal(null);
+
+    disk.failing = true;
+    expect((await addEntry(client, 1n, 4n)).status).to.equal('EIO');
+    expect(bookie.readOnly, 'read-only as soon as the failure is answered').to.equal(true);
+    disk.failing = false; // space freed: the journal is still unusable until a restart replays it
+    expect((await addEntry(client, 1n, 5n)).status).to.equal('EREADONLY');
+    for (let e = 0n; e < 4n; e++) await expectEntry(client, 1n, e);
+
+    // the registration follows (asynchronously, through ZooKeeper)
+    for (let i = 0; i < 200 && (await observer.exists(`${root}/available/readonly/${id}`)) === null; i++) await sleep(50);
+    await observer.sync(root);
+    expect(await observer.exists(`${root}/available/readonly/${id}`), 'registered read-only').to.not.equal(null);
+    expect(await observer.exists(`${root}/available/${id}`), 'no longer registered writable').to.equal(null);
+  });
+});
