@@ -107,7 +107,7 @@ for (const layout of values.layouts.split(',')) {
   const make = LAYOUTS[layout];
   if (make === undefined) throw new Error(`unknown layout ${layout}; known: ${Object.keys(LAYOUTS).join(', ')}`);
   const shm = mkdtempSync(path.join('/dev/shm', 'dlog-isolation-'));
-  const cluster = await startBenchCluster(`isolation-${layout}`, 3, '/ledgers', make(shm));
+  const cluster = await startBenchCluster(`isolation-${layout}`, 3, '/ledgers', [], make(shm));
   const ns = await Namespace.open(`zk://${cluster.zk}/bench-isolation`);
   try {
     const logA = await ns.openLog(`a-${Date.now()}`, { create: true });

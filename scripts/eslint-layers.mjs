@@ -15,15 +15,16 @@ export const LAYERS = {
   ledger: ['ledger-metadata', 'protocol', 'proto', 'metadata', 'util', 'errors'],
   embedded: ['bookie', 'metadata', 'util', 'errors'],
   'log/log-error': ['errors'],
+  'log/log-metrics': ['util', 'errors'],
   'log/format': ['log/log-error', 'util', 'errors'],
   'log/log-config': ['log/format', 'log/log-error', 'protocol', 'util', 'errors'],
   'log/metadata': ['log/format', 'log/log-error', 'metadata', 'util', 'errors'],
-  'log/reader': ['log/metadata', 'log/format', 'log/log-config', 'log/log-error', 'ledger', 'ledger-metadata', 'protocol', 'metadata', 'util', 'errors'],
-  'log/writer': ['log/reader', 'log/metadata', 'log/format', 'log/log-config', 'log/log-error', 'ledger', 'ledger-metadata', 'protocol', 'metadata', 'util', 'errors'],
+  'log/reader': ['log/metadata', 'log/format', 'log/log-metrics', 'log/log-config', 'log/log-error', 'ledger', 'ledger-metadata', 'protocol', 'metadata', 'util', 'errors'],
+  'log/writer': ['log/reader', 'log/metadata', 'log/format', 'log/log-metrics', 'log/log-config', 'log/log-error', 'ledger', 'ledger-metadata', 'protocol', 'metadata', 'util', 'errors'],
   // the namespace and the log handle; embedded/ is imported lazily, for `local:` only
-  log: ['log/writer', 'log/reader', 'log/metadata', 'log/format', 'log/log-config', 'log/log-error', 'embedded', 'ledger', 'ledger-metadata', 'protocol', 'metadata', 'util', 'errors'],
-  index: ['log', 'log/writer', 'log/reader', 'log/metadata', 'log/format', 'log/log-config', 'log/log-error', 'ledger', 'ledger-metadata', 'protocol', 'metadata', 'util', 'errors'],
-  cli: ['index', 'log', 'log/writer', 'log/reader', 'log/metadata', 'log/format', 'log/log-config', 'log/log-error', 'embedded', 'bookie', 'ledger', 'ledger-metadata', 'protocol', 'proto', 'metadata', 'util', 'errors'],
+  log: ['log/writer', 'log/reader', 'log/metadata', 'log/format', 'log/log-metrics', 'log/log-config', 'log/log-error', 'embedded', 'ledger', 'ledger-metadata', 'protocol', 'metadata', 'util', 'errors'],
+  index: ['log', 'log/writer', 'log/reader', 'log/metadata', 'log/format', 'log/log-metrics', 'log/log-config', 'log/log-error', 'ledger', 'ledger-metadata', 'protocol', 'metadata', 'util', 'errors'],
+  cli: ['index', 'log', 'log/writer', 'log/reader', 'log/metadata', 'log/format', 'log/log-metrics', 'log/log-config', 'log/log-error', 'embedded', 'bookie', 'ledger', 'ledger-metadata', 'protocol', 'proto', 'metadata', 'util', 'errors'],
 };
 
 /** The layer of a path relative to src/, or undefined outside src/. */
@@ -34,7 +35,7 @@ export function layerOf(relative) {
   if (parts[0] !== 'log') return parts[0];
   if (parts.length > 2) return `log/${parts[1]}`;
   const file = parts[1].replace(/\.[cm]?[jt]s$/, '');
-  return file === 'log-error' || file === 'log-config' ? `log/${file}` : 'log';
+  return file === 'log-error' || file === 'log-config' || file === 'log-metrics' ? `log/${file}` : 'log';
 }
 
 const rule = {

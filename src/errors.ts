@@ -4,16 +4,27 @@
 
 const kDLogError = Symbol.for('distributedlog.DLogError');
 
+/**
+ * Every error code, as keys. Each layer's error file adds its own codes by declaration merging
+ * (`declare module '../errors.js'`), so the union grows with the layers without this file importing
+ * upwards, and a typo in `err.code === '...'` does not compile.
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- merged into by each layer
+export interface DLogErrorCodes extends Record<MetadataErrorCode | 'INVALID_ARGUMENT' | 'EMBEDDED_BOOKIE_FAILED' | 'UNKNOWN', true> {}
+
+/** The union of every `DLogError.code` the loaded entry points can produce. */
+export type DLogErrorCode = keyof DLogErrorCodes;
+
 export interface DLogErrorOptions {
   retriable?: boolean;
   cause?: unknown;
 }
 
 export class DLogError extends Error {
-  readonly code: string;
+  readonly code: DLogErrorCode;
   readonly retriable: boolean;
 
-  constructor(code: string, message: string, options: DLogErrorOptions = {}) {
+  constructor(code: DLogErrorCode, message: string, options: DLogErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.code = code;
@@ -47,6 +58,10 @@ export type MetadataErrorCode =
   | 'SESSION_EXPIRED'
   | 'CONNECTION_LOSS'
   | 'OPERATION_TIMEOUT'
+  /** ZooKeeper refused the change: the node's ACL does not grant it to this session's credentials. */
+  | 'NO_AUTH'
+  /** ZooKeeper refused the session's credentials. */
+  | 'AUTH_FAILED'
   | 'CLOSED'
   | 'STORE_LOCKED'
   | 'STORE_CORRUPT'

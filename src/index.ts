@@ -3,7 +3,7 @@
 // when a `local:` namespace is opened. Storage nodes, the BookKeeper client and the metadata stores
 // have entry points of their own: `distributedlog/bookie`, `distributedlog/ledger`, `distributedlog/metadata`.
 export { DLogError, InvalidArgumentError, MetadataError } from './errors.js';
-export type { DLogErrorOptions, MetadataErrorCode, MetadataErrorOptions } from './errors.js';
+export type { DLogErrorCode, DLogErrorOptions, MetadataErrorCode, MetadataErrorOptions } from './errors.js';
 export { Namespace } from './log/namespace.js';
 export type { NamespaceOptions, OpenLogOptions } from './log/namespace.js';
 export { DistributedLog } from './log/distributed-log.js';
@@ -36,3 +36,10 @@ export type { WireErrorCode } from './protocol/wire-error.js';
 export type { LedgerMetadata, LedgerState } from './ledger-metadata/ledger-metadata-codec.js';
 export type { DigestType } from './protocol/digest.js';
 export type { Logger, LogFn } from './util/logger.js';
+// operations: TLS and auth to the bookies, metrics, diagnostics_channel names
+export type { ClientTlsOptions } from './ledger/connection-setup.js';
+export type { AuthPlugin, TokenAuthOptions } from './protocol/auth-plugins.js';
+export { MetricsRegistry } from './util/metrics.js';
+export type { Counter, Histogram, Labels } from './util/metrics.js';
+export { ENSEMBLE_CHANGE_CHANNEL, FENCED_CHANNEL } from './ledger/ledger-metrics.js';
+export { LOCK_LOST_CHANNEL, SEGMENT_ROLL_CHANNEL } from './log/log-metrics.js';

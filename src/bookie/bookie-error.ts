@@ -18,3 +18,8 @@ export class BookieError extends DLogError {
     super(code, message, options);
   }
 }
+
+declare module '../errors.js' {
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- adds this layer's codes to DLogErrorCode
+  interface DLogErrorCodes extends Record<BookieErrorCode, true> {}
+}

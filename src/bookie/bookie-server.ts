@@ -10,13 +10,19 @@
 // wait) and maxInFlightPerConnection requests are in progress; otherwise decoded frames wait and
 // the socket is paused, so a client that does not read its responses stops being read. Plus a cap
 // on connections and an idle timeout.
+//
+// START_TLS and AUTH are answered here, per connection (connection-security.ts); other requests
+// reach the processor only on a connection allowed to make them.
 import net from 'node:net';
+import tls from 'node:tls';
 import type { Logger } from '../util/logger.js';
 import { FrameDecoder } from '../protocol/frame-decoder.js';
 import { FrameWriter } from '../protocol/frame-writer.js';
 import { decodeRequest, encodeResponse } from '../protocol/protocol-codec.js';
-import type { DecodedRequest } from '../protocol/protocol-types.js';
+import type { DecodedRequest, Response } from '../protocol/protocol-types.js';
 import { RateLimitedLog } from '../util/rate-limited-log.js';
+import { BookieMetrics } from './bookie-metrics.js';
+import { SecurityPolicy } from './connection-security.js';
 import type { RequestProcessor } from './request-processor.js';
 
 export interface BookieServerOptions {
@@ -34,6 +40,10 @@ export interface BookieServerOptions {
   /** A connection with nothing in progress and no traffic for this long is closed; 0 = never. */
   readonly idleTimeoutMs: number;
   readonly logger: Logger;
+  /** Default: no TLS, no authentication. */
+  readonly security?: SecurityPolicy;
+  /** Default: metrics nobody reads. */
+  readonly metrics?: BookieMetrics;
 }
 
 /** An entry read that returns data now (a long poll waits first and carries at most one entry). */
@@ -44,15 +54,33 @@ function isDataRead(request: DecodedRequest): boolean {
 export class BookieServer {
   readonly #server: net.Server;
   readonly #sockets = new Set<net.Socket>();
-  readonly #options: BookieServerOptions;
+  readonly #options: BookieServerOptions & { readonly security: SecurityPolicy; readonly metrics: BookieMetrics };
   readonly #processor: RequestProcessor;
   readonly #warn: RateLimitedLog;
+  /** Never listens: START_TLS hands it the connection's socket, and it runs the handshake and the client-certificate check. */
+  readonly #tls: tls.Server | undefined;
+  /** Connections handed to #tls, by peer address, waiting for their TLS socket. */
+  readonly #handshakes = new Map<string, (secured: tls.TLSSocket) => void>();
 
   private constructor(server: net.Server, processor: RequestProcessor, options: BookieServerOptions) {
     this.#server = server;
     this.#processor = processor;
-    this.#options = options;
+    this.#options = { ...options, security: options.security ?? new SecurityPolicy(undefined, undefined), metrics: options.metrics ?? new BookieMetrics() };
     this.#warn = new RateLimitedLog(options.logger);
+    const tlsOptions = this.#options.security.serverOptions;
+    if (tlsOptions !== undefined) {
+      this.#tls = tls.createServer(tlsOptions);
+      this.#tls.on('secureConnection', (secured) => {
+        const key = `${secured.remoteAddress ?? ''}:${secured.remotePort ?? ''}`;
+        const done = this.#handshakes.get(key);
+        this.#handshakes.delete(key);
+        if (done) done(secured);
+        else secured.destroy();
+      });
+      this.#tls.on('tlsClientError', (err, secured) => {
+        options.logger.warn({ err, peer: `${secured.remoteAddress ?? '?'}:${secured.remotePort ?? '?'}` }, `TLS handshake failed: ${err.message}`);
+      });
+    }
   }
 
   static async listen(processor: RequestProcessor, options: BookieServerOptions): Promise<BookieServer> {
@@ -73,6 +101,13 @@ export class BookieServer {
     return bookie;
   }
 
+  /** Open client connections. */
+  get connections(): number {
+    let n = 0;
+    for (const socket of this.#sockets) if (!(socket instanceof tls.TLSSocket)) n++;
+    return n;
+  }
+
   get address(): net.AddressInfo {
     return this.#server.address() as net.AddressInfo;
   }
@@ -84,12 +119,15 @@ export class BookieServer {
     await closed;
   }
 
-  #serve(socket: net.Socket): void {
-    const { maxFrameSize, maxInFlightPerConnection, maxInFlightReadsPerConnection, maxQueuedResponseBytes, idleTimeoutMs } = this.#options;
-    const peer = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
-    this.#sockets.add(socket);
+  #serve(raw: net.Socket): void {
+    const { maxFrameSize, maxInFlightPerConnection, maxInFlightReadsPerConnection, maxQueuedResponseBytes, idleTimeoutMs, security, metrics } = this.#options;
+    const peer = `${raw.remoteAddress ?? '?'}:${raw.remotePort ?? '?'}`;
+    this.#sockets.add(raw);
+    const session = security.session();
     const decoder = new FrameDecoder({ maxFrameSize });
-    const writer = new FrameWriter(socket);
+    // replaced by the TLS socket after START_TLS
+    let socket: net.Socket = raw;
+    let writer = new FrameWriter(socket);
     /** Decoded requests not started yet: at most one socket read's worth, as reading pauses. */
     const backlog: DecodedRequest[] = [];
     let inFlight = 0;
@@ -113,13 +151,55 @@ export class BookieServer {
         socket.resume();
       }
     };
+    const respond = (response: Response): void => {
+      if (!socket.destroyed) writer.write(encodeResponse(response));
+    };
+    const startTls = (txnId: bigint): void => {
+      const server = this.#tls;
+      if (server === undefined || session.secure || inFlight > 0 || backlog.length > 0 || !writer.writable) {
+        respond({ op: 'START_TLS', txnId, status: 'EBADREQ' });
+        return;
+      }
+      // the answer goes out in plaintext, then the client starts the handshake on this socket
+      writer.write(encodeResponse({ op: 'START_TLS', txnId, status: 'EOK' }));
+      writer.flush();
+      raw.off('data', onData);
+      const key = `${raw.remoteAddress ?? ''}:${raw.remotePort ?? ''}`;
+      this.#handshakes.set(key, (secured) => {
+        socket = secured;
+        this.#sockets.add(secured);
+        secured.on('close', () => { this.#sockets.delete(secured); });
+        writer = new FrameWriter(secured);
+        session.secured(secured);
+        if (!session.authorized) this.#warn.warn('tls-refused', { peer }, `TLS client refused: ${session.refusal ?? ''}`);
+        secured.on('data', onData);
+        secured.on('error', (err: Error) => { this.#options.logger.debug({ err, peer }, 'TLS connection error'); });
+      });
+      raw.once('close', () => { this.#handshakes.delete(key); });
+      server.emit('connection', raw);
+    };
     const start = (request: DecodedRequest): void => {
+      if (request.op === 'START_TLS') {
+        startTls(request.txnId);
+        return;
+      }
+      if (request.op === 'AUTH') {
+        respond(session.auth(request));
+        return;
+      }
+      if (!session.authorized) {
+        metrics.unauthorized();
+        respond({ op: 'STATUS_ONLY', operation: request.op === 'UNSUPPORTED' ? request.operation : request.op, txnId: request.txnId, status: 'EUA' });
+        return;
+      }
       const read = isDataRead(request);
+      const startedAt = performance.now();
       inFlight++;
       if (read) readsInFlight++;
       void this.#processor.process(request)
         .then((response) => {
-          if (!socket.destroyed) writer.write(encodeResponse(response));
+          metrics.request(response, startedAt);
+          respond(response);
         })
         .catch((err: unknown) => { close(err, `failed to answer ${request.op}`); })
         .finally(() => {
@@ -138,24 +218,25 @@ export class BookieServer {
       }
       backlog.push(request);
     };
-    socket.on('data', (chunk: Buffer) => {
+    const onData = (chunk: Buffer): void => {
       try {
         decoder.push(chunk, onFrame);
       } catch (err) {
         close(err, 'bad frame');
       }
       pump();
-    });
+    };
+    raw.on('data', onData);
     if (idleTimeoutMs > 0) {
-      socket.setTimeout(idleTimeoutMs, () => {
+      raw.setTimeout(idleTimeoutMs, () => {
         // a long poll in progress is activity: the client waits on it
-        if (inFlight === 0 && backlog.length === 0) socket.destroy();
+        if (inFlight === 0 && backlog.length === 0) raw.destroy();
       });
     }
-    socket.on('error', (err) => { this.#options.logger.debug({ err, peer }, 'connection error'); });
-    socket.on('close', () => {
+    raw.on('error', (err) => { this.#options.logger.debug({ err, peer }, 'connection error'); });
+    raw.on('close', () => {
       backlog.length = 0;
-      this.#sockets.delete(socket);
+      this.#sockets.delete(raw);
     });
   }
 }

@@ -1,7 +1,7 @@
 // A BookKeeper-compatible storage node: journal + ledger storage + the v3 protocol server +
 // registration in the metadata store, with periodic checkpoints, garbage collection and a disk
 // monitor. `startBookie` is what `dlog bookie` and the embedded mode run.
-import { mkdir, realpath } from 'node:fs/promises';
+import { mkdir, realpath, statfs } from 'node:fs/promises';
 import path from 'node:path';
 import { InvalidArgumentError } from '../errors.js';
 import type { MetadataStore } from '../metadata/metadata-store.js';
@@ -11,9 +11,13 @@ import { lockDir, unlockDir } from '../util/dir-lock.js';
 import { noopLogger, type Logger } from '../util/logger.js';
 import { DEFAULT_MAX_FRAME_SIZE } from '../protocol/frame-decoder.js';
 import { ledgerPath } from '../ledger-metadata/ledger-paths.js';
+import type { TokenAuthOptions } from '../protocol/auth-plugins.js';
 import { BookieError } from './bookie-error.js';
+import { startAdminHttp } from './admin-http.js';
+import { BookieMetrics } from './bookie-metrics.js';
 import { BookieServer } from './bookie-server.js';
 import { checkDirLayout } from './dir-layout.js';
+import { SecurityPolicy, type BookieTlsOptions } from './connection-security.js';
 import { DiskMonitor } from './disk-monitor.js';
 import type { GcReport } from './garbage-collector.js';
 import { Journal, type JournalOptions, type JournalRecord, type JournalStats } from './journal.js';
@@ -78,9 +82,32 @@ export interface BookieOptions {
   diskCheckIntervalMs?: number;
   /** ZooKeeper session timeout when `metadata` is a zk URI. */
   sessionTimeoutMs?: number;
+  /** ZooKeeper digest credentials `user:password` when `metadata` is a zk URI; the nodes it creates get creator-all ACLs. */
+  zkAuth?: string;
+  /** With zkAuth: the nodes it creates stay world-readable. Default true. */
+  zkWorldReadable?: boolean;
+  /** TLS through START_TLS (PEM contents). Without it the bookie answers START_TLS with EBADREQ. */
+  tls?: BookieTlsOptions;
+  /** Require clients to authenticate (AUTH operation) with this plugin; unauthenticated ones get EUA. */
+  auth?: TokenAuthOptions;
+  /** Serve the admin HTTP endpoint (/metrics, /heartbeat, /api/v1/bookie/...) on this port; 0 picks one. Default off. */
+  httpPort?: number;
+  /** Address of the admin endpoint. Default: `host`. */
+  httpHost?: string;
   journal?: JournalOptions;
   storage?: Omit<LedgerStorageOptions, 'dir' | 'logger'>;
   logger?: Logger;
+}
+
+export interface BookieInfo {
+  readonly bookieId: string;
+  readonly journalDir: string;
+  readonly ledgerDir: string;
+  readonly readOnly: boolean;
+  readonly version: string;
+  /** Bytes free to this user, and the size, of the ledger directory's disk. */
+  readonly freeSpace: number;
+  readonly totalSpace: number;
 }
 
 export interface Bookie {
@@ -91,12 +118,34 @@ export interface Bookie {
   checkpoint(): Promise<void>;
   /** Runs garbage collection now. */
   collectGarbage(): Promise<GcReport>;
+  /** Where the admin HTTP endpoint listens, when `httpPort` was given. */
+  readonly httpAddress: { readonly host: string; readonly port: number } | undefined;
+  /** Turns read-only on or off by hand (a full disk or a failed write keeps it read-only whatever this says). */
+  setReadOnly(readOnly: boolean): Promise<void>;
+  /** Prometheus text exposition of the bookie's metrics. */
+  metricsText(): string;
+  /** Id, directories, disk space, state and version: the admin endpoint's /api/v1/bookie/info. */
+  info(): Promise<BookieInfo>;
   /** Counters: the journal's groups, syncs and records (group commit at work). */
   stats(): { readonly journal: JournalStats };
   /** Stops serving, deregisters, checkpoints and closes. Idempotent. */
   close(): Promise<void>;
 }
 
+/** Reported by /api/v1/bookie/info. */
+const BOOKIE_VERSION = '0.1.0';
+
+/** Gauges read at scrape time from the journal, the server and the state. */
+function registerStateMetrics(metrics: BookieMetrics, journal: Journal, server: BookieServer, isReadOnly: () => boolean): void {
+  const r = metrics.registry;
+  r.gauge('journal_records_total', 'Records the journal acknowledged (after fsync).', () => journal.stats().records, 'counter');
+  r.gauge('journal_groups_total', 'Journal groups written and synced; records/groups is the group-commit size.', () => journal.stats().groups, 'counter');
+  r.gauge('journal_syncs_total', 'Journal durability barriers (fdatasync), file creation included.', () => journal.stats().syncs, 'counter');
+  r.gauge('journal_bytes_written_total', 'Bytes written to journal files.', () => journal.stats().bytesWritten, 'counter');
+  r.gauge('journal_pending_records', 'Records appended and not yet synced.', () => journal.stats().pendingRecords);
+  r.gauge('connections', 'Open client connections.', () => server.connections);
+  r.gauge('read_only', '1 when the bookie refuses adds (full disk or set by an operator).', () => (isReadOnly() ? 1 : 0));
+}
 /** Each wait on the metadata store while closing: a stop must not hang on an unreachable ZooKeeper. */
 const METADATA_CLOSE_MS = 1000;
 
@@ -161,7 +210,7 @@ async function bookieDirs(options: BookieOptions): Promise<{ journalDir: string;
   const ledgers = options.ledgerDirs ?? [options.ledgerDir ?? under('ledgerDirs', 'ledgers')];
   if (ledgers.length === 0) throw new InvalidArgumentError('ledgerDirs must name at least one directory');
   const real = async (d: string): Promise<string> => {
-    await mkdir(d, { recursive: true });
+    await mkdir(d, { recursive: true, mode: 0o700 });
     return realpath(d);
   };
   const journalDir = await real(journal);
@@ -184,12 +233,16 @@ export async function startBookie(options: BookieOptions): Promise<Bookie> {
   const checkpointIntervalMs = nonNegative('checkpointIntervalMs', options.checkpointIntervalMs ?? 10_000);
   const gcIntervalMs = nonNegative('gcIntervalMs', options.gcIntervalMs ?? 600_000);
   const compactionThreshold = fraction('compactionThreshold', options.compactionThreshold ?? 0.5);
+  // certificates and plugin are checked before any directory is touched
+  const security = new SecurityPolicy(options.tls, options.auth);
   let ledgersRoot = options.ledgersRoot ?? '/ledgers';
   if (typeof options.metadata === 'string') {
     const uri = parseMetadataUri(options.metadata);
     if (uri.path !== '/') ledgersRoot = uri.path;
   }
   const { journalDir, ledgerDirs } = await bookieDirs(options);
+  // the dir whose disk GET_BOOKIE_INFO and info() report
+  const ledgerDir = ledgerDirs[0] ?? journalDir;
 
   const cleanups = new CleanupStack(logger);
   const unwind = (): Promise<void> => cleanups.unwind();
@@ -227,19 +280,26 @@ export async function startBookie(options: BookieOptions): Promise<Bookie> {
     cleanups.push(() => checkpoint());
 
     const store = typeof options.metadata === 'string'
-      ? await openMetadataStore(options.metadata, { ...(options.sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs: options.sessionTimeoutMs }), logger })
+      ? await openMetadataStore(options.metadata, {
+        logger,
+        ...(options.sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs: options.sessionTimeoutMs }),
+        ...(options.zkAuth === undefined ? {} : { zkAuth: options.zkAuth }),
+        ...(options.zkWorldReadable === undefined ? {} : { zkWorldReadable: options.zkWorldReadable }),
+      })
       : options.metadata;
     if (typeof options.metadata === 'string') cleanups.push(() => bounded(store.close(), METADATA_CLOSE_MS, 'closing the metadata session', logger));
 
     // read-only while the disk is over its threshold, and for good (until a restart) once a
-    // journal or storage write failed: never registered writable while answering EIO
+    // journal or storage write failed: never registered writable while answering EIO; or because
+    // an operator asked (admin endpoint)
     let readOnly = false;
     let diskFull = false;
     let writeFailure = false;
+    let forcedReadOnly = false;
     /** Set once registered; a failure before that only sets `readOnly`, which registration reads. */
     const registered: { current?: Registration } = {};
     const applyMode = async (): Promise<void> => {
-      readOnly = diskFull || writeFailure;
+      readOnly = diskFull || writeFailure || forcedReadOnly;
       await registered.current?.setReadOnly(readOnly);
     };
     const onWriteFailure = (err: unknown): void => {
@@ -248,9 +308,10 @@ export async function startBookie(options: BookieOptions): Promise<Bookie> {
       logger.error({ err }, 'a journal or storage write failed: the bookie is read-only until restarted');
       void applyMode();
     };
-    const processor = new RequestProcessor({ storage, journal, lac, ledgerDir: ledgerDirs[0] ?? journalDir, isReadOnly: () => readOnly, onWriteFailure, logger });
+    const metrics = new BookieMetrics();
+    const processor = new RequestProcessor({ storage, journal, lac, ledgerDir, isReadOnly: () => readOnly, onWriteFailure, logger });
     const server = await BookieServer.listen(processor, {
-      host, port, logger,
+      host, port, logger, security, metrics,
       maxFrameSize: options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE,
       maxInFlightPerConnection: positive('maxInFlightPerConnection', options.maxInFlightPerConnection ?? 10_000),
       maxInFlightReadsPerConnection: positive('maxInFlightReadsPerConnection', options.maxInFlightReadsPerConnection ?? 128),
@@ -289,6 +350,10 @@ export async function startBookie(options: BookieOptions): Promise<Bookie> {
       }));
       return live;
     };
+    const gcRuns = metrics.registry.counter('gc_runs_total', 'Garbage collection runs.');
+    const gcDeletedLedgers = metrics.registry.counter('gc_deleted_ledgers_total', 'Ledgers garbage collection removed from storage.');
+    const gcCompactedLogs = metrics.registry.counter('gc_compacted_entry_logs_total', 'Entry logs compacted.');
+    const gcReclaimed = metrics.registry.counter('gc_reclaimed_bytes_total', 'Entry log bytes freed by garbage collection, net of compaction writes.');
     const collectGarbage = async (): Promise<GcReport> => {
       // checkpoint first: otherwise a crash before the next one would replay the journal records
       // of the ledgers deleted here and bring them back
@@ -297,6 +362,10 @@ export async function startBookie(options: BookieOptions): Promise<Bookie> {
       const report = await storage.collectGarbage(isLive, { compactionThreshold });
       const kept = new Set(await storage.listLedgers());
       for (const id of before) if (!kept.has(id)) lac.forget(id);
+      gcRuns.inc();
+      gcDeletedLedgers.inc(report.deletedLedgers);
+      gcCompactedLogs.inc(report.compactedLogs);
+      gcReclaimed.inc(report.bytesReclaimed);
       return report;
     };
 
@@ -323,11 +392,27 @@ export async function startBookie(options: BookieOptions): Promise<Bookie> {
     every(gcIntervalMs, 'garbage collection', collectGarbage);
     cleanups.push(() => { for (const timer of timers.values()) clearTimeout(timer); });
 
-    logger.info({ bookieId, host, port: bound.port, journalDir, ledgerDirs }, 'bookie serving');
-    return {
+    registerStateMetrics(metrics, journal, server, () => readOnly);
+    const setReadOnly = async (ro: boolean): Promise<void> => {
+      forcedReadOnly = ro;
+      await applyMode();
+      logger.info({ readOnly, forced: ro, diskFull, writeFailure }, 'bookie state set');
+    };
+    let httpAddress: Bookie['httpAddress'];
+    const bookie: Bookie = {
+      get httpAddress() { return httpAddress; },
       bookieId,
       address: { host, port: bound.port },
       get readOnly() { return readOnly; },
+      setReadOnly,
+      metricsText: () => metrics.registry.prometheusText(),
+      info: async () => {
+        const fs = await statfs(ledgerDir);
+        return {
+          bookieId, journalDir, ledgerDir, readOnly, version: BOOKIE_VERSION,
+          freeSpace: fs.bavail * fs.bsize, totalSpace: fs.blocks * fs.bsize,
+        };
+      },
       checkpoint,
       collectGarbage,
       stats: () => ({ journal: journal.stats() }),
@@ -336,6 +421,13 @@ export async function startBookie(options: BookieOptions): Promise<Bookie> {
         return closing;
       },
     };
+    if (options.httpPort !== undefined) {
+      const admin = await startAdminHttp(bookie, { host: options.httpHost ?? host, port: options.httpPort, logger });
+      cleanups.push(() => admin.close());
+      httpAddress = admin.address;
+    }
+    logger.info({ bookieId, host, port: bound.port, journalDir, ledgerDirs }, 'bookie serving');
+    return bookie;
   } catch (err) {
     await unwind().catch((cleanupErr: unknown) => { logger.error({ err: cleanupErr }, 'cleanup after a failed start failed'); });
     throw err;

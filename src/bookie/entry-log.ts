@@ -172,7 +172,7 @@ export class EntryLogWriter {
     const file = path.join(dir, logFileName(logId));
     let handle: FileHandle | undefined;
     try {
-      handle = await open(file, 'wx');
+      handle = await open(file, 'wx', 0o600);
       const header = Buffer.alloc(LOG_HEADER_SIZE);
       header.writeUInt32BE(MAGIC, 0);
       header.writeUInt32BE(VERSION, 4);

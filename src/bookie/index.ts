@@ -7,3 +7,6 @@ export { JournalError } from './journal-error.js';
 export type { JournalErrorCode } from './journal-error.js';
 export { StorageError } from './storage-error.js';
 export type { StorageErrorCode } from './storage-error.js';
+export type { BookieInfo } from './bookie.js';
+export type { BookieTlsOptions } from './connection-security.js';
+export type { TokenAuthOptions } from '../protocol/auth-plugins.js';

@@ -28,3 +28,8 @@ export class JournalError extends DLogError {
     this.offset = options.offset;
   }
 }
+
+declare module '../errors.js' {
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- adds this layer's codes to DLogErrorCode
+  interface DLogErrorCodes extends Record<JournalErrorCode, true> {}
+}

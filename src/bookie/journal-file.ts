@@ -76,7 +76,7 @@ export class JournalFile {
     const filePath = path.join(dir, journalFileName(fileId));
     const dsync = syncMode === 'dsync';
     const flags = constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | (dsync ? constants.O_DSYNC : 0);
-    const handle = await fs.open(filePath, flags, 0o644);
+    const handle = await fs.open(filePath, flags, 0o600);
     const file = new JournalFile(filePath, header, handle, dsync, io, 0);
     try {
       const block = encodeFileHeader(header);

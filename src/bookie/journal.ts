@@ -202,7 +202,7 @@ export class Journal {
    */
   static async open(dir: string, options: JournalOptions = {}): Promise<Journal> {
     const opts = resolveOptions(options);
-    await fs.mkdir(dir, { recursive: true });
+    await fs.mkdir(dir, { recursive: true, mode: 0o700 });
     const io: JournalIoCounters = { syncs: 0, bytesWritten: 0 };
     const ids = await listJournalFiles(dir);
     let nextId = 1;

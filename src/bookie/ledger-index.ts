@@ -145,7 +145,7 @@ export class LedgerIndex {
   static async open(dir: string): Promise<LedgerIndex> {
     const indexDir = path.join(dir, 'index');
     try {
-      await mkdir(indexDir, { recursive: true });
+      await mkdir(indexDir, { recursive: true, mode: 0o700 });
       return new LedgerIndex(open({ path: indexDir, maxDbs: 4 }));
     } catch (err) {
       throw ioError(`cannot open the ledger index in ${indexDir}`, err);

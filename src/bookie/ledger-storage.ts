@@ -97,7 +97,7 @@ export class LedgerStorage {
     if (!Number.isInteger(limit) || limit <= LOG_HEADER_SIZE || limit > MAX_LOG_SIZE) {
       throw new InvalidArgumentError(`entryLogSizeLimit must be an integer in (${LOG_HEADER_SIZE}, ${MAX_LOG_SIZE}], got ${limit}`);
     }
-    await mkdir(options.dir, { recursive: true });
+    await mkdir(options.dir, { recursive: true, mode: 0o700 });
     const index = await LedgerIndex.open(options.dir);
     try {
       const logs = await EntryLogManager.open(options.dir, limit, index.committedLogIds(), () => index.reserveLogId());

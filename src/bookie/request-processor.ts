@@ -98,10 +98,9 @@ export class RequestProcessor {
         return { op: 'GET_BOOKIE_INFO', txnId, status: 'EOK', totalDiskCapacity: fs.blocks * fs.bsize, freeDiskSpace: fs.bavail * fs.bsize };
       }
       case 'AUTH':
-        // no authentication configured: the answer of BookKeeper's AuthDisabledPlugin
-        return { op: 'AUTH', txnId, status: 'EOK', authPluginName: 'AuthDisabledPlugin', payload: Buffer.alloc(0) };
       case 'START_TLS':
-        return { op: 'START_TLS', txnId, status: 'EBADREQ' };
+        // connection-level: bookie-server.ts answers them before the processor sees a request
+        return { op: 'STATUS_ONLY', operation: req.op, txnId, status: 'EBADREQ' };
       case 'GET_LIST_OF_ENTRIES_OF_LEDGER':
         return { op: 'GET_LIST_OF_ENTRIES_OF_LEDGER', txnId, ledgerId: req.ledgerId, status: 'EBADREQ' };
       case 'UNSUPPORTED':

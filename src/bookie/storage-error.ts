@@ -35,3 +35,8 @@ export function ioError(message: string, cause: unknown, file?: string): Storage
   if (cause instanceof StorageError) return cause;
   return new StorageError('STORAGE_IO', `${message}: ${cause instanceof Error ? cause.message : String(cause)}`, file === undefined ? { cause } : { cause, file });
 }
+
+declare module '../errors.js' {
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- adds this layer's codes to DLogErrorCode
+  interface DLogErrorCodes extends Record<StorageErrorCode, true> {}
+}

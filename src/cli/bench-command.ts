@@ -6,7 +6,8 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DLogError, InvalidArgumentError } from '../errors.js';
+import { CliError } from './cli-error.js';
+import { InvalidArgumentError } from '../errors.js';
 
 export const BENCH_HELP = `Usage: dlog bench [<name> [-- <args>]]
 
@@ -23,7 +24,7 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BENCH_DIR = path.join(ROOT, 'bench');
 
 /** bench/ is missing (an installed package ships lib/ and src/ only) or a benchmark cannot run. */
-class BenchError extends DLogError {
+class BenchError extends CliError {
   constructor(message: string) {
     super('BENCH_FAILED', message);
   }

@@ -1,5 +1,6 @@
 // What every `dlog` command that works on a namespace shares: the --uri default, opening the
 // namespace with a stderr logger, and integer options checked with a clear message.
+import { readFile } from 'node:fs/promises';
 import { InvalidArgumentError } from '../errors.js';
 import { Namespace } from '../log/namespace.js';
 import { stderrLogger } from './stderr-logger.js';
@@ -7,8 +8,8 @@ import { stderrLogger } from './stderr-logger.js';
 export const DEFAULT_URI = 'local:./dlog-data';
 
 /** The help lines of the options every namespace command takes. */
-export const COMMON_OPTIONS_HELP = `  --uri <uri>           namespace: local:<dir> (embedded, default ${DEFAULT_URI})
-                        or zk://host:port[,host:port]/path (ZooKeeper + bookies)
+export const COMMON_OPTIONS_HELP = `  --uri <uri>           namespace: local:<dir> (embedded) or zk://host:port[,host:port]/path
+                        (ZooKeeper + bookies); default $DLOG_URI, else ${DEFAULT_URI}
   --verbose             log to stderr, and stack traces on errors
   -h, --help            print this help
 `;
@@ -29,7 +30,22 @@ export function integerOption(name: string, value: string | undefined, min = Num
   return n;
 }
 
-/** Opens the namespace named by --uri (default local:./dlog-data); the caller closes it. */
+/** The contents of a file an option names; a missing or unreadable file is a bad option (exit 2). */
+export async function readOptionFile(name: string, file: string): Promise<Buffer> {
+  try {
+    return await readFile(file);
+  } catch (err) {
+    throw new InvalidArgumentError(`--${name}: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
+  }
+}
+
+/** --uri, else the DLOG_URI environment variable, else local:./dlog-data. */
+export function namespaceUri(values: { uri?: string | undefined }): string {
+  const env = process.env.DLOG_URI;
+  return values.uri ?? (env === undefined || env === '' ? DEFAULT_URI : env);
+}
+
+/** Opens the namespace named by namespaceUri(); the caller closes it. */
 export function openNamespace(values: { uri?: string | undefined; verbose?: boolean | undefined }, command: string): Promise<Namespace> {
-  return Namespace.open(values.uri ?? DEFAULT_URI, { logger: stderrLogger(values.verbose === true, command) });
+  return Namespace.open(namespaceUri(values), { logger: stderrLogger(values.verbose === true, command) });
 }

@@ -3,7 +3,7 @@
 // latencies and checks that every record came back once, in order, with the bytes written.
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { DLogError } from '../errors.js';
+import { CliError } from './cli-error.js';
 import type { LogReader } from '../log/reader/log-reader.js';
 import type { LogWriter } from '../log/writer/log-writer.js';
 import { COMMON_OPTIONS, integerOption, openNamespace } from './command-support.js';
@@ -29,7 +29,7 @@ const HEADER_BYTES = 16;
 const STALL_MS = 30_000;
 
 /** Fails the demo: records missing, duplicated, out of order or altered. */
-class DemoVerificationError extends DLogError {
+class DemoVerificationError extends CliError {
   constructor(message: string) {
     super('DEMO_VERIFICATION_FAILED', message);
   }

@@ -9,6 +9,7 @@ import { demoCommand } from './demo-command.js';
 import { ledgerCommand } from './ledger-command.js';
 import { logCommand } from './log-command.js';
 import { sandboxCommand } from './sandbox-command.js';
+import { subscriptionCommand } from './subscription-command.js';
 import { tailCommand } from './tail-command.js';
 import { truncateCommand } from './truncate-command.js';
 import { writeCommand } from './write-command.js';
@@ -27,6 +28,7 @@ Commands:
   write       write stdin lines (or a file) to a log as records
   tail        print a log's records, following new ones
   truncate    mark a log's records before a DLSN truncated
+  subscription  list, get or set subscribers' committed positions (dlog subscription list|get|set)
   ledger      show a segment ledger's metadata (dlog ledger show <id>)
   bench       run the benchmarks in bench/
 
@@ -47,6 +49,7 @@ const COMMANDS: ReadonlyMap<string, Command> = new Map([
   ['write', writeCommand],
   ['tail', tailCommand],
   ['truncate', truncateCommand],
+  ['subscription', subscriptionCommand],
   ['ledger', ledgerCommand],
   ['bench', benchCommand],
 ]);
@@ -58,13 +61,42 @@ function isUsageError(err: unknown): boolean {
     || code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL';
 }
 
+/** The error's message, in one line a user can act on. */
+function describe(err: unknown, command: string): string {
+  const message = err instanceof Error ? err.message : String(err);
+  const code = (err as { code?: unknown }).code;
+  // parseArgs' text runs on about '--' with quotes that do not pair up
+  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return `unknown option ${/'([^']*)'/.exec(message)?.[1] ?? message}`;
+  if (err instanceof DLogError && err.code === 'STORE_LOCKED') {
+    return `${message}. A local: directory serves one process at a time: run 'dlog sandbox' and use its zk:// URI to share logs between processes`;
+  }
+  if (err instanceof DLogError && err.code === 'LOG_NOT_FOUND' && command === 'write') return `${message} (pass --create to create it)`;
+  return message;
+}
+
+/**
+ * A reader that went away (`dlog ledger show 6 | head -1`) is a normal end, not a crash: the rest
+ * of the output is dropped quietly and the command finishes (tail stops at once, see its Output).
+ * Without a listener, the 'error' event of the stream would crash the process with a stack trace.
+ */
+function quietOnClosedPipe(stream: NodeJS.WriteStream): void {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') process.exitCode = 1;
+  });
+}
+
 async function main(argv: string[]): Promise<number> {
   const [first, ...rest] = argv;
   if (first === '--version' || first === '-v') {
     process.stdout.write(`${version}\n`);
     return 0;
   }
-  if (first === undefined || first === '--help' || first === '-h' || first === 'help') {
+  if (first === undefined) {
+    // a bare `dlog` is a usage error (scripts see exit 2), with the help to fix it
+    process.stderr.write(HELP);
+    return 2;
+  }
+  if (first === '--help' || first === '-h' || first === 'help') {
     process.stdout.write(HELP);
     return 0;
   }
@@ -77,9 +109,8 @@ async function main(argv: string[]): Promise<number> {
     return await command(rest);
   } catch (err) {
     const verbose = rest.includes('--verbose');
-    const message = err instanceof Error ? err.message : String(err);
     const code = err instanceof DLogError ? ` [${err.code}]` : '';
-    process.stderr.write(`dlog ${first}: ${message}${code}\n`);
+    process.stderr.write(`dlog ${first}: ${describe(err, first)}${code}\n`);
     if (verbose && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
     if (isUsageError(err)) {
       process.stderr.write(`Run 'dlog ${first} --help' for usage.\n`);
@@ -89,4 +120,6 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+quietOnClosedPipe(process.stdout);
+quietOnClosedPipe(process.stderr);
 process.exitCode = await main(process.argv.slice(2));

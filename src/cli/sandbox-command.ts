@@ -5,7 +5,8 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startBookie, type Bookie } from '../bookie/bookie.js';
-import { DLogError, MetadataError } from '../errors.js';
+import { CliError } from './cli-error.js';
+import { MetadataError } from '../errors.js';
 import { ZkMetadataStore } from '../metadata/zk/zk-metadata-store.js';
 import { findZooKeeperClasspath, startZooKeeper, type ZooKeeperServer } from './zookeeper-server.js';
 import { childLogger } from '../util/logger.js';
@@ -34,7 +35,7 @@ const NAMESPACE_PATH = '/messaging/distributedlog';
 const LEDGERS_ROOT = '/ledgers';
 
 /** The sandbox could not start: no ZooKeeper installed, a port taken, ZooKeeper failing. */
-class SandboxError extends DLogError {
+class SandboxError extends CliError {
   constructor(message: string, options: { cause?: unknown } = {}) {
     super('SANDBOX_FAILED', message, options);
   }
@@ -68,12 +69,16 @@ export async function sandboxCommand(argv: string[]): Promise<number> {
   const bookies: Bookie[] = [];
   try {
     for (let i = 0; i < bookieCount; i++) {
+      const port = bookiePort === 0 ? 0 : bookiePort + i;
       bookies.push(await startBookie({
         metadata: `zk://${HOST}:${zkPort}${LEDGERS_ROOT}`,
         dir: path.join(dir, `bookie-${i}`),
         host: HOST,
-        port: bookiePort === 0 ? 0 : bookiePort + i,
+        port,
         logger: childLogger(logger, { bookie: i }),
+      }).catch((err: unknown) => {
+        if ((err as { code?: unknown }).code !== 'EADDRINUSE') throw err;
+        throw new SandboxError(`port ${port} for bookie-${i} is in use on ${HOST}: another sandbox running? Stop it, or pass --bookie-port (and --zk-port) to run a second one`, { cause: err });
       }));
     }
     await createNamespace(`${HOST}:${zkPort}`);

@@ -1,11 +1,11 @@
 // `dlog truncate <log> <dlsn>`: marks the records before a DLSN truncated, as the log's writer (the
 // ownership lock keeps it from racing a running writer), and reports the segments it changed.
 import { parseArgs } from 'node:util';
+import { DLSN } from '../log/format/dlsn.js';
 import { LogError } from '../log/log-error.js';
 import type { LogSegmentMetadata } from '../log/metadata/log-segment-metadata.js';
 import { LockHeldError } from '../log/metadata/ownership-lock.js';
 import { COMMON_OPTIONS, COMMON_OPTIONS_HELP, openNamespace } from './command-support.js';
-import { formatDlsn, parseDlsnArgument } from './dlsn-argument.js';
 import { positionalArguments } from './positional-arguments.js';
 import { truncationLabel } from './segment-table.js';
 
@@ -26,7 +26,7 @@ export async function truncateCommand(argv: string[]): Promise<number> {
     return 0;
   }
   const [logName, dlsnText] = positionalArguments(positionals, ['<log>', '<dlsn>']);
-  const dlsn = parseDlsnArgument(dlsnText);
+  const dlsn = DLSN.parse(dlsnText);
   const ns = await openNamespace(values, 'truncate');
   try {
     const log = await ns.openLog(logName);
@@ -49,8 +49,8 @@ export async function truncateCommand(argv: string[]): Promise<number> {
       return was === is ? [] : [`  segment ${old.logSegmentSequenceNo} (ledger ${old.logSegmentId}): ${was} -> ${is}\n`];
     });
     process.stdout.write(changes.length === 0
-      ? `nothing to truncate in log ${log.name} before ${formatDlsn(dlsn)}\n`
-      : `truncated log ${log.name} before ${formatDlsn(dlsn)}:\n${changes.join('')}`);
+      ? `nothing to truncate in log ${log.name} before ${dlsn.toString()}\n`
+      : `truncated log ${log.name} before ${dlsn.toString()}:\n${changes.join('')}`);
   } finally {
     await ns.close();
   }

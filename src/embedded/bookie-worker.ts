@@ -3,7 +3,7 @@
 // thread's local store, reached over a MessagePort. The main thread drives it with messages:
 // `started` or `failed` after start-up, `close` -> `closed`, and log lines when asked for.
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
-import { startBookie, type Bookie } from '../bookie/bookie.js';
+import { startBookie, type Bookie, type BookieOptions } from '../bookie/bookie.js';
 import type { Logger, LogFn } from '../util/logger.js';
 import { cloneError, type ClonedError } from './cloned-error.js';
 import { PortMetadataStore } from './port-metadata-store.js';
@@ -18,6 +18,8 @@ export interface BookieWorkerData {
   readonly metadataPort: MessagePort;
   /** Post log lines to the main thread; off when nobody reads them. */
   readonly forwardLogs: boolean;
+  readonly tls?: BookieOptions['tls'];
+  readonly auth?: BookieOptions['auth'];
 }
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -68,6 +70,8 @@ function run(port: MessagePort, data: BookieWorkerData): void {
       host: data.host,
       port: data.port,
       bookieId: data.bookieId,
+      ...(data.tls === undefined ? {} : { tls: data.tls }),
+      ...(data.auth === undefined ? {} : { auth: data.auth }),
       ...(data.forwardLogs ? { logger: forwardingLogger(port, {}) } : {}),
     });
   })();

@@ -2,7 +2,7 @@
 // and fields (`code`, `failedOp`...), and callers on the other side branch on exactly those (bookie
 // registration on NODE_EXISTS, ledger metadata updates on BAD_VERSION), so errors travel as plain
 // data and are built again as the same typed error.
-import { DLogError, MetadataError, type MetadataErrorCode, type MetadataErrorOptions } from '../errors.js';
+import { DLogError, MetadataError, type DLogErrorCode, type MetadataErrorCode, type MetadataErrorOptions } from '../errors.js';
 
 export interface ClonedError {
   readonly kind: 'metadata' | 'dlog' | 'other';
@@ -52,7 +52,7 @@ export function reviveError(cloned: ClonedError, prefix = ''): Error {
       break;
     }
     case 'dlog':
-      err = new DLogError(cloned.code ?? 'UNKNOWN', message, { retriable: cloned.retriable });
+      err = new DLogError((cloned.code ?? 'UNKNOWN') as DLogErrorCode, message, { retriable: cloned.retriable });
       break;
     case 'other':
       err = cloned.code === undefined ? new Error(message) : Object.assign(new Error(message), { code: cloned.code });

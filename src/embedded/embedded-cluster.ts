@@ -7,13 +7,14 @@
 // A bookie's id is its address and ledger metadata names bookies by id, so the ports are chosen
 // once and kept: a restart must bring every bookie back at the address its ledgers name.
 import { existsSync } from 'node:fs';
-import { mkdir, realpath } from 'node:fs/promises';
+import { chmod, mkdir, realpath } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import { DLogError, InvalidArgumentError, MetadataError } from '../errors.js';
+import type { BookieOptions } from '../bookie/bookie.js';
 import { LocalMetadataStore } from '../metadata/local/local-metadata-store.js';
 import type { MetadataStore } from '../metadata/metadata-store.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
@@ -28,6 +29,10 @@ export interface EmbeddedClusterOptions {
   dir: string;
   /** Number of bookies, 1..9. Default: as many as the directory had, 3 for a new one; more adds bookies. */
   bookies?: number;
+  /** The bookies serve TLS with these (see BookieOptions.tls). */
+  tls?: BookieOptions['tls'];
+  /** The bookies require this authentication. */
+  auth?: BookieOptions['auth'];
   /** Receives the metadata store's and the bookies' log lines. Default no-op. */
   logger?: Logger;
 }
@@ -197,6 +202,7 @@ interface BookieThreadSpec {
   readonly port: number;
   readonly logger: Logger;
   readonly forwardLogs: boolean;
+  readonly security: Pick<BookieWorkerData, 'tls' | 'auth'>;
 }
 
 async function startBookieThread(spec: BookieThreadSpec): Promise<BookieThread> {
@@ -208,7 +214,7 @@ async function startBookieThread(spec: BookieThreadSpec): Promise<BookieThread> 
   const { port1, port2 } = new MessageChannel();
   const server = serveMetadataStore(session, port1);
   const data: BookieWorkerData = {
-    bookieId, host: HOST, port: spec.port, dir: spec.dir, ledgersRoot: LEDGERS_ROOT, metadataPort: port2, forwardLogs: spec.forwardLogs,
+    bookieId, host: HOST, port: spec.port, dir: spec.dir, ledgersRoot: LEDGERS_ROOT, metadataPort: port2, forwardLogs: spec.forwardLogs, ...spec.security,
   };
   let worker: Worker;
   try {
@@ -300,8 +306,10 @@ export async function startEmbeddedCluster(options: EmbeddedClusterOptions): Pro
     throw new InvalidArgumentError(`bookies must be an integer from 1 to ${MAX_BOOKIES}, got ${requested}`);
   }
   if (typeof options.dir !== 'string' || options.dir === '') throw new InvalidArgumentError('dir must be a non-empty path');
-  await mkdir(options.dir, { recursive: true });
+  await mkdir(options.dir, { recursive: true, mode: 0o700 });
   const dir = await realpath(options.dir);
+  // the data (records, ledger keys) is this user's alone, also in a directory made before
+  await chmod(dir, 0o700);
   if (running.has(dir)) {
     throw new MetadataError('STORE_LOCKED', `embedded cluster directory ${dir} is already open in this process (process ${process.pid}); close that cluster first`);
   }
@@ -322,6 +330,7 @@ export async function startEmbeddedCluster(options: EmbeddedClusterOptions): Pro
       port,
       logger: options.logger ?? noopLogger,
       forwardLogs: options.logger !== undefined,
+      security: { ...(options.tls === undefined ? {} : { tls: options.tls }), ...(options.auth === undefined ? {} : { auth: options.auth }) },
     })));
     const threads = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
     cleanups.push(async () => { await Promise.all(threads.map((t) => t.stop())); });

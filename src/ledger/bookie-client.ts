@@ -5,15 +5,23 @@
 // Per-request cost matters (a writer pipelines hundreds of adds per bookie): on an open, writable
 // connection send() is synchronous up to the returned promise, and timeouts are deadlines checked
 // by one timer per client, armed for the earliest deadline, instead of a timer per request.
+//
+// A client must not blame a bookie for its own stalled event loop: a request's timeout counts from
+// when its frame is handed to the socket (not from when it was queued behind a burst), and a sweep
+// that runs late (the loop was blocked, so responses may sit unread in the socket) first lets one
+// I/O poll run before it fails anything.
 import { lookup } from 'node:dns/promises';
 import net from 'node:net';
 import { FrameDecoder, DEFAULT_MAX_FRAME_SIZE } from '../protocol/frame-decoder.js';
 import { FrameWriter } from '../protocol/frame-writer.js';
 import { decodeResponse, encodeRequest } from '../protocol/protocol-codec.js';
 import type { Request, Response } from '../protocol/protocol-types.js';
+import { RingQueue } from '../util/ring-queue.js';
+import { Backoff } from '../util/backoff.js';
 import { BookieClientError } from './bookie-client-error.js';
+import { setUpConnection, type ConnectionSecurityOptions } from './connection-setup.js';
 
-export interface BookieClientOptions {
+export interface BookieClientOptions extends ConnectionSecurityOptions {
   /** Per-request timeout. Default 5000 ms (BookKeeper's readTimeout). */
   readonly requestTimeoutMs?: number;
   readonly connectTimeoutMs?: number;
@@ -23,6 +31,8 @@ export interface BookieClientOptions {
 }
 
 const MAX_BACKOFF_MS = 5000;
+/** A sweep this late means the event loop was blocked, not that the bookie was slow. */
+const STALL_MS = 100;
 
 /** A request as callers build it: the client assigns the txnId. */
 export type OutgoingRequest = Request extends infer R ? (R extends Request ? Omit<R, 'txnId'> : never) : never;
@@ -30,8 +40,8 @@ export type OutgoingRequest = Request extends infer R ? (R extends Request ? Omi
 interface Pending {
   readonly resolve: (response: Response) => void;
   readonly reject: (err: Error) => void;
-  /** Date.now() after which the request fails with BOOKIE_TIMEOUT. */
-  readonly deadline: number;
+  /** Date.now() after which the request fails with BOOKIE_TIMEOUT; reset when the frame is sent. */
+  deadline: number;
   readonly op: Request['op'];
   readonly timeoutMs: number;
 }
@@ -49,7 +59,10 @@ export class BookieClient {
   readonly #requestTimeoutMs: number;
   readonly #connectTimeoutMs: number;
   readonly #maxFrameSize: number;
+  readonly #security: ConnectionSecurityOptions;
   readonly #pending = new Map<bigint, Pending>();
+  /** Requests whose frames wait in the FrameWriter, oldest first: their deadlines start at the flush. */
+  #unsent = new RingQueue<Pending>();
   #connection: Promise<Connection> | undefined;
   /** Set while #connection is resolved and open: the synchronous path of send(). */
   #open: Connection | undefined;
@@ -57,10 +70,11 @@ export class BookieClient {
   /** When #sweepTimer fires. */
   #sweepAt = Infinity;
   #closed = false;
-  readonly #initialBackoffMs: number;
-  #backoffMs = 0;
+  readonly #backoff: Backoff;
   /** Until then, a failed bookie is not dialled again: sends fail at once. */
   #retryAt = 0;
+  /** The bookie's last refusal of this client (TLS, auth): repeated by the fast failures of the backoff. */
+  #refusal: BookieClientError | undefined;
   /** The host name resolved once (the thread pool's DNS lookup stays off the per-connect path). */
   #ip: Promise<string> | undefined;
 
@@ -75,7 +89,8 @@ export class BookieClient {
     this.#requestTimeoutMs = options.requestTimeoutMs ?? 5000;
     this.#connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
     this.#maxFrameSize = options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE;
-    this.#initialBackoffMs = options.reconnectBackoffMs ?? 100;
+    this.#security = { ...(options.tls === undefined ? {} : { tls: options.tls }), ...(options.auth === undefined ? {} : { auth: options.auth }) };
+    this.#backoff = new Backoff({ initialMs: options.reconnectBackoffMs ?? 100, maxMs: MAX_BACKOFF_MS });
   }
 
   get pendingRequests(): number {
@@ -93,6 +108,7 @@ export class BookieClient {
   async #sendWhenWritable(request: OutgoingRequest, timeoutMs: number): Promise<Response> {
     const wait = this.#retryAt - Date.now();
     if (this.#connection === undefined && wait > 0) {
+      if (this.#refusal !== undefined) throw new BookieClientError(this.#refusal.code, this.#refusal.message);
       throw new BookieClientError('BOOKIE_UNAVAILABLE', `cannot connect to ${this.#name()}; next attempt in ${wait} ms`);
     }
     const { writer } = await this.#connect();
@@ -106,7 +122,9 @@ export class BookieClient {
     const frame = encodeRequest({ ...request, txnId });
     const deadline = Date.now() + timeoutMs;
     return new Promise<Response>((resolve, reject) => {
-      this.#pending.set(txnId, { resolve, reject, deadline, op: request.op, timeoutMs });
+      const pending: Pending = { resolve, reject, deadline, op: request.op, timeoutMs };
+      this.#pending.set(txnId, pending);
+      this.#unsent.push(pending);
       if (deadline < this.#sweepAt) this.#armSweep(deadline);
       try {
         writer.write(frame);
@@ -123,6 +141,13 @@ export class BookieClient {
     void this.#connection?.then(({ socket }) => socket.destroy(), () => undefined);
     this.#failAll(new BookieClientError('BOOKIE_CLIENT_CLOSED', 'the bookie client is closed'));
   }
+
+  /** The FrameWriter handed every queued frame to the socket: their timeouts start now. */
+  readonly #onFlush = (): void => {
+    if (this.#unsent.length === 0) return;
+    const now = Date.now();
+    for (let p = this.#unsent.shift(); p !== undefined; p = this.#unsent.shift()) p.deadline = now + p.timeoutMs;
+  };
 
   #name(): string {
     return `bookie ${this.address.host}:${this.address.port}`;
@@ -147,7 +172,18 @@ export class BookieClient {
 
   /** Fails the requests past their deadline and re-arms for the earliest remaining one. */
   readonly #sweep = (): void => {
+    const late = Date.now() - this.#sweepAt;
     this.#sweepTimer = undefined;
+    if (late > STALL_MS && this.#pending.size > 0) {
+      // timers run before the poll phase: read what arrived while the loop was blocked first
+      this.#sweepAt = -Infinity; // no timer is armed until #expire has run
+      setImmediate(this.#expire);
+      return;
+    }
+    this.#expire();
+  };
+
+  readonly #expire = (): void => {
     this.#sweepAt = Infinity;
     const now = Date.now();
     let next = Infinity;
@@ -173,8 +209,7 @@ export class BookieClient {
   }
 
   #connectFailed(): void {
-    this.#backoffMs = Math.min(MAX_BACKOFF_MS, Math.max(this.#initialBackoffMs, this.#backoffMs * 2));
-    this.#retryAt = Date.now() + this.#backoffMs;
+    this.#retryAt = Date.now() + this.#backoff.next();
   }
 
   #connect(): Promise<Connection> {
@@ -183,38 +218,68 @@ export class BookieClient {
       this.#connectFailed();
       throw new BookieClientError('BOOKIE_UNAVAILABLE', `cannot resolve ${this.#name()}`, { cause: err });
     }).then((ip) => new Promise<Connection>((resolve, reject) => {
-      const socket = net.connect({ host: ip, port: this.address.port, noDelay: true, keepAlive: true });
+      const raw = net.connect({ host: ip, port: this.address.port, noDelay: true, keepAlive: true });
       const decoder = new FrameDecoder({ maxFrameSize: this.#maxFrameSize });
-      const timer = setTimeout(() => { socket.destroy(new Error(`connect timed out after ${this.#connectTimeoutMs} ms`)); }, this.#connectTimeoutMs);
+      // the connect timeout covers the TLS and AUTH set-up too
+      const timer = setTimeout(() => { raw.destroy(new Error(`connect timed out after ${this.#connectTimeoutMs} ms`)); }, this.#connectTimeoutMs);
       let connected = false;
-      socket.once('connect', () => {
-        connected = true;
+      let closed = false;
+      /** Why set-up failed, reported instead of a bare "cannot connect". */
+      let refusal: BookieClientError | undefined;
+      const onClose = (): void => {
+        if (closed) return;
+        closed = true;
         clearTimeout(timer);
-        this.#backoffMs = 0;
-        this.#retryAt = 0;
-        this.#open = { socket, writer: new FrameWriter(socket) };
-        resolve(this.#open);
-      });
-      socket.on('data', (chunk: Buffer) => {
+        this.#connection = undefined;
+        this.#open = undefined;
+        this.#unsent = new RingQueue();
+        if (!connected) this.#connectFailed();
+        const err = refusal ?? new BookieClientError('BOOKIE_UNAVAILABLE', `${connected ? 'connection to' : 'cannot connect to'} ${this.#name()}${connected ? ' lost' : ''}`);
+        if (!connected) reject(err);
+        this.#failAll(err);
+      };
+      const onData = (chunk: Buffer): void => {
         try {
           decoder.push(chunk, (frame) => {
             const response = decodeResponse(frame);
             this.#settle(response.txnId)?.resolve(response);
           });
         } catch (err) {
-          socket.destroy(err instanceof Error ? err : new Error(String(err)));
+          raw.destroy(err instanceof Error ? err : new Error(String(err)));
         }
+      };
+      /** While the set-up runs, its outcome (which a close also settles) reports the failure. */
+      let settingUp = false;
+      raw.once('connect', () => {
+        settingUp = true;
+        setUpConnection(raw, this.#security, this.#name(), this.#maxFrameSize).then((socket) => {
+          settingUp = false;
+          if (closed || raw.destroyed) {
+            onClose();
+            return;
+          }
+          connected = true;
+          clearTimeout(timer);
+          this.#backoff.reset();
+          this.#retryAt = 0;
+          this.#refusal = undefined;
+          if (socket !== raw) {
+            socket.on('error', () => { /* reported through 'close' */ });
+            socket.once('close', () => { raw.destroy(); onClose(); });
+          }
+          socket.on('data', onData);
+          this.#open = { socket, writer: new FrameWriter(socket, { onFlush: this.#onFlush }) };
+          resolve(this.#open);
+        }, (err: unknown) => {
+          settingUp = false;
+          refusal = err instanceof BookieClientError ? err : new BookieClientError('BOOKIE_UNAVAILABLE', `cannot set up a connection to ${this.#name()}: ${(err as Error).message}`, { cause: err });
+          this.#refusal = refusal;
+          raw.destroy();
+          onClose();
+        });
       });
-      socket.on('error', () => { /* reported through 'close' */ });
-      socket.once('close', () => {
-        clearTimeout(timer);
-        this.#connection = undefined;
-        this.#open = undefined;
-        if (!connected) this.#connectFailed();
-        const err = new BookieClientError('BOOKIE_UNAVAILABLE', `${connected ? 'connection to' : 'cannot connect to'} ${this.#name()}${connected ? ' lost' : ''}`);
-        if (!connected) reject(err);
-        this.#failAll(err);
-      });
+      raw.on('error', () => { /* reported through 'close' */ });
+      raw.once('close', () => { if (!settingUp) onClose(); });
     }));
     return this.#connection;
   }

@@ -3,8 +3,9 @@
 // The pool also keeps what reads learnt of each bookie's health, shared by every ledger it serves.
 import { BookieClient, type BookieClientOptions } from './bookie-client.js';
 import { BookieHealth } from './bookie-health.js';
+import type { BookieConnections } from './bookie-transport.js';
 
-export class BookiePool {
+export class BookiePool implements BookieConnections {
   readonly health = new BookieHealth();
   readonly #clients = new Map<string, BookieClient>();
   readonly #options: BookieClientOptions;

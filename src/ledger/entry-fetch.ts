@@ -6,17 +6,20 @@
 import type { Digest } from '../protocol/digest.js';
 import { decodeEntry, type Entry } from '../protocol/bk-entry-envelope.js';
 import type { ReadEntryRequest, StatusCode } from '../protocol/protocol-types.js';
-import type { BookiePool } from './bookie-pool.js';
+import type { BookieConnections } from './bookie-transport.js';
 import { LedgerClientError } from './ledger-client-error.js';
+import type { LedgerMetrics } from './ledger-metrics.js';
 
 export interface FetchOptions {
-  readonly pool: BookiePool;
+  readonly pool: BookieConnections;
   readonly digest: Digest;
   readonly ledgerId: bigint;
   readonly entryId: bigint;
   /** Bookie ids in the order to try them (the caller has ordered them by health). */
   readonly replicas: readonly string[];
   readonly speculativeTimeoutMs: number;
+  /** Counts the speculative reads. */
+  readonly metrics?: LedgerMetrics;
   /** Extra request fields (the fence flag and master key of recovery reads). */
   readonly request?: Partial<Pick<ReadEntryRequest, 'flag' | 'masterKey' | 'priority'>>;
 }
@@ -79,7 +82,10 @@ export function fetchEntry(options: FetchOptions): Promise<Entry> {
       timer = setTimeout(() => {
         if (done) return;
         for (const bookieId of waiting) health.slow(bookieId);
-        if (tryNext()) speculate();
+        if (tryNext()) {
+          options.metrics?.speculativeRead();
+          speculate();
+        }
       }, speculativeTimeoutMs);
       timer.unref();
     };

@@ -2,6 +2,7 @@
 export { LedgerClient } from './ledger-client.js';
 export type { CreateLedgerOptions, LedgerClientOptions, OpenLedgerOptions } from './ledger-client.js';
 export type { LedgerHandle } from './ledger-handle.js';
+export type { BookieConnections, BookieTransport } from './bookie-transport.js';
 export { LedgerClientError } from './ledger-client-error.js';
 export type { LedgerClientErrorCode } from './ledger-client-error.js';
 export { BookieClientError } from './bookie-client-error.js';
@@ -11,3 +12,6 @@ export type { DigestType } from '../protocol/digest.js';
 export type { Entry } from '../protocol/bk-entry-envelope.js';
 export { WireError } from '../protocol/wire-error.js';
 export type { WireErrorCode } from '../protocol/wire-error.js';
+export type { ClientTlsOptions } from './connection-setup.js';
+export type { TokenAuthOptions } from '../protocol/auth-plugins.js';
+export { ENSEMBLE_CHANGE_CHANNEL, FENCED_CHANNEL } from './ledger-metrics.js';

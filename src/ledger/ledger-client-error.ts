@@ -53,3 +53,8 @@ export class LedgerClientError extends DLogError {
     this.ledgerId = options.ledgerId;
   }
 }
+
+declare module '../errors.js' {
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- adds this layer's codes to DLogErrorCode
+  interface DLogErrorCodes extends Record<LedgerClientErrorCode, true> {}
+}

@@ -7,12 +7,17 @@ import { noopLogger, type Logger } from '../util/logger.js';
 import { createDigest, type DigestType } from '../protocol/digest.js';
 import type { LedgerMetadata } from '../ledger-metadata/ledger-metadata-codec.js';
 import { masterKey } from '../protocol/master-key.js';
+import { checkTokenAuth, type TokenAuthOptions } from '../protocol/auth-plugins.js';
+import type { MetricsRegistry } from '../util/metrics.js';
 import { BookiePool } from './bookie-pool.js';
+import type { ClientTlsOptions } from './connection-setup.js';
+import type { BookieConnections } from './bookie-transport.js';
 import { BookieRegistry } from './bookie-registry.js';
 import { LedgerClientError } from './ledger-client-error.js';
 import { LedgerHandle, type HandleContext } from './ledger-handle.js';
 import { LedgerIdGenerator } from './ledger-id-generator.js';
 import { LedgerManager } from './ledger-manager.js';
+import { LedgerMetrics } from './ledger-metrics.js';
 import { recoverLedger } from './ledger-recovery.js';
 import { PlacementPolicy } from './placement-policy.js';
 
@@ -24,7 +29,15 @@ export interface LedgerClientOptions {
   readonly requestTimeoutMs?: number;
   /** A read asks the next replica too after this long. Default 2000 ms. */
   readonly speculativeReadTimeoutMs?: number;
+  /** Where the client's metrics go (ensemble changes, speculative reads, recoveries). Default: a private registry. */
+  readonly metrics?: MetricsRegistry;
+  /** TLS to the bookies (START_TLS); PEM contents. */
+  readonly tls?: ClientTlsOptions;
+  /** Authenticate to the bookies with this plugin (AUTH). */
+  readonly auth?: TokenAuthOptions;
   readonly logger?: Logger;
+  /** How to reach the bookies; default TCP connections (a BookiePool). The client closes it. Tests inject fakes. */
+  readonly connections?: BookieConnections;
 }
 
 export interface CreateLedgerOptions {
@@ -53,7 +66,7 @@ export class LedgerClient {
   readonly #ids: LedgerIdGenerator;
   readonly #registry: BookieRegistry;
   readonly #placement: PlacementPolicy;
-  readonly #pool: BookiePool;
+  readonly #pool: BookieConnections;
   readonly #ctx: HandleContext;
 
   private constructor(options: LedgerClientOptions, registry: BookieRegistry) {
@@ -63,11 +76,16 @@ export class LedgerClient {
     this.#manager = new LedgerManager(options.store, root, { logger });
     this.#ids = new LedgerIdGenerator(options.store, root, { logger });
     this.#placement = new PlacementPolicy(registry, { logger });
-    this.#pool = new BookiePool(options.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: options.requestTimeoutMs });
+    this.#pool = options.connections ?? new BookiePool({
+      ...(options.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: options.requestTimeoutMs }),
+      ...(options.tls === undefined ? {} : { tls: options.tls }),
+      ...(options.auth === undefined ? {} : { auth: options.auth }),
+    });
     this.#ctx = {
       pool: this.#pool,
       manager: this.#manager,
       logger,
+      metrics: new LedgerMetrics(options.metrics),
       replaceBookie: (ensemble, index) => this.#placement.replaceBookie(ensemble, index),
       recordBookieError: (bookieId) => { this.#placement.recordError(bookieId); },
       ...(options.speculativeReadTimeoutMs === undefined ? {} : { speculativeReadTimeoutMs: options.speculativeReadTimeoutMs }),
@@ -75,6 +93,7 @@ export class LedgerClient {
   }
 
   static async open(options: LedgerClientOptions): Promise<LedgerClient> {
+    if (options.auth !== undefined) checkTokenAuth(options.auth);
     const registry = new BookieRegistry(options.store, options.ledgersRoot ?? '/ledgers', options.logger ? { logger: options.logger } : {});
     await registry.start();
     return new LedgerClient(options, registry);
@@ -129,6 +148,7 @@ export class LedgerClient {
       ledgerId, metadata, digest, masterKey: masterKey(password),
       ctx: { ...this.#ctx, updateMetadata: (check, transform) => handle.updateMetadata(check, transform) },
     });
+    this.#ctx.metrics?.recovered({ ledgerId, lastEntryId: handle.metadata.lastEntryId });
     return handle;
   }
 

@@ -5,16 +5,18 @@ import type { Digest } from '../protocol/digest.js';
 import { decodeEntry, type Entry } from '../protocol/bk-entry-envelope.js';
 import { decodeLac } from '../protocol/lac-envelope.js';
 import type { LedgerMetadata } from '../ledger-metadata/ledger-metadata-codec.js';
-import type { BookiePool } from './bookie-pool.js';
+import type { BookieConnections } from './bookie-transport.js';
 import { fetchEntry } from './entry-fetch.js';
 import { LedgerClientError } from './ledger-client-error.js';
 import { isCovered } from './quorum-coverage.js';
 import { ensembleFor, writeSet } from './write-quorum.js';
+import type { LedgerMetrics } from './ledger-metrics.js';
 
 export interface ReaderContext {
-  readonly pool: BookiePool;
+  readonly pool: BookieConnections;
   /** Default 2000 ms, as BookKeeper's speculativeReadTimeout. */
   readonly speculativeReadTimeoutMs?: number;
+  readonly metrics?: LedgerMetrics;
 }
 
 export class LedgerReader {
@@ -87,6 +89,7 @@ export class LedgerReader {
     return fetchEntry({
       pool: this.#ctx.pool, digest: this.#digest, ledgerId: this.ledgerId, entryId,
       replicas: this.#replicas(entryId), speculativeTimeoutMs: this.#ctx.speculativeReadTimeoutMs ?? 2000,
+      ...(this.#ctx.metrics === undefined ? {} : { metrics: this.#ctx.metrics }),
     });
   }
 

@@ -4,18 +4,20 @@
 // change (new ensemble from LAC+1, CAS on the metadata, resend to the replacement) during which no
 // add completes. Fatal answers (fenced, unauthorized) close the handle and fail every pending add.
 import type { Logger } from '../util/logger.js';
+import { RingQueue } from '../util/ring-queue.js';
 import type { Digest } from '../protocol/digest.js';
 import { encodeEntry } from '../protocol/bk-entry-envelope.js';
 import { encodeLac } from '../protocol/lac-envelope.js';
 import type { LedgerMetadata } from '../ledger-metadata/ledger-metadata-codec.js';
 import type { Response } from '../protocol/protocol-types.js';
-import type { BookiePool } from './bookie-pool.js';
+import type { BookieConnections } from './bookie-transport.js';
 import { LedgerClientError } from './ledger-client-error.js';
 import { ensembleFor, writeSet } from './write-quorum.js';
+import type { LedgerMetrics } from './ledger-metrics.js';
 
 /** What a writer needs from the client: connections, placement and metadata updates. */
 export interface WriterContext {
-  readonly pool: BookiePool;
+  readonly pool: BookieConnections;
   /** A writable bookie to replace `ensemble[index]`, not already in `ensemble`. */
   readonly replaceBookie: (ensemble: readonly string[], index: number) => string;
   readonly recordBookieError: (bookieId: string) => void;
@@ -28,6 +30,7 @@ export interface WriterContext {
     transform: (current: LedgerMetadata) => LedgerMetadata,
   ) => Promise<LedgerMetadata>;
   readonly logger: Logger;
+  readonly metrics?: LedgerMetrics;
 }
 
 interface PendingAdd {
@@ -66,7 +69,7 @@ export class LedgerWriter {
   #length: bigint;
   /** Cumulative length including every entry pushed, acknowledged or not (the envelope's field). */
   #pushedLength: bigint;
-  #pending: PendingAdd[] = [];
+  readonly #pending = new RingQueue<PendingAdd>();
   #changingEnsemble = false;
   /** Ensemble index -> the bookie that failed there, waiting for the (running) ensemble change. */
   #failedBookies = new Map<number, string>();
@@ -176,7 +179,10 @@ export class LedgerWriter {
     } else if (response.status === 'EFENCED') {
       this.#fail(new LedgerClientError('LEDGER_FENCED', `ledger ${this.ledgerId} was fenced by another client (recovery): this writer can add nothing more`));
     } else if (response.status === 'EUA') {
-      this.#fail(new LedgerClientError('UNAUTHORIZED', `bookie ${bookieId} refused the master key of ledger ${this.ledgerId}`));
+      // a bare status (no add response) refuses the connection itself: TLS or authentication required
+      this.#fail(new LedgerClientError('UNAUTHORIZED', response.op === 'STATUS_ONLY'
+        ? `bookie ${bookieId} refused this client: it requires TLS or authentication (see the bookie's log)`
+        : `bookie ${bookieId} refused the master key of ledger ${this.ledgerId}`));
     } else {
       // any other refusal (read-only, overloaded, I/O error): replace the bookie
       this.#ctx.logger.warn({ bookieId, ledgerId: this.ledgerId, entryId: op.entryId, status: response.status }, 'add refused by bookie');
@@ -190,11 +196,14 @@ export class LedgerWriter {
 
   #onBookieError(op: PendingAdd, index: number, bookieId: string): void {
     if (this.#failure) return;
-    this.#ctx.recordBookieError(bookieId);
     // only a failure of a bookie of the current (last) ensemble, still at that index, calls for a
     // change (BookKeeper's handleBookieFailure): a late error for an entry of an older ensemble
     // (already acknowledged) or from a bookie already replaced would otherwise replace a healthy one
     if (this.#metadata.ensembles.at(-1)?.[1][index] !== bookieId) return;
+    // the failed adds of one burst count as one error of the bookie, not one each: counted per add,
+    // a single stall quarantined every bookie at once
+    if (this.#failedBookies.get(index) === bookieId) return;
+    this.#ctx.recordBookieError(bookieId);
     this.#failedBookies.set(index, bookieId);
     if (!this.#changingEnsemble) void this.#changeEnsemble();
   }
@@ -202,7 +211,7 @@ export class LedgerWriter {
   /** Pops completed adds from the head, strictly in order, unless an ensemble change is running. */
   #completeInOrder(): void {
     while (!this.#changingEnsemble && !this.#failure) {
-      const head = this.#pending[0];
+      const head = this.#pending.peek();
       if (!head?.completed || head.entryId !== this.#lac + 1n) break;
       this.#pending.shift();
       this.#lac = head.entryId;
@@ -241,6 +250,7 @@ export class LedgerWriter {
               : new LedgerClientError(m.state === 'CLOSED' ? 'LEDGER_CLOSED' : 'LEDGER_FENCED', `ledger ${this.ledgerId} is ${m.state}: cannot change its ensemble`),
             (m) => ({ ...m, ensembles: withEnsemble(m.ensembles, firstEntryId, next) }),
           );
+        this.#ctx.metrics?.ensembleChanged({ ledgerId: this.ledgerId, firstEntryId, from: current, to: next });
         // resend what the replaced bookies held of every add not yet acknowledged to the caller
         for (const op of this.#pending) {
           const ensemble = ensembleFor(this.#metadata.ensembles, op.entryId);
@@ -265,9 +275,7 @@ export class LedgerWriter {
     if (this.#failure) return;
     this.#failure = error;
     this.stop();
-    const pending = this.#pending;
-    this.#pending = [];
-    for (const op of pending) op.reject(error);
+    for (const op of this.#pending.drain()) op.reject(error);
     this.#notifyDrained();
   }
 }

@@ -2,6 +2,7 @@
 // answers position and size questions from the segment list and, for the newest segment, from the
 // ledger itself (read without recovery, so asking never fences the writer).
 import { InvalidArgumentError } from '../errors.js';
+import { checkOptionKeys } from '../util/option-keys.js';
 import type { DLSN } from './format/dlsn.js';
 import { readLastRecord, type LastRecord } from './reader/last-record-scan.js';
 import { resolveLogConfig, type LogConfig } from './log-config.js';
@@ -18,12 +19,20 @@ export type DistributedLogContext = Omit<LogWriterContext, 'logName'> & {
   readonly segmentLists?: SegmentListRegistry;
 };
 
-export type WriterOptions = Partial<Pick<LogConfig,
-  | 'lockTimeoutMs' | 'maxEntryBytes' | 'flushIntervalMs' | 'compression' | 'maxPendingBytes' | 'pendingTimeoutMs'
-  | 'maxSegmentBytes' | 'rollingIntervalMs' | 'retentionMs' | 'explicitTruncation'
-  | 'ensembleSize' | 'writeQuorumSize' | 'ackQuorumSize' | 'digest' | 'ledgerPassword'>>;
+const WRITER_KEYS = [
+  'lockTimeoutMs', 'maxEntryBytes', 'flushIntervalMs', 'compression', 'maxPendingBytes', 'pendingTimeoutMs',
+  'maxSegmentBytes', 'rollingIntervalMs', 'retentionMs', 'explicitTruncation',
+  'ensembleSize', 'writeQuorumSize', 'ackQuorumSize', 'digest', 'ledgerPassword',
+] as const satisfies readonly (keyof LogConfig)[];
+const READER_CONFIG_KEYS = ['readAheadEntries', 'readAheadBytes', 'longPollTimeoutMs', 'relistIntervalMs'] as const satisfies readonly (keyof LogConfig)[];
+const READER_KEYS = [...READER_CONFIG_KEYS, 'from', 'fromTxId'];
 
-export type ReaderOptions = Partial<Pick<LogConfig, 'readAheadEntries' | 'readAheadBytes' | 'longPollTimeoutMs' | 'relistIntervalMs'>> & {
+export type WriterOptions = Partial<Pick<LogConfig, (typeof WRITER_KEYS)[number]>> & {
+  /** Aborts the wait for the ownership lock (with lockTimeoutMs != 0): openWriter rejects with `signal.reason`. */
+  readonly signal?: AbortSignal;
+};
+
+export type ReaderOptions = Partial<Pick<LogConfig, (typeof READER_CONFIG_KEYS)[number]>> & {
   /** Start at this position (records before it are skipped). Default: the first record. */
   readonly from?: DLSN;
   /** Start at the first record whose txid is >= this. */
@@ -53,16 +62,19 @@ export class DistributedLog {
    * past lockTimeoutMs), fences and completes what a previous writer left in progress.
    */
   async openWriter(options: WriterOptions = {}): Promise<LogWriter> {
-    const config = resolveLogConfig(options, this.#ctx.config);
+    checkOptionKeys(options, [...WRITER_KEYS, 'signal'], 'openWriter');
+    const { signal, ...overrides } = options;
+    const config = resolveLogConfig(overrides, this.#ctx.config);
     // a lock id per writer: two writers of one namespace share a session, and the lock recipe
     // would let the second claim a lock held under the same (client id, session)
     const clientId = `${this.#ctx.clientId}#${++writerSeq}`;
-    const writer = await LogWriter.open({ ...this.#ctx, clientId, logName: this.name, config });
+    const writer = await LogWriter.open({ ...this.#ctx, clientId, logName: this.name, config }, signal);
     return this.#track(writer);
   }
 
   /** A reader from `from`, from `fromTxId`, or from the first record; it tails the log once caught up. */
   async openReader(options: ReaderOptions = {}): Promise<LogReader> {
+    checkOptionKeys(options, READER_KEYS, 'openReader');
     const { from, fromTxId, ...overrides } = options;
     if (from !== undefined && fromTxId !== undefined) throw new InvalidArgumentError('openReader takes from or fromTxId, not both');
     const config = resolveLogConfig(overrides, this.#ctx.config);
@@ -74,6 +86,7 @@ export class DistributedLog {
         password: config.ledgerPassword,
         logger: this.#ctx.logger,
         ...(this.#ctx.segmentLists === undefined ? {} : { segmentLists: this.#ctx.segmentLists }),
+        ...(this.#ctx.metrics === undefined ? {} : { metrics: this.#ctx.metrics }),
       },
       { ...(from === undefined ? {} : { from }), ...(fromTxId === undefined ? {} : { fromTxId }) },
       {
@@ -139,7 +152,7 @@ export class DistributedLog {
 
   /** Remembers `c` for close(), forgetting those their users closed already (the set stays bounded). */
   #track<T extends Closeable>(c: T): T {
-    for (const o of this.#open) if (o.closed) this.#open.delete(o);
+    for (const o of this.#open) if (o.isClosed) this.#open.delete(o);
     this.#open.add(c);
     return c;
   }

@@ -60,3 +60,8 @@ export class LogError extends DLogError {
     super(code, message, options);
   }
 }
+
+declare module '../errors.js' {
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- adds this layer's codes to DLogErrorCode
+  interface DLogErrorCodes extends Record<LogErrorCode, true> {}
+}

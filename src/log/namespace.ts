@@ -3,12 +3,15 @@
 // `local:<dir>` starts the embedded deployment (local store plus bookies in worker threads) instead.
 import os from 'node:os';
 import { InvalidArgumentError } from '../errors.js';
-import type { EmbeddedCluster } from '../embedded/embedded-cluster.js';
-import { LedgerClient } from '../ledger/ledger-client.js';
+import type { EmbeddedCluster, EmbeddedClusterOptions } from '../embedded/embedded-cluster.js';
+import type { ClientTlsOptions } from '../ledger/connection-setup.js';
+import { LedgerClient, type LedgerClientOptions } from '../ledger/ledger-client.js';
+import { checkTokenAuth, type TokenAuthOptions } from '../protocol/auth-plugins.js';
 import type { MetadataStore } from '../metadata/metadata-store.js';
 import { parseMetadataUri } from '../metadata/metadata-uri.js';
-import { ZkMetadataStore } from '../metadata/zk/zk-metadata-store.js';
+import { ZkMetadataStore, type ZkStoreOptions } from '../metadata/zk/zk-metadata-store.js';
 import { noopLogger, type Logger } from '../util/logger.js';
+import { checkOptionKeys } from '../util/option-keys.js';
 import type { LedgerMetadata } from '../ledger-metadata/ledger-metadata-codec.js';
 import { DistributedLog } from './distributed-log.js';
 import { resolveLogConfig, type LogConfig } from './log-config.js';
@@ -18,16 +21,39 @@ import { findNamespaceBinding } from './metadata/namespace-binding.js';
 import { OwnershipLock } from './metadata/ownership-lock.js';
 import { SegmentListRegistry } from './reader/segment-list-registry.js';
 import { deleteLogWithLedgers } from './writer/retention.js';
+import { MetricsRegistry } from '../util/metrics.js';
+import { LogMetrics } from './log-metrics.js';
 
 export interface NamespaceOptions {
   /** ZooKeeper session timeout for `zk://` URIs. Default 30000 ms. */
   readonly sessionTimeoutMs?: number;
+  /** How long Namespace.open waits for a ZooKeeper session (`zk://`) before CONNECTION_LOSS. Default 15000 ms. */
+  readonly connectTimeoutMs?: number;
+  /**
+   * ZooKeeper digest credentials `user:password` for `zk://` URIs, added to every session. The
+   * nodes this client creates (logs, segments, locks, ledgers) get creator-all ACLs plus world-read.
+   */
+  readonly zkAuth?: string;
+  /** With zkAuth: false drops the world-read ACL. Default true. */
+  readonly zkWorldReadable?: boolean;
   /** Bookies the embedded `local:` deployment runs. Default 3. */
   readonly bookies?: number;
   /** Defaults for every log of this namespace (see LogConfig); openWriter/openReader may override. */
   readonly config?: Partial<LogConfig>;
   /** Written into writer lock nodes so a blocked writer can tell who holds a log. Default `<hostname>/<pid>`. */
   readonly clientId?: string;
+  /**
+   * TLS to the bookies (START_TLS), PEM contents. With `local:` the embedded bookies serve TLS with
+   * this same certificate and key, require it, and verify client certificates against `ca`.
+   */
+  readonly tls?: ClientTlsOptions;
+  /** Authenticate to the bookies (AUTH); with `local:` the embedded bookies require it. */
+  readonly auth?: TokenAuthOptions;
+  /**
+   * Where the client's metrics go (see docs/operations.md); scrape with `prometheusText()`.
+   * Default: a registry of this namespace's own, `Namespace.metrics`.
+   */
+  readonly metrics?: MetricsRegistry;
   /** pino-compatible. Default: silent. */
   readonly logger?: Logger;
 }
@@ -36,6 +62,9 @@ export interface OpenLogOptions {
   /** Create the log when it does not exist. Default false (LOG_NOT_FOUND). */
   readonly create?: boolean;
 }
+
+const NAMESPACE_KEYS = ['sessionTimeoutMs', 'connectTimeoutMs', 'zkAuth', 'zkWorldReadable', 'bookies', 'config', 'clientId', 'tls', 'auth', 'metrics', 'logger'] as const satisfies readonly (keyof NamespaceOptions)[];
+const OPEN_LOG_KEYS = ['create'] as const satisfies readonly (keyof OpenLogOptions)[];
 
 /** Where the logs of a `local:` namespace live in its store (the ledgers are under /ledgers). */
 const LOCAL_NAMESPACE_ROOT = '/logs';
@@ -50,6 +79,9 @@ interface Backend {
 
 export class Namespace {
   readonly uri: string;
+  /** The client's metrics (write/read counts and latency, rolls, locks, ensemble changes...). */
+  readonly metrics: MetricsRegistry;
+  readonly #logMetrics: LogMetrics;
   readonly #backend: Backend;
   readonly #metadata: LogMetadataStore;
   readonly #segmentLists: SegmentListRegistry;
@@ -59,8 +91,10 @@ export class Namespace {
   readonly #logs = new Set<DistributedLog>();
   #closing: Promise<void> | undefined;
 
-  private constructor(uri: string, backend: Backend, config: LogConfig, options: NamespaceOptions) {
+  private constructor(uri: string, backend: Backend, config: LogConfig, options: NamespaceOptions, metrics: MetricsRegistry) {
     this.uri = uri;
+    this.metrics = metrics;
+    this.#logMetrics = new LogMetrics(metrics);
     this.#backend = backend;
     this.#metadata = new LogMetadataStore(backend.store, backend.namespaceRoot);
     this.#config = config;
@@ -74,20 +108,42 @@ export class Namespace {
    * checked before anything is opened; a bad URI or option is InvalidArgumentError.
    */
   static async open(uri: string, options: NamespaceOptions = {}): Promise<Namespace> {
+    checkOptionKeys(options, NAMESPACE_KEYS, 'Namespace.open');
+    for (const key of ['sessionTimeoutMs', 'connectTimeoutMs'] as const) {
+      const value = options[key];
+      if (value !== undefined && !(Number.isInteger(value) && value > 0)) {
+        throw new InvalidArgumentError(`Namespace.open option ${key} must be a positive integer (ms), got ${String(value)}`);
+      }
+    }
     const config = resolveLogConfig(options.config ?? {});
     const parsed = parseMetadataUri(uri);
     const logger = options.logger ?? noopLogger;
+    if (options.auth !== undefined) checkTokenAuth(options.auth);
+    const metrics = options.metrics ?? new MetricsRegistry('dlog_client_');
+    const settings: ClientSettings = { logger, metrics, ...(options.tls === undefined ? {} : { tls: options.tls }), ...(options.auth === undefined ? {} : { auth: options.auth }) };
     let backend: Backend;
     if (parsed.kind === 'local') {
+      const bookieTls = options.tls === undefined ? {} : { tls: embeddedBookieTls(options.tls) };
       // loaded here so a client of zk:// never maps the bookie, lmdb or their native addons
       const { startEmbeddedCluster } = await import('../embedded/embedded-cluster.js');
-      const cluster = await startEmbeddedCluster({ dir: parsed.dir, ...(options.bookies === undefined ? {} : { bookies: options.bookies }), logger });
-      backend = await openLocalBackend(cluster, logger);
+      const cluster = await startEmbeddedCluster({
+        dir: parsed.dir, logger, ...bookieTls,
+        ...(options.bookies === undefined ? {} : { bookies: options.bookies }),
+        ...(options.auth === undefined ? {} : { auth: options.auth }),
+      });
+      backend = await openLocalBackend(cluster, settings);
     } else {
       if (parsed.path === '/') throw new InvalidArgumentError(`namespace URI ${uri} needs a path, e.g. zk://127.0.0.1:2181/messaging/ns`);
-      backend = await openZkBackend(parsed.connectString, parsed.path, options.sessionTimeoutMs, logger);
+      const zkOptions: ZkStoreOptions = {
+        logger,
+        ...(options.sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs: options.sessionTimeoutMs }),
+        ...(options.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: options.connectTimeoutMs }),
+        ...(options.zkAuth === undefined ? {} : { auth: options.zkAuth }),
+        ...(options.zkWorldReadable === undefined ? {} : { worldReadable: options.zkWorldReadable }),
+      };
+      backend = await openZkBackend(parsed.connectString, parsed.path, zkOptions, settings);
     }
-    return new Namespace(uri, backend, config, options);
+    return new Namespace(uri, backend, config, options, metrics);
   }
 
   /** The metadata store this namespace runs on (advanced: admin tools, tests). */
@@ -132,6 +188,7 @@ export class Namespace {
   /** A handle on one log; LOG_NOT_FOUND unless it exists or `create` is set. */
   async openLog(name: string, options: OpenLogOptions = {}): Promise<DistributedLog> {
     this.#checkOpen();
+    checkOptionKeys(options, OPEN_LOG_KEYS, 'openLog');
     const opened = await this.#metadata.openLog(name, options.create === true ? { create: true } : {});
     const log = new DistributedLog(opened.name, {
       store: this.#backend.store,
@@ -141,6 +198,7 @@ export class Namespace {
       clientId: this.#clientId,
       logger: this.#logger,
       segmentLists: this.#segmentLists,
+      metrics: this.#logMetrics,
     }, (closed) => this.#logs.delete(closed));
     this.#logs.add(log);
     return log;
@@ -182,17 +240,27 @@ async function closingOnFailure<T>(closers: ReadonlyArray<() => Promise<void>>, 
   }
 }
 
-function openLocalBackend(cluster: EmbeddedCluster, logger: Logger): Promise<Backend> {
+/** What the ledger client gets besides its store: logger, TLS and auth. */
+type ClientSettings = Omit<LedgerClientOptions, 'store' | 'ledgersRoot'> & { readonly logger: Logger };
+
+/** The embedded bookies present the client's own certificate and verify clients against its CA. */
+function embeddedBookieTls(options: ClientTlsOptions): NonNullable<EmbeddedClusterOptions['tls']> {
+  if (options.cert === undefined || options.key === undefined || options.ca === undefined || Array.isArray(options.ca)) {
+    throw new InvalidArgumentError('tls with a local: namespace needs cert, key and one ca: the embedded bookies serve that certificate');
+  }
+  return { cert: options.cert, key: options.key, ca: options.ca as string | Buffer, required: true };
+}
+
+function openLocalBackend(cluster: EmbeddedCluster, settings: ClientSettings): Promise<Backend> {
   const closers = [() => cluster.close()];
   return closingOnFailure(closers, async () => {
-    const ledgers = await LedgerClient.open({ store: cluster.store, ledgersRoot: cluster.ledgersRoot, logger });
+    const ledgers = await LedgerClient.open({ store: cluster.store, ledgersRoot: cluster.ledgersRoot, ...settings });
     return { store: cluster.store, namespaceRoot: LOCAL_NAMESPACE_ROOT, ledgers, closers };
   });
 }
 
 /** The namespace's ZooKeeper, plus a second session when the binding puts the bookies on another one. */
-async function openZkBackend(connectString: string, namespaceRoot: string, sessionTimeoutMs: number | undefined, logger: Logger): Promise<Backend> {
-  const zkOptions = { logger, ...(sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs }) };
+async function openZkBackend(connectString: string, namespaceRoot: string, zkOptions: ZkStoreOptions, settings: ClientSettings): Promise<Backend> {
   const store = await ZkMetadataStore.connect(connectString, zkOptions);
   const closers: Array<() => Promise<void>> = [() => store.close()];
   return closingOnFailure(closers, async () => {
@@ -203,7 +271,7 @@ async function openZkBackend(connectString: string, namespaceRoot: string, sessi
       closers.unshift(() => other.close());
       ledgerStore = other;
     }
-    const ledgers = await LedgerClient.open({ store: ledgerStore, ledgersRoot: binding.ledgersPath, logger });
+    const ledgers = await LedgerClient.open({ store: ledgerStore, ledgersRoot: binding.ledgersPath, ...settings });
     return { store, namespaceRoot, ledgers, closers };
   });
 }

@@ -1,6 +1,7 @@
 // Metadata URIs: `zk://h1:2181,h2:2181/path`, DistributedLog's `distributedlog://h1:2181;h2:2181/path`
 // and the embedded `local:./dir`. The path names the root the caller works under (a namespace or a
 // ledgers root); the store itself is not chrooted.
+import os from 'node:os';
 import path from 'node:path';
 import { InvalidArgumentError } from '../errors.js';
 import { validatePath } from './path.js';
@@ -40,7 +41,9 @@ export function parseMetadataUri(uri: string): MetadataUri {
   if (uri.startsWith('local:')) {
     const dir = uri.slice('local:'.length).replace(/^\/\/(?=\/)/, '');
     if (dir === '') fail(uri, 'missing directory');
-    return { kind: 'local', dir: path.resolve(dir), path: '/' };
+    // `~` as a shell would expand it: a URI in quotes or in a config file reaches us unexpanded
+    const home = dir === '~' || dir.startsWith('~/') ? path.join(os.homedir(), dir.slice(1)) : dir;
+    return { kind: 'local', dir: path.resolve(home), path: '/' };
   }
   const scheme = ZK_SCHEMES.find((s) => uri.startsWith(`${s}//`));
   if (scheme === undefined) fail(uri, 'unknown scheme');

@@ -6,6 +6,10 @@ import { ZkMetadataStore } from './zk/zk-metadata-store.js';
 export interface MetadataStoreOptions {
   /** ZooKeeper session timeout (zk backend). Default 30000. */
   sessionTimeoutMs?: number;
+  /** ZooKeeper digest credentials `user:password` (zk backend; see ZkStoreOptions.auth). */
+  zkAuth?: string;
+  /** With zkAuth: created nodes stay world-readable. Default true. */
+  zkWorldReadable?: boolean;
   logger?: Logger;
 }
 
@@ -14,7 +18,12 @@ export async function openMetadataStore(uri: string | MetadataUri, options: Meta
   const parsed = typeof uri === 'string' ? parseMetadataUri(uri) : uri;
   switch (parsed.kind) {
     case 'zk':
-      return ZkMetadataStore.connect(parsed.connectString, options);
+      return ZkMetadataStore.connect(parsed.connectString, {
+        ...(options.sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs: options.sessionTimeoutMs }),
+        ...(options.zkAuth === undefined ? {} : { auth: options.zkAuth }),
+        ...(options.zkWorldReadable === undefined ? {} : { worldReadable: options.zkWorldReadable }),
+        ...(options.logger === undefined ? {} : { logger: options.logger }),
+      });
     case 'local': {
       // lmdb is loaded only when a local store is opened
       const { LocalMetadataStore } = await import('./local/local-metadata-store.js');

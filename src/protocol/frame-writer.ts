@@ -22,6 +22,8 @@ export interface FrameWriterOptions {
   readonly flushThreshold?: number;
   /** Frames shorter than this are copied into a shared buffer rather than written by reference. Default 8 KiB. */
   readonly copyThreshold?: number;
+  /** Called each time queued frames are handed to the sink (request timeouts count from then). */
+  readonly onFlush?: () => void;
 }
 
 const DEFAULT_FLUSH_THRESHOLD = 32 * 1024;
@@ -31,6 +33,7 @@ export class FrameWriter {
   readonly #sink: Writable;
   readonly #flushThreshold: number;
   readonly #copyThreshold: number;
+  readonly #onFlush: (() => void) | undefined;
   #queue: Buffer[] = [];
   #queuedBytes = 0;
   #flushScheduled = false;
@@ -44,6 +47,7 @@ export class FrameWriter {
     this.#sink = sink;
     this.#flushThreshold = options.flushThreshold ?? DEFAULT_FLUSH_THRESHOLD;
     this.#copyThreshold = options.copyThreshold ?? DEFAULT_COPY_THRESHOLD;
+    this.#onFlush = options.onFlush;
     this.#blocked = sink.writableNeedDrain;
     this.#closed = sink.destroyed || sink.writableEnded;
     sink.on('drain', this.#onDrain);
@@ -91,6 +95,7 @@ export class FrameWriter {
     let accepted = true;
     for (const buffer of buffers) accepted = this.#sink.write(buffer);
     if (corked) this.#sink.uncork();
+    this.#onFlush?.();
     // Writes made while corked only accumulate, so the last result speaks for all of them.
     if (!accepted) this.#blocked = true;
     return accepted;

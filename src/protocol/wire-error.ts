@@ -22,3 +22,8 @@ export class WireError extends DLogError {
     super(code, message, options);
   }
 }
+
+declare module '../errors.js' {
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- adds this layer's codes to DLogErrorCode
+  interface DLogErrorCodes extends Record<WireErrorCode, true> {}
+}

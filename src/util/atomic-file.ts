@@ -16,7 +16,7 @@ export async function fsyncDir(dir: string): Promise<void> {
 /** Writes `data` to `<dir>/<name>`: temp file, fsync, rename over, directory fsync. */
 export async function writeFileAtomic(dir: string, name: string, data: Uint8Array, tmpName = `${name}.tmp`): Promise<void> {
   const tmp = join(dir, tmpName);
-  const fh = await open(tmp, 'w');
+  const fh = await open(tmp, 'w', 0o600);
   try {
     await fh.writeFile(data);
     await fh.sync();

@@ -34,7 +34,7 @@ export function lockDir(dir: string, locked: LockedError): void {
   const file = join(dir, LOCK_FILE);
   for (let attempt = 0; attempt < 10; attempt++) {
     try {
-      writeFileSync(file, `${process.pid}\n`, { flag: 'wx' });
+      writeFileSync(file, `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
       held.add(dir);
       return;
     } catch (err) {

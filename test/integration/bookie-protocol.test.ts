@@ -18,6 +18,7 @@ import {
   addEntry, DIGEST, envelopeFor, expectEntry, frameOf, inBatches, MASTER_KEY, OTHER_MASTER_KEY, rawConnect, readEntry, removeDir, sleep,
   tempDir, uniqueRoot, type RawConnection,
 } from '../support/bookie-test-utils.js';
+import { waitFor } from '../support/wait-for.js';
 
 const { OperationType } = bookkeeper;
 
@@ -179,7 +180,7 @@ describe('bookie protocol (real bookie, real ZooKeeper)', function () {
         }
       };
       const workers = Array.from({ length: 64 }, (_, i) => worker(writers[i % 2]!));
-      while (acked.length < 200) await sleep(5);
+      await waitFor(() => acked.length >= 200, 20_000, '200 acknowledged adds');
       const f = asRead(await fence(fencer, L));
       fenceAnswered = true;
       await Promise.all(workers);

@@ -11,17 +11,13 @@ import { encodeLac } from '../../src/protocol/lac-envelope.js';
 import { zooKeeper } from '../support/hooks.js';
 import { forceExpire } from '../support/zk-expire.js';
 import {
-  addEntry, DIGEST, expectEntry, MASTER_KEY, removeDir, sleep, tempDir, uniqueRoot,
+  addEntry, DIGEST, expectEntry, MASTER_KEY, removeDir, tempDir, uniqueRoot,
 } from '../support/bookie-test-utils.js';
+import { waitFor } from '../support/wait-for.js';
 
 /** Polls until `check` returns true (re-reading through `observer`), or fails with `what`. */
 async function eventually(what: string, check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await sleep(50);
-  }
-  expect.fail(`timed out after ${timeoutMs} ms waiting until ${what}`);
+  await waitFor(check, timeoutMs, what);
 }
 
 describe('bookie registration (real ZooKeeper)', function () {

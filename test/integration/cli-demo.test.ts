@@ -2,6 +2,7 @@
 // used from this process through the URI it prints, and `dlog bench`'s list and bad names.
 import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -113,6 +114,21 @@ describe('dlog demo, sandbox and bench', () => {
           child.kill('SIGKILL');
           await exited;
         }
+      }
+    });
+
+    it('says which port is taken when another sandbox (or anything) holds a bookie port', async function () {
+      if (findZooKeeperClasspath() === null) this.skip(); // reported loudly by the test above
+      this.timeout(120_000);
+      const taken = net.createServer();
+      const bookiePort = await freePort();
+      await new Promise<void>((resolve) => { taken.listen(bookiePort, '127.0.0.1', resolve); });
+      try {
+        const e = await runFailing(['sandbox', '--dir', path.join(dir, 'second'), '--bookies', '1', '--zk-port', String(await freePort()), '--bookie-port', String(bookiePort)]);
+        expect(e.code).to.equal(1);
+        expect(e.stderr).to.match(new RegExp(`^dlog sandbox: port ${bookiePort} for bookie-0 is in use on 127\\.0\\.0\\.1: another sandbox running\\?`));
+      } finally {
+        await new Promise((resolve) => taken.close(resolve));
       }
     });
 

@@ -22,8 +22,8 @@ interface Run {
 /** Processes still running: killed after each test, so a hung one cannot keep mocha alive. */
 const running = new Set<ChildProcess>();
 
-function start(args: readonly string[]): ChildProcess {
-  const child = spawn(process.execPath, [...CLI, ...args], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+function start(args: readonly string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
+  const child = spawn(process.execPath, [...CLI, ...args], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   running.add(child);
   child.once('close', () => running.delete(child));
   return child;
@@ -52,8 +52,8 @@ function finished(child: ChildProcess): Promise<Run> {
 }
 
 /** Runs `dlog <args>` to the end, with `input` on stdin (none: stdin closed at once). */
-function dlog(args: readonly string[], input: string | Buffer = ''): Promise<Run> {
-  const child = start(args);
+function dlog(args: readonly string[], input: string | Buffer = '', env: NodeJS.ProcessEnv = {}): Promise<Run> {
+  const child = start(args, env);
   const done = finished(child);
   child.stdin?.end(input);
   return done;
@@ -104,7 +104,7 @@ describe('dlog log, write, tail, truncate, ledger (local:)', function () {
   this.timeout(120_000);
   let dir: string;
   let uri: string[];
-  const records: Array<{ dlsn: string; txid: string; payload: string; encoding: string }> = [];
+  const records: Array<{ dlsn: string; dlsnText: string; txid: string; payload: string; encoding: string }> = [];
 
   before(() => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'dlog-cli-'));
@@ -135,6 +135,8 @@ describe('dlog log, write, tail, truncate, ledger (local:)', function () {
       ['1', 'alpha', 'utf8'], ['2', 'beta', 'utf8'], ['3', 'gamma', 'utf8'], ['10', 'delta', 'utf8'], ['11', '//4=', 'base64'],
     ]);
     expect(records.map((r) => tuple(r.dlsn).slice(0, 3))).to.deep.equal(['(1,', '(1,', '(1,', '(2,', '(2,']);
+    // both text forms of each DLSN, naming the same position
+    for (const r of records) expect(r.dlsnText).to.equal(tuple(r.dlsn));
   });
 
   it('tails in hex from a txid, and as text from a base64 DLSN up to --limit', async () => {
@@ -191,7 +193,7 @@ describe('dlog log commands on ZooKeeper: following, Ctrl-C, errors', function (
     const tailDone = finished(tail);
     const fromEnd = start(['tail', 'feed', '--from', 'end', '--format', 'hex', ...uri]);
     const fromEndDone = finished(fromEnd);
-    const writer = start(['write', 'feed', ...uri]);
+    const writer = start(['write', 'feed', '--stream', ...uri]);
     const writerDone = finished(writer);
     expect(await within(20_000, 'tail prints the first records', lines(tail, 2))).to.deep.equal(['a', 'b']);
 
@@ -230,7 +232,8 @@ describe('dlog log commands on ZooKeeper: following, Ctrl-C, errors', function (
       dlog(['truncate', 'nope', '(1,0,0)', ...uri]),
     ]);
     for (const [i, command] of ['log', 'log', 'write', 'tail', 'truncate'].entries()) {
-      failed(runs[i]!, 1, command, /log nope does not exist \[LOG_NOT_FOUND\]$/);
+      // write, which can create it, says how
+      failed(runs[i]!, 1, command, command === 'write' ? /log nope does not exist \(pass --create to create it\) \[LOG_NOT_FOUND\]$/ : /log nope does not exist \[LOG_NOT_FOUND\]$/);
     }
     failed(await dlog(['ledger', 'show', '987654321', ...uri]), 1, 'ledger', /ledger 987654321 does not exist \[NO_SUCH_LEDGER\]$/);
   });
@@ -258,3 +261,104 @@ describe('dlog log commands on ZooKeeper: following, Ctrl-C, errors', function (
     runs.forEach((run, i) => { expect(ok(run)).to.match(new RegExp(`^Usage: dlog ${helps[i]![0]!}`)); });
   });
 });
+
+describe('dlog as a new user meets it (issue 14)', function () {
+  this.timeout(120_000);
+  let dir: string;
+  let data: string;
+  let uri: string[];
+
+  before(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'dlog-cli-user-'));
+    data = path.join(dir, 'data');
+    uri = ['--uri', `local:${data}`];
+  });
+  after(() => { rmSync(dir, { recursive: true, force: true }); });
+
+  it('a bare dlog prints the help on stderr and exits 2; an unknown option is one balanced line', async () => {
+    const bare = await dlog([]);
+    expect(bare.code).to.equal(2);
+    expect(bare.stderr).to.include('Usage: dlog');
+    const unknown = await dlog(['log', 'list', '--bogus', ...uri]);
+    expect(unknown.code).to.equal(2);
+    expect(unknown.stderr).to.equal("dlog log: unknown option --bogus\nRun 'dlog log --help' for usage.\n");
+  });
+
+  it('write checks every record before the first write, and says how many it wrote', async () => {
+    ok(await dlog(['write', 'atomic', '--create', ...uri], 'l0\n'));
+    const big = 'x'.repeat(2 * 1024 * 1024);
+    failed(await dlog(['write', 'atomic', ...uri], `l1\n${big}\nl3\nl4\nl5\n`), 2, 'write', /record 2 has 2097152 bytes, over the 1040364-byte limit: nothing was written/);
+    const one = await dlog(['write', 'atomic', ...uri], 'l6\n');
+    expect(ok(one) + one.stderr).to.match(/^wrote 1 record to atomic, /);
+    expect(ok(await dlog(['tail', 'atomic', '--no-follow', ...uri]))).to.equal('l0\nl6\n');
+    failed(await dlog(['write', 'absent', ...uri], 'x\n'), 1, 'write', /log absent does not exist \(pass --create to create it\) \[LOG_NOT_FOUND\]$/);
+  });
+
+  it('write splits at --delimiter or reads length-prefixed records; DLOG_URI names the namespace', async () => {
+    const env = { DLOG_URI: `local:${data}` };
+    ok(await dlog(['write', 'framed', '--create', '--delimiter', '\\0'], 'a\nb\0c\0', env));
+    const frame = (text: string): Buffer => {
+      const body = Buffer.from(text);
+      const head = Buffer.alloc(4);
+      head.writeUInt32BE(body.length);
+      return Buffer.concat([head, body]);
+    };
+    ok(await dlog(['write', 'framed', '--length-prefixed'], Buffer.concat([frame('d\ne'), frame(''), frame('f')]), env));
+    failed(await dlog(['write', 'framed', '--length-prefixed'], frame('g').subarray(0, 3), env), 2, 'write', /ends inside the length prefix of record 1/);
+    const payloads = async (...args: string[]): Promise<string[]> => ok(await dlog(['tail', 'framed', '--no-follow', '--format', 'json', ...args], '', env))
+      .trimEnd().split('\n').filter((l) => l !== '').map((l) => (JSON.parse(l) as { payload: string }).payload);
+    expect(await payloads()).to.deep.equal(['a\nb', 'c', 'd\ne', '', 'f']);
+    // --from -n: the last n records, across segments (two writes made two)
+    expect(await payloads('--from', '-4')).to.deep.equal(['c', 'd\ne', '', 'f']);
+    expect(await payloads('--from', '-1')).to.deep.equal(['f']);
+    expect(await payloads('--from', '-9')).to.deep.equal(['a\nb', 'c', 'd\ne', '', 'f']);
+  });
+
+  it('log list and log show print JSON; subscription list, get and set move a committed position', async () => {
+    expect(JSON.parse(ok(await dlog(['log', 'list', '--json', ...uri])))).to.include.members(['atomic', 'framed']);
+    const shown = JSON.parse(ok(await dlog(['log', 'show', 'atomic', '--json', ...uri]))) as {
+      log: string; records: string; lastDLSN: { text: string; base64: string }; lastTxId: string; segments: Array<{ lssn: string; records: string | null }>;
+    };
+    expect([shown.log, shown.records, shown.lastTxId]).to.deep.equal(['atomic', '2', '2']);
+    expect(DLSN.parse(shown.lastDLSN.base64).toString()).to.equal(shown.lastDLSN.text);
+    expect(shown.segments.map((s) => [s.lssn, s.records])).to.deep.equal([['1', '1'], ['2', '1']]);
+    failed(await dlog(['log', 'create', 'x', '--json', ...uri]), 2, 'log', /takes no --json/);
+
+    expect(ok(await dlog(['subscription', 'get', 'atomic', 'billing', ...uri]))).to.equal('billing (1,0,-1) AQAAAAAAAAABAAAAAAAAAAD//////////w==\n');
+    expect(ok(await dlog(['subscription', 'set', 'atomic', 'billing', shown.lastDLSN.text, ...uri]))).to.match(/^billing \(2,0,0\) /);
+    // never backwards: the stored position stays, and stderr says so
+    const back = await dlog(['subscription', 'set', 'atomic', 'billing', '(1,0,0)', '--json', ...uri]);
+    expect(JSON.parse(ok(back))).to.deep.equal({ id: 'billing', dlsn: shown.lastDLSN });
+    expect(back.stderr).to.match(/already at or past \(1,0,0\): unchanged/);
+    expect(JSON.parse(ok(await dlog(['subscription', 'list', 'atomic', '--json', ...uri])))).to.deep.equal([{ id: 'billing', dlsn: shown.lastDLSN }]);
+  });
+
+  it('survives a closed stdout (EPIPE) in every printing command', async () => {
+    const text = Array.from({ length: 3000 }, (_, i) => `line-${i}-${'y'.repeat(60)}`).join('\n');
+    ok(await dlog(['write', 'piped', '--create', ...uri], text));
+    for (const args of [['log', 'list'], ['log', 'show', 'piped'], ['ledger', 'show', '1'], ['tail', 'piped', '--no-follow'], ['--help']]) {
+      const child = start([...args, ...(args[0] === '--help' ? [] : uri)]);
+      const done = finished(child);
+      child.stdin?.end();
+      // the reading end goes away before the command prints: every write to stdout hits EPIPE
+      child.stdout?.destroy();
+      const run = await within(30_000, `dlog ${args.join(' ')} with a closed stdout`, done);
+      expect(run.stderr, args.join(' ')).to.not.match(/EPIPE|Unhandled| {4}at /);
+      expect(run.code, `${args.join(' ')}: ${run.stderr}`).to.equal(0);
+    }
+  });
+
+  it('a second process on a local: directory is pointed to dlog sandbox; tail --limit exits without warnings', async () => {
+    const holder = start(['tail', 'piped', ...uri]);
+    const holderDone = finished(holder);
+    await within(30_000, 'the tail prints', lines(holder, 1));
+    const second = await dlog(['log', 'list', ...uri]);
+    failed(second, 1, 'log', /dlog sandbox.*\[STORE_LOCKED\]$/);
+    holder.kill('SIGINT');
+    ok(await within(30_000, 'tail exits on SIGINT', holderDone));
+    const limited = await dlog(['tail', 'piped', '--limit', '2', ...uri]);
+    expect(ok(limited).split('\n')).to.have.length(3);
+    expect(limited.stderr).to.equal('');
+  });
+});
+

@@ -14,8 +14,9 @@ import { ZkMetadataStore } from '../../src/metadata/zk/zk-metadata-store.js';
 import { createDigest } from '../../src/protocol/digest.js';
 import { decodeEntry } from '../../src/protocol/bk-entry-envelope.js';
 import { killAllBookieProcesses, startBookieProcess, type BookieProcess } from '../support/bookie-process.js';
-import { payloadFor, removeDir, sleep, tempDir, uniqueRoot } from '../support/bookie-test-utils.js';
+import { payloadFor, removeDir, tempDir, uniqueRoot } from '../support/bookie-test-utils.js';
 import { zooKeeper } from '../support/hooks.js';
+import { waitFor } from '../support/wait-for.js';
 
 const PASSWORD = Buffer.from('ledger-failures');
 const SESSION_TIMEOUT_MS = 2000;
@@ -68,11 +69,7 @@ describe('LedgerClient with real bookie processes under failures (E3 W3 A2)', fu
 
   /** Waits until the client sees exactly `count` writable bookies (registrations come and go with sessions). */
   const waitForWritable = async (c: LedgerClient, count: number, timeoutMs = 15_000): Promise<void> => {
-    const deadline = Date.now() + timeoutMs;
-    while (c.writableBookies().size !== count) {
-      if (Date.now() > deadline) expect.fail(`expected ${count} writable bookies, see ${[...c.writableBookies()].join(', ')}`);
-      await sleep(50);
-    }
+    await waitFor(() => c.writableBookies().size === count, timeoutMs, `${count} writable bookies`);
   };
 
   const byId = (id: string): BookieProcess => {

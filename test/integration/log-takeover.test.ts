@@ -13,6 +13,7 @@ import type { DistributedLog } from '../../src/log/distributed-log.js';
 import { ZkMetadataStore } from '../../src/metadata/zk/zk-metadata-store.js';
 import { LOG_BACKENDS, startLogDeployment, type LogDeployment } from '../support/log-backends.js';
 import { forceExpire } from '../support/zk-expire.js';
+import { waitFor } from '../support/wait-for.js';
 
 const CHILD = path.join(path.dirname(fileURLToPath(import.meta.url)), '../support/log-writer-child.ts');
 
@@ -89,7 +90,7 @@ describe('writer takeover after a ZooKeeper session expiry (zk)', function () {
         }
       }
     })();
-    while (ackedA.length < 200) await new Promise((resolve) => setTimeout(resolve, 10));
+    await waitFor(() => ackedA.length >= 200, 20_000, "200 of A's writes acknowledged");
     // B queues behind A; A's session ends, its member node goes, B owns the lock and recovers A's segment
     const bOpening = logB.openWriter({ lockTimeoutMs: 60_000 });
     await new Promise((resolve) => setTimeout(resolve, 300));

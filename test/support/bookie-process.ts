@@ -26,6 +26,8 @@ export interface BookieProcessOptions {
   readonly sessionTimeoutMs?: number;
   /** Periodic checkpoint interval (hidden CLI flag); default: the bookie's (10 s). */
   readonly checkpointIntervalMs?: number;
+  /** More `dlog bookie` options (TLS, auth). */
+  readonly extraArgs?: readonly string[];
   /** Id to register as (default `127.0.0.1:<port>`); a FaultProxy's address puts the proxy in every client's path. */
   readonly bookieId?: string;
   /** How long to wait for the ready line. Default 60 s (tsx compiles on first use; CI cores are busy). */
@@ -100,6 +102,7 @@ function argsFor(options: BookieProcessOptions, port: number): string[] {
   if (options.ledgerDirs !== undefined) args.push('--ledger-dirs', options.ledgerDirs.join(','));
   if (options.bookieId !== undefined) args.push('--bookie-id', options.bookieId);
   if (options.checkpointIntervalMs !== undefined) args.push('--checkpoint-interval-ms', String(options.checkpointIntervalMs));
+  args.push(...(options.extraArgs ?? []));
   return args;
 }
 

@@ -1,9 +1,15 @@
+import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { expect } from 'chai';
+import type { Context } from 'mocha';
 import { BookieClient } from '../../src/ledger/bookie-client.js';
 import { BookieClientError } from '../../src/ledger/bookie-client-error.js';
 import { freePort } from '../../src/cli/zookeeper-server.js';
 import { rejection } from '../support/rejection.js';
+import { startBookieProcess, type BookieProcess } from '../support/bookie-process.js';
+import { zooKeeper } from '../support/hooks.js';
 
 const read = { op: 'READ_LAC', ledgerId: 1n } as const;
 
@@ -57,5 +63,55 @@ describe('BookieClient connections', () => {
     expect((await rejection(client.send(read), BookieClientError)).code).to.equal('BOOKIE_TIMEOUT');
     expect((await rejection(client.send(read), BookieClientError)).code).to.equal('BOOKIE_TIMEOUT');
     expect(accepted).to.have.length(1);
+  });
+});
+
+describe('BookieClient and a stalled event loop', function () {
+  this.timeout(60_000);
+  let bookie: BookieProcess;
+  let dir: string;
+
+  before(async function (this: Context) {
+    const zk = await zooKeeper(this);
+    dir = mkdtempSync(path.join(os.tmpdir(), 'dlog-stall-'));
+    bookie = await startBookieProcess({ metadata: `zk://${zk}/stall-${process.pid}-${Date.now()}`, dir: path.join(dir, 'bookie') });
+  });
+  after(async () => {
+    await bookie.kill();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Blocks this thread, as a burst of synchronous work does. */
+  const block = (ms: number): void => {
+    const until = Date.now() + ms;
+    while (Date.now() < until) { /* busy */ }
+  };
+
+  it('does not time out a request whose answer arrived while the loop was blocked', async () => {
+    const client = new BookieClient(bookie.address, { requestTimeoutMs: 200 });
+    try {
+      await client.send(read); // connected
+      const answered = client.send(read);
+      // let the frame go out, then stall past the deadline: the answer waits unread in the socket
+      await new Promise((resolve) => setImmediate(resolve));
+      block(600);
+      const response = await answered;
+      expect(response.op).to.equal('READ_LAC');
+    } finally {
+      client.close();
+    }
+  });
+
+  it('counts a request queued behind a blocked loop from when it is sent', async () => {
+    const client = new BookieClient(bookie.address, { requestTimeoutMs: 200 });
+    try {
+      await client.send(read);
+      // queued now, sent only once this synchronous stretch ends
+      const answered = client.send(read);
+      block(600);
+      expect((await answered).op).to.equal('READ_LAC');
+    } finally {
+      client.close();
+    }
   });
 });

@@ -14,6 +14,7 @@ import type { MetadataStore } from '../../src/metadata/metadata-store.js';
 import { ZkMetadataStore } from '../../src/metadata/zk/zk-metadata-store.js';
 import { zooKeeper } from '../support/hooks.js';
 import { forceExpire } from '../support/zk-expire.js';
+import { waitFor } from '../support/wait-for.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'dlog-bookie-registry-'));
 after(() => { rmSync(dir, { recursive: true, force: true }); });
@@ -45,14 +46,7 @@ const backends: readonly { name: string; connect: (ctx: Context) => Promise<Clie
 /** How soon the registry must reflect a change made by another client. */
 const FOLLOW_MS = 1000;
 
-async function until(condition: () => boolean, timeoutMs: number, what: string): Promise<number> {
-  const start = Date.now();
-  while (!condition()) {
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  return Date.now() - start;
-}
+const until = (condition: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<number> => waitFor(condition, timeoutMs, what);
 
 function sorted(set: ReadonlySet<string>): string[] {
   return [...set].sort();

@@ -1,7 +1,8 @@
-import assert from 'node:assert/strict';
+import { expect } from 'chai';
 import { lz4CompressBlock, lz4DecompressBlock } from '../../src/log/format/compression.js';
 import { decodeEnvelopedEntry, encodeEnvelopedEntry } from '../../src/log/format/dl-entry-envelope.js';
 import { LogError } from '../../src/log/log-error.js';
+import { thrown } from '../support/thrown.js';
 
 function hex(text: string): Buffer {
   return Buffer.from(text.replace(/\s+/g, ''), 'hex');
@@ -21,29 +22,29 @@ const LZ4_ENTRY = Buffer.concat([hex('01 00000001 00000019 0000001b f0 0a'), REC
 
 describe('enveloped entry', () => {
   it('encodes codec none as [u8 1][flags 0][len][len][records]', () => {
-    assert.deepEqual(encodeEnvelopedEntry(RECORD), NONE_ENTRY);
-    assert.deepEqual(decodeEnvelopedEntry(NONE_ENTRY), RECORD);
+    expect(encodeEnvelopedEntry(RECORD)).to.deep.equal(NONE_ENTRY);
+    expect(decodeEnvelopedEntry(NONE_ENTRY)).to.deep.equal(RECORD);
   });
 
   it('decodes a hand-built LZ4 raw block', () => {
-    assert.deepEqual(decodeEnvelopedEntry(LZ4_ENTRY), RECORD);
+    expect(decodeEnvelopedEntry(LZ4_ENTRY)).to.deep.equal(RECORD);
   });
 
   it('round-trips LZ4 with the header lengths filled in', () => {
     const records = Buffer.concat(Array<Buffer>(40).fill(RECORD));
     const entry = encodeEnvelopedEntry(records, 'lz4');
-    assert.equal(entry.readUInt8(0), 1);
-    assert.equal(entry.readInt32BE(1), 1);
-    assert.equal(entry.readInt32BE(5), records.length);
-    assert.equal(entry.readInt32BE(9), entry.length - 13);
-    assert.ok(entry.length < records.length);
-    assert.deepEqual(decodeEnvelopedEntry(entry), records);
+    expect(entry.readUInt8(0)).to.equal(1);
+    expect(entry.readInt32BE(1)).to.equal(1);
+    expect(entry.readInt32BE(5)).to.equal(records.length);
+    expect(entry.readInt32BE(9)).to.equal(entry.length - 13);
+    expect(entry.length < records.length).to.equal(true);
+    expect(decodeEnvelopedEntry(entry)).to.deep.equal(records);
   });
 
   it('ignores flag bits above the codec, as Java does', () => {
     const entry = Buffer.from(NONE_ENTRY);
     entry.writeInt32BE(0x100, 1);
-    assert.deepEqual(decodeEnvelopedEntry(entry), RECORD);
+    expect(decodeEnvelopedEntry(entry)).to.deep.equal(RECORD);
   });
 
   it('rejects wrong lengths, versions, codecs and truncation as CORRUPT_ENTRY', () => {
@@ -66,7 +67,7 @@ describe('enveloped entry', () => {
     cases.push(['short header', NONE_ENTRY.subarray(0, 12)]);
     cases.push(['truncated payload', NONE_ENTRY.subarray(0, NONE_ENTRY.length - 1)]);
     for (const [name, entry] of cases) {
-      assert.throws(() => decodeEnvelopedEntry(entry), logError('CORRUPT_ENTRY'), name);
+      expect(thrown(() => decodeEnvelopedEntry(entry)), name).to.satisfy(logError('CORRUPT_ENTRY'));
     }
   });
 });
@@ -74,17 +75,17 @@ describe('enveloped entry', () => {
 describe('LZ4 raw block', () => {
   it('emits the bare block, without lz4-napi’s 4-byte size prefix', () => {
     // Inputs this short are all literals: token 0x50 (5 literals) then "hello".
-    assert.deepEqual(lz4CompressBlock(Buffer.from('hello')), hex('50 68656c6c6f'));
+    expect(lz4CompressBlock(Buffer.from('hello'))).to.deep.equal(hex('50 68656c6c6f'));
   });
 
   it('decodes a block with a back-reference', () => {
     // "hello " as literals, a 17-byte match at offset 6, then " hello" as literals.
     const block = hex('6d 68656c6c6f20 0600 60 2068656c6c6f');
-    assert.equal(lz4DecompressBlock(block, 29).toString(), 'hello hello hello hello hello');
+    expect(lz4DecompressBlock(block, 29).toString()).to.equal('hello hello hello hello hello');
   });
 
   it('handles the empty block', () => {
-    assert.deepEqual(lz4CompressBlock(Buffer.alloc(0)), hex('00'));
-    assert.equal(lz4DecompressBlock(hex('00'), 0).length, 0);
+    expect(lz4CompressBlock(Buffer.alloc(0))).to.deep.equal(hex('00'));
+    expect(lz4DecompressBlock(hex('00'), 0).length).to.equal(0);
   });
 });

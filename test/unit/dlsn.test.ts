@@ -67,7 +67,14 @@ describe('DLSN', () => {
     expect(() => new DLSN(1n << 63n, 0n, 0n)).to.throw(InvalidArgumentError, /logSegmentSequenceNo/);
   });
 
-  it('prints a readable form', () => {
-    expect(d(1, 2, 3).toString()).to.equal('DLSN{logSegmentSequenceNo=1, entryId=2, slotId=3}');
+  it('prints a readable form that parse() takes back, as it takes the base64 form', () => {
+    expect(d(1, 2, 3).toString()).to.equal('(1,2,3)');
+    for (const dlsn of [d(1, 2, 3), DLSN.NonInclusiveLowerBound, DLSN.InvalidDLSN]) {
+      expect(DLSN.parse(dlsn.toString()).equals(dlsn), dlsn.toString()).to.equal(true);
+      expect(DLSN.parse(dlsn.serialize()).equals(dlsn)).to.equal(true);
+    }
+    expect(DLSN.parse('( 2, 0 ,5 )').equals(d(2, 0, 5))).to.equal(true);
+    expect(DLSN.parse('2,0,5').equals(d(2, 0, 5))).to.equal(true);
+    for (const bad of ['(1,0)', '(1,0,0,0)', '(a,0,0)', `(${1n << 63n},0,0)`]) expect(() => DLSN.parse(bad), bad).to.throw(InvalidArgumentError);
   });
 });

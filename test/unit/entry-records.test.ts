@@ -1,8 +1,9 @@
-import assert from 'node:assert/strict';
+import { expect } from 'chai';
 import { LogError } from '../../src/log/log-error.js';
 import { LogRecordSetWriter, readLogRecordSet } from '../../src/log/format/log-record-set.js';
 import { controlRecord, MAX_LOGRECORD_SIZE, MAX_LOGRECORDSET_SIZE, userRecord } from '../../src/log/format/log-record.js';
 import { EntryRecordWriter, readEntryRecords } from '../../src/log/format/entry-records.js';
+import { thrown } from '../support/thrown.js';
 
 function hex(text: string): Buffer {
   return Buffer.from(text.replace(/\s+/g, ''), 'hex');
@@ -26,53 +27,50 @@ describe('entry records', () => {
   it('packs three records into the exact concatenation and hands out slots 0, 1, 2', () => {
     const writer = new EntryRecordWriter();
     const slots = ['a', 'b', 'c'].map((p, i) => writer.append(userRecord(BigInt(i + 1), Buffer.from(p), i + 1)));
-    assert.deepEqual(slots, [0n, 1n, 2n]);
-    assert.deepEqual(writer.toBuffer(), THREE);
-    assert.equal(writer.numBytes, 63);
-    assert.equal(writer.numRecords, 3);
-    assert.ok(writer.hasUserRecords);
+    expect(slots).to.deep.equal([0n, 1n, 2n]);
+    expect(writer.toBuffer()).to.deep.equal(THREE);
+    expect(writer.numBytes).to.equal(63);
+    expect(writer.numRecords).to.equal(3);
+    expect(writer.hasUserRecords).to.equal(true);
   });
 
   it('reads the three records back with their slots and sequence ids', () => {
     const read = [...readEntryRecords(THREE, { startSequenceId: 10n })];
-    assert.deepEqual(
-      read.map((r) => [r.slotId, r.txid, r.payload.toString(), r.position, r.sequenceId]),
-      [
+    expect(read.map((r) => [r.slotId, r.txid, r.payload.toString(), r.position, r.sequenceId])).to.deep.equal([
         [0n, 1n, 'a', 1, 10n],
         [1n, 2n, 'b', 2, 11n],
         [2n, 3n, 'c', 3, 12n],
-      ],
-    );
-    assert.equal(read[0]!.sequenceId, 10n);
-    assert.equal([...readEntryRecords(THREE)][0]!.sequenceId, undefined);
+      ]);
+    expect(read[0]!.sequenceId).to.equal(10n);
+    expect([...readEntryRecords(THREE)][0]!.sequenceId).to.equal(undefined);
   });
 
   it('numbers slots from startSlotId and counts control records', () => {
     const writer = new EntryRecordWriter();
     writer.append(controlRecord(3n, 3));
-    assert.ok(!writer.hasUserRecords);
+    expect(!writer.hasUserRecords).to.equal(true);
     const read = [...readEntryRecords(writer.toBuffer(), { startSlotId: 5n })];
-    assert.equal(read.length, 1);
-    assert.equal(read[0]!.slotId, 5n);
-    assert.equal(read[0]!.payload.toString(), 'control');
+    expect(read.length).to.equal(1);
+    expect(read[0]!.slotId).to.equal(5n);
+    expect(read[0]!.payload.toString()).to.equal('control');
   });
 
   it('rejects a record that would overflow the cap, leaving the entry unchanged', () => {
     const writer = new EntryRecordWriter(45);
     writer.append(userRecord(1n, Buffer.from('a')));
     const big = userRecord(2n, Buffer.alloc(5));
-    assert.ok(!writer.fits(big));
-    assert.throws(() => writer.append(big), logError('RECORD_TOO_LARGE'));
-    assert.equal(writer.numBytes, 21);
-    assert.equal(writer.numRecords, 1);
+    expect(!writer.fits(big)).to.equal(true);
+    expect(thrown(() => writer.append(big))).to.satisfy(logError('RECORD_TOO_LARGE'));
+    expect(writer.numBytes).to.equal(21);
+    expect(writer.numRecords).to.equal(1);
     writer.append(userRecord(2n, Buffer.alloc(4)));
-    assert.equal(writer.numBytes, 45);
+    expect(writer.numBytes).to.equal(45);
   });
 
   it('rejects an oversized record before buffering anything', () => {
     const writer = new EntryRecordWriter();
-    assert.throws(() => writer.append(userRecord(1n, Buffer.alloc(MAX_LOGRECORD_SIZE - 19))), logError('RECORD_TOO_LARGE'));
-    assert.equal(writer.numBytes, 0);
+    expect(thrown(() => writer.append(userRecord(1n, Buffer.alloc(MAX_LOGRECORD_SIZE - 19))))).to.satisfy(logError('RECORD_TOO_LARGE'));
+    expect(writer.numBytes).to.equal(0);
   });
 
   it('grows past its initial capacity without changing bytes already handed out', () => {
@@ -81,14 +79,14 @@ describe('entry records', () => {
     const first = writer.toBuffer();
     const copy = Buffer.from(first);
     writer.append(userRecord(2n, Buffer.alloc(MAX_LOGRECORD_SIZE - 20, 7), 2));
-    assert.deepEqual(first, copy);
-    assert.equal(writer.numBytes, 21 + MAX_LOGRECORD_SIZE);
-    assert.ok(writer.numBytes <= MAX_LOGRECORDSET_SIZE);
-    assert.equal([...readEntryRecords(writer.toBuffer())][1]!.payload.length, MAX_LOGRECORD_SIZE - 20);
+    expect(first).to.deep.equal(copy);
+    expect(writer.numBytes).to.equal(21 + MAX_LOGRECORD_SIZE);
+    expect(writer.numBytes <= MAX_LOGRECORDSET_SIZE).to.equal(true);
+    expect([...readEntryRecords(writer.toBuffer())][1]!.payload.length).to.equal(MAX_LOGRECORD_SIZE - 20);
   });
 
   it('rejects a truncated entry as CORRUPT_ENTRY', () => {
-    assert.throws(() => [...readEntryRecords(THREE.subarray(0, 50))], logError('CORRUPT_ENTRY'));
+    expect(thrown(() => [...readEntryRecords(THREE.subarray(0, 50))])).to.satisfy(logError('CORRUPT_ENTRY'));
   });
 });
 
@@ -97,21 +95,21 @@ describe('record sets', () => {
     const set = new LogRecordSetWriter();
     set.append(Buffer.from('x'));
     set.append(Buffer.from('yz'));
-    assert.equal(set.numRecords, 2);
-    assert.equal(set.numBytes, 27);
-    assert.deepEqual(set.toPayload(), SET_XYZ);
-    assert.deepEqual(readLogRecordSet(SET_XYZ).map((b) => b.toString()), ['x', 'yz']);
+    expect(set.numRecords).to.equal(2);
+    expect(set.numBytes).to.equal(27);
+    expect(set.toPayload()).to.deep.equal(SET_XYZ);
+    expect(readLogRecordSet(SET_XYZ).map((b) => b.toString())).to.deep.equal(['x', 'yz']);
   });
 
   it('round-trips an LZ4 record set and stores the raw block', () => {
     const set = new LogRecordSetWriter('lz4');
     for (let i = 0; i < 20; i++) set.append(Buffer.from('same payload'));
     const payload = set.toPayload();
-    assert.equal(payload.readInt32BE(0), 0x1001);
-    assert.equal(payload.readInt32BE(8), 20 * 16);
-    assert.equal(payload.readInt32BE(12), payload.length - 16);
-    assert.ok(payload.length < 16 + 20 * 16);
-    assert.deepEqual(readLogRecordSet(payload).map((b) => b.toString()), Array<string>(20).fill('same payload'));
+    expect(payload.readInt32BE(0)).to.equal(0x1001);
+    expect(payload.readInt32BE(8)).to.equal(20 * 16);
+    expect(payload.readInt32BE(12)).to.equal(payload.length - 16);
+    expect(payload.length < 16 + 20 * 16).to.equal(true);
+    expect(readLogRecordSet(payload).map((b) => b.toString())).to.deep.equal(Array<string>(20).fill('same payload'));
   });
 
   it('gives inner records the outer txid and consecutive slots and positions', () => {
@@ -125,31 +123,25 @@ describe('record sets', () => {
     const set = new LogRecordSetWriter();
     set.append(Buffer.from('x'));
     set.append(Buffer.from('yz'));
-    assert.equal(writer.append(userRecord(1n, Buffer.from('a'), 1)), 0n);
-    assert.equal(writer.append(set.toLogRecord(5n, 2)), 1n);
-    assert.equal(writer.append(controlRecord(5n, 3)), 3n);
-    assert.deepEqual(writer.toBuffer(), entry);
-    assert.equal(writer.numRecords, 4);
+    expect(writer.append(userRecord(1n, Buffer.from('a'), 1))).to.equal(0n);
+    expect(writer.append(set.toLogRecord(5n, 2))).to.equal(1n);
+    expect(writer.append(controlRecord(5n, 3))).to.equal(3n);
+    expect(writer.toBuffer()).to.deep.equal(entry);
+    expect(writer.numRecords).to.equal(4);
 
     const read = [...readEntryRecords(entry, { startSequenceId: 100n })];
-    assert.deepEqual(
-      read.map((r) => [r.slotId, r.txid, r.payload.toString(), r.flags, r.position, r.sequenceId]),
-      [
+    expect(read.map((r) => [r.slotId, r.txid, r.payload.toString(), r.flags, r.position, r.sequenceId])).to.deep.equal([
         [0n, 1n, 'a', 0, 1, 100n],
         [1n, 5n, 'x', 0, 2, 101n],
         [2n, 5n, 'yz', 0, 3, 102n],
         [3n, 5n, 'control', 1, 3, 102n],
-      ],
-    );
+      ]);
     const whole = [...readEntryRecords(entry, { expandRecordSets: false })];
-    assert.deepEqual(
-      whole.map((r) => [r.slotId, r.flags]),
-      [
+    expect(whole.map((r) => [r.slotId, r.flags])).to.deep.equal([
         [0n, 0],
         [1n, 4],
         [3n, 1],
-      ],
-    );
+      ]);
   });
 
   it('rejects malformed sets as CORRUPT_ENTRY', () => {
@@ -162,15 +154,15 @@ describe('record sets', () => {
     const tooFew = Buffer.from(SET_XYZ);
     tooFew.writeInt32BE(1, 4);
     for (const bad of [badVersion, unequal, tooMany, tooFew, SET_XYZ.subarray(0, 20)]) {
-      assert.throws(() => readLogRecordSet(bad), logError('CORRUPT_ENTRY'));
+      expect(thrown(() => readLogRecordSet(bad))).to.satisfy(logError('CORRUPT_ENTRY'));
     }
   });
 
   it('refuses a RECORD_SET record whose payload is not a set, and oversized inner records', () => {
     const writer = new EntryRecordWriter();
-    assert.throws(() => writer.append({ txid: 1n, payload: Buffer.from('nope'), flags: 4, position: 1 }), logError('INVALID_RECORD'));
-    assert.throws(() => {
+    expect(thrown(() => writer.append({ txid: 1n, payload: Buffer.from('nope'), flags: 4, position: 1 }))).to.satisfy(logError('INVALID_RECORD'));
+    expect(thrown(() => {
       new LogRecordSetWriter().append(Buffer.alloc(MAX_LOGRECORD_SIZE + 1));
-    }, logError('RECORD_TOO_LARGE'));
+    })).to.satisfy(logError('RECORD_TOO_LARGE'));
   });
 });

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { DLogError, InvalidArgumentError, MetadataError } from '../../src/errors.js';
+import type { DLogErrorCode } from '../../src/index.js';
 
 describe('DLogError', () => {
   it('carries code, retriable and cause', () => {
@@ -26,5 +27,14 @@ describe('DLogError', () => {
     const foreign = Object.assign(new Error('from elsewhere'), { code: 'NO_NODE' });
     Object.defineProperty(foreign, Symbol.for('distributedlog.DLogError'), { value: true });
     expect(foreign).to.be.instanceOf(DLogError);
+  });
+
+  it('types code with the union of every layer\'s codes, so a misspelt code does not compile', () => {
+    // one code of each layer: this list compiles only while each is in DLogErrorCode
+    const codes: DLogErrorCode[] = ['INVALID_ARGUMENT', 'NO_NODE', 'LOCK_HELD', 'NOT_ENOUGH_BOOKIES', 'BOOKIE_TIMEOUT', 'FRAME_TOO_LARGE', 'SANDBOX_FAILED'];
+    const err: DLogError = new InvalidArgumentError('x');
+    expect(codes).to.include(err.code);
+    // @ts-expect-error -- 'LOG_NOT_FUOND' is no code: typecheck fails if this comparison compiles
+    expect(err.code === 'LOG_NOT_FUOND').to.equal(false);
   });
 });

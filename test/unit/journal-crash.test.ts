@@ -1,4 +1,4 @@
-import assert from 'node:assert/strict';
+import { expect } from 'chai';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { promises as fs } from 'node:fs';
@@ -25,7 +25,7 @@ async function runUntilKilled(dir: string, first: bigint, killAfterMs: number): 
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
   const [code, signal] = (await once(child, 'exit')) as [number | null, NodeJS.Signals | null];
   clearTimeout(timer);
-  assert.equal(signal, 'SIGKILL', `child exited with code ${code} before the kill: ${err}`);
+  expect(signal, `child exited with code ${code} before the kill: ${err}`).to.equal('SIGKILL');
   // Only complete lines: a torn last line was not (fully) reported.
   return out.split('\n').slice(0, -1).map((line) => BigInt(line));
 }
@@ -46,23 +46,23 @@ describe('Journal crash safety', function () {
     for (let round = 0; round < 5; round++) {
       const killAfterMs = 20 + Math.floor(Math.random() * 400);
       const ids = await runUntilKilled(dir, BigInt(round) * 10_000_000n, killAfterMs);
-      assert.ok(ids.length > 0, `round ${round}: no acks`);
+      expect(ids.length > 0, `round ${round}: no acks`).to.equal(true);
       for (const id of ids) acked.add(id);
 
       // The next child reopens a journal this process has repaired; repair must leave it appendable.
       const journal = await Journal.open(dir, CRASH_JOURNAL_OPTIONS);
       const replayed = new Set<bigint>();
       await journal.replay(JOURNAL_START, (record) => {
-        assert.equal(record.type, 'addEntry');
-        assert.ok(!replayed.has(record.entryId), `entry ${record.entryId} replayed twice`);
+        if (record.type !== 'addEntry') return expect.fail(`replayed a ${record.type} record, only adds were written`);
+        expect(!replayed.has(record.entryId), `entry ${record.entryId} replayed twice`).to.equal(true);
         // Unacknowledged records may be present too, but never damaged: groups replay whole.
-        assert.ok(crashPayload(record.entryId).equals(record.entry), `entry ${record.entryId} has wrong bytes`);
+        expect(crashPayload(record.entryId).equals(record.entry), `entry ${record.entryId} has wrong bytes`).to.equal(true);
         replayed.add(record.entryId);
       });
       const lost = [...acked].filter((id) => !replayed.has(id));
-      assert.deepEqual(lost, [], `round ${round} (killed ${killAfterMs} ms after the first ack): acknowledged records lost`);
+      expect(lost, `round ${round} (killed ${killAfterMs} ms after the first ack): acknowledged records lost`).to.deep.equal([]);
       await journal.close();
     }
-    assert.ok(acked.size > 100, `only ${acked.size} records acknowledged in 5 rounds`);
+    expect(acked.size > 100, `only ${acked.size} records acknowledged in 5 rounds`).to.equal(true);
   });
 });

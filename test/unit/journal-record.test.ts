@@ -1,4 +1,4 @@
-import assert from 'node:assert/strict';
+import { expect } from 'chai';
 
 import { checkJournalRecord, decodeJournalRecord, encodedJournalRecordSize, encodeJournalRecord, type JournalRecord } from '../../src/bookie/journal-record.js';
 
@@ -21,8 +21,8 @@ describe('journal records', () => {
   it('round-trips every record type', () => {
     for (const record of samples) {
       const buf = encode(record);
-      assert.equal(checkJournalRecord(buf, 3, buf.length), buf.length - 3);
-      assert.deepEqual(decodeJournalRecord(buf, 3), record);
+      expect(checkJournalRecord(buf, 3, buf.length)).to.equal(buf.length - 3);
+      expect(decodeJournalRecord(buf, 3)).to.deep.equal(record);
     }
   });
 
@@ -31,18 +31,18 @@ describe('journal records', () => {
     for (let i = 3; i < buf.length; i++) {
       const damaged = Buffer.from(buf);
       damaged[i]! ^= 0x10;
-      assert.equal(typeof checkJournalRecord(damaged, 3, damaged.length), 'string', `flip at byte ${i} went unnoticed`);
+      expect(typeof checkJournalRecord(damaged, 3, damaged.length), `flip at byte ${i} went unnoticed`).to.equal('string');
     }
   });
 
   it('rejects a record that runs past the end of its group', () => {
     const buf = encode(samples[2]!);
-    assert.match(String(checkJournalRecord(buf, 3, buf.length - 1)), /runs past/);
-    assert.match(String(checkJournalRecord(buf, 3, 10)), /runs past/);
+    expect(String(checkJournalRecord(buf, 3, buf.length - 1))).to.match(/runs past/);
+    expect(String(checkJournalRecord(buf, 3, 10))).to.match(/runs past/);
   });
 
   it('refuses ids outside the int64 range', () => {
     const record: JournalRecord = { type: 'fence', ledgerId: 1n << 63n };
-    assert.throws(() => encode(record), RangeError);
+    expect(() => encode(record)).to.throw(RangeError);
   });
 });

@@ -1,4 +1,4 @@
-import assert from 'node:assert/strict';
+import { expect } from 'chai';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -6,6 +6,7 @@ import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promi
 
 import { InvalidArgumentError } from '../../src/errors.js';
 import { JournalError } from '../../src/bookie/journal-error.js';
+import { rejection } from '../support/rejection.js';
 import { journalFileName } from '../../src/bookie/journal-format.js';
 import { encodedJournalRecordSize } from '../../src/bookie/journal-record.js';
 import {
@@ -18,6 +19,7 @@ import {
   type JournalSyncMode,
 } from '../../src/bookie/journal.js';
 import { seededRandom } from '../support/prng.js';
+import { rejected } from '../support/thrown.js';
 
 const KiB = 1024;
 const SYNC_MODES: JournalSyncMode[] = ['dsync', 'fdatasync'];
@@ -49,14 +51,9 @@ function entryIds(records: JournalRecord[]): number[] {
 }
 
 async function expectJournalError(promise: Promise<unknown>, code: string): Promise<JournalError> {
-  try {
-    await promise;
-  } catch (err) {
-    assert.ok(err instanceof JournalError, `expected a JournalError, got ${String(err)}`);
-    assert.equal(err.code, code, err.message);
-    return err;
-  }
-  assert.fail(`expected ${code}`);
+  const err = await rejection(promise, JournalError);
+  expect(err.code, err.message).to.equal(code);
+  return err;
 }
 
 async function flipByte(file: string, offset: number): Promise<void> {
@@ -101,16 +98,16 @@ describe('Journal', function () {
         const batch = Array.from({ length: 200 }, (_, i) => add(100 + i, 900));
         written.push(...batch);
         await Promise.all(batch.map((r) => journal.append(r)));
-        assert.ok(journal.stats().rolls >= 3, `expected rolls, got ${journal.stats().rolls}`);
-        assert.deepEqual(await replayAll(journal), written);
+        expect(journal.stats().rolls >= 3, `expected rolls, got ${journal.stats().rolls}`).to.equal(true);
+        expect(await replayAll(journal)).to.deep.equal(written);
         await journal.close();
 
         const reopened = await Journal.open(dir, { ...SMALL, syncMode });
-        assert.equal(reopened.stats().repairedBytes, 0);
-        assert.deepEqual(await replayAll(reopened), written);
+        expect(reopened.stats().repairedBytes).to.equal(0);
+        expect(await replayAll(reopened)).to.deep.equal(written);
         const more = [add(1000), add(1001)];
         await Promise.all(more.map((r) => reopened.append(r)));
-        assert.deepEqual(await replayAll(reopened), [...written, ...more]);
+        expect(await replayAll(reopened)).to.deep.equal([...written, ...more]);
         await reopened.close();
       });
     }
@@ -122,32 +119,32 @@ describe('Journal', function () {
       buf.fill(0);
       await acked;
       const [record] = await replayAll(journal);
-      assert.equal(record?.type === 'addEntry' && record.entry.toString(), 'original');
+      expect(record?.type === 'addEntry' && record.entry.toString()).to.equal('original');
       await journal.close();
     });
 
     it('rejects records it cannot encode and keeps working', async () => {
       const journal = await Journal.open(dir, SMALL);
-      await assert.rejects(journal.append({ type: 'fence', ledgerId: 1n << 63n }), InvalidArgumentError);
-      await assert.rejects(journal.append(add(0, 64 * KiB)), InvalidArgumentError);
+      expect(await rejected(journal.append({ type: 'fence', ledgerId: 1n << 63n }))).to.be.instanceOf(InvalidArgumentError);
+      expect(await rejected(journal.append(add(0, 64 * KiB)))).to.be.instanceOf(InvalidArgumentError);
       await journal.append(add(1));
-      assert.deepEqual(entryIds(await replayAll(journal)), [1]);
+      expect(entryIds(await replayAll(journal))).to.deep.equal([1]);
       await journal.close();
     });
 
     it('rejects bad options', async () => {
-      await assert.rejects(Journal.open(dir, { alignment: 1000 }), InvalidArgumentError);
-      await assert.rejects(Journal.open(dir, { maxFileSize: 1024 }), InvalidArgumentError);
-      await assert.rejects(Journal.open(dir, { maxGroupRecords: 0 }), InvalidArgumentError);
+      expect(await rejected(Journal.open(dir, { alignment: 1000 }))).to.be.instanceOf(InvalidArgumentError);
+      expect(await rejected(Journal.open(dir, { maxFileSize: 1024 }))).to.be.instanceOf(InvalidArgumentError);
+      expect(await rejected(Journal.open(dir, { maxGroupRecords: 0 }))).to.be.instanceOf(InvalidArgumentError);
     });
 
     it('preallocates, so that group writes do not grow the file', async () => {
       const journal = await Journal.open(dir, { maxFileSize: 1024 * KiB, preallocSize: 256 * KiB });
       await journal.append(add(0));
       const size = (await fs.stat(file(1))).size;
-      assert.equal(size, 256 * KiB);
+      expect(size).to.equal(256 * KiB);
       for (let i = 1; i < 20; i++) await journal.append(add(i, 2000));
-      assert.equal((await fs.stat(file(1))).size, size);
+      expect((await fs.stat(file(1))).size).to.equal(size);
       await journal.close();
     });
   });
@@ -158,28 +155,28 @@ describe('Journal', function () {
       const order: number[] = [];
       await Promise.all(Array.from({ length: 10_000 }, (_, i) => journal.append(add(i)).then(() => order.push(i))));
       const stats = journal.stats();
-      assert.equal(stats.records, 10_000);
-      assert.equal(stats.pendingRecords, 0);
-      assert.ok(stats.groups < 100 && stats.syncs < 100, `groups ${stats.groups}, syncs ${stats.syncs}`);
-      assert.deepEqual(order, Array.from({ length: 10_000 }, (_, i) => i));
-      assert.deepEqual(entryIds(await replayAll(journal)), order);
+      expect(stats.records).to.equal(10_000);
+      expect(stats.pendingRecords).to.equal(0);
+      expect(stats.groups < 100 && stats.syncs < 100, `groups ${stats.groups}, syncs ${stats.syncs}`).to.equal(true);
+      expect(order).to.deep.equal(Array.from({ length: 10_000 }, (_, i) => i));
+      expect(entryIds(await replayAll(journal))).to.deep.equal(order);
       await journal.close();
     });
 
     it('caps a group by records and by bytes', async () => {
       const byCount = await Journal.open(path.join(dir, 'count'), { maxGroupRecords: 100 });
       await Promise.all(Array.from({ length: 1000 }, (_, i) => byCount.append(add(i))));
-      assert.equal(byCount.stats().groups, 10);
+      expect(byCount.stats().groups).to.equal(10);
       await byCount.close();
 
       const recordSize = encodedJournalRecordSize(add(0));
       const byBytes = await Journal.open(path.join(dir, 'bytes'), { maxGroupBytes: 4 * recordSize });
       await Promise.all(Array.from({ length: 100 }, (_, i) => byBytes.append(add(i))));
-      assert.equal(byBytes.stats().groups, 25);
+      expect(byBytes.stats().groups).to.equal(25);
       // A record larger than the cap still gets a group of its own.
       await byBytes.append(add(100, 10 * recordSize));
-      assert.equal(byBytes.stats().groups, 26);
-      assert.equal((await replayAll(byBytes)).length, 101);
+      expect(byBytes.stats().groups).to.equal(26);
+      expect((await replayAll(byBytes)).length).to.equal(101);
       await byBytes.close();
     });
 
@@ -199,19 +196,19 @@ describe('Journal', function () {
       while (syncsStarted === 0) await nextTurn();
       const later = [1, 2, 3].map((i) => journal.append(add(i)).then(() => acked.push(i)));
       await sleep(30);
-      assert.deepEqual(acked, [], 'acknowledged before the sync returned');
-      assert.deepEqual(journal.markCheckpoint(), { fileId: 1, offset: 4096 });
+      expect(acked, 'acknowledged before the sync returned').to.deep.equal([]);
+      expect(journal.markCheckpoint()).to.deep.equal({ fileId: 1, offset: 4096 });
       release();
       await first;
-      assert.deepEqual(acked, [0]);
+      expect(acked).to.deep.equal([0]);
       // The three appends made during the first sync form the second group, started at once.
       while (syncsStarted === 1) await nextTurn();
       await sleep(30);
-      assert.deepEqual(acked, [0]);
+      expect(acked).to.deep.equal([0]);
       release();
       await Promise.all(later);
-      assert.deepEqual(acked, [0, 1, 2, 3]);
-      assert.equal(journal.stats().groups, 2);
+      expect(acked).to.deep.equal([0, 1, 2, 3]);
+      expect(journal.stats().groups).to.equal(2);
       await journal.close();
     });
 
@@ -220,14 +217,14 @@ describe('Journal', function () {
       const e0 = eager.append(add(0));
       await nextTurn();
       await Promise.all([e0, eager.append(add(1))]);
-      assert.equal(eager.stats().groups, 2);
+      expect(eager.stats().groups).to.equal(2);
       await eager.close();
 
       const patient = await Journal.open(path.join(dir, 'patient'), { maxGroupWaitMicros: 200_000 });
       const p0 = patient.append(add(0));
       await nextTurn();
       await Promise.all([p0, patient.append(add(1))]);
-      assert.equal(patient.stats().groups, 1);
+      expect(patient.stats().groups).to.equal(1);
       await patient.close();
     });
 
@@ -238,7 +235,7 @@ describe('Journal', function () {
       await Promise.all(pending);
       await expectJournalError(journal.append(add(1000)), 'JOURNAL_CLOSED');
       const reopened = await Journal.open(dir);
-      assert.equal((await replayAll(reopened)).length, 1000);
+      expect((await replayAll(reopened)).length).to.equal(1000);
       await reopened.close();
     });
 
@@ -256,11 +253,11 @@ describe('Journal', function () {
       const doomed = Array.from({ length: 10 }, (_, i) => journal.append(add(i + 1)));
       for (const p of doomed) {
         const err = await expectJournalError(p, 'JOURNAL_IO');
-        assert.equal((err.cause as Error).message, 'EIO (injected)');
+        expect((err.cause as Error).message).to.equal('EIO (injected)');
       }
       fail = false;
       await expectJournalError(journal.append(add(99)), 'JOURNAL_IO');
-      assert.equal(journal.stats().pendingRecords, 0);
+      expect(journal.stats().pendingRecords).to.equal(0);
       await journal.close();
     });
   });
@@ -282,7 +279,7 @@ describe('Journal', function () {
         // The group a crash interrupts: one group (appended in one turn), written but treated as not acknowledged.
         const torn = Array.from({ length: 1 + Math.floor(random() * 40) }, (_, i) => add(1000 + i, 1 + Math.floor(random() * 600)));
         await Promise.all(torn.map((r) => journal.append(r)));
-        assert.equal(journal.markCheckpoint().fileId, mark.fileId, context);
+        expect(journal.markCheckpoint().fileId, context).to.equal(mark.fileId);
         const dataEnd = mark.offset + 24 + torn.reduce((n, r) => n + encodedJournalRecordSize(r), 0);
         await journal.close();
 
@@ -310,14 +307,14 @@ describe('Journal', function () {
 
         journal = await Journal.open(roundDir, options);
         const expected = tornGroupSurvives ? [...acked, ...torn] : acked;
-        assert.deepEqual(await replayAll(journal), expected, `${context}: mode ${mode} at ${damagedFrom}`);
+        expect(await replayAll(journal), `${context}: mode ${mode} at ${damagedFrom}`).to.deep.equal(expected);
         const after = [add(5000), add(5001, 3000)];
         await Promise.all(after.map((r) => journal.append(r)));
         await journal.close();
 
         journal = await Journal.open(roundDir, options);
-        assert.equal(journal.stats().repairedBytes, 0, context);
-        assert.deepEqual(await replayAll(journal), [...expected, ...after], context);
+        expect(journal.stats().repairedBytes, context).to.equal(0);
+        expect(await replayAll(journal), context).to.deep.equal([...expected, ...after]);
         await journal.close();
       }
     });
@@ -334,15 +331,15 @@ describe('Journal', function () {
       // A payload byte of the first group's record: the record (right after the 24-byte group header) is named.
       await flipByte(file(1), starts[0]! + 24 + 9 + 16 + 50);
       const err = await expectJournalError(Journal.open(dir, SMALL), 'JOURNAL_CORRUPT');
-      assert.equal(err.file, file(1));
-      assert.equal(err.offset, starts[0]! + 24);
-      assert.match(err.message, /checksum/);
+      expect(err.file).to.equal(file(1));
+      expect(err.offset).to.equal(starts[0]! + 24);
+      expect(err.message).to.match(/checksum/);
       await flipByte(file(1), starts[0]! + 24 + 9 + 16 + 50);
 
       // The second group's header.
       await flipByte(file(1), starts[1]! + 10);
       const headerErr = await expectJournalError(Journal.open(dir, SMALL), 'JOURNAL_CORRUPT');
-      assert.equal(headerErr.offset, starts[1]);
+      expect(headerErr.offset).to.equal(starts[1]);
       await flipByte(file(1), starts[1]! + 10);
 
       // A group zeroed out (a lost sector) is not the end of the journal when valid groups follow it.
@@ -350,7 +347,7 @@ describe('Journal', function () {
       await handle.write(Buffer.alloc(starts[2]! - starts[1]!), 0, starts[2]! - starts[1]!, starts[1]);
       await handle.close();
       const zeroErr = await expectJournalError(Journal.open(dir, SMALL), 'JOURNAL_CORRUPT');
-      assert.equal(zeroErr.offset, starts[1]);
+      expect(zeroErr.offset).to.equal(starts[1]);
     });
 
     it('reports damage in an older file from replay', async () => {
@@ -358,27 +355,27 @@ describe('Journal', function () {
       const firstGroup = journal.markCheckpoint().offset;
       for (let i = 0; i < 100; i++) await journal.append(add(i, 2000));
       await journal.close();
-      assert.ok((await fs.readdir(dir)).length > 2);
+      expect((await fs.readdir(dir)).length > 2).to.equal(true);
 
       await flipByte(file(1), firstGroup + 24 + 40);
       const reopened = await Journal.open(dir, SMALL);
       const err = await expectJournalError(replayAll(reopened), 'JOURNAL_CORRUPT');
-      assert.equal(err.file, file(1));
-      assert.equal(err.offset, firstGroup + 24);
+      expect(err.file).to.equal(file(1));
+      expect(err.offset).to.equal(firstGroup + 24);
       await flipByte(file(1), firstGroup + 24 + 40);
-      assert.equal((await replayAll(reopened)).length, 100);
+      expect((await replayAll(reopened)).length).to.equal(100);
 
       // Damage after the end of an older file's data is corruption too: that file was complete.
       const size = (await fs.stat(file(2))).size;
       await fs.appendFile(file(2), Buffer.from('junk'));
       const tailErr = await expectJournalError(replayAll(reopened), 'JOURNAL_CORRUPT');
-      assert.equal(tailErr.file, file(2));
+      expect(tailErr.file).to.equal(file(2));
       await fs.truncate(file(2), size);
 
       // A file that vanished from the middle.
       await fs.rename(file(2), path.join(dir, 'elsewhere'));
       const missing = await expectJournalError(replayAll(reopened), 'JOURNAL_MISSING');
-      assert.equal(missing.file, file(2));
+      expect(missing.file).to.equal(file(2));
       await reopened.close();
     });
 
@@ -391,10 +388,10 @@ describe('Journal', function () {
       await fs.writeFile(file(2), partialHeader);
 
       const reopened = await Journal.open(dir, SMALL);
-      await assert.rejects(fs.stat(file(2)), { code: 'ENOENT' });
+      expect(await rejected(fs.stat(file(2)))).to.deep.include({ code: 'ENOENT' });
       await reopened.append(add(1));
-      assert.deepEqual(entryIds(await replayAll(reopened)), [0, 1]);
-      assert.equal(reopened.stats().fileId, 1);
+      expect(entryIds(await replayAll(reopened))).to.deep.equal([0, 1]);
+      expect(reopened.stats().fileId).to.equal(1);
       await reopened.close();
     });
 
@@ -404,7 +401,7 @@ describe('Journal', function () {
       await journal.close();
       await flipByte(file(1), 12);
       const err = await expectJournalError(Journal.open(dir, SMALL), 'JOURNAL_CORRUPT');
-      assert.equal(err.offset, 0);
+      expect(err.offset).to.equal(0);
     });
   });
 
@@ -414,11 +411,11 @@ describe('Journal', function () {
       for (let i = 0; i < 30; i++) await journal.append(add(i, 3000));
       const mark = journal.markCheckpoint();
       for (let i = 30; i < 60; i++) await journal.append(add(i, 3000));
-      assert.ok(compareJournalPositions(journal.markCheckpoint(), mark) > 0);
-      assert.deepEqual(entryIds(await replayAll(journal, mark)), Array.from({ length: 30 }, (_, i) => 30 + i));
-      const result = await journal.replay(journal.markCheckpoint(), () => assert.fail('nothing after the end'));
-      assert.equal(result.records, 0);
-      await assert.rejects(journal.replay({ fileId: mark.fileId, offset: mark.offset + 1 }, () => undefined), InvalidArgumentError);
+      expect(compareJournalPositions(journal.markCheckpoint(), mark) > 0).to.equal(true);
+      expect(entryIds(await replayAll(journal, mark))).to.deep.equal(Array.from({ length: 30 }, (_, i) => 30 + i));
+      const result = await journal.replay(journal.markCheckpoint(), () => expect.fail('nothing after the end'));
+      expect(result.records).to.equal(0);
+      expect(await rejected(journal.replay({ fileId: mark.fileId, offset: mark.offset + 1 }, () => undefined))).to.be.instanceOf(InvalidArgumentError);
       await journal.close();
     });
 
@@ -426,25 +423,22 @@ describe('Journal', function () {
       const journal = await Journal.open(dir, SMALL);
       for (let i = 0; i < 60; i++) await journal.append(add(i, 3000));
       const mark = journal.markCheckpoint();
-      assert.ok(mark.fileId >= 3, `expected several files, got ${mark.fileId}`);
+      expect(mark.fileId >= 3, `expected several files, got ${mark.fileId}`).to.equal(true);
       for (let i = 60; i < 70; i++) await journal.append(add(i, 3000));
       const before = await fs.readdir(dir);
 
-      await assert.rejects(journal.removeBefore({ fileId: 99, offset: 0 }), InvalidArgumentError);
+      expect(await rejected(journal.removeBefore({ fileId: 99, offset: 0 }))).to.be.instanceOf(InvalidArgumentError);
       const removed = await journal.removeBefore(mark);
-      assert.deepEqual(removed, Array.from({ length: mark.fileId - 1 }, (_, i) => i + 1));
-      assert.deepEqual(
-        (await fs.readdir(dir)).sort(),
-        before.filter((name) => !removed.map(journalFileName).includes(name)).sort(),
-      );
+      expect(removed).to.deep.equal(Array.from({ length: mark.fileId - 1 }, (_, i) => i + 1));
+      expect((await fs.readdir(dir)).sort()).to.deep.equal(before.filter((name) => !removed.map(journalFileName).includes(name)).sort());
 
       const fromMark = entryIds(await replayAll(journal, mark));
-      assert.deepEqual(fromMark.slice(-10), Array.from({ length: 10 }, (_, i) => 60 + i));
+      expect(fromMark.slice(-10)).to.deep.equal(Array.from({ length: 10 }, (_, i) => 60 + i));
       const fromStart = entryIds(await replayAll(journal));
-      assert.ok(fromStart.length >= fromMark.length);
-      assert.deepEqual(fromStart.slice(-fromMark.length), fromMark);
+      expect(fromStart.length >= fromMark.length).to.equal(true);
+      expect(fromStart.slice(-fromMark.length)).to.deep.equal(fromMark);
       await expectJournalError(replayAll(journal, { fileId: 1, offset: 0 }), 'JOURNAL_MISSING');
-      assert.deepEqual(await journal.removeBefore(mark), []);
+      expect(await journal.removeBefore(mark)).to.deep.equal([]);
       await journal.close();
     });
   });

@@ -7,6 +7,7 @@ import type { Context } from 'mocha';
 import { LedgerIdGenerator } from '../../src/ledger/ledger-id-generator.js';
 import type { MetadataStore } from '../../src/metadata/metadata-store.js';
 import { metadataBackends } from '../support/metadata-backends.js';
+import { waitFor } from '../support/wait-for.js';
 
 const backends = metadataBackends('ledger-idgen');
 
@@ -29,13 +30,7 @@ function overflowingAt(store: MetadataStore, prefix: string): MetadataStore {
   });
 }
 
-async function until(condition: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+const until = (condition: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<number> => waitFor(condition, timeoutMs, what);
 
 for (const backend of backends) {
   describe(`LedgerIdGenerator (${backend.name})`, function () {

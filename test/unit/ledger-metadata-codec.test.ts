@@ -1,4 +1,4 @@
-import assert from 'node:assert/strict';
+import { expect } from 'chai';
 import {
   decodeLedgerMetadata,
   encodeLedgerMetadata,
@@ -6,13 +6,14 @@ import {
   type LedgerMetadata,
 } from '../../src/ledger-metadata/ledger-metadata-codec.js';
 import { BOOKIES, OPEN_LEDGER, OPEN_LEDGER_ZNODE } from '../support/ledger-metadata-fixture.js';
+import { thrown } from '../support/thrown.js';
 
 describe('ledger metadata codec', () => {
   it('writes format v3 byte for byte', () => {
     const znode = encodeLedgerMetadata(OPEN_LEDGER);
-    assert.deepEqual(znode, OPEN_LEDGER_ZNODE);
-    assert.equal(znode.subarray(0, 30).toString('latin1'), 'BookieMetadataFormatVersion\t3\n');
-    assert.deepEqual(decodeLedgerMetadata(znode), OPEN_LEDGER);
+    expect(znode).to.deep.equal(OPEN_LEDGER_ZNODE);
+    expect(znode.subarray(0, 30).toString('latin1')).to.equal('BookieMetadataFormatVersion\t3\n');
+    expect(decodeLedgerMetadata(znode)).to.deep.equal(OPEN_LEDGER);
   });
 
   it('round-trips a closed ledger with every optional field', () => {
@@ -37,14 +38,14 @@ describe('ledger metadata codec', () => {
       ]),
       cToken: -(1n << 63n),
     };
-    assert.deepEqual(decodeLedgerMetadata(encodeLedgerMetadata(closed)), closed);
+    expect(decodeLedgerMetadata(encodeLedgerMetadata(closed))).to.deep.equal(closed);
   });
 
   it('copies the buffers it decodes', () => {
     const znode = Buffer.from(OPEN_LEDGER_ZNODE);
     const metadata = decodeLedgerMetadata(znode);
     znode.fill(0);
-    assert.deepEqual(metadata.password, Buffer.from('pw'));
+    expect(metadata.password).to.deep.equal(Buffer.from('pw'));
   });
 
   it('reads format v2 (TextFormat)', () => {
@@ -70,7 +71,7 @@ describe('ledger metadata codec', () => {
       '}',
       '',
     ].join('\n');
-    assert.deepEqual(decodeLedgerMetadata(Buffer.from(text)), {
+    expect(decodeLedgerMetadata(Buffer.from(text))).to.deep.equal({
       ensembleSize: 3,
       writeQuorumSize: 2,
       ackQuorumSize: 2,
@@ -91,16 +92,16 @@ describe('ledger metadata codec', () => {
       'segment { ensembleMember: "10.0.0.1:3181" ensembleMember: "10.0.0.2:3181" ensembleMember: "10.0.0.3:3181" ' +
       'firstEntryId: 0 } digestType: CRC32C password: "" ackQuorumSize: 2\n';
     const metadata = decodeLedgerMetadata(Buffer.from(text));
-    assert.equal(metadata.state, 'OPEN');
-    assert.equal(metadata.digestType, 'CRC32C');
-    assert.deepEqual(metadata.password, Buffer.alloc(0));
-    assert.equal(metadata.cToken, undefined);
+    expect(metadata.state).to.equal('OPEN');
+    expect(metadata.digestType).to.equal('CRC32C');
+    expect(metadata.password).to.deep.equal(Buffer.alloc(0));
+    expect(metadata.cToken).to.equal(undefined);
   });
 
   it('reads format v1, closed and in recovery', () => {
     const v1 = (closing: string) =>
       Buffer.from(`BookieMetadataFormatVersion\t1\n2\n3\n300\n0\ta:1\tb:1\tc:1\n10\ta:1\td:1\tc:1\n${closing}`);
-    assert.deepEqual(decodeLedgerMetadata(v1('12\tCLOSED\n')), {
+    expect(decodeLedgerMetadata(v1('12\tCLOSED\n'))).to.deep.equal({
       ensembleSize: 3,
       writeQuorumSize: 2,
       ackQuorumSize: 2,
@@ -114,9 +115,9 @@ describe('ledger metadata codec', () => {
       customMetadata: new Map(),
     });
     const recovering = decodeLedgerMetadata(v1('-102\tCLOSED\n'));
-    assert.equal(recovering.state, 'IN_RECOVERY');
-    assert.equal(recovering.lastEntryId, -1n);
-    assert.equal(decodeLedgerMetadata(v1('')).state, 'OPEN');
+    expect(recovering.state).to.equal('IN_RECOVERY');
+    expect(recovering.lastEntryId).to.equal(-1n);
+    expect(decodeLedgerMetadata(v1('')).state).to.equal('OPEN');
   });
 
   it('rejects what BookKeeper would not read', () => {
@@ -137,17 +138,14 @@ describe('ledger metadata codec', () => {
     bad.push(Buffer.from(OPEN_LEDGER_ZNODE.subarray(0, 40)));
     for (const data of bad) {
       const expected = { name: 'WireError', code: 'MALFORMED_METADATA' };
-      assert.throws(() => decodeLedgerMetadata(data), expected, data.toString('latin1'));
+      expect(thrown(() => decodeLedgerMetadata(data)), data.toString('latin1')).to.deep.include(expected);
     }
   });
 
   it('refuses to write inconsistent metadata', () => {
-    assert.throws(() => encodeLedgerMetadata({ ...OPEN_LEDGER, ackQuorumSize: 3 }), { code: 'INVALID_ARGUMENT' });
+    expect(thrown(() => encodeLedgerMetadata({ ...OPEN_LEDGER, ackQuorumSize: 3 }))).to.deep.include({ code: 'INVALID_ARGUMENT' });
     const tooSmall: EnsembleSegment[] = [[0n, ['a:1']]];
-    assert.throws(() => encodeLedgerMetadata({ ...OPEN_LEDGER, ensembles: tooSmall }), { code: 'INVALID_ARGUMENT' });
-    assert.throws(
-      () => encodeLedgerMetadata({ ...OPEN_LEDGER, ensembles: [[5n, BOOKIES], [5n, BOOKIES]] }),
-      { code: 'INVALID_ARGUMENT' },
-    );
+    expect(thrown(() => encodeLedgerMetadata({ ...OPEN_LEDGER, ensembles: tooSmall }))).to.deep.include({ code: 'INVALID_ARGUMENT' });
+    expect(thrown(() => encodeLedgerMetadata({ ...OPEN_LEDGER, ensembles: [[5n, BOOKIES], [5n, BOOKIES]] }))).to.deep.include({ code: 'INVALID_ARGUMENT' });
   });
 });

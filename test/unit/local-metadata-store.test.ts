@@ -1,7 +1,7 @@
 // Behaviour specific to the embedded backend: persistence and recovery of its directory, the
 // directory lock, group commit and compaction. The MetadataStore semantics shared with the
 // ZooKeeper backend are covered by test/conformance.
-import assert from 'node:assert/strict';
+import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -13,6 +13,7 @@ import { MetadataError } from '../../src/errors.js';
 import type { WatchEvent } from '../../src/metadata/metadata-store.js';
 import { LocalMetadataStore } from '../../src/metadata/local/local-metadata-store.js';
 import type { LocalMetadataStoreOptions } from '../../src/metadata/local/local-metadata-store.js';
+import { rejected } from '../support/thrown.js';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const storeModule = pathToFileURL(join(repoRoot, 'src/metadata/local/local-metadata-store.ts')).href;
@@ -87,23 +88,23 @@ describe('LocalMetadataStore (backend specific)', function () {
     await s.delete('/a/job-0000000001');
     await s.create('/a/b/c', Buffer.from('deep'), { createParents: true });
     const before = (await s.get('/a')).stat;
-    assert.equal(before.version, 2);
+    expect(before.version).to.equal(2);
     // only creates count, as in ZooKeeper: three jobs and b
-    assert.equal(before.cversion, 4);
+    expect(before.cversion).to.equal(4);
     await s.close();
 
     const again = await openStore();
-    assert.ok(again.sessionId > firstSession, 'session ids grow across opens');
+    expect(again.sessionId > firstSession, 'session ids grow across opens').to.equal(true);
     const { data, stat: after } = await again.get('/a');
-    assert.equal(data.toString(), 'three');
-    assert.deepEqual(after, before);
-    assert.deepEqual(await again.children('/a'), ['b', 'job-0000000000', 'job-0000000002']);
-    assert.equal((await again.get('/a/job-0000000002')).data.toString(), 'job 2');
-    assert.equal((await again.get('/a/b/c')).data.toString(), 'deep');
-    assert.equal(await again.create('/a/job-', undefined, { mode: 'persistent_sequential' }), '/a/job-0000000004');
+    expect(data.toString()).to.equal('three');
+    expect(after).to.deep.equal(before);
+    expect(await again.children('/a')).to.deep.equal(['b', 'job-0000000000', 'job-0000000002']);
+    expect((await again.get('/a/job-0000000002')).data.toString()).to.equal('job 2');
+    expect((await again.get('/a/b/c')).data.toString()).to.equal('deep');
+    expect(await again.create('/a/job-', undefined, { mode: 'persistent_sequential' })).to.equal('/a/job-0000000004');
     const created = await again.get('/a/job-0000000004');
-    assert.ok(created.stat.czxid > before.pzxid, 'zxids keep increasing');
-    assert.equal((await again.get('/a')).stat.pzxid, created.stat.czxid);
+    expect(created.stat.czxid > before.pzxid, 'zxids keep increasing').to.equal(true);
+    expect((await again.get('/a')).stat.pzxid).to.equal(created.stat.czxid);
   });
 
   it('deletes the ephemeral nodes of a crashed process and takes over its stale lock', async () => {
@@ -116,20 +117,20 @@ describe('LocalMetadataStore (backend specific)', function () {
       print(String(store.sessionId));
       process.kill(process.pid, 'SIGKILL');`);
     const crashedSession = BigInt(lines[0] ?? '0');
-    assert.ok(crashedSession > 0n);
-    assert.ok(existsSync(join(dir, 'LOCK')), 'the crashed process left its lock');
+    expect(crashedSession > 0n).to.equal(true);
+    expect(existsSync(join(dir, 'LOCK')), 'the crashed process left its lock').to.equal(true);
 
     const s = await openStore();
-    assert.ok(s.sessionId > crashedSession);
-    assert.equal((await readFile(join(dir, 'LOCK'), 'utf8')).trim(), String(process.pid));
-    assert.deepEqual(await s.children('/app'), ['keep']);
-    assert.equal((await s.get('/app/keep')).data.toString(), 'kept');
+    expect(s.sessionId > crashedSession).to.equal(true);
+    expect((await readFile(join(dir, 'LOCK'), 'utf8')).trim()).to.equal(String(process.pid));
+    expect(await s.children('/app')).to.deep.equal(['keep']);
+    expect((await s.get('/app/keep')).data.toString()).to.equal('kept');
     // three creates; the deletes at recovery moved only the pzxid
     const app = (await s.get('/app')).stat;
-    assert.equal(app.cversion, 3);
-    assert.ok(app.pzxid > app.mzxid);
-    assert.equal(await s.create('/app/member-', undefined, { mode: 'persistent_sequential' }), '/app/member-0000000003');
-    assert.equal(await s.exists('/app/owner'), null);
+    expect(app.cversion).to.equal(3);
+    expect(app.pzxid > app.mzxid).to.equal(true);
+    expect(await s.create('/app/member-', undefined, { mode: 'persistent_sequential' })).to.equal('/app/member-0000000003');
+    expect(await s.exists('/app/owner')).to.equal(null);
   });
 
   it('recovers from a torn last write (bytes past the synced length), losing only the torn record', async () => {
@@ -143,8 +144,8 @@ describe('LocalMetadataStore (backend specific)', function () {
     const warnings: string[] = [];
     const logger = { info: () => undefined, warn: (message: string) => { warnings.push(message); } };
     const again = await openStore({ logger });
-    assert.deepEqual(await again.children('/t'), ['1', '2', '3']);
-    assert.match(warnings.join('\n'), /torn last write of 11 bytes/);
+    expect(await again.children('/t')).to.deep.equal(['1', '2', '3']);
+    expect(warnings.join('\n')).to.match(/torn last write of 11 bytes/);
     await again.create('/t/4', Buffer.from('4'));
     await again.close();
 
@@ -153,8 +154,8 @@ describe('LocalMetadataStore (backend specific)', function () {
     record.writeUInt32LE(32, 0);
     await appendFile(logFile, record);
     const third = await openStore();
-    assert.deepEqual(await third.children('/t'), ['1', '2', '3', '4']);
-    assert.equal((await third.get('/t')).stat.cversion, 4);
+    expect(await third.children('/t')).to.deep.equal(['1', '2', '3', '4']);
+    expect((await third.get('/t')).stat.cversion).to.equal(4);
   });
 
   it('refuses a log cut or replaced inside its synced part (STORE_CORRUPT), never rolling back acknowledged changes', async () => {
@@ -165,9 +166,9 @@ describe('LocalMetadataStore (backend specific)', function () {
     const size = (await stat(logFile)).size;
     await truncate(logFile, size - 3);
     const corrupt = isCode('STORE_CORRUPT', new RegExp(`damaged at offset \\d+, inside the first ${size} bytes, which were synced`));
-    await assert.rejects(LocalMetadataStore.open(dir), corrupt);
+    expect(await rejected(LocalMetadataStore.open(dir))).to.satisfy(corrupt);
     await writeFile(logFile, randomBytes(size));
-    await assert.rejects(LocalMetadataStore.open(dir), corrupt);
+    expect(await rejected(LocalMetadataStore.open(dir))).to.satisfy(corrupt);
   });
 
   it('refuses to open a log damaged before acknowledged records (STORE_CORRUPT)', async () => {
@@ -182,34 +183,34 @@ describe('LocalMetadataStore (backend specific)', function () {
     await writeFile(logFile, bytes);
 
     const corrupt = isCode('STORE_CORRUPT', /offset 0.*acknowledged records follow/);
-    await assert.rejects(LocalMetadataStore.open(dir), corrupt);
+    expect(await rejected(LocalMetadataStore.open(dir))).to.satisfy(corrupt);
     // the failed open let go of the lock: the same error again, not STORE_LOCKED
-    await assert.rejects(LocalMetadataStore.open(dir), corrupt);
-    assert.ok(!existsSync(join(dir, 'LOCK')));
+    expect(await rejected(LocalMetadataStore.open(dir))).to.satisfy(corrupt);
+    expect(!existsSync(join(dir, 'LOCK'))).to.equal(true);
   });
 
   it('locks the directory against other processes while clients in this one share it', async () => {
     const a = await openStore();
     const b = await LocalMetadataStore.open(join(dir, '.'));
     stores.push(b);
-    assert.notEqual(a.sessionId, b.sessionId);
+    expect(a.sessionId).to.not.equal(b.sessionId);
     await a.create('/shared', Buffer.from('from a'));
-    assert.equal((await b.get('/shared')).data.toString(), 'from a');
+    expect((await b.get('/shared')).data.toString()).to.equal('from a');
     await b.create('/shared/eph', undefined, { mode: 'ephemeral' });
     let onDeleted!: (event: WatchEvent) => void;
     const deleted = new Promise<WatchEvent>((resolve) => { onDeleted = resolve; });
-    assert.equal((await a.exists('/shared/eph', onDeleted))?.ephemeralOwner, b.sessionId);
+    expect((await a.exists('/shared/eph', onDeleted))?.ephemeralOwner).to.equal(b.sessionId);
 
     const [code, message] = await runChild(lockProbe(dir));
-    assert.equal(code, 'STORE_LOCKED');
-    assert.ok(message?.includes(dir) === true && message.includes(`process ${process.pid}`), message);
+    expect(code).to.equal('STORE_LOCKED');
+    expect(message?.includes(dir) === true && message.includes(`process ${process.pid}`), message).to.equal(true);
 
     await b.close();
-    assert.deepEqual(await deleted, { type: 'deleted', path: '/shared/eph' });
-    assert.equal((await a.get('/shared')).data.toString(), 'from a');
+    expect(await deleted).to.deep.equal({ type: 'deleted', path: '/shared/eph' });
+    expect((await a.get('/shared')).data.toString()).to.equal('from a');
     // the last client to close releases the lock
     await a.close();
-    assert.deepEqual(await runChild(lockProbe(dir)), ['OPENED']);
+    expect(await runChild(lockProbe(dir))).to.deep.equal(['OPENED']);
   });
 
   it('groups concurrent commits: 1000 creates share a few syncs and all survive reopen', async () => {
@@ -220,19 +221,19 @@ describe('LocalMetadataStore (backend specific)', function () {
       ? s.create('/g/seq-', Buffer.from(String(i)), { mode: 'persistent_sequential' })
       : s.create(`/g/n${i}`, Buffer.from(String(i))))));
     const after = s.stats;
-    assert.equal(after.transactions - before.transactions, 1000);
-    assert.ok(after.syncs - before.syncs <= 5, `${after.syncs - before.syncs} syncs for 1000 commits`);
-    assert.equal(new Set(paths).size, 1000);
+    expect(after.transactions - before.transactions).to.equal(1000);
+    expect(after.syncs - before.syncs <= 5, `${after.syncs - before.syncs} syncs for 1000 commits`).to.equal(true);
+    expect(new Set(paths).size).to.equal(1000);
     await s.close();
 
     const again = await openStore();
     const names = await again.children('/g');
-    assert.equal(names.length, 1000);
-    assert.deepEqual(names, paths.map((path) => path.slice('/g/'.length)).sort());
+    expect(names.length).to.equal(1000);
+    expect(names).to.deep.equal(paths.map((path) => path.slice('/g/'.length)).sort());
     for (const i of [0, 1, 500, 998, 999]) {
-      assert.equal((await again.get(paths[i] ?? '')).data.toString(), String(i));
+      expect((await again.get(paths[i] ?? '')).data.toString()).to.equal(String(i));
     }
-    assert.equal((await again.get('/g')).stat.cversion, 1000);
+    expect((await again.get('/g')).stat.cversion).to.equal(1000);
   });
 
   it('compacts the log into a snapshot past the threshold and reopens from it', async () => {
@@ -247,17 +248,17 @@ describe('LocalMetadataStore (backend specific)', function () {
       await (i % 25 === 24 ? pending.at(-1) : new Promise(setImmediate));
     }
     await Promise.all(pending);
-    assert.ok(s.stats.compactions > 10, `${s.stats.compactions} compactions`);
-    assert.ok((await stat(logFile)).size < 4096 + 200_000, 'the log restarted');
+    expect(s.stats.compactions > 10, `${s.stats.compactions} compactions`).to.equal(true);
+    expect((await stat(logFile)).size < 4096 + 200_000, 'the log restarted').to.equal(true);
     await s.close();
 
     const again = await openStore();
     const { data, stat: kStat } = await again.get('/k');
-    assert.equal(data.toString(), 'value 999'.padEnd(100, '.'));
-    assert.equal(kStat.version, 1000);
-    assert.equal((await again.children('/k')).length, 50);
-    assert.equal((await again.get('/k/seq-0000000049')).data.toString(), '980');
-    assert.equal(await again.create('/k/seq-', undefined, { mode: 'persistent_sequential' }), '/k/seq-0000000050');
+    expect(data.toString()).to.equal('value 999'.padEnd(100, '.'));
+    expect(kStat.version).to.equal(1000);
+    expect((await again.children('/k')).length).to.equal(50);
+    expect((await again.get('/k/seq-0000000049')).data.toString()).to.equal('980');
+    expect(await again.create('/k/seq-', undefined, { mode: 'persistent_sequential' })).to.equal('/k/seq-0000000050');
   });
 
   it('expires a session on request: ephemerals go, its watches never fire, a new session follows', async () => {
@@ -275,18 +276,18 @@ describe('LocalMetadataStore (backend specific)', function () {
     s.on('connected', (id) => { events.push(`connected ${id}`); });
 
     const expiring = s.expireSession();
-    assert.equal(s.state, 'expired');
-    await assert.rejects(s.get('/e'), isCode('SESSION_EXPIRED'));
+    expect(s.state).to.equal('expired');
+    expect(await rejected(s.get('/e'))).to.satisfy(isCode('SESSION_EXPIRED'));
     await expiring;
-    assert.equal(s.state, 'connected');
-    assert.notEqual(s.sessionId, oldId);
-    assert.deepEqual(events, [`expired ${oldId}`, `connected ${s.sessionId}`]);
+    expect(s.state).to.equal('connected');
+    expect(s.sessionId).to.not.equal(oldId);
+    expect(events).to.deep.equal([`expired ${oldId}`, `connected ${s.sessionId}`]);
     await new Promise(setImmediate);
-    assert.deepEqual(seen, [{ type: 'deleted', path: '/e/mine' }]);
-    assert.equal(ownWatchFired, false);
-    assert.equal(await other.exists('/e/mine'), null);
-    assert.equal(await s.create('/e/mine', undefined, { mode: 'ephemeral' }), '/e/mine');
-    assert.equal((await other.get('/e/mine')).stat.ephemeralOwner, s.sessionId);
+    expect(seen).to.deep.equal([{ type: 'deleted', path: '/e/mine' }]);
+    expect(ownWatchFired).to.equal(false);
+    expect(await other.exists('/e/mine')).to.equal(null);
+    expect(await s.create('/e/mine', undefined, { mode: 'ephemeral' })).to.equal('/e/mine');
+    expect((await other.get('/e/mine')).stat.ephemeralOwner).to.equal(s.sessionId);
   });
 
   it('never lets a read observe a write before it is durable', async () => {
@@ -297,9 +298,9 @@ describe('LocalMetadataStore (backend specific)', function () {
     const writing = writer.set('/d', Buffer.from('new'));
     // the write is already applied (a CAS would see it), so the read returns it, but only once synced
     const read = await reader.get('/d');
-    assert.equal(read.data.toString(), 'new');
-    assert.equal(writer.stats.transactions, durableBefore + 1);
-    assert.equal((await writing).version, read.stat.version);
+    expect(read.data.toString()).to.equal('new');
+    expect(writer.stats.transactions).to.equal(durableBefore + 1);
+    expect((await writing).version).to.equal(read.stat.version);
   });
 
   it('fires watches outside the caller, once, before the write that triggered them resolves', async () => {
@@ -308,11 +309,11 @@ describe('LocalMetadataStore (backend specific)', function () {
     const fired: WatchEvent[] = [];
     await s.get('/w', (event) => { fired.push(event); });
     const setting = s.set('/w', Buffer.from('1'));
-    assert.deepEqual(fired, []);
+    expect(fired).to.deep.equal([]);
     await setting;
-    assert.deepEqual(fired, [{ type: 'changed', path: '/w' }]);
+    expect(fired).to.deep.equal([{ type: 'changed', path: '/w' }]);
     await s.set('/w', Buffer.from('2'));
     await new Promise(setImmediate);
-    assert.equal(fired.length, 1);
+    expect(fired.length).to.equal(1);
   });
 });

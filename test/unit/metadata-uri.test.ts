@@ -1,7 +1,14 @@
+import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import { InvalidArgumentError } from '../../src/errors.js';
 import { parseMetadataUri } from '../../src/metadata/metadata-uri.js';
+
+const localDir = (uri: string): string => {
+  const parsed = parseMetadataUri(uri);
+  if (parsed.kind !== 'local') throw new Error(`${uri} is not local:`);
+  return parsed.dir;
+};
 
 describe('parseMetadataUri', () => {
   it('parses zk:// with several hosts and a path', () => {
@@ -24,6 +31,10 @@ describe('parseMetadataUri', () => {
     expect(parseMetadataUri('local:./data')).to.deep.equal({ kind: 'local', dir: path.resolve('data'), path: '/' });
     expect(parseMetadataUri('local:/var/dlog')).to.deep.equal({ kind: 'local', dir: '/var/dlog', path: '/' });
     expect(parseMetadataUri('local:///var/dlog')).to.deep.equal({ kind: 'local', dir: '/var/dlog', path: '/' });
+    // a `~` the shell did not expand (quoted, or from a config file) is the home directory
+    expect(localDir('local:~/dlog')).to.equal(path.join(os.homedir(), 'dlog'));
+    expect(localDir('local:~')).to.equal(os.homedir());
+    expect(localDir('local:./~x')).to.equal(path.resolve('~x'));
   });
 
   const bad: [string, RegExp][] = [

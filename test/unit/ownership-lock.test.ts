@@ -15,6 +15,7 @@ import { LockHeldError, OwnershipLock } from '../../src/log/metadata/ownership-l
 import { zooKeeper } from '../support/hooks.js';
 import { forceExpire } from '../support/zk-expire.js';
 import { rejection } from '../support/rejection.js';
+import { waitFor } from '../support/wait-for.js';
 
 describe('lock member names', () => {
   it('formats the session like Java %10d: space-padded to 10, longer numbers in full, signed', () => {
@@ -42,15 +43,8 @@ interface Backend<S extends MetadataStore> {
   expire(store: S): Promise<void>;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function until(condition: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await sleep(20);
-  }
-}
+const until = (condition: () => boolean, timeoutMs = 20_000): Promise<number> => waitFor(condition, timeoutMs);
 
 function ownershipLockSuite<S extends MetadataStore>(backend: Backend<S>): void {
   describe(`OwnershipLock (${backend.name})`, function () {
@@ -126,8 +120,7 @@ function ownershipLockSuite<S extends MetadataStore>(backend: Backend<S>): void 
       const b = lock(await client(), 'writer-b');
       await a.acquire(0);
       const waiting = b.acquire(-1);
-      await sleep(300);
-      expect(await members(storeA)).to.have.length(2);
+      await waitFor(async () => (await members(storeA)).length === 2, 10_000, "b's member node");
       expect(b.owned).to.equal(false);
       const released = Date.now();
       await a.release();
@@ -147,7 +140,7 @@ function ownershipLockSuite<S extends MetadataStore>(backend: Backend<S>): void 
       const b = lock(storeB, 'writer-b');
       await a.acquire(0);
       const waiting = b.acquire(30_000);
-      await sleep(300);
+      await waitFor(async () => (await members(storeA)).length === 2, 10_000, "b's member node");
       const closed = Date.now();
       await storeA.close();
       await waiting;
@@ -201,7 +194,7 @@ function ownershipLockSuite<S extends MetadataStore>(backend: Backend<S>): void 
       await a.acquire(0);
       const gotLost = new Promise<LogError>((resolve) => { a.once('lost', resolve); });
       const waiting = b.acquire(-1);
-      await sleep(300);
+      await waitFor(async () => (await members(storeA)).length === 2, 10_000, "b's member node");
       await backend.expire(storeA);
       await waiting;
       expect(b.owned).to.equal(true);

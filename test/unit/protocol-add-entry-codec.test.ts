@@ -1,4 +1,4 @@
-import assert from 'node:assert/strict';
+import { expect } from 'chai';
 import { bookkeeper, fromProtoInt64, fromProtoUint64 } from '../../src/proto/index.js';
 import { decodeAddRequest, decodeAddResponse, encodeAddRequest, encodeAddResponse } from '../../src/protocol/add-entry-codec.js';
 import type { AddEntryRequest, AddEntryResponse } from '../../src/protocol/protocol-types.js';
@@ -32,8 +32,8 @@ function reencodeResponse(payload: Buffer): Buffer {
 }
 
 function payloadOf(frame: Buffer | undefined): Buffer {
-  assert.ok(frame);
-  assert.equal(frame.readInt32BE(0), frame.length - 4);
+  if (frame === undefined) return expect.fail('nothing was encoded');
+  expect(frame.readInt32BE(0)).to.equal(frame.length - 4);
   return frame.subarray(4);
 }
 
@@ -41,17 +41,17 @@ function payloadOf(frame: Buffer | undefined): Buffer {
 function assertSameAsProtobufjs(payload: Buffer, fast: AddEntryRequest): void {
   const message = bookkeeper.Request.decode(payload);
   const add = message.addRequest;
-  assert.ok(add);
-  assert.equal(message.header.version, bookkeeper.ProtocolVersion.VERSION_THREE);
-  assert.equal(message.header.operation, bookkeeper.OperationType.ADD_ENTRY);
-  assert.equal(fast.txnId, fromProtoUint64(message.header.txnId));
-  assert.equal(fast.priority, message.header.priority ?? 0);
-  assert.equal(fast.ledgerId, fromProtoInt64(add.ledgerId));
-  assert.equal(fast.entryId, fromProtoInt64(add.entryId));
-  assert.deepEqual(Buffer.from(fast.masterKey), Buffer.from(add.masterKey));
-  assert.deepEqual(Buffer.from(fast.body), Buffer.from(add.body));
-  assert.equal(fast.recoveryAdd, add.flag === bookkeeper.AddRequest.Flag.RECOVERY_ADD);
-  assert.equal(fast.writeFlags, add.writeFlags ?? undefined);
+  if (!add) return expect.fail('the request has no addRequest');
+  expect(message.header.version).to.equal(bookkeeper.ProtocolVersion.VERSION_THREE);
+  expect(message.header.operation).to.equal(bookkeeper.OperationType.ADD_ENTRY);
+  expect(fast.txnId).to.equal(fromProtoUint64(message.header.txnId));
+  expect(fast.priority).to.equal(message.header.priority ?? 0);
+  expect(fast.ledgerId).to.equal(fromProtoInt64(add.ledgerId));
+  expect(fast.entryId).to.equal(fromProtoInt64(add.entryId));
+  expect(Buffer.from(fast.masterKey)).to.deep.equal(Buffer.from(add.masterKey));
+  expect(Buffer.from(fast.body)).to.deep.equal(Buffer.from(add.body));
+  expect(fast.recoveryAdd).to.equal(add.flag === bookkeeper.AddRequest.Flag.RECOVERY_ADD);
+  expect(fast.writeFlags).to.equal(add.writeFlags ?? undefined);
 }
 
 /** Deterministic pseudo-random numbers, so a failure reproduces. */
@@ -67,9 +67,9 @@ describe('ADD_ENTRY fast codec', () => {
   it('encodes requests exactly as protobufjs does', () => {
     for (const request of requests) {
       const payload = payloadOf(encodeAddRequest(request));
-      assert.deepEqual(payload, reencodeRequest(payload));
+      expect(payload).to.deep.equal(reencodeRequest(payload));
       const decoded = decodeAddRequest(payload);
-      assert.ok(decoded);
+      if (decoded === undefined) return expect.fail('the fast codec did not decode the request');
       assertSameAsProtobufjs(payload, decoded);
     }
   });
@@ -77,18 +77,18 @@ describe('ADD_ENTRY fast codec', () => {
   it('encodes responses exactly as protobufjs does', () => {
     for (const response of responses) {
       const payload = payloadOf(encodeAddResponse(response));
-      assert.deepEqual(payload, reencodeResponse(payload));
-      assert.deepEqual(decodeAddResponse(payload), response);
+      expect(payload).to.deep.equal(reencodeResponse(payload));
+      expect(decodeAddResponse(payload)).to.deep.equal(response);
     }
   });
 
   it('leaves ids outside [0, 2^53) and negative writeFlags to protobufjs', () => {
     const base = requests[1] as AddEntryRequest;
-    assert.equal(encodeAddRequest({ ...base, entryId: -1n }), undefined);
-    assert.equal(encodeAddRequest({ ...base, ledgerId: SAFE + 1n }), undefined);
-    assert.equal(encodeAddRequest({ ...base, writeFlags: -1 }), undefined);
-    assert.ok(encodeAddRequest({ ...base, ledgerId: SAFE }));
-    assert.equal(encodeAddResponse({ op: 'ADD_ENTRY', txnId: 1n, status: 'EBADREQ', ledgerId: 1n, entryId: -1n }), undefined);
+    expect(encodeAddRequest({ ...base, entryId: -1n })).to.equal(undefined);
+    expect(encodeAddRequest({ ...base, ledgerId: SAFE + 1n })).to.equal(undefined);
+    expect(encodeAddRequest({ ...base, writeFlags: -1 })).to.equal(undefined);
+    expect(encodeAddRequest({ ...base, ledgerId: SAFE })).to.not.equal(undefined);
+    expect(encodeAddResponse({ op: 'ADD_ENTRY', txnId: 1n, status: 'EBADREQ', ledgerId: 1n, entryId: -1n })).to.equal(undefined);
   });
 
   it('declines what it does not parse: long varints, other operations, unknown fields', () => {
@@ -96,20 +96,20 @@ describe('ADD_ENTRY fast codec', () => {
       header: { version: bookkeeper.ProtocolVersion.VERSION_THREE, operation: bookkeeper.OperationType.ADD_ENTRY, txnId: 1 },
       addRequest: { ledgerId: 2 ** 50, entryId: 1, masterKey: key, body: Buffer.from('x') },
     }).finish();
-    assert.equal(decodeAddRequest(Buffer.from(long)), undefined);
+    expect(decodeAddRequest(Buffer.from(long))).to.equal(undefined);
     const read = bookkeeper.Request.encode({
       header: { version: bookkeeper.ProtocolVersion.VERSION_THREE, operation: bookkeeper.OperationType.READ_ENTRY, txnId: 1 },
       readRequest: { ledgerId: 1, entryId: 1 },
     }).finish();
-    assert.equal(decodeAddRequest(Buffer.from(read)), undefined);
+    expect(decodeAddRequest(Buffer.from(read))).to.equal(undefined);
     const canonical = payloadOf(encodeAddRequest(requests[1] as AddEntryRequest));
     // an unknown varint field 200 after the body
-    assert.equal(decodeAddRequest(Buffer.concat([canonical, Buffer.from([0xc0, 0x0c, 0x01])])), undefined);
+    expect(decodeAddRequest(Buffer.concat([canonical, Buffer.from([0xc0, 0x0c, 0x01])]))).to.equal(undefined);
     const response = payloadOf(encodeAddResponse(responses[0] as AddEntryResponse));
     // an unknown status code in the body
     const badStatus = Buffer.from(response);
     badStatus[badStatus.length - 5] = 0x7f;
-    assert.equal(decodeAddResponse(badStatus), undefined);
+    expect(decodeAddResponse(badStatus)).to.equal(undefined);
   });
 
   it('accepts a damaged frame only when protobufjs reads the same add from it', () => {
@@ -126,7 +126,7 @@ describe('ADD_ENTRY fast codec', () => {
         assertSameAsProtobufjs(damaged, fast);
       }
     }
-    assert.ok(accepted > 0);
+    expect(accepted > 0).to.equal(true);
   });
 
   it('reads the status as the Java client does: a failed top-level status wins', () => {
@@ -135,6 +135,6 @@ describe('ADD_ENTRY fast codec', () => {
       status: bookkeeper.StatusCode.EFENCED,
       addResponse: { status: bookkeeper.StatusCode.EOK, ledgerId: 1, entryId: 2 },
     }).finish());
-    assert.equal(decodeAddResponse(payload)?.status, 'EFENCED');
+    expect(decodeAddResponse(payload)?.status).to.equal('EFENCED');
   });
 });

@@ -1,7 +1,8 @@
-import assert from 'node:assert/strict';
+import { expect } from 'chai';
 import { bookkeeper } from '../../src/proto/index.js';
 import { decodeRequest, decodeResponse, encodeRequest, encodeResponse } from '../../src/protocol/protocol-codec.js';
 import type { Request, Response } from '../../src/protocol/protocol-types.js';
+import { thrown } from '../support/thrown.js';
 
 const MAX_INT64 = (1n << 63n) - 1n;
 const MAX_UINT64 = (1n << 64n) - 1n;
@@ -12,7 +13,7 @@ function hex(text: string): Buffer {
 
 /** The payload of a frame, after checking its length prefix. */
 function payload(frame: Buffer): Buffer {
-  assert.equal(frame.readInt32BE(0), frame.length - 4);
+  expect(frame.readInt32BE(0)).to.equal(frame.length - 4);
   return frame.subarray(4);
 }
 
@@ -104,33 +105,33 @@ function withDecodedDefaults(request: Request): Request {
 describe('protocol codec', () => {
   it('encodes the READ_LAC example of the reference byte for byte', () => {
     const frame = encodeRequest({ op: 'READ_LAC', txnId: 5n, ledgerId: 9n });
-    assert.deepEqual(frame, hex('00 00 00 0D | 0A 06 08 03 10 07 18 05 | C2 06 02 08 09'.replace(/\|/g, '')));
+    expect(frame).to.deep.equal(hex('00 00 00 0D | 0A 06 08 03 10 07 18 05 | C2 06 02 08 09'.replace(/\|/g, '')));
   });
 
   it('writes entryId -1 as a 10-byte varint', () => {
     const frame = encodeRequest({ op: 'READ_ENTRY', txnId: 0n, ledgerId: 1n, entryId: -1n });
-    assert.deepEqual(frame, hex('00000018 0A06 0803 1001 1800 A206 0D 0801 10 FFFFFFFFFFFFFFFFFF01'));
+    expect(frame).to.deep.equal(hex('00000018 0A06 0803 1001 1800 A206 0D 0801 10 FFFFFFFFFFFFFFFFFF01'));
   });
 
   it('sends priority only when it is high', () => {
     const frame = encodeRequest({ op: 'READ_LAC', txnId: 5n, priority: 100, ledgerId: 9n });
-    assert.deepEqual(frame, hex('0000000F 0A08 0803 1007 1805 2064 C206 020809'));
+    expect(frame).to.deep.equal(hex('0000000F 0A08 0803 1007 1805 2064 C206 020809'));
   });
 
   it('encodes an ADD response byte for byte', () => {
     const frame = encodeResponse({ op: 'ADD_ENTRY', txnId: 5n, status: 'EOK', ledgerId: 9n, entryId: 3n });
-    assert.deepEqual(frame, hex('00000013 0A06 0803 1002 1805 1000 AA06 06 0800 1009 1803'));
+    expect(frame).to.deep.equal(hex('00000013 0A06 0803 1002 1805 1000 AA06 06 0800 1009 1803'));
   });
 
   it('round-trips every request', () => {
     for (const request of requests) {
-      assert.deepEqual(decodeRequest(payload(encodeRequest(request))), withDecodedDefaults(request), request.op);
+      expect(decodeRequest(payload(encodeRequest(request))), request.op).to.deep.equal(withDecodedDefaults(request));
     }
   });
 
   it('round-trips every response', () => {
     for (const response of responses) {
-      assert.deepEqual(decodeResponse(payload(encodeResponse(response))), response, response.op);
+      expect(decodeResponse(payload(encodeResponse(response))), response.op).to.deep.equal(response);
     }
   });
 
@@ -138,7 +139,7 @@ describe('protocol codec', () => {
     const body = Buffer.from('x');
     const frame = encodeResponse({ op: 'READ_ENTRY', txnId: 1n, status: 'EOK', ledgerId: 1n, entryId: 0n, body });
     const decoded = decodeResponse(payload(frame));
-    assert.equal(decoded.op === 'READ_ENTRY' && decoded.body?.buffer, frame.buffer);
+    expect(decoded.op === 'READ_ENTRY' && decoded.body?.buffer).to.equal(frame.buffer);
   });
 
   it('lets a failed top-level status win over the body, as the Java client does', () => {
@@ -150,22 +151,22 @@ describe('protocol codec', () => {
           addResponse: { status: sub, ledgerId: 1, entryId: 2 },
         }).finish(),
       );
-    assert.equal(decodeResponse(message(StatusCode.EUA, StatusCode.EOK)).status, 'EUA');
-    assert.equal(decodeResponse(message(StatusCode.EOK, StatusCode.EFENCED)).status, 'EFENCED');
+    expect(decodeResponse(message(StatusCode.EUA, StatusCode.EOK)).status).to.equal('EUA');
+    expect(decodeResponse(message(StatusCode.EOK, StatusCode.EFENCED)).status).to.equal('EFENCED');
   });
 
   it('flags requests a bookie must refuse', () => {
     const encode = (message: bookkeeper.Request.$Properties) =>
       Buffer.from(bookkeeper.Request.encode(message).finish());
     const v2Header = { ...rawHeader(OperationType.READ_LAC, 1), version: ProtocolVersion.VERSION_TWO };
-    assert.deepEqual(decodeRequest(encode({ header: v2Header, readLacRequest: { ledgerId: 1 } })), {
+    expect(decodeRequest(encode({ header: v2Header, readLacRequest: { ledgerId: 1 } }))).to.deep.equal({
       op: 'UNSUPPORTED',
       operation: 'READ_LAC',
       reason: 'BAD_VERSION',
       txnId: 1n,
       priority: 0,
     });
-    assert.deepEqual(decodeRequest(encode({ header: rawHeader(OperationType.RANGE_READ_ENTRY, 2) })), {
+    expect(decodeRequest(encode({ header: rawHeader(OperationType.RANGE_READ_ENTRY, 2) }))).to.deep.equal({
       op: 'UNSUPPORTED',
       operation: 'RANGE_READ_ENTRY',
       reason: 'NOT_SUPPORTED',
@@ -173,7 +174,7 @@ describe('protocol codec', () => {
       priority: 0,
     });
     const highPriority = { ...rawHeader(OperationType.ADD_ENTRY, 3), priority: 100 };
-    assert.deepEqual(decodeRequest(encode({ header: highPriority })), {
+    expect(decodeRequest(encode({ header: highPriority }))).to.deep.equal({
       op: 'UNSUPPORTED',
       operation: 'ADD_ENTRY',
       reason: 'MISSING_BODY',
@@ -184,7 +185,7 @@ describe('protocol codec', () => {
 
   it('answers a refused request with header and status only', () => {
     const frame = encodeResponse({ op: 'STATUS_ONLY', txnId: 3n, status: 'EBADREQ', operation: 'RANGE_READ_ENTRY' });
-    assert.deepEqual(frame, hex('0000000B 0A06 0803 1003 1803 10 9403'));
+    expect(frame).to.deep.equal(hex('0000000B 0A06 0803 1003 1803 10 9403'));
   });
 
   it('rejects an EOK response that lacks its body', () => {
@@ -194,19 +195,19 @@ describe('protocol codec', () => {
         status: StatusCode.EOK,
       }).finish(),
     );
-    assert.throws(() => decodeResponse(message), { name: 'WireError', code: 'MALFORMED_FRAME' });
+    expect(thrown(() => decodeResponse(message))).to.deep.include({ name: 'WireError', code: 'MALFORMED_FRAME' });
   });
 
   it('rejects malformed protobuf and missing required fields with MALFORMED_FRAME', () => {
     for (const bad of [hex('FFFFFFFF'), hex('0A 06 08 03'), Buffer.alloc(0), hex('0A 02 08 03')]) {
-      assert.throws(() => decodeRequest(bad), { name: 'WireError', code: 'MALFORMED_FRAME' }, bad.toString('hex'));
-      assert.throws(() => decodeResponse(bad), { name: 'WireError', code: 'MALFORMED_FRAME' }, bad.toString('hex'));
+      expect(thrown(() => decodeRequest(bad)), bad.toString('hex')).to.deep.include({ name: 'WireError', code: 'MALFORMED_FRAME' });
+      expect(thrown(() => decodeResponse(bad)), bad.toString('hex')).to.deep.include({ name: 'WireError', code: 'MALFORMED_FRAME' });
     }
   });
 
   it('skips fields it does not know', () => {
     const frame = encodeRequest({ op: 'READ_LAC', txnId: 5n, ledgerId: 9n });
     const withUnknown = Buffer.concat([payload(frame), hex('E012 01')]);
-    assert.deepEqual(decodeRequest(withUnknown), { op: 'READ_LAC', txnId: 5n, priority: 0, ledgerId: 9n });
+    expect(decodeRequest(withUnknown)).to.deep.equal({ op: 'READ_LAC', txnId: 5n, priority: 0, ledgerId: 9n });
   });
 });

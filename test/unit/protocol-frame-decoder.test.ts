@@ -1,5 +1,6 @@
-import assert from 'node:assert/strict';
+import { expect } from 'chai';
 import { DEFAULT_MAX_FRAME_SIZE, FrameDecoder } from '../../src/protocol/frame-decoder.js';
+import { thrown } from '../support/thrown.js';
 
 function frame(payload: Buffer): Buffer {
   const out = Buffer.alloc(4 + payload.length);
@@ -23,8 +24,8 @@ describe('FrameDecoder', () => {
   it('emits several frames from one chunk as views of it', () => {
     const stream = Buffer.concat(payloads().map(frame));
     const frames = decodeChunks([stream]);
-    assert.deepEqual(frames, payloads());
-    for (const f of frames) assert.equal(f.buffer, stream.buffer);
+    expect(frames).to.deep.equal(payloads());
+    for (const f of frames) expect(f.buffer).to.equal(stream.buffer);
   });
 
   it('reassembles the stream split at every byte boundary', () => {
@@ -32,15 +33,15 @@ describe('FrameDecoder', () => {
     for (let cut = 0; cut <= stream.length; cut++) {
       const decoder = new FrameDecoder();
       const frames = decodeChunks([stream.subarray(0, cut), stream.subarray(cut)], decoder);
-      assert.deepEqual(frames, payloads(), `cut at ${cut}`);
-      assert.equal(decoder.bufferedBytes, 0);
+      expect(frames, `cut at ${cut}`).to.deep.equal(payloads());
+      expect(decoder.bufferedBytes).to.equal(0);
     }
   });
 
   it('reassembles the stream fed one byte at a time', () => {
     const stream = Buffer.concat(payloads().map(frame));
     const chunks = [...stream].map((b) => Buffer.from([b]));
-    assert.deepEqual(decodeChunks(chunks), payloads());
+    expect(decodeChunks(chunks)).to.deep.equal(payloads());
   });
 
   it('keeps emitted frames intact while it goes on decoding', () => {
@@ -54,32 +55,32 @@ describe('FrameDecoder', () => {
         atEmission.push(Buffer.from(f));
       });
     }
-    assert.deepEqual(frames, atEmission);
-    assert.deepEqual(frames, [...payloads(), ...payloads()]);
+    expect(frames).to.deep.equal(atEmission);
+    expect(frames).to.deep.equal([...payloads(), ...payloads()]);
   });
 
   it('reports the bytes of an unfinished frame', () => {
     const decoder = new FrameDecoder();
     const stream = frame(Buffer.from('abcdef'));
     decodeChunks([stream.subarray(0, 2)], decoder);
-    assert.equal(decoder.bufferedBytes, 2);
+    expect(decoder.bufferedBytes).to.equal(2);
     decodeChunks([stream.subarray(2, 7)], decoder);
-    assert.equal(decoder.bufferedBytes, 7);
+    expect(decoder.bufferedBytes).to.equal(7);
     decodeChunks([stream.subarray(7)], decoder);
-    assert.equal(decoder.bufferedBytes, 0);
+    expect(decoder.bufferedBytes).to.equal(0);
   });
 
   it('rejects a frame longer than the maximum, counting the prefix as Netty does', () => {
     const max = 64;
     const ok = new FrameDecoder({ maxFrameSize: max });
-    assert.deepEqual(decodeChunks([frame(Buffer.alloc(max - 4))], ok), [Buffer.alloc(max - 4)]);
+    expect(decodeChunks([frame(Buffer.alloc(max - 4))], ok)).to.deep.equal([Buffer.alloc(max - 4)]);
 
     const decoder = new FrameDecoder({ maxFrameSize: max });
     const header = Buffer.alloc(4);
     header.writeInt32BE(max - 3, 0);
-    assert.throws(() => decodeChunks([header], decoder), { name: 'WireError', code: 'FRAME_TOO_LARGE' });
+    expect(thrown(() => decodeChunks([header], decoder))).to.deep.include({ name: 'WireError', code: 'FRAME_TOO_LARGE' });
     // The stream is unrecoverable: later bytes fail the same way.
-    assert.throws(() => decodeChunks([Buffer.alloc(1)], decoder), { code: 'FRAME_TOO_LARGE' });
+    expect(thrown(() => decodeChunks([Buffer.alloc(1)], decoder))).to.deep.include({ code: 'FRAME_TOO_LARGE' });
   });
 
   it('applies the 5 MiB default to a header split across chunks', () => {
@@ -87,11 +88,11 @@ describe('FrameDecoder', () => {
     header.writeInt32BE(DEFAULT_MAX_FRAME_SIZE, 0);
     const decoder = new FrameDecoder();
     decodeChunks([header.subarray(0, 3)], decoder);
-    assert.throws(() => decodeChunks([header.subarray(3)], decoder), { code: 'FRAME_TOO_LARGE' });
+    expect(thrown(() => decodeChunks([header.subarray(3)], decoder))).to.deep.include({ code: 'FRAME_TOO_LARGE' });
   });
 
   it('rejects a negative length as malformed', () => {
-    assert.throws(() => decodeChunks([Buffer.from([0xff, 0xff, 0xff, 0xfe])]), {
+    expect(thrown(() => decodeChunks([Buffer.from([0xff, 0xff, 0xff, 0xfe])]))).to.deep.include({
       name: 'WireError',
       code: 'MALFORMED_FRAME',
     });

@@ -1,8 +1,9 @@
-import assert from 'node:assert/strict';
+import { expect } from 'chai';
 import { once } from 'node:events';
 import net from 'node:net';
 import { FrameDecoder } from '../../src/protocol/frame-decoder.js';
 import { FrameWriter } from '../../src/protocol/frame-writer.js';
+import { rejected, thrown } from '../support/thrown.js';
 
 interface Loopback {
   client: net.Socket;
@@ -79,10 +80,10 @@ describe('FrameWriter', () => {
     const writer = new FrameWriter(link.client);
     const frames = Array.from({ length: 100 }, (_, i) => frame(100, i));
     const received = receive(link.server, frames.length);
-    for (const f of frames) assert.equal(writer.write(f), true);
-    assert.equal(link.writes.length, 0, 'nothing is written before the tick ends');
-    assert.deepEqual(await received, frames.map((f) => f.subarray(4)));
-    assert.deepEqual(link.writes, [{ chunks: 1 }]);
+    for (const f of frames) expect(writer.write(f)).to.equal(true);
+    expect(link.writes.length, 'nothing is written before the tick ends').to.equal(0);
+    expect(await received).to.deep.equal(frames.map((f) => f.subarray(4)));
+    expect(link.writes).to.deep.equal([{ chunks: 1 }]);
   });
 
   it('passes large frames by reference within a single writev', async () => {
@@ -90,9 +91,9 @@ describe('FrameWriter', () => {
     const frames = [frame(10, 1), frame(10, 2), frame(20 * 1024, 3), frame(10, 4)];
     const received = receive(link.server, frames.length);
     for (const f of frames) writer.write(f);
-    assert.deepEqual(await received, frames.map((f) => f.subarray(4)));
+    expect(await received).to.deep.equal(frames.map((f) => f.subarray(4)));
     // [two small frames copied together, the large frame, the last small frame]
-    assert.deepEqual(link.writes, [{ chunks: 3 }]);
+    expect(link.writes).to.deep.equal([{ chunks: 3 }]);
   });
 
   it('flushes inline each time 32 KiB have been queued', async () => {
@@ -100,9 +101,9 @@ describe('FrameWriter', () => {
     const frames = Array.from({ length: 100 }, (_, i) => frame(1020, i));
     const received = receive(link.server, frames.length);
     for (const f of frames) writer.write(f);
-    assert.equal(link.writes.length, 3, '96 frames went out inline, in three writes');
-    assert.deepEqual(await received, frames.map((f) => f.subarray(4)));
-    assert.equal(link.writes.length, 4);
+    expect(link.writes.length, '96 frames went out inline, in three writes').to.equal(3);
+    expect(await received).to.deep.equal(frames.map((f) => f.subarray(4)));
+    expect(link.writes.length).to.equal(4);
   });
 
   it('stops writing under back-pressure and resumes on drain', async () => {
@@ -112,10 +113,10 @@ describe('FrameWriter', () => {
     let sent = 0;
     while (writer.write(big)) {
       sent++;
-      assert.ok(sent < 2000, 'the socket never applied back-pressure');
+      expect(sent < 2000, 'the socket never applied back-pressure').to.equal(true);
     }
     sent++;
-    assert.equal(writer.writable, false);
+    expect(writer.writable).to.equal(false);
     let resolved = false;
     const writable = writer.whenWritable().then(() => {
       resolved = true;
@@ -123,18 +124,18 @@ describe('FrameWriter', () => {
 
     // While blocked, frames wait in the writer instead of piling onto the socket.
     const socketBacklog = link.client.writableLength;
-    for (let i = 0; i < 3; i++) assert.equal(writer.write(frame(100, i)), false);
+    for (let i = 0; i < 3; i++) expect(writer.write(frame(100, i))).to.equal(false);
     sent += 3;
     await new Promise((r) => setImmediate(r));
-    assert.equal(link.client.writableLength, socketBacklog);
-    assert.equal(writer.queuedBytes, 3 * 104);
-    assert.equal(resolved, false);
+    expect(link.client.writableLength).to.equal(socketBacklog);
+    expect(writer.queuedBytes).to.equal(3 * 104);
+    expect(resolved).to.equal(false);
 
     const received = receive(link.server, sent);
     link.server.resume();
     await writable;
-    assert.equal(writer.writable, true);
-    assert.equal((await received).length, sent);
+    expect(writer.writable).to.equal(true);
+    expect((await received).length).to.equal(sent);
   });
 
   it('fails writers and waiters once the socket closes', async () => {
@@ -146,11 +147,11 @@ describe('FrameWriter', () => {
     }
     const waiting = writer.whenWritable();
     link.client.destroy();
-    assert.equal(writer.writable, false);
-    assert.throws(() => writer.write(big), { code: 'CONNECTION_CLOSED' });
-    await assert.rejects(waiting, { name: 'WireError', code: 'CONNECTION_CLOSED', retriable: true });
-    assert.equal(writer.writable, false);
-    assert.throws(() => writer.write(big), { code: 'CONNECTION_CLOSED' });
-    await assert.rejects(writer.whenWritable(), { code: 'CONNECTION_CLOSED' });
+    expect(writer.writable).to.equal(false);
+    expect(thrown(() => writer.write(big))).to.deep.include({ code: 'CONNECTION_CLOSED' });
+    expect(await rejected(waiting)).to.deep.include({ name: 'WireError', code: 'CONNECTION_CLOSED', retriable: true });
+    expect(writer.writable).to.equal(false);
+    expect(thrown(() => writer.write(big))).to.deep.include({ code: 'CONNECTION_CLOSED' });
+    expect(await rejected(writer.whenWritable())).to.deep.include({ code: 'CONNECTION_CLOSED' });
   });
 });

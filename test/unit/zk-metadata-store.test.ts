@@ -10,6 +10,7 @@ import { findZooKeeperClasspath, startZooKeeper } from '../../src/cli/zookeeper-
 import { zooKeeper } from '../support/hooks.js';
 import { forceExpire } from '../support/zk-expire.js';
 import { rejection } from '../support/rejection.js';
+import { waitFor } from '../support/wait-for.js';
 
 // The shared test ZooKeeper (test/support/hooks.ts): started on first use, or DLOG_TEST_ZK.
 let ZK = '';
@@ -25,13 +26,7 @@ function record(store: MetadataStore): Recorded[] {
   return events;
 }
 
-async function until(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+const until = (condition: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<number> => waitFor(condition, timeoutMs, what);
 
 const rejectionOf = (promise: Promise<unknown>): Promise<MetadataError> => rejection(promise, MetadataError);
 
@@ -237,7 +232,8 @@ describe('ZkMetadataStore (real ZooKeeper)', function () {
   });
 
   it('connect rejects with CONNECTION_LOSS when no server answers in time', async () => {
-    const server = net.createServer((s) => { s.on('error', () => s.destroy()); }); // accepts, never answers
+    const accepted: net.Socket[] = [];
+    const server = net.createServer((s) => { accepted.push(s); s.on('error', () => s.destroy()); }); // accepts, never answers
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as net.AddressInfo;
     try {
@@ -246,6 +242,8 @@ describe('ZkMetadataStore (real ZooKeeper)', function () {
       expect(err.code).to.equal('CONNECTION_LOSS');
       expect(Date.now() - started).to.be.below(3000);
     } finally {
+      // close() only stops accepting: the accepted connection would keep both ends open
+      for (const s of accepted) s.destroy();
       server.close();
     }
   });

@@ -105,14 +105,30 @@ export class DLSN {
     return DLSN.fromBytes(buf);
   }
 
+  /**
+   * Either text form: toString()'s `(lssn,entry,slot)` (parentheses and spaces optional) or
+   * serialize()'s base64. Anything else is INVALID_ARGUMENT.
+   */
   static parse(text: string): DLSN {
-    return DLSN.deserialize(text);
+    const tuple = TUPLE.exec(text);
+    if (tuple !== null) {
+      const [, lssn = '', entry = '', slot = ''] = tuple;
+      return new DLSN(BigInt(lssn), BigInt(entry), BigInt(slot));
+    }
+    try {
+      return DLSN.deserialize(text);
+    } catch {
+      throw new InvalidArgumentError(`invalid DLSN ${JSON.stringify(text)}: expected (lssn,entry,slot) or DL's base64 form`);
+    }
   }
 
+  /** The readable form, `(lssn,entry,slot)`, which parse() accepts back; the CLI prints it too. */
   toString(): string {
-    return `DLSN{logSegmentSequenceNo=${this.logSegmentSequenceNo}, entryId=${this.entryId}, slotId=${this.slotId}}`;
+    return `(${this.logSegmentSequenceNo},${this.entryId},${this.slotId})`;
   }
 }
+
+const TUPLE = /^\(?\s*(-?\d+)\s*,\s*(-?\d+)\s*,\s*(-?\d+)\s*\)?$/;
 
 function cmp(a: bigint, b: bigint): number {
   return a < b ? -1 : a > b ? 1 : 0;

@@ -5,6 +5,7 @@ import { EventEmitter } from 'node:events';
 import { MetadataError } from '../../errors.js';
 import type { MetadataStore } from '../../metadata/metadata-store.js';
 import { joinPath } from '../../metadata/path.js';
+import { retry } from '../../util/backoff.js';
 import { noopLogger, type Logger } from '../../util/logger.js';
 import { memberPrefix, parseMemberName, sortMembers, type LockId } from './lock-member-name.js';
 import { LogError } from '../log-error.js';
@@ -25,8 +26,6 @@ export class LockHeldError extends LogError {
 }
 
 const REACQUIRE_ATTEMPTS = 5;
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class OwnershipLock extends EventEmitter<{ lost: [error: LogError] }> {
   readonly #store: MetadataStore;
@@ -66,9 +65,13 @@ export class OwnershipLock extends EventEmitter<{ lost: [error: LogError] }> {
     return this.#memberPath;
   }
 
-  /** 0 fails fast when held, -1 waits forever. Rejects with LockHeldError (LOCK_HELD) naming the owner. */
-  async acquire(timeoutMs: number): Promise<void> {
+  /**
+   * 0 fails fast when held, -1 waits forever. Rejects with LockHeldError (LOCK_HELD) naming the owner,
+   * or with `signal.reason` once `signal` aborts the wait (the member node is removed).
+   */
+  async acquire(timeoutMs: number, signal?: AbortSignal): Promise<void> {
     if (!Number.isInteger(timeoutMs) || timeoutMs < -1) throw new RangeError(`invalid lock timeout ${timeoutMs}`);
+    signal?.throwIfAborted();
     if (this.#owned) return;
     if (this.#acquiring) return this.#acquiring;
     await this.#reacquiring;
@@ -76,7 +79,7 @@ export class OwnershipLock extends EventEmitter<{ lost: [error: LogError] }> {
     this.#released = false;
     this.#lost = undefined;
     this.#listen();
-    this.#acquiring = this.#tryLock(timeoutMs).then(async () => {
+    this.#acquiring = this.#tryLock(timeoutMs, signal).then(async () => {
       if (!this.#released) {
         this.#owned = true;
         return;
@@ -145,39 +148,42 @@ export class OwnershipLock extends EventEmitter<{ lost: [error: LogError] }> {
   };
 
   async #reacquire(): Promise<void> {
-    for (let attempt = 1; !this.#released; attempt++) {
-      this.#expiredSession = undefined;
-      const expiries = this.#expiries;
-      try {
-        await this.#tryLock(0);
-        if (this.#isReleased()) {
-          await this.#deleteMember();
-          return;
-        }
-        this.#owned = true;
-        this.#log.info({ lockPath: this.#lockPath, member: this.#memberPath }, 'ownership lock re-acquired');
-        return;
-      } catch (err) {
-        if (this.#isReleased()) return;
+    let expiries = this.#expiries;
+    let acquired: boolean;
+    try {
+      acquired = await retry(async () => {
+        if (this.#isReleased()) return false;
+        this.#expiredSession = undefined;
+        expiries = this.#expiries;
+        await this.#tryLock(0, undefined);
+        return true;
+      }, {
+        initialMs: 200,
+        retries: REACQUIRE_ATTEMPTS - 1,
         // another expiry meanwhile, or a transient store error: try again
-        const again = this.#expiries !== expiries
-          || (err instanceof MetadataError && (err.retriable || err.code === 'SESSION_EXPIRED'));
-        if (!(err instanceof LockHeldError) && again && attempt < REACQUIRE_ATTEMPTS) {
-          await sleep(100 * 2 ** attempt);
-          continue;
-        }
-        const lost = new LogError('LOCK_LOST', `lost the lock ${this.#lockPath} after a session expiry: ${(err as Error).message}`, { cause: err });
-        this.#lost = lost;
-        this.#unlisten();
-        this.#log.error({ lockPath: this.#lockPath, err }, 'ownership lock lost');
-        this.emit('lost', lost);
-        return;
-      }
+        shouldRetry: (err) => !this.#isReleased() && !(err instanceof LockHeldError) && (this.#expiries !== expiries
+          || (err instanceof MetadataError && (err.retriable || err.code === 'SESSION_EXPIRED'))),
+      });
+    } catch (err) {
+      if (this.#isReleased()) return;
+      const lost = new LogError('LOCK_LOST', `lost the lock ${this.#lockPath} after a session expiry: ${(err as Error).message}`, { cause: err });
+      this.#lost = lost;
+      this.#unlisten();
+      this.#log.error({ lockPath: this.#lockPath, err }, 'ownership lock lost');
+      this.emit('lost', lost);
+      return;
     }
+    if (!acquired) return;
+    if (this.#isReleased()) {
+      await this.#deleteMember();
+      return;
+    }
+    this.#owned = true;
+    this.#log.info({ lockPath: this.#lockPath, member: this.#memberPath }, 'ownership lock re-acquired');
   }
 
   /** One attempt (reference §5.1); on failure the member node is deleted. */
-  async #tryLock(timeoutMs: number): Promise<void> {
+  async #tryLock(timeoutMs: number, signal: AbortSignal | undefined): Promise<void> {
     const deadline = timeoutMs < 0 ? Infinity : Date.now() + timeoutMs;
     if (timeoutMs === 0) {
       // immediate mode: fail without creating a node when someone else holds it
@@ -192,6 +198,7 @@ export class OwnershipLock extends EventEmitter<{ lost: [error: LogError] }> {
     try {
       for (;;) {
         if (this.#released) throw new LogError('LOCK_LOST', `lock ${this.#lockPath}: released while acquiring`);
+        signal?.throwIfAborted();
         const members = sortMembers(await this.#store.children(this.#lockPath));
         const index = members.indexOf(myName);
         if (index < 0) throw new LogError('LOCK_LOST', `lock ${this.#lockPath}: member ${myName} vanished (session expired?)`);
@@ -208,10 +215,13 @@ export class OwnershipLock extends EventEmitter<{ lost: [error: LogError] }> {
         if (stat === null) continue;
         let timer: NodeJS.Timeout | undefined;
         if (remaining !== Infinity) timer = setTimeout(() => { this.#wake?.(); }, remaining);
+        const onAbort = (): void => { this.#wake?.(); };
+        signal?.addEventListener('abort', onAbort, { once: true });
         try {
           await woken;
         } finally {
           clearTimeout(timer);
+          signal?.removeEventListener('abort', onAbort);
           this.#wake = undefined;
         }
       }

@@ -261,6 +261,7 @@ export class LogReadAhead {
   async #dropCursor(): Promise<void> {
     const cursor = this.#cursor;
     this.#cursor = undefined;
+    cursor?.reader.abandon();
     await cursor?.handle.close();
   }
 

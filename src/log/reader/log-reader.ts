@@ -10,6 +10,7 @@ import { LogError } from '../log-error.js';
 import type { LogMetadataStore } from '../metadata/log-metadata-store.js';
 import { LOG_RECORD_HEADER_SIZE } from '../format/log-record.js';
 import { LogReadAhead, type LogRecordWithDLSN, type ReadAheadSink, type ReadStart } from './log-read-ahead.js';
+import type { LogMetrics } from '../log-metrics.js';
 import type { SegmentListRegistry } from './segment-list-registry.js';
 
 export type { LogRecordWithDLSN, ReadStart } from './log-read-ahead.js';
@@ -21,6 +22,7 @@ export interface LogReaderContext {
   /** The ledgers' password (DL's digestPw). Default empty. */
   readonly password?: Uint8Array;
   readonly logger?: Logger;
+  readonly metrics?: LogMetrics;
   /** Shares one segment-list follower per log among the namespace's readers (see SegmentListRegistry). */
   readonly segmentLists?: SegmentListRegistry;
 }
@@ -53,6 +55,13 @@ interface Waiter {
   readonly resolve: (records: LogRecordWithDLSN[]) => void;
   readonly reject: (err: Error) => void;
   timer: NodeJS.Timeout | undefined;
+  /** Removes the abort listener of the read's signal, if it had one. */
+  unlisten: (() => void) | undefined;
+}
+
+export interface ReadOptions {
+  /** Aborting it rejects the waiting read with `signal.reason`; no record is lost (the next read gets it). */
+  readonly signal?: AbortSignal;
 }
 
 function positiveInteger(name: string, value: number | undefined, fallback: number): number {
@@ -87,11 +96,21 @@ export class LogReader implements AsyncIterable<LogRecordWithDLSN> {
    */
   #fromTxId: bigint | undefined;
   #recordsRead = 0;
+  #metrics: LogMetrics | undefined;
+  #settleClosed!: (err?: Error) => void;
+  /**
+   * Settles when the reader stops: resolves once close() ran, rejects with the sticky error as soon
+   * as the reader fails, without waiting for the next read. Never an unhandled rejection by itself.
+   */
+  readonly closed: Promise<void> = new Promise<void>((resolve, reject) => {
+    this.#settleClosed = (err) => { if (err === undefined) resolve(); else reject(err); };
+  });
 
   private constructor(logName: string, maxEntries: number, maxBytes: number) {
     this.#logName = logName;
     this.#maxEntries = maxEntries;
     this.#maxBytes = maxBytes;
+    this.closed.catch(() => undefined);
   }
 
   /**
@@ -108,6 +127,7 @@ export class LogReader implements AsyncIterable<LogRecordWithDLSN> {
       positiveInteger('readAheadBytes', options.readAheadBytes, DEFAULT_READ_AHEAD_BYTES),
     );
     reader.#fromTxId = start.fromTxId;
+    reader.#metrics = ctx.metrics;
     reader.#readAhead = await LogReadAhead.open(
       {
         logName: ctx.logName,
@@ -132,7 +152,7 @@ export class LogReader implements AsyncIterable<LogRecordWithDLSN> {
   }
 
   /** close() was called. */
-  get closed(): boolean {
+  get isClosed(): boolean {
     return this.#closed;
   }
 
@@ -148,22 +168,22 @@ export class LogReader implements AsyncIterable<LogRecordWithDLSN> {
 
   /**
    * The next record, waiting for one if need be. Rejects with END_OF_STREAM after the last record of
-   * a sealed log, READER_CLOSED after close(), or the reader's sticky error.
+   * a sealed log, READER_CLOSED after close(), the reader's sticky error, or `signal.reason`.
    */
-  async readNext(): Promise<LogRecordWithDLSN> {
+  async readNext(opts: ReadOptions = {}): Promise<LogRecordWithDLSN> {
     // without a deadline the request resolves only with a record
-    return (await this.#request(1, undefined))[0] as LogRecordWithDLSN;
+    return (await this.#request(1, undefined, opts.signal))[0] as LogRecordWithDLSN;
   }
 
   /**
    * Up to `max` records: those buffered now, or else the first to arrive within `waitMs` (default 0:
    * no wait, possibly []). Same rejections as readNext.
    */
-  readBulk(max: number, opts: { waitMs?: number } = {}): Promise<LogRecordWithDLSN[]> {
+  readBulk(max: number, opts: ReadOptions & { waitMs?: number } = {}): Promise<LogRecordWithDLSN[]> {
     if (!Number.isSafeInteger(max) || max < 1) return Promise.reject(new InvalidArgumentError(`max must be a positive integer, got ${max}`));
     const waitMs = opts.waitMs ?? 0;
     if (!(waitMs >= 0)) return Promise.reject(new InvalidArgumentError(`waitMs must be >= 0, got ${waitMs}`));
-    return this.#request(max, waitMs);
+    return this.#request(max, waitMs, opts.signal);
   }
 
   /**
@@ -176,6 +196,7 @@ export class LogReader implements AsyncIterable<LogRecordWithDLSN> {
       this.#drop(() => this.#closedError());
     }
     await this.#readAhead?.stop();
+    this.#settleClosed();
   }
 
   /**
@@ -212,6 +233,7 @@ export class LogReader implements AsyncIterable<LogRecordWithDLSN> {
         const waiter = this.#waiters.shift();
         if (waiter === undefined) break;
         clearTimeout(waiter.timer);
+        waiter.unlisten?.();
         waiter.resolve(this.#take(waiter.max));
       }
     },
@@ -224,6 +246,7 @@ export class LogReader implements AsyncIterable<LogRecordWithDLSN> {
       if (this.#closed || this.#failure) return;
       this.#failure = err;
       this.#drop(() => err);
+      this.#settleClosed(err);
     },
     waitForRoom: () => {
       if (this.#hasRoom()) return Promise.resolve();
@@ -233,19 +256,33 @@ export class LogReader implements AsyncIterable<LogRecordWithDLSN> {
     },
   };
 
-  #request(max: number, waitMs: number | undefined): Promise<LogRecordWithDLSN[]> {
+  #request(max: number, waitMs: number | undefined, signal: AbortSignal | undefined): Promise<LogRecordWithDLSN[]> {
+    if (signal?.aborted === true) return Promise.reject(signal.reason as Error);
     if (this.#failure) return Promise.reject(this.#failure);
     if (this.#closed) return Promise.reject(this.#closedError());
     if (this.#head < this.#buffer.length) return Promise.resolve(this.#take(max));
     if (this.#endOfStream) return Promise.reject(this.#endOfStreamError());
     if (waitMs === 0) return Promise.resolve([]);
     return new Promise((resolve, reject) => {
-      const waiter: Waiter = { max, resolve, reject, timer: undefined };
+      const waiter: Waiter = { max, resolve, reject, timer: undefined, unlisten: undefined };
+      const leave = (): void => {
+        this.#waiters = this.#waiters.filter((w) => w !== waiter);
+        clearTimeout(waiter.timer);
+        waiter.unlisten?.();
+      };
       if (waitMs !== undefined) {
         waiter.timer = setTimeout(() => {
-          this.#waiters = this.#waiters.filter((w) => w !== waiter);
+          leave();
           resolve([]);
         }, waitMs);
+      }
+      if (signal !== undefined) {
+        const onAbort = (): void => {
+          leave();
+          reject(signal.reason as Error);
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+        waiter.unlisten = () => { signal.removeEventListener('abort', onAbort); };
       }
       this.#waiters.push(waiter);
     });
@@ -263,6 +300,7 @@ export class LogReader implements AsyncIterable<LogRecordWithDLSN> {
     }
     this.#head = end;
     this.#recordsRead += out.length;
+    this.#metrics?.recordsRead.inc(out.length);
     if (this.#head === this.#buffer.length) {
       this.#buffer = [];
       this.#head = 0;
@@ -297,6 +335,7 @@ export class LogReader implements AsyncIterable<LogRecordWithDLSN> {
 
   #settle(waiter: Waiter, err: Error): void {
     clearTimeout(waiter.timer);
+    waiter.unlisten?.();
     waiter.reject(err);
   }
 

@@ -57,6 +57,8 @@ export class LogSegmentReader {
   #prefetch: Promise<Entry[]> | undefined;
   #endOfStream = false;
   #error: Error | undefined;
+  /** The read-ahead let go of this reader: a read failing after that (client closed) is expected. */
+  #abandoned = false;
   #chain: Promise<unknown> = Promise.resolve();
 
   constructor(handle: LedgerHandle, lssn: bigint, options: LogSegmentReaderOptions = {}) {
@@ -95,6 +97,11 @@ export class LogSegmentReader {
     return result;
   }
 
+  /** No more reads will be awaited: a long poll still in flight may fail quietly (the reader is closing). */
+  abandon(): void {
+    this.#abandoned = true;
+  }
+
   async #readNext(waitMs: number): Promise<ReadResult> {
     if (this.#error !== undefined) throw this.#error;
     if (this.#endOfStream) return 'end-of-stream';
@@ -113,7 +120,7 @@ export class LogSegmentReader {
       }
     } catch (err) {
       this.#error = err instanceof Error ? err : new Error(String(err));
-      this.#logger.warn({ err, lssn: String(this.lssn), ledgerId: String(this.#handle.id) }, 'log segment reader failed');
+      if (!this.#abandoned) this.#logger.warn({ err, lssn: String(this.lssn), ledgerId: String(this.#handle.id) }, 'log segment reader failed');
       throw err;
     }
   }

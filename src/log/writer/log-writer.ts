@@ -9,6 +9,7 @@
 import type { LedgerClient } from '../../ledger/ledger-client.js';
 import type { LedgerHandle } from '../../ledger/ledger-handle.js';
 import type { MetadataStore } from '../../metadata/metadata-store.js';
+import { retry } from '../../util/backoff.js';
 import type { Logger } from '../../util/logger.js';
 import { DLogError, InvalidArgumentError } from '../../errors.js';
 import type { DLSN } from '../format/dlsn.js';
@@ -23,6 +24,7 @@ import { OwnershipLock } from '../metadata/ownership-lock.js';
 import { purgeSegments } from './retention.js';
 import { recoverInProgressSegments } from './segment-recovery.js';
 import { truncateLog } from '../metadata/truncation.js';
+import type { LogMetrics } from '../log-metrics.js';
 
 const PURGE_INTERVAL_MS = 60_000;
 /** 100 ms doubling: about 6 s in all. */
@@ -48,6 +50,7 @@ export interface LogWriterContext {
   /** Written into the lock member; shown to a writer that finds the lock held. */
   readonly clientId: string;
   readonly logger: Logger;
+  readonly metrics?: LogMetrics;
 }
 
 interface Segment {
@@ -95,9 +98,20 @@ export class LogWriter {
   /** When the last purge started (0: never), and whether truncate() ran since. */
   #purgedAt = 0;
   #truncatedSincePurge = false;
+  /** Stops counting this writer's pending bytes in the metrics. */
+  readonly #untrack: (() => void) | undefined;
   #recordsWritten = 0;
   #bytesWritten = 0;
   #segmentsCompleted = 0;
+  #settleClosed!: (err?: Error) => void;
+  /**
+   * Settles when the writer stops: resolves once close() or abort() finished, rejects with the
+   * sticky error as soon as the writer fails (lock lost, ledger fenced, bookies gone), without
+   * waiting for the next write. Never an unhandled rejection by itself.
+   */
+  readonly closed: Promise<void> = new Promise<void>((resolve, reject) => {
+    this.#settleClosed = (err) => { if (err === undefined) resolve(); else reject(err); };
+  });
 
   private constructor(ctx: LogWriterContext, lock: OwnershipLock, versions: LogVersions, segments: readonly LogSegmentMetadata[]) {
     this.logName = ctx.logName;
@@ -108,16 +122,25 @@ export class LogWriter {
     const lastTxId = segments.reduce((m, s) => (s.lastTxId > m ? s.lastTxId : m), versions.maxTxId.value);
     this.#lastTxId = lastTxId;
     this.#endOfStream = lastTxId === MAX_TXID;
-    lock.on('lost', (err) => { this.#fail(err); });
+    lock.on('lost', (err) => {
+      ctx.metrics?.lockLost({ logName: ctx.logName, error: err });
+      this.#fail(err);
+    });
+    this.#untrack = ctx.metrics?.trackPending(() => this.#segment?.writer.pendingBytes ?? 0);
+    this.closed.catch(() => undefined);
   }
 
-  /** Takes the ownership lock (LOCK_HELD after lockTimeoutMs), then recovers in-progress segments. */
-  static async open(ctx: LogWriterContext): Promise<LogWriter> {
+  /**
+   * Takes the ownership lock (LOCK_HELD after lockTimeoutMs; `signal` aborts the wait), then recovers
+   * in-progress segments.
+   */
+  static async open(ctx: LogWriterContext, signal?: AbortSignal): Promise<LogWriter> {
     const paths = ctx.metadata.paths(ctx.logName);
     // the log must exist before its lock node can
     await ctx.metadata.openLog(ctx.logName);
     const lock = new OwnershipLock(ctx.store, paths.lock, ctx.clientId, { logger: ctx.logger });
-    await lock.acquire(ctx.config.lockTimeoutMs);
+    await lock.acquire(ctx.config.lockTimeoutMs, signal);
+    ctx.metrics?.lockAcquired();
     try {
       // versions read under the lock: a previous owner may have changed them until it lost it
       const opened = await ctx.metadata.openLog(ctx.logName);
@@ -136,7 +159,7 @@ export class LogWriter {
   }
 
   /** close() or abort() was called. */
-  get closed(): boolean {
+  get isClosed(): boolean {
     return this.#closing !== undefined;
   }
 
@@ -279,7 +302,10 @@ export class LogWriter {
 
   /** Drains pending writes, completes the current segment and releases the lock. */
   close(): Promise<void> {
-    this.#closing ??= this.#close();
+    if (this.#closing === undefined) {
+      this.#closing = this.#close();
+      this.#closing.then(() => { this.#settleClosed(); }, (err: unknown) => { this.#settleClosed(asError(err)); });
+    }
     return this.#closing;
   }
 
@@ -295,6 +321,7 @@ export class LogWriter {
     this.#closed = true;
     this.#fail(new LogError('WRITER_CLOSED', `writer of log ${this.logName} was aborted`));
     this.#closing = this.#release();
+    this.#closing.then(() => { this.#settleClosed(); }, (err: unknown) => { this.#settleClosed(asError(err)); });
     await this.#closing;
   }
 
@@ -313,6 +340,7 @@ export class LogWriter {
 
   async #release(): Promise<void> {
     this.#lock.removeAllListeners('lost');
+    this.#untrack?.();
     try {
       await this.#discardNextLedger();
     } finally {
@@ -343,7 +371,16 @@ export class LogWriter {
     const buffer = Buffer.isBuffer(payload) ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.length);
     this.#recordsWritten += 1;
     this.#bytesWritten += payload.length;
-    return segment.writer.write(userRecord(record.txid, buffer)).catch((err: unknown) => {
+    const { metrics } = this.#ctx;
+    const startedAt = metrics === undefined ? 0 : performance.now();
+    return segment.writer.write(userRecord(record.txid, buffer)).then((dlsn) => {
+      if (metrics !== undefined) {
+        metrics.writeLatency.observe((performance.now() - startedAt) / 1000);
+        metrics.recordsWritten.inc();
+        metrics.bytesWritten.inc(payload.length);
+      }
+      return dlsn;
+    }, (err: unknown) => {
       // a sticky segment failure (fencing, ledger errors) ends the writer; a back-pressure timeout
       // (WRITE_LIMIT_EXCEEDED) fails only the writes it names
       if (segment.writer.error !== undefined) this.#fail(segment.writer.error);
@@ -419,21 +456,18 @@ export class LogWriter {
    */
   async #createLedger(): ReturnType<LedgerClient['createLedger']> {
     const c = this.#ctx.config;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await this.#ctx.ledgers.createLedger({
-          ensembleSize: c.ensembleSize,
-          writeQuorumSize: c.writeQuorumSize,
-          ackQuorumSize: c.ackQuorumSize,
-          digest: c.digest,
-          password: c.ledgerPassword,
-        });
-      } catch (err) {
-        if (!(err instanceof DLogError && err.retriable) || attempt >= LEDGER_CREATE_RETRIES || this.#error !== undefined) throw err;
-        this.#ctx.logger.warn({ err, log: this.logName, attempt }, 'creating a segment ledger failed; retrying');
-        await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt));
-      }
-    }
+    return retry(() => this.#ctx.ledgers.createLedger({
+      ensembleSize: c.ensembleSize,
+      writeQuorumSize: c.writeQuorumSize,
+      ackQuorumSize: c.ackQuorumSize,
+      digest: c.digest,
+      password: c.ledgerPassword,
+    }), {
+      initialMs: 100,
+      retries: LEDGER_CREATE_RETRIES,
+      shouldRetry: (err) => err instanceof DLogError && err.retriable && this.#error === undefined,
+      onRetry: (err, attempt) => { this.#ctx.logger.warn({ err, log: this.logName, attempt }, 'creating a segment ledger failed; retrying'); },
+    });
   }
 
   /** Starts segment max LSSN + 1 on a new ledger (LSSN max after recovery deleted an empty one). */
@@ -480,6 +514,7 @@ export class LogWriter {
     this.#versions = await this.#ctx.metadata.completeSegment(this.logName, segment.meta, completed, this.#versions.maxLssn, this.#versions.maxTxId);
     this.#lastCompleted = completed;
     this.#segmentsCompleted += 1;
+    this.#ctx.metrics?.rolled({ logName: this.logName, segment: completed.logSegmentSequenceNo, records: completed.recordCount });
     if (this.#segment === segment) this.#segment = undefined;
   }
 
@@ -504,10 +539,14 @@ export class LogWriter {
   /** Sticky: the first failure fails every waiting and later write; the segment is left for recovery. */
   #fail(err: unknown): void {
     if (this.#error !== undefined) return;
-    const error = err instanceof Error ? err : new Error(String(err));
+    const error = asError(err);
     this.#error = error;
+    // a failure the user did not ask for (abort() sets #closed first) ends the writer now
+    if (!this.#closed) this.#settleClosed(error);
     this.#ctx.logger.warn({ err: error, log: this.logName }, 'log writer failed');
     this.#segment?.writer.abort(error);
     for (const w of this.#takeWaiting()) w.reject(error);
   }
 }
+
+const asError = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)));

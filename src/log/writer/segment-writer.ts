@@ -12,6 +12,7 @@
 // no bookie-side WRITE_LAC support and it is durable like any entry.
 import type { LedgerHandle } from '../../ledger/ledger-handle.js';
 import { noopLogger, type Logger } from '../../util/logger.js';
+import { RingQueue } from '../../util/ring-queue.js';
 import type { CompressionCodec } from '../format/compression.js';
 import { DLSN } from '../format/dlsn.js';
 import { encodeEnvelopedEntry } from '../format/dl-entry-envelope.js';
@@ -88,7 +89,8 @@ interface Queued {
   readonly size: number;
   readonly resolve: (dlsn: DLSN) => void;
   readonly reject: (err: unknown) => void;
-  timer: NodeJS.Timeout | undefined;
+  /** Date.now() after which it rejects with WRITE_LIMIT_EXCEEDED. */
+  readonly deadline: number;
 }
 
 export class LogSegmentWriter {
@@ -104,9 +106,12 @@ export class LogSegmentWriter {
   #buffer = new EntryRecordWriter(MAX_LOGRECORDSET_SIZE);
   #bufferWaiters: Waiter[] = [];
   #bufferBytes = 0;
-  #flights: Flight[] = [];
+  #flights = new RingQueue<Flight>();
   #dataInFlight = 0;
-  #queue: Queued[] = [];
+  #queue = new RingQueue<Queued>();
+  #queuedBytes = 0;
+  /** One timer for the whole queue, armed for the head's deadline (not one per queued write). */
+  #queueTimer: NodeJS.Timeout | undefined;
   #pendingBytes = 0;
   #backstop: NodeJS.Timeout | undefined;
   #commitScheduled: NodeJS.Immediate | undefined;
@@ -149,7 +154,7 @@ export class LogSegmentWriter {
   }
 
   /** Bytes accepted and not yet acked (buffered, queued for room or in flight). */
-  get pendingBytes(): number { return this.#pendingBytes + this.#queue.reduce((n, q) => n + q.size, 0); }
+  get pendingBytes(): number { return this.#pendingBytes + this.#queuedBytes; }
   get lastTxId(): bigint { return this.#lastTxId; }
   get recordCount(): number { return this.#position; }
   /** The sticky failure, if any. */
@@ -266,39 +271,60 @@ export class LogSegmentWriter {
         this.#admit(record, size, resolve, reject);
         return;
       }
-      const queued: Queued = { record, size, resolve, reject, timer: undefined };
-      if (this.#pendingTimeoutMs > 0) {
-        queued.timer = setTimeout(() => { this.#timeOut(queued); }, this.#pendingTimeoutMs);
-        queued.timer.unref();
-      }
-      this.#queue.push(queued);
+      this.#queue.push({ record, size, resolve, reject, deadline: Date.now() + this.#pendingTimeoutMs });
+      this.#queuedBytes += size;
+      if (this.#queue.length === 1) this.#armQueueTimer();
     });
+  }
+
+  #armQueueTimer(): void {
+    const head = this.#queue.peek();
+    if (head === undefined || this.#pendingTimeoutMs <= 0) return;
+    clearTimeout(this.#queueTimer);
+    this.#queueTimer = setTimeout(this.#checkQueueTimeout, Math.max(0, head.deadline - Date.now()));
+    this.#queueTimer.unref();
   }
 
   #hasRoom(size: number): boolean {
     return this.#pendingBytes === 0 || this.#pendingBytes + size <= this.#maxPendingBytes;
   }
 
-  /** A timed-out write rejects with every write queued behind it, so no gap opens in the order. */
-  #timeOut(queued: Queued): void {
-    const index = this.#queue.indexOf(queued);
-    if (index < 0) return;
-    const dropped = this.#queue.splice(index);
-    const error = new LogError('WRITE_LIMIT_EXCEEDED', `no room under maxPendingBytes=${this.#maxPendingBytes} within ${this.#pendingTimeoutMs} ms`);
-    for (const q of dropped) {
-      clearTimeout(q.timer);
-      q.reject(error);
+  /**
+   * The head is the oldest queued write: once it has timed out it rejects with every write queued
+   * behind it, so no gap opens in the order. Otherwise the timer moves on to the new head.
+   */
+  readonly #checkQueueTimeout = (): void => {
+    this.#queueTimer = undefined;
+    const head = this.#queue.peek();
+    if (head === undefined) return;
+    if (head.deadline > Date.now()) {
+      this.#armQueueTimer();
+      return;
     }
+    const dropped = this.#dropQueue();
+    const error = new LogError('WRITE_LIMIT_EXCEEDED', `no room under maxPendingBytes=${this.#maxPendingBytes} within ${this.#pendingTimeoutMs} ms`);
+    for (const q of dropped) q.reject(error);
     this.#checkIdle();
+  };
+
+  #dropQueue(): Queued[] {
+    clearTimeout(this.#queueTimer);
+    this.#queueTimer = undefined;
+    this.#queuedBytes = 0;
+    return this.#queue.drain();
   }
 
   #admitQueued(): void {
-    while (this.#error === undefined && this.#queue.length > 0) {
-      const head = this.#queue[0];
-      if (!head || !this.#hasRoom(head.size)) return;
+    while (this.#error === undefined) {
+      const head = this.#queue.peek();
+      if (!head || !this.#hasRoom(head.size)) break;
       this.#queue.shift();
-      clearTimeout(head.timer);
+      this.#queuedBytes -= head.size;
       this.#admit(head.record, head.size, head.resolve, head.reject);
+    }
+    if (this.#queue.length === 0) {
+      clearTimeout(this.#queueTimer);
+      this.#queueTimer = undefined;
     }
   }
 
@@ -371,7 +397,7 @@ export class LogSegmentWriter {
   }
 
   #completeInOrder(): void {
-    for (let head = this.#flights[0]; head?.entryId !== undefined && this.#error === undefined; head = this.#flights[0]) {
+    for (let head = this.#flights.peek(); head?.entryId !== undefined && this.#error === undefined; head = this.#flights.peek()) {
       this.#flights.shift();
       const entryId = head.entryId;
       this.#pendingBytes -= head.bytes;
@@ -434,13 +460,11 @@ export class LogSegmentWriter {
     clearTimeout(this.#backstop);
     this.#backstop = undefined;
     this.#cancelCommit();
-    const flights = this.#flights;
+    const flights = this.#flights.drain();
     const buffered = this.#bufferWaiters;
-    const queued = this.#queue;
+    const queued = this.#dropQueue();
     const idle = this.#idleWaiters;
-    this.#flights = [];
     this.#bufferWaiters = [];
-    this.#queue = [];
     this.#idleWaiters = [];
     this.#buffer = new EntryRecordWriter(MAX_LOGRECORDSET_SIZE);
     this.#bufferBytes = 0;
@@ -448,10 +472,7 @@ export class LogSegmentWriter {
     this.#dataInFlight = 0;
     for (const f of flights) for (const w of f.waiters) w.reject(error);
     for (const w of buffered) w.reject(error);
-    for (const q of queued) {
-      clearTimeout(q.timer);
-      q.reject(error);
-    }
+    for (const q of queued) q.reject(error);
     for (const w of idle) w.reject(error);
   }
 }

@@ -150,7 +150,7 @@ export class LocalDatabase {
 
   /** The database of `dir` (created if missing), opened or shared; pair with `release`. */
   static async acquire(dir: string, options: LocalDatabaseOptions): Promise<LocalDatabase> {
-    await mkdir(dir, { recursive: true });
+    await mkdir(dir, { recursive: true, mode: 0o700 });
     const real = await realpath(dir);
     for (let shutdown = closing.get(real); shutdown !== undefined; shutdown = closing.get(real)) {
       await shutdown;
@@ -218,10 +218,10 @@ export class LocalDatabase {
       const nextEpoch = epoch + 1;
       if (nextEpoch >= 2 ** 31) throw new MetadataError('METADATA_ERROR', `${dir}: session epochs exhausted`);
       await writeSnapshot(dir, encodeSnapshot(tree, nextEpoch, zxid));
-      const log = await open(logFile, 'w');
+      const log = await open(logFile, 'w', 0o600);
       let mark: FileHandle | undefined;
       try {
-        mark = await open(join(dir, SYNC_MARK_FILE), 'w');
+        mark = await open(join(dir, SYNC_MARK_FILE), 'w', 0o600);
         await mark.write(encodeSyncMark({ snapshotZxid: zxid, logLength: 0 }), 0, SYNC_MARK_SIZE, 0);
         await fsyncDir(dir);
       } catch (err) {
@@ -453,7 +453,7 @@ export class LocalDatabase {
     const snapshotZxid = this.#lastAccepted;
     await writeSnapshot(this.dir, encodeSnapshot(this.#tree, this.#epoch, snapshotZxid));
     // Queued transactions are in the snapshot and will also be logged: replay skips them by zxid.
-    const fresh = await open(join(this.dir, LOG_FILE), 'w');
+    const fresh = await open(join(this.dir, LOG_FILE), 'w', 0o600);
     const old = this.#log;
     this.#log = fresh;
     this.#logSize = 0;

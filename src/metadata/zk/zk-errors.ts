@@ -15,6 +15,8 @@ const ZK_CODES: ReadonlyMap<number, MetadataErrorCode> = new Map<number, Metadat
   [Exception.SESSION_EXPIRED, 'SESSION_EXPIRED'],
   [Exception.CONNECTION_LOSS, 'CONNECTION_LOSS'],
   [Exception.OPERATION_TIMEOUT, 'OPERATION_TIMEOUT'],
+  [Exception.NO_AUTH, 'NO_AUTH'],
+  [Exception.AUTH_FAILED, 'AUTH_FAILED'],
 ]);
 
 /** Marks the operations of a failed multi that did not fail themselves (ZooKeeper rolled them back). */
@@ -32,7 +34,8 @@ function zkCodeOf(err: unknown): number | undefined {
 export function fromZkCode(zkCode: number, path: string | undefined, extra: { failedOp?: number; cause?: unknown } = {}): MetadataError {
   const code = metadataCodeOf(zkCode);
   const where = path === undefined ? '' : ` at ${path}`;
-  return new MetadataError(code, `ZooKeeper ${code === 'METADATA_ERROR' ? `error ${zkCode}` : code}${where}`, {
+  const hint = code === 'NO_AUTH' ? ': the node\'s ACL does not grant this to the session\'s credentials (zkAuth)' : '';
+  return new MetadataError(code, `ZooKeeper ${code === 'METADATA_ERROR' ? `error ${zkCode}` : code}${where}${hint}`, {
     zkCode,
     ...(path === undefined ? {} : { path }),
     ...(extra.failedOp === undefined ? {} : { failedOp: extra.failedOp }),

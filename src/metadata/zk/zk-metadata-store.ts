@@ -3,8 +3,8 @@
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import zookeeper from 'node-zookeeper-client';
-import type { Client, Event as ZkEvent, Exception, Stat } from 'node-zookeeper-client';
-import { MetadataError } from '../../errors.js';
+import type { ACL, Client, Event as ZkEvent, Exception, Stat } from 'node-zookeeper-client';
+import { InvalidArgumentError, MetadataError } from '../../errors.js';
 import { noopLogger, type Logger } from '../../util/logger.js';
 import type {
   CreateOptions, MetadataStore, MetadataStoreEvents, MultiOp, MultiResult, NodeData, NodeStat, SessionState, Watcher,
@@ -23,6 +23,13 @@ export interface ZkStoreOptions {
   connectTimeoutMs?: number;
   /** How long an operation waits for a connection before OPERATION_TIMEOUT. Default: sessionTimeoutMs. */
   operationTimeoutMs?: number;
+  /**
+   * ZooKeeper digest credentials `user:password`, added to every session (re-added after an
+   * expiry). Nodes created then get creator-all ACLs, plus world-read unless `worldReadable` is false.
+   */
+  auth?: string;
+  /** With `auth`: let sessions without the credentials read (not change) the nodes. Default true. */
+  worldReadable?: boolean;
   logger?: Logger;
 }
 
@@ -62,6 +69,13 @@ function checkVersion(version: number, path: string, failedOp?: number): void {
   }
 }
 
+/** Creator-all (the `auth` scheme: every identity of the creating session), and world-read when asked. */
+function nodeAcls(worldReadable: boolean): ACL[] {
+  const { ACL: Acl, Id, Permission } = zookeeper;
+  const acls = [new Acl(Permission.ALL, new Id('auth', ''))];
+  if (worldReadable) acls.push(new Acl(Permission.READ, new Id('world', 'anyone')));
+  return acls;
+}
 /** How long close() waits for closeSession's answer: a server answers in milliseconds, a hung one never. */
 const CLOSE_SESSION_WAIT_MS = 2000;
 
@@ -89,6 +103,9 @@ export class ZkMetadataStore extends EventEmitter<MetadataStoreEvents> implement
   readonly #connectTimeoutMs: number;
   readonly #operationTimeoutMs: number;
   readonly #log: Logger;
+  readonly #auth: Buffer | undefined;
+  /** ACLs of created nodes; undefined = the library's default (open). */
+  readonly #acls: ACL[] | undefined;
   #session: Session | undefined;
   #lastSessionId = 0n;
   #state: SessionState = 'connecting';
@@ -108,6 +125,8 @@ export class ZkMetadataStore extends EventEmitter<MetadataStoreEvents> implement
     this.#connectTimeoutMs = options.connectTimeoutMs ?? 15_000;
     this.#operationTimeoutMs = options.operationTimeoutMs ?? this.#sessionTimeoutMs;
     this.#log = options.logger ?? noopLogger;
+    this.#auth = options.auth === undefined ? undefined : Buffer.from(options.auth);
+    this.#acls = options.auth === undefined ? undefined : nodeAcls(options.worldReadable ?? true);
   }
 
   /** Resolves once a session is established; rejects with CONNECTION_LOSS after `connectTimeoutMs`. */
@@ -117,6 +136,9 @@ export class ZkMetadataStore extends EventEmitter<MetadataStoreEvents> implement
       if (value !== undefined && !(Number.isFinite(value) && value > 0)) {
         throw new MetadataError('BAD_ARGUMENTS', `${key} must be a positive number, got ${value}`);
       }
+    }
+    if (options.auth !== undefined && !/^[^:]+:.+$/s.test(options.auth)) {
+      throw new InvalidArgumentError('ZooKeeper auth must be user:password');
     }
     const store = new ZkMetadataStore(connectString, options);
     await store.#open();
@@ -230,7 +252,7 @@ export class ZkMetadataStore extends EventEmitter<MetadataStoreEvents> implement
     if (ops.length === 0) return [];
     const results = await this.#call<TxResult[]>(undefined, (client, done) => {
       const tx = client.transaction();
-      for (const op of ops) addToTransaction(tx, op);
+      for (const op of ops) addToTransaction(tx, op, this.#acls);
       tx.commit((err: ZkCallbackError, res: unknown) => {
         const list = Array.isArray(res) ? (res as TxResult[]) : undefined;
         if (err === null) {
@@ -280,7 +302,11 @@ export class ZkMetadataStore extends EventEmitter<MetadataStoreEvents> implement
   }
 
   #createNode(path: string, data: Buffer, flags: number): Promise<string> {
-    return this.#call<string>(path, (client, done) => { client.create(path, data, flags, done); });
+    const acls = this.#acls;
+    return this.#call<string>(path, (client, done) => {
+      if (acls === undefined) client.create(path, data, flags, done);
+      else client.create(path, data, acls, flags, done);
+    });
   }
 
   /** Runs one client call on a connected session, as a promise. */
@@ -386,6 +412,7 @@ export class ZkMetadataStore extends EventEmitter<MetadataStoreEvents> implement
       });
       client.on('disconnected', () => { this.#onDisconnected(session); });
       client.on('expired', () => { this.#onExpired(session, 'the server reported it on reconnect'); });
+      if (this.#auth !== undefined) client.addAuthInfo('digest', this.#auth);
       client.on('authenticationFailed', () => { this.#log.error({ sessionId: session.sessionId.toString(16) }, 'ZooKeeper authentication failed'); });
       client.connect();
     });

@@ -1,7 +1,7 @@
 // Conversions between our types and node-zookeeper-client's: its Stat carries ZooKeeper longs as 8-byte big-endian
 // Buffers, its events and create modes are numbers, and its Transaction builder needs a fix for version 0.
 import zookeeper from 'node-zookeeper-client';
-import type { Stat, Transaction } from 'node-zookeeper-client';
+import type { ACL, Stat, Transaction } from 'node-zookeeper-client';
 import { MetadataError } from '../../errors.js';
 import type { CreateMode, MultiOp, MultiResult, NodeStat, WatchEventType } from '../metadata-store.js';
 
@@ -71,11 +71,15 @@ export interface TxResult {
   readonly stat?: Stat;
 }
 
-export function addToTransaction(tx: Transaction, op: MultiOp): void {
+/** `acls` for created nodes; undefined = the library's default (open). */
+export function addToTransaction(tx: Transaction, op: MultiOp, acls: ACL[] | undefined): void {
   switch (op.op) {
-    case 'create':
-      tx.create(op.path, toBuffer(op.data ?? EMPTY), CREATE_FLAGS.get(op.mode ?? 'persistent') ?? ZkCreateMode.PERSISTENT);
+    case 'create': {
+      const mode = CREATE_FLAGS.get(op.mode ?? 'persistent') ?? ZkCreateMode.PERSISTENT;
+      if (acls === undefined) tx.create(op.path, toBuffer(op.data ?? EMPTY), mode);
+      else tx.create(op.path, toBuffer(op.data ?? EMPTY), acls, mode);
       return;
+    }
     case 'set':
       tx.setData(op.path, toBuffer(op.data), op.version ?? -1);
       break;

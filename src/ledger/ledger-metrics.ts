@@ -1,0 +1,39 @@
+// The ledger client's metrics and diagnostics_channel events (as undici publishes its own):
+// ensemble changes, speculative reads and ledger recoveries (which fence the previous writer).
+import diagnosticsChannel from 'node:diagnostics_channel';
+import { MetricsRegistry, type Counter } from '../util/metrics.js';
+
+/** Published with { ledgerId, firstEntryId, from, to } when a writer replaces bookies. */
+export const ENSEMBLE_CHANGE_CHANNEL = 'distributedlog:ensemble-change';
+/** Published with { ledgerId, lastEntryId } when recovery fenced and closed a ledger. */
+export const FENCED_CHANNEL = 'distributedlog:ledger-fenced';
+
+const ensembleChange = diagnosticsChannel.channel(ENSEMBLE_CHANGE_CHANNEL);
+const fenced = diagnosticsChannel.channel(FENCED_CHANNEL);
+
+export class LedgerMetrics {
+  readonly #ensembleChanges: Counter;
+  readonly #speculativeReads: Counter;
+  readonly #recoveries: Counter;
+
+  /** Registers into `registry` (the namespace's), or a private one nobody scrapes. */
+  constructor(registry: MetricsRegistry = new MetricsRegistry('dlog_client_')) {
+    this.#ensembleChanges = registry.counter('ensemble_changes_total', 'Ensemble changes: bookies replaced in a ledger being written (bookie failures, timeouts).');
+    this.#speculativeReads = registry.counter('speculative_reads_total', 'Reads sent to another replica because the first had not answered within speculativeReadTimeoutMs.');
+    this.#recoveries = registry.counter('ledger_recoveries_total', 'Ledgers fenced and recovered (a new writer taking over a log).');
+  }
+
+  ensembleChanged(event: { ledgerId: bigint; firstEntryId: bigint; from: readonly string[]; to: readonly string[] }): void {
+    this.#ensembleChanges.inc();
+    if (ensembleChange.hasSubscribers) ensembleChange.publish(event);
+  }
+
+  speculativeRead(): void {
+    this.#speculativeReads.inc();
+  }
+
+  recovered(event: { ledgerId: bigint; lastEntryId: bigint }): void {
+    this.#recoveries.inc();
+    if (fenced.hasSubscribers) fenced.publish(event);
+  }
+}

@@ -1,0 +1,3 @@
+import { bookieBehaviour } from './bookie-transport.suite.js';
+
+bookieBehaviour('real');
