@@ -22,9 +22,9 @@ const BOOKIE_NODE_ARGS = (process.env['BENCH_BOOKIE_NODE_ARGS'] ?? '').split(' '
 
 interface Bookie { readonly id: string; readonly child: ChildProcess }
 
-async function startBookie(metadata: string, dir: string, extraArgs: readonly string[]): Promise<Bookie> {
+async function startBookie(metadata: string, args: readonly string[]): Promise<Bookie> {
   const cli = new URL('../lib/cli/main.js', import.meta.url).pathname;
-  const child = spawn(process.execPath, [...BOOKIE_NODE_ARGS, cli, 'bookie', '--metadata', metadata, '--dir', dir, '--port', '0', ...extraArgs], {
+  const child = spawn(process.execPath, [...BOOKIE_NODE_ARGS, cli, 'bookie', '--metadata', metadata, ...args, '--port', '0'], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   // a benchmark that crashes must not leave its bookies running
@@ -47,12 +47,17 @@ function stopBookie(b: Bookie): Promise<void> {
   });
 }
 
-/** `extraArgs`: more `dlog bookie` options (TLS). */
-export async function startBenchCluster(name: string, bookies = 3, ledgersRoot = '/ledgers', extraArgs: readonly string[] = []): Promise<BenchCluster> {
+/** Bookie i's directory flags, given its own directory under the cluster's temporary one. */
+export type DirArgs = (dir: string) => string[];
+
+/** `extraArgs`: more `dlog bookie` options (TLS), the same for every bookie. */
+export async function startBenchCluster(
+  name: string, bookies = 3, ledgersRoot = '/ledgers', extraArgs: readonly string[] = [], dirArgs: DirArgs = (dir) => ['--dir', dir],
+): Promise<BenchCluster> {
   const tmp = mkdtempSync(path.join(os.tmpdir(), `dlog-bench-${name}-`));
   const zk = await startZooKeeper({ forceSync: false });
   const metadata = `zk://${zk.connectString}${ledgersRoot}`;
-  const started = await Promise.all(Array.from({ length: bookies }, (_, i) => startBookie(metadata, path.join(tmp, `b${i}`), extraArgs)));
+  const started = await Promise.all(Array.from({ length: bookies }, (_, i) => startBookie(metadata, [...dirArgs(path.join(tmp, `b${i}`)), ...extraArgs])));
   return {
     zk: zk.connectString,
     ledgersRoot,

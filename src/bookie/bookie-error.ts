@@ -5,8 +5,10 @@ import { DLogError, type DLogErrorOptions } from '../errors.js';
 export type BookieErrorCode =
   /** Another process holds the bookie's data directory. */
   | 'BOOKIE_LOCKED'
-  /** The checkpoint mark file is damaged. */
+  /** The checkpoint mark file or a directory stamp is damaged. */
   | 'BOOKIE_CORRUPT'
+  /** The journal / ledger dir list differs from the one the bookie's data was stored with. */
+  | 'BOOKIE_DIRS_CHANGED'
   | 'BOOKIE_CLOSED';
 
 export class BookieError extends DLogError {

@@ -16,13 +16,14 @@ import { BookieError } from './bookie-error.js';
 import { startAdminHttp } from './admin-http.js';
 import { BookieMetrics } from './bookie-metrics.js';
 import { BookieServer } from './bookie-server.js';
+import { checkDirLayout } from './dir-layout.js';
 import { SecurityPolicy, type BookieTlsOptions } from './connection-security.js';
-import { readCheckpointMark, writeCheckpointMark } from './checkpoint-mark.js';
 import { DiskMonitor } from './disk-monitor.js';
 import type { GcReport } from './garbage-collector.js';
 import { Journal, type JournalOptions, type JournalRecord, type JournalStats } from './journal.js';
 import { LacTracker } from './lac-tracker.js';
-import { LedgerStorage, type LedgerStorageOptions } from './ledger-storage.js';
+import { LedgerDirsStorage } from './ledger-dirs-storage.js';
+import type { LedgerStorageOptions } from './ledger-storage.js';
 import { Registration } from './registration.js';
 import { bounded, CleanupStack } from '../util/cleanup-stack.js';
 import { RequestProcessor } from './request-processor.js';
@@ -35,9 +36,20 @@ export interface BookieOptions {
   metadata: string | MetadataStore;
   /** The ledgers root when `metadata` is a store. Default `/ledgers`. */
   ledgersRoot?: string;
-  /** Data directory; the journal goes to `<dir>/journal`, ledger storage to `<dir>/ledgers`. */
-  dir: string;
+  /**
+   * Data directory: the journal goes to `<dir>/journal`, ledger storage to `<dir>/ledgers`, unless
+   * `journalDir` / `ledgerDirs` say otherwise. Required unless both of those are given.
+   */
+  dir?: string;
+  /** The journal's directory; on a disk of its own, adds are not slowed by ledger flushes and reads. */
   journalDir?: string;
+  /**
+   * Ledger storage directories, one per disk; ledger L lives in `ledgerDirs[L mod n]`. The list
+   * (length and order) is fixed once the bookie has stored data: a changed list fails with
+   * BOOKIE_DIRS_CHANGED. Default `[<dir>/ledgers]`.
+   */
+  ledgerDirs?: readonly string[];
+  /** One ledger dir: the same as `ledgerDirs: [ledgerDir]` (the option before there were several). */
   ledgerDir?: string;
   /** Address to listen on. Default 127.0.0.1. */
   host?: string;
@@ -152,7 +164,7 @@ function positive(name: string, value: number): number {
   return value;
 }
 
-async function applyRecord(storage: LedgerStorage, lac: LacTracker, record: JournalRecord): Promise<void> {
+async function applyRecord(storage: LedgerDirsStorage, lac: LacTracker, record: JournalRecord): Promise<void> {
   switch (record.type) {
     case 'masterKey':
       storage.setMasterKey(record.ledgerId, record.masterKey);
@@ -171,10 +183,10 @@ async function applyRecord(storage: LedgerStorage, lac: LacTracker, record: Jour
   }
 }
 
-/** Takes the lock of each directory once (journal and ledger dirs may be the same). */
-async function lockAll(dirs: readonly string[]): Promise<string[]> {
+/** Takes the lock of each directory (real paths) once: the journal may share a ledger dir. */
+function lockAll(dirs: readonly string[]): string[] {
   const locked: string[] = [];
-  for (const dir of new Set(await Promise.all(dirs.map((d) => realpath(d))))) {
+  for (const dir of new Set(dirs)) {
     try {
       lockDir(dir, (message) => new BookieError('BOOKIE_LOCKED', `bookie ${message}`));
     } catch (err) {
@@ -184,6 +196,31 @@ async function lockAll(dirs: readonly string[]): Promise<string[]> {
     locked.push(dir);
   }
   return locked;
+}
+
+/** The journal and ledger dirs as real paths, created if missing; ledger dirs must be distinct. */
+async function bookieDirs(options: BookieOptions): Promise<{ journalDir: string; ledgerDirs: string[] }> {
+  const { dir } = options;
+  const under = (name: string, sub: string): string => {
+    if (dir === undefined) throw new InvalidArgumentError(`dir is required when ${name} is not given`);
+    return path.join(dir, sub);
+  };
+  const journal = options.journalDir ?? under('journalDir', 'journal');
+  if (options.ledgerDirs !== undefined && options.ledgerDir !== undefined) throw new InvalidArgumentError('give ledgerDirs or ledgerDir, not both');
+  const ledgers = options.ledgerDirs ?? [options.ledgerDir ?? under('ledgerDirs', 'ledgers')];
+  if (ledgers.length === 0) throw new InvalidArgumentError('ledgerDirs must name at least one directory');
+  const real = async (d: string): Promise<string> => {
+    await mkdir(d, { recursive: true, mode: 0o700 });
+    return realpath(d);
+  };
+  const journalDir = await real(journal);
+  const ledgerDirs: string[] = [];
+  for (const d of ledgers) {
+    const r = await real(d);
+    if (ledgerDirs.includes(r)) throw new InvalidArgumentError(`ledger dir ${d} is listed twice (as ${r})`);
+    ledgerDirs.push(r);
+  }
+  return { journalDir, ledgerDirs };
 }
 
 export async function startBookie(options: BookieOptions): Promise<Bookie> {
@@ -203,18 +240,18 @@ export async function startBookie(options: BookieOptions): Promise<Bookie> {
     const uri = parseMetadataUri(options.metadata);
     if (uri.path !== '/') ledgersRoot = uri.path;
   }
-  const journalDir = path.resolve(options.journalDir ?? path.join(options.dir, 'journal'));
-  const ledgerDir = path.resolve(options.ledgerDir ?? path.join(options.dir, 'ledgers'));
-  await mkdir(journalDir, { recursive: true, mode: 0o700 });
-  await mkdir(ledgerDir, { recursive: true, mode: 0o700 });
+  const { journalDir, ledgerDirs } = await bookieDirs(options);
+  // the dir whose disk GET_BOOKIE_INFO and info() report
+  const ledgerDir = ledgerDirs[0] ?? journalDir;
 
   const cleanups = new CleanupStack(logger);
   const unwind = (): Promise<void> => cleanups.unwind();
   try {
-    const locked = await lockAll([journalDir, ledgerDir]);
+    const locked = lockAll([journalDir, ...ledgerDirs]);
     cleanups.push(() => { for (const d of locked) unlockDir(d); });
+    await checkDirLayout(journalDir, ledgerDirs);
 
-    const storage = await LedgerStorage.open({ ...options.storage, dir: ledgerDir, logger });
+    const storage = await LedgerDirsStorage.open(ledgerDirs, { ...options.storage, logger });
     cleanups.push(() => storage.close());
     const journal = await Journal.open(journalDir, options.journal);
     cleanups.push(() => journal.close());
@@ -225,7 +262,7 @@ export async function startBookie(options: BookieOptions): Promise<Bookie> {
     cleanups.push(() => { lac.close(); });
 
     // restart: everything journaled after the last checkpoint goes back into storage
-    const mark = await readCheckpointMark(ledgerDir);
+    const mark = await storage.readCheckpointMark();
     const replayed = await journal.replay(mark, (record) => applyRecord(storage, lac, record));
     logger.info({ records: replayed.records, from: mark }, 'journal replayed');
 
@@ -234,7 +271,7 @@ export async function startBookie(options: BookieOptions): Promise<Bookie> {
       checkpointing ??= (async () => {
         const position = journal.markCheckpoint();
         await storage.flush();
-        await writeCheckpointMark(ledgerDir, position);
+        await storage.writeCheckpointMark(position);
         await journal.removeBefore(position);
       })().finally(() => { checkpointing = undefined; });
       return checkpointing;
@@ -290,7 +327,7 @@ export async function startBookie(options: BookieOptions): Promise<Bookie> {
     registered.current = registration;
     await registration.setReadOnly(readOnly);
     const monitor = new DiskMonitor({
-      dirs: [journalDir, ledgerDir], threshold, warnThreshold, logger,
+      dirs: [journalDir, ...ledgerDirs], threshold, warnThreshold, logger,
       intervalMs: options.diskCheckIntervalMs ?? 10_000,
       onChange: async (full) => {
         diskFull = full;
@@ -389,7 +426,7 @@ export async function startBookie(options: BookieOptions): Promise<Bookie> {
       cleanups.push(() => admin.close());
       httpAddress = admin.address;
     }
-    logger.info({ bookieId, host, port: bound.port, journalDir, ledgerDir }, 'bookie serving');
+    logger.info({ bookieId, host, port: bound.port, journalDir, ledgerDirs }, 'bookie serving');
     return bookie;
   } catch (err) {
     await unwind().catch((cleanupErr: unknown) => { logger.error({ err: cleanupErr }, 'cleanup after a failed start failed'); });

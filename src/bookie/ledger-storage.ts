@@ -36,6 +36,8 @@ export interface LedgerStorageOptions {
 }
 
 const MAX_ID = 0x7fffffffffffffffn;
+export const DEFAULT_WRITE_CACHE_BYTES = 64 << 20;
+export const DEFAULT_READ_CACHE_BYTES = 64 << 20;
 
 function checkId(name: string, id: bigint, min: bigint): void {
   if (id < min || id > MAX_ID) throw new InvalidArgumentError(`${name} ${id} is out of range`);
@@ -74,10 +76,10 @@ export class LedgerStorage {
     this.#logs = logs;
     this.#appender = logs.appender();
     this.#states = index.loadLedgers();
-    const half = Math.max(1, Math.floor((options.writeCacheBytes ?? 64 << 20) / 2));
+    const half = Math.max(1, Math.floor((options.writeCacheBytes ?? DEFAULT_WRITE_CACHE_BYTES) / 2));
     this.#active = new WriteCache(half);
     this.#flushing = new WriteCache(half);
-    this.#reader = new EntryReader(index, logs, { readCacheBytes: options.readCacheBytes ?? 64 << 20, readAheadBytes: options.readAheadBytes ?? 64 << 10 });
+    this.#reader = new EntryReader(index, logs, { readCacheBytes: options.readCacheBytes ?? DEFAULT_READ_CACHE_BYTES, readAheadBytes: options.readAheadBytes ?? 64 << 10 });
     this.#maxThrottleMs = options.maxThrottleMs ?? 10_000;
     this.#logger = options.logger ?? noopLogger;
     this.#gc = new GarbageCollector({

@@ -16,11 +16,11 @@ import type {
 } from '../protocol/protocol-types.js';
 import type { Journal, JournalRecord } from './journal.js';
 import type { LacTracker } from './lac-tracker.js';
-import type { LedgerStorage } from './ledger-storage.js';
+import type { LedgerDirsStorage } from './ledger-dirs-storage.js';
 import { StorageError } from './storage-error.js';
 
 export interface ProcessorContext {
-  readonly storage: LedgerStorage;
+  readonly storage: LedgerDirsStorage;
   readonly journal: Journal;
   readonly lac: LacTracker;
   /** The directory whose disk GET_BOOKIE_INFO reports. */

@@ -11,7 +11,7 @@ import { stderrLogger } from './stderr-logger.js';
 /** A stop signal ends the process within this long, cleanly or not. */
 const STOP_DEADLINE_MS = 4500;
 
-export const BOOKIE_HELP = `Usage: dlog bookie --metadata <uri> --dir <dataDir> [options]
+export const BOOKIE_HELP = `Usage: dlog bookie --metadata <uri> (--dir <dataDir> | --journal-dir <d> --ledger-dirs <a,b>) [options]
        dlog bookie list --metadata <uri>       registered bookies and their state
        dlog bookie status <host:port>          a bookie's admin endpoint: info and state
 
@@ -25,7 +25,9 @@ Options:
   --port <n>            port to listen on (default 3181; 0 picks a free one)
   --host <addr>         address to listen on (default 127.0.0.1)
   --journal-dir <dir>   journal directory (best on its own disk)
-  --ledger-dir <dir>    ledger storage directory
+  --ledger-dirs <a,b>   ledger storage directories, comma-separated, one per disk; ledgers are
+                        spread over them, and the list may not change once the bookie has data
+  --ledger-dir <dir>    one ledger storage directory (the same as --ledger-dirs <dir>)
   --bookie-id <id>      id to register as (default <host>:<port>)
   --zk-session-timeout-ms <ms>
                         ZooKeeper session timeout (default 30000); a killed bookie's
@@ -60,7 +62,7 @@ export async function bookieCommand(argv: string[]): Promise<number> {
     args: argv,
     options: {
       metadata: { type: 'string' }, dir: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' },
-      'journal-dir': { type: 'string' }, 'ledger-dir': { type: 'string' }, 'bookie-id': { type: 'string' },
+      'journal-dir': { type: 'string' }, 'ledger-dirs': { type: 'string' }, 'ledger-dir': { type: 'string' }, 'bookie-id': { type: 'string' },
       verbose: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
       'zk-session-timeout-ms': { type: 'string' }, 'checkpoint-interval-ms': { type: 'string' },
       'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, 'tls-ca': { type: 'string' },
@@ -76,7 +78,12 @@ export async function bookieCommand(argv: string[]): Promise<number> {
     return 0;
   }
   if (values.metadata === undefined) throw new InvalidArgumentError('--metadata <uri> is required (e.g. zk://127.0.0.1:2181/ledgers)');
-  if (values.dir === undefined) throw new InvalidArgumentError('--dir <dataDir> is required');
+  if (values['ledger-dirs'] !== undefined && values['ledger-dir'] !== undefined) throw new InvalidArgumentError('give --ledger-dirs or --ledger-dir, not both');
+  const ledgerDirs = values['ledger-dirs']?.split(',') ?? (values['ledger-dir'] === undefined ? undefined : [values['ledger-dir']]);
+  if (values.dir === undefined && (values['journal-dir'] === undefined || ledgerDirs === undefined)) {
+    throw new InvalidArgumentError('--dir <dataDir> is required unless both --journal-dir and --ledger-dirs are given');
+  }
+  if (ledgerDirs?.some((d) => d === '')) throw new InvalidArgumentError(`--ledger-dirs has an empty entry: '${values['ledger-dirs']}'`);
   const port = integerOption('port', values.port);
   const sessionTimeoutMs = integerOption('zk-session-timeout-ms', values['zk-session-timeout-ms']);
   const checkpointIntervalMs = integerOption('checkpoint-interval-ms', values['checkpoint-interval-ms']);
@@ -109,11 +116,11 @@ export async function bookieCommand(argv: string[]): Promise<number> {
   const bookie = await startBookie({
     ...security,
     metadata: values.metadata,
-    dir: values.dir,
+    ...(values.dir === undefined ? {} : { dir: values.dir }),
     ...(port === undefined ? {} : { port }),
     ...(values.host === undefined ? {} : { host: values.host }),
     ...(values['journal-dir'] === undefined ? {} : { journalDir: values['journal-dir'] }),
-    ...(values['ledger-dir'] === undefined ? {} : { ledgerDir: values['ledger-dir'] }),
+    ...(ledgerDirs === undefined ? {} : { ledgerDirs }),
     ...(values['bookie-id'] === undefined ? {} : { bookieId: values['bookie-id'] }),
     ...(sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs }),
     ...(checkpointIntervalMs === undefined ? {} : { checkpointIntervalMs }),

@@ -7,7 +7,7 @@
 // A bookie's id is its address and ledger metadata names bookies by id, so the ports are chosen
 // once and kept: a restart must bring every bookie back at the address its ledgers name.
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, readFile, realpath } from 'node:fs/promises';
+import { chmod, mkdir, realpath } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import net from 'node:net';
 import path from 'node:path';
@@ -18,6 +18,7 @@ import type { BookieOptions } from '../bookie/bookie.js';
 import { LocalMetadataStore } from '../metadata/local/local-metadata-store.js';
 import type { MetadataStore } from '../metadata/metadata-store.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
+import { readJsonFile } from '../util/json-file.js';
 import { childLogger, noopLogger, type Logger } from '../util/logger.js';
 import type { BookieWorkerData, WorkerCommand, WorkerMessage } from './bookie-worker.js';
 import { reviveError } from './cloned-error.js';
@@ -104,21 +105,10 @@ function isPort(value: unknown): value is number {
 }
 
 async function readClusterFile(file: string): Promise<number[] | undefined> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (err) {
-    throw new InvalidArgumentError(`${file} is not valid JSON: ${(err as Error).message}`, { cause: err });
-  }
-  const ports = (parsed as Partial<ClusterFile> | null)?.bookiePorts;
-  if ((parsed as Partial<ClusterFile> | null)?.version !== 1 || !Array.isArray(ports) || ports.length === 0
+  const parsed = await readJsonFile(file, (message, cause) => new InvalidArgumentError(message, { cause })) as Partial<ClusterFile> | null | undefined;
+  if (parsed === undefined) return undefined;
+  const ports = parsed?.bookiePorts;
+  if (parsed?.version !== 1 || !Array.isArray(ports) || ports.length === 0
     || ports.length > MAX_BOOKIES || !ports.every(isPort) || new Set(ports).size !== ports.length) {
     throw new InvalidArgumentError(`${file} is not an embedded cluster file: expected {"version":1,"bookiePorts":[<1 to ${MAX_BOOKIES} distinct ports>]}`);
   }

@@ -14,6 +14,9 @@ export interface BookieProcessOptions {
   readonly metadata: string;
   /** Data directory: the journal is `<dir>/journal`, ledger storage `<dir>/ledgers`. */
   readonly dir: string;
+  /** `--journal-dir` / `--ledger-dirs`, instead of the subdirectories of `dir`. */
+  readonly journalDir?: string;
+  readonly ledgerDirs?: readonly string[];
   /** Default: a free port, picked once so that restarts reuse it. */
   readonly port?: number;
   /**
@@ -95,6 +98,8 @@ interface Launched {
 function argsFor(options: BookieProcessOptions, port: number): string[] {
   const args = ['--import', 'tsx', MAIN, 'bookie', '--metadata', options.metadata, '--dir', options.dir, '--port', String(port)];
   args.push('--zk-session-timeout-ms', String(options.sessionTimeoutMs ?? 1000));
+  if (options.journalDir !== undefined) args.push('--journal-dir', options.journalDir);
+  if (options.ledgerDirs !== undefined) args.push('--ledger-dirs', options.ledgerDirs.join(','));
   if (options.bookieId !== undefined) args.push('--bookie-id', options.bookieId);
   if (options.checkpointIntervalMs !== undefined) args.push('--checkpoint-interval-ms', String(options.checkpointIntervalMs));
   args.push(...(options.extraArgs ?? []));
@@ -159,7 +164,7 @@ export async function startBookieProcess(options: BookieProcessOptions): Promise
     address: `127.0.0.1:${port}`,
     port,
     dir: options.dir,
-    journalDir: path.join(options.dir, 'journal'),
+    journalDir: options.journalDir ?? path.join(options.dir, 'journal'),
     get pid() { return current.child.pid ?? -1; },
     get running() { return running(); },
     get stderr() { return current.stderr(); },
