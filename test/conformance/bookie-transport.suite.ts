@@ -69,8 +69,8 @@ export function bookieBehaviour(kind: LedgerDeployment['kind']): void {
       status(await read(1n), 'EOK');
     });
 
-    it('READ_LAC: ENOLEDGER, then the last entry, then the explicit LAC too', async () => {
-      status(await bookie.send({ op: 'READ_LAC', ledgerId }), 'ENOLEDGER');
+    it('READ_LAC: ENOENTRY for an unknown ledger (as Java), then the last entry, then the explicit LAC too', async () => {
+      status(await bookie.send({ op: 'READ_LAC', ledgerId }), 'ENOENTRY');
       status(await add(0n), 'EOK');
       status(await add(1n, { lac: 0n }), 'EOK');
       const r1 = await bookie.send({ op: 'READ_LAC', ledgerId });

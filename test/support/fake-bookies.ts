@@ -196,7 +196,8 @@ export class FakeBookie {
         const base = { op: 'READ_LAC', txnId, ledgerId: req.ledgerId } as const;
         if (refuse) return { ...base, status: refuse };
         const ledger = this.#ledgers.get(req.ledgerId);
-        if (!ledger) return { ...base, status: 'ENOLEDGER' };
+        // as BookKeeper's bookie: an unknown ledger has no entry to answer with
+        if (!ledger) return { ...base, status: 'ENOENTRY' };
         const last = this.#last(ledger);
         if (ledger.explicitLac === undefined && last === undefined) return { ...base, status: 'ENOENTRY' };
         return { ...base, status: 'EOK', ...(ledger.explicitLac ? { lacBody: ledger.explicitLac } : {}), ...(last ? { lastEntryBody: last } : {}) };
@@ -241,8 +242,9 @@ export class FakeBookie {
       if (!ledger) return answer('ENOLEDGER');
       const previous = req.previousLAC;
       if (ledger.lac <= previous) await this.#waitLac(ledger, previous, Number(req.timeOut ?? 0n), signal);
-      if (ledger.lac <= previous) return answer('EOK', ledger.lac >= 0n ? { maxLAC: ledger.lac } : {});
+      // without piggyback BookKeeper reads the asked entry when the wait ends, whether or not the LAC moved
       if (req.flag !== 'ENTRY_PIGGYBACK') return this.#readEntry(req.ledgerId, req.entryId, answer);
+      if (ledger.lac <= previous) return answer('EOK', ledger.lac >= 0n ? { maxLAC: ledger.lac } : {});
       const next = previous + 1n;
       const read = this.#readEntry(req.ledgerId, next, answer);
       return read.status === 'ENOENTRY' ? answer('EOK', { maxLAC: ledger.lac, entryId: next }) : read;
