@@ -27,7 +27,7 @@ async function burstRow(ns: Namespace, count: number): Promise<Row> {
   const sampler = setInterval(() => { peakRss = Math.max(peakRss, process.memoryUsage.rss()); }, 100);
   const cpu0 = process.cpuUsage();
   const start = performance.now();
-  const writes: Promise<unknown>[] = new Array(count);
+  const writes = new Array<Promise<unknown>>(count);
   for (let i = 0; i < count; i++) writes[i] = writer.asyncWrite({ txid: BigInt(i + 1), payload });
   const settled = await Promise.allSettled(writes);
   const seconds = (performance.now() - start) / 1000;
