@@ -135,9 +135,20 @@ export interface Bookie {
 /** Reported by /api/v1/bookie/info. */
 const BOOKIE_VERSION = '0.1.0';
 
-/** Gauges read at scrape time from the journal, the server and the state. */
-function registerStateMetrics(metrics: BookieMetrics, journal: Journal, server: BookieServer, isReadOnly: () => boolean): void {
+/** Gauges read at scrape time from the journal, the storage, the server and the state; the histograms their owners record. */
+function registerStateMetrics(metrics: BookieMetrics, journal: Journal, storage: LedgerDirsStorage, server: BookieServer, isReadOnly: () => boolean): void {
   const r = metrics.registry;
+  r.addHistogram('journal_sync_latency_seconds', 'Journal group write with its durability barrier (O_DSYNC write, or write + fdatasync): what every add waits for.', journal.syncLatency);
+  storage.storages.forEach((part, i) => {
+    const dir = { dir: storage.dirs[i] ?? String(i) };
+    r.gauge('write_cache_bytes', 'Bytes in the write caches of a ledger directory, waiting for a flush to its entry log.', () => part.activity().writeCacheBytes, 'gauge', dir);
+    r.gauge('write_cache_entries', 'Entries in the write caches of a ledger directory.', () => part.activity().writeCacheEntries, 'gauge', dir);
+    r.gauge('entry_log_flushes_total', 'Write-cache flushes to the entry log (checkpoints and full caches).', () => part.activity().flushes, 'counter', dir);
+    r.gauge('entry_log_flushed_entries_total', 'Entries written to entry logs by flushes.', () => part.activity().flushedEntries, 'counter', dir);
+    r.gauge('entry_log_flushed_bytes_total', 'Write-cache bytes written to entry logs by flushes.', () => part.activity().flushedBytes, 'counter', dir);
+    r.addHistogram('entry_log_flush_latency_seconds', 'One flush: entry log append, its fsync and the index commit.', part.flushLatency, dir);
+    r.addHistogram('storage_read_latency_seconds', 'One entry read from ledger storage: write cache, read cache or entry log.', part.readLatency, dir);
+  });
   r.gauge('journal_records_total', 'Records the journal acknowledged (after fsync).', () => journal.stats().records, 'counter');
   r.gauge('journal_groups_total', 'Journal groups written and synced; records/groups is the group-commit size.', () => journal.stats().groups, 'counter');
   r.gauge('journal_syncs_total', 'Journal durability barriers (fdatasync), file creation included.', () => journal.stats().syncs, 'counter');
@@ -392,7 +403,7 @@ export async function startBookie(options: BookieOptions): Promise<Bookie> {
     every(gcIntervalMs, 'garbage collection', collectGarbage);
     cleanups.push(() => { for (const timer of timers.values()) clearTimeout(timer); });
 
-    registerStateMetrics(metrics, journal, server, () => readOnly);
+    registerStateMetrics(metrics, journal, storage, server, () => readOnly);
     const setReadOnly = async (ro: boolean): Promise<void> => {
       forcedReadOnly = ro;
       await applyMode();
