@@ -62,7 +62,7 @@ describe('dlog bench --report', function () {
     expect(html).to.include('1 KiB x 1 in flight');
     expect(stdout).to.include('1 KiB x 1 in flight');
 
-    const dom = await dumpDom(chromium as string, report, path.join(dir, 'profile'));
+    const dom = await dumpDom(chromium, report, path.join(dir, 'profile'));
     const check = /<pre id="check"[^>]*>([^<]*)<\/pre>/.exec(dom)?.[1];
     expect(check, 'the page script wrote its check').to.be.a('string').and.not.equal('');
     const drawn = JSON.parse(check as string) as Drawn[];
