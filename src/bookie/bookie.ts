@@ -4,6 +4,7 @@
 import { mkdir, realpath, statfs } from 'node:fs/promises';
 import path from 'node:path';
 import { InvalidArgumentError } from '../errors.js';
+import { certificateValidityProblem } from '../util/certificate-validity.js';
 import type { MetadataStore } from '../metadata/metadata-store.js';
 import { parseMetadataUri } from '../metadata/metadata-uri.js';
 import { openMetadataStore } from '../metadata/open-metadata-store.js';
@@ -246,6 +247,8 @@ export async function startBookie(options: BookieOptions): Promise<Bookie> {
   const compactionThreshold = fraction('compactionThreshold', options.compactionThreshold ?? 0.5);
   // certificates and plugin are checked before any directory is touched
   const security = new SecurityPolicy(options.tls, options.auth);
+  const expired = options.tls === undefined ? undefined : certificateValidityProblem(options.tls.cert);
+  if (expired !== undefined) throw new InvalidArgumentError(`bookie TLS: ${expired}; clients would refuse every handshake`);
   let ledgersRoot = options.ledgersRoot ?? '/ledgers';
   if (typeof options.metadata === 'string') {
     const uri = parseMetadataUri(options.metadata);
