@@ -8,6 +8,7 @@ import { certificateValidityProblem } from '../util/certificate-validity.js';
 import type { MetadataStore } from '../metadata/metadata-store.js';
 import { parseMetadataUri } from '../metadata/metadata-uri.js';
 import { openMetadataStore } from '../metadata/open-metadata-store.js';
+import { ZkMetadataStore } from '../metadata/zk/zk-metadata-store.js';
 import { lockDir, unlockDir } from '../util/dir-lock.js';
 import { noopLogger, type Logger } from '../util/logger.js';
 import { DEFAULT_MAX_FRAME_SIZE } from '../protocol/frame-decoder.js';
@@ -302,6 +303,8 @@ export async function startBookie(options: BookieOptions): Promise<Bookie> {
       })
       : options.metadata;
     if (typeof options.metadata === 'string') cleanups.push(() => bounded(store.close(), METADATA_CLOSE_MS, 'closing the metadata session', logger));
+    // wrong --zk-auth: fail now, naming the user, rather than at registration with a bare NO_AUTH
+    if (store instanceof ZkMetadataStore) await store.checkCredentials(ledgersRoot);
 
     // read-only while the disk is over its threshold, and for good (until a restart) once a
     // journal or storage write failed: never registered writable while answering EIO; or because

@@ -331,6 +331,34 @@ describe('bookie security (real bookie processes, real ZooKeeper)', function () 
       }
     });
 
+    it('wrong credentials fail at open with AUTH_FAILED naming the user; none at all may still read', async () => {
+      for (const [auth, why] of [
+        ['alice:wrong', 'the password does not match the one its ACL was made with'],
+        ['mallory:secret', 'its ACL allows changes by digest user(s) alice only'],
+      ] as const) {
+        const err = await rejection(Namespace.open(`zk://${zk}${nsRoot}`, { zkAuth: auth, config: E2 }), MetadataError);
+        expect(err.code).to.equal('AUTH_FAILED');
+        expect(err.message).to.equal(`ZooKeeper credentials for user '${auth.split(':')[0]!}' cannot change ${nsRoot}: ${why} (check zkAuth / --zk-auth)`);
+      }
+      // without credentials: a reader of the world-readable log
+      const ns = await Namespace.open(`zk://${zk}${nsRoot}`, { config: E2 });
+      try {
+        expect(await ns.getLogs()).to.include('secured');
+        expect((await readPayloads(await ns.openLog('secured'), 3)).slice(0, 3)).to.deep.equal(['r1', 'r2', 'r3']);
+      } finally {
+        await ns.close();
+      }
+    });
+
+    it('dlog bookie --zk-auth with wrong credentials refuses to start, naming the user', () => {
+      const dir = path.join(tmp, unique('wrong-auth'));
+      const r = spawnSync(process.execPath, ['--import', 'tsx', MAIN, 'bookie', '--metadata', `zk://${zk}${ledgersRoot}`, '--dir', dir, '--port', '0', '--zk-auth', 'mallory:secret'], { encoding: 'utf8' });
+      expect(r.status).to.equal(1);
+      expect(r.stderr.trim()).to.equal(
+        `dlog bookie: ZooKeeper credentials for user 'mallory' cannot change ${ledgersRoot}: its ACL allows changes by digest user(s) alice only (check zkAuth / --zk-auth) [AUTH_FAILED]`,
+      );
+    });
+
     it('refuses malformed credentials with a typed error', async () => {
       const err = await rejection(ZkMetadataStore.connect(zk, { auth: 'no-colon' }), Error);
       expect(err.message).to.equal('ZooKeeper auth must be user:password');
