@@ -105,7 +105,7 @@ describe('dlog bench --report', function () {
       (err: unknown) => err as { code: number; stderr: string },
     );
     expect(failed.code).to.equal(2);
-    expect(failed.stderr).to.match(/^dlog bench: benchmark journal records no report; --report works with: log, scale/);
+    expect(failed.stderr).to.match(/^dlog bench: benchmark journal records no report; --report works with: ledger, log, scale/);
     const { stdout } = await run(process.execPath, [...CLI, 'bench']);
     expect(stdout).to.match(/ log +\[report\] /);
     expect(stdout).to.match(/ journal +(?!\[report\])/);
