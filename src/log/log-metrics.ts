@@ -23,6 +23,7 @@ export class LogMetrics {
   readonly recordsWritten: Counter;
   readonly bytesWritten: Counter;
   readonly recordsRead: Counter;
+  readonly bytesRead: Counter;
   readonly #rolls: Counter;
   readonly #locksAcquired: Counter;
   readonly #locksLost: Counter;
@@ -36,6 +37,7 @@ export class LogMetrics {
     this.recordsWritten = registry.counter('records_written_total', 'Records acknowledged to writers.');
     this.bytesWritten = registry.counter('bytes_written_total', 'Payload bytes of the records acknowledged to writers.');
     this.recordsRead = registry.counter('records_read_total', 'Records handed to readers.');
+    this.bytesRead = registry.counter('bytes_read_total', 'Payload bytes of the records handed to readers.');
     this.#rolls = registry.counter('segment_rolls_total', 'Log segments completed by writers (rolls, end of stream, close).');
     this.#locksAcquired = registry.counter('lock_acquired_total', 'Ownership locks taken by writers.');
     this.#locksLost = registry.counter('lock_lost_total', 'Ownership locks lost (session expiry and no re-acquire): the writer failed.');

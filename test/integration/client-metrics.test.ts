@@ -51,6 +51,7 @@ describe('client metrics and diagnostics_channel events', function () {
         expect(sample(page, 'dlog_client_write_latency_seconds_count')).to.equal(30);
         expect(sample(page, 'dlog_client_write_latency_seconds_sum')).to.be.above(0);
         expect(sample(page, 'dlog_client_records_read_total')).to.equal(30);
+        expect(sample(page, 'dlog_client_bytes_read_total')).to.equal(3000);
         expect(sample(page, 'dlog_client_segment_rolls_total')).to.equal(1);
         expect(sample(page, 'dlog_client_lock_acquired_total')).to.equal(1);
         expect(sample(page, 'dlog_client_lock_lost_total')).to.equal(0);

@@ -298,15 +298,18 @@ export class LogReader implements AsyncIterable<LogRecordWithDLSN> {
   #take(max: number): LogRecordWithDLSN[] {
     const end = Math.min(this.#buffer.length, this.#head + max);
     const out = this.#buffer.slice(this.#head, end);
+    let payloadBytes = 0;
     for (let i = this.#head; i < end; i++) {
       const r = this.#buffer[i] as LogRecordWithDLSN;
       const next = this.#buffer[i + 1];
       this.#bufferedBytes -= recordBytes(r);
+      payloadBytes += r.payload.length;
       if (next === undefined || !sameEntry(r, next)) this.#bufferedEntries -= 1;
     }
     this.#head = end;
     this.#recordsRead += out.length;
     this.#metrics?.recordsRead.inc(out.length);
+    this.#metrics?.bytesRead.inc(payloadBytes);
     if (this.#head === this.#buffer.length) {
       this.#buffer = [];
       this.#head = 0;
