@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { Namespace, type DistributedLog, type LogReader, type LogWriter } from '../lib/index.js';
+import { BenchRecorder, type SeriesRecorder } from '../lib/cli/bench-result.js';
 import { startBenchCluster, type BenchCluster } from './bookie-cluster.js';
 import { fmt, percentile } from './stats.js';
 
@@ -35,6 +36,9 @@ const RATE = Number(values.rate);
 const OPEN_WINDOW = 200;
 /** At most this many ack -> read samples per reader and log. */
 const SAMPLES_PER_READER = 1000;
+
+/** Per-row latency histograms and throughput over time, for `dlog bench scale --report`. */
+const recorder = new BenchRecorder();
 
 const CLK_TCK = 100;
 const PAGE = 4096;
@@ -99,7 +103,7 @@ interface WriteRow {
 }
 
 /** N logs, one writer each, K writes in flight per log for SECONDS. */
-async function writeRow(ns: Namespace, pids: readonly number[], n: number, size: number, k: number): Promise<WriteRow> {
+async function writeRow(ns: Namespace, pids: readonly number[], n: number, size: number, k: number, series: SeriesRecorder): Promise<WriteRow> {
   const openStart = performance.now();
   const writers = await openWriters(await openLogs(ns, `scale-${n}x${k}-${size}-${Date.now()}`, n));
   const openSeconds = (performance.now() - openStart) / 1000;
@@ -121,7 +125,9 @@ async function writeRow(ns: Namespace, pids: readonly number[], n: number, size:
         return;
       }
       if (!measuring) continue;
-      lat.push(performance.now() - t);
+      const now = performance.now();
+      lat.push(now - t);
+      series.op(now - t, now);
       if (dlsn.slotId === 0n) entries++; // the first record of an entry: one add per bookie of its write set
     }
   };
@@ -132,8 +138,10 @@ async function writeRow(ns: Namespace, pids: readonly number[], n: number, size:
   const before = cpuSnapshot(pids);
   measuring = true;
   const start = performance.now();
+  series.restart(start);
   await new Promise((resolve) => setTimeout(resolve, SECONDS * 1000));
   measuring = false;
+  series.finish();
   const seconds = (performance.now() - start) / 1000;
   const after = cpuSnapshot(pids);
   const clientRss = process.memoryUsage().rss;
@@ -166,7 +174,7 @@ interface FanOutRow {
 }
 
 /** L logs written at RATE records/s in all; R readers (R/L per log) tail them from the end. */
-async function fanOutRow(ns: Namespace, readersTotal: number, logCount: number): Promise<FanOutRow> {
+async function fanOutRow(ns: Namespace, readersTotal: number, logCount: number, series: SeriesRecorder): Promise<FanOutRow> {
   const logs = await openLogs(ns, `fan-${readersTotal}x${logCount}-${Date.now()}`, logCount);
   const writers = await openWriters(logs);
   const perLog = Math.floor((RATE * SECONDS) / logCount);
@@ -196,6 +204,7 @@ async function fanOutRow(ns: Namespace, readersTotal: number, logCount: number):
         if (i % stride === 0) times[i / stride] = now;
       }
       got[r] = (got[r] as number) + recs.length;
+      series.count(recs.length, now);
     }
   }).map((consuming) => consuming.catch((err: unknown) => { readError ??= err instanceof Error ? err : new Error(String(err)); }));
   const payload = Buffer.alloc(100, 0x62);
@@ -203,6 +212,7 @@ async function fanOutRow(ns: Namespace, readersTotal: number, logCount: number):
   const total = perLog * logCount;
   const zkBefore = zkRequests(ns);
   const start = performance.now();
+  series.restart(start);
   for (let i = 0; i < total;) {
     const due = Math.min(total, Math.floor(((performance.now() - start) / 1000) * RATE) + 1);
     for (; i < due; i++) {
@@ -221,6 +231,7 @@ async function fanOutRow(ns: Namespace, readersTotal: number, logCount: number):
   await Promise.all(pending);
   if (failed > 0) throw new Error(`fan-out row: ${failed} writes failed (overloaded machine?)`);
   await Promise.all(consumers);
+  series.finish();
   if (readError !== undefined) throw readError;
   const clientRss = process.memoryUsage().rss;
   await closeAll(readers);
@@ -231,6 +242,7 @@ async function fanOutRow(ns: Namespace, readersTotal: number, logCount: number):
     for (let s = 0; s < samples; s++) lat.push(Math.max(0, (times[s] as number) - (ackOf[s] as number)));
   });
   lat.sort((a, b) => a - b);
+  for (const ms of lat) series.latency(ms);
   return { lat, zkPerSec, clientRss, written: total, lost };
 }
 
@@ -281,8 +293,9 @@ try {
     for (const n of rows) {
       for (const k of list(values.inflight)) {
         for (const size of list(values.sizes)) {
-          const r = await writeRow(ns, pids, n, size, k);
-          const label = `${fmt(n)} x ${k}, ${size >= 1024 ? `${size / 1024} KiB` : `${size} B`}`.padEnd(22);
+          const name = `${fmt(n)} x ${k}, ${size >= 1024 ? `${size / 1024} KiB` : `${size} B`}`;
+          const r = await writeRow(ns, pids, n, size, k, recorder.series(`writes, ${name} (logs x in flight, size)`));
+          const label = name.padEnd(22);
           const bookieUs = r.bookieUs.map((u) => fmt(u, 1)).join(' / ');
           console.log(
             `${label} | ${fmt(r.perSec).padStart(9)} ${fmt(percentile(r.lat, 50), 2).padStart(8)} ${fmt(percentile(r.lat, 99), 2).padStart(7)} ${fmt(percentile(r.lat, 99.9), 2).padStart(8)}`
@@ -306,8 +319,9 @@ try {
     console.log(`\nfan-out at ${fmt(RATE)} records/s in all (100 B) | ack->read p50 ms  p99 ms  max ms | ZK requests/s | client RSS MB | lost`);
     for (const r of readerCounts) {
       for (const l of list(values['reader-logs'])) {
-        const f = await fanOutRow(ns, r, l);
-        const label = `${fmt(r)} readers over ${fmt(l)} log${l === 1 ? '' : 's'}`.padEnd(38);
+        const name = `${fmt(r)} readers over ${fmt(l)} log${l === 1 ? '' : 's'}`;
+        const f = await fanOutRow(ns, r, l, recorder.series(`fan-out, ${name}: ack -> read, reads/s`));
+        const label = name.padEnd(38);
         console.log(
           `${label} | ${fmt(percentile(f.lat, 50), 2).padStart(16)} ${fmt(percentile(f.lat, 99), 2).padStart(7)} ${fmt(f.lat.at(-1) ?? NaN, 2).padStart(7)}`
           + ` | ${fmt(f.zkPerSec, 1).padStart(13)} | ${mb(f.clientRss).padStart(13)} | ${f.lost}`,
@@ -315,6 +329,7 @@ try {
       }
     }
   }
+  recorder.save();
 } finally {
   // a writer that failed under overload makes close() report that failure after closing everything
   await ns.close().catch((err: unknown) => { console.error(`closing the namespace: ${err instanceof Error ? err.message : String(err)}`); });

@@ -1,7 +1,8 @@
 // The ledger client's metrics and diagnostics_channel events (as undici publishes its own):
-// ensemble changes, speculative reads and ledger recoveries (which fence the previous writer).
+// ensemble changes, entry read latency, speculative reads and ledger recoveries (which fence the
+// previous writer).
 import diagnosticsChannel from 'node:diagnostics_channel';
-import { MetricsRegistry, type Counter } from '../util/metrics.js';
+import { MetricsRegistry, type Counter, type Histogram } from '../util/metrics.js';
 
 /** Published with { ledgerId, firstEntryId, from, to } when a writer replaces bookies. */
 export const ENSEMBLE_CHANGE_CHANNEL = 'distributedlog:ensemble-change';
@@ -15,12 +16,19 @@ export class LedgerMetrics {
   readonly #ensembleChanges: Counter;
   readonly #speculativeReads: Counter;
   readonly #recoveries: Counter;
+  readonly #entryReadLatency: Histogram;
 
   /** Registers into `registry` (the namespace's), or a private one nobody scrapes. */
   constructor(registry: MetricsRegistry = new MetricsRegistry('dlog_client_')) {
     this.#ensembleChanges = registry.counter('ensemble_changes_total', 'Ensemble changes: bookies replaced in a ledger being written (bookie failures, timeouts).');
     this.#speculativeReads = registry.counter('speculative_reads_total', 'Reads sent to another replica because the first had not answered within speculativeReadTimeoutMs.');
     this.#recoveries = registry.counter('ledger_recoveries_total', 'Ledgers fenced and recovered (a new writer taking over a log).');
+    this.#entryReadLatency = registry.histogram('entry_read_latency_seconds', 'One entry read from the bookies: first request to a verified answer, speculative reads included (long polls at the tail are not counted).');
+  }
+
+  /** An entry read answered, `ms` after its first request. */
+  entryRead(ms: number): void {
+    this.#entryReadLatency.observe(ms / 1000);
   }
 
   ensembleChanged(event: { ledgerId: bigint; firstEntryId: bigint; from: readonly string[]; to: readonly string[] }): void {
