@@ -53,6 +53,16 @@ function storageStatus(err: unknown): StatusCode {
   }
 }
 
+/** Where #add puts each add's outcome (addAll groups them). */
+interface AddSink {
+  /** Answered at once, nothing journaled. */
+  refused(response: AddEntryResponse): void;
+  /** `response` (EOK) goes out once `synced` resolves. */
+  journaled(response: AddEntryResponse, synced: Promise<void>): void;
+  /** The add waits for write-cache room; the promise never rejects. */
+  later(pending: Promise<Response>): void;
+}
+
 export class RequestProcessor {
   readonly #ctx: ProcessorContext;
   /** Fence records not yet synced, so a second fence read of the ledger waits for the first. */
@@ -65,15 +75,50 @@ export class RequestProcessor {
   }
 
   process(req: DecodedRequest): Promise<Response> {
-    // adds skip the async wrapper: #add's promise never rejects, only its synchronous part can throw
-    if (req.op === 'ADD_ENTRY') {
+    if (req.op === 'ADD_ENTRY') return new Promise((resolve) => { this.addAll([req], (responses) => { resolve(responses[0] as Response); }); });
+    return this.#dispatch(req).catch((err: unknown) => this.#unexpected(req, err));
+  }
+
+  /**
+   * The adds of one socket read, as one group: each is checked, put in the write cache and
+   * appended to the journal now, in order; `answer` gets the responses in batches, one call per
+   * journal group that made them durable (the journal gives every record of a group the same
+   * promise), one for refusals (after a microtask), one per add that had to wait for write-cache room. So the common
+   * case costs one promise reaction per socket read, not one per add. `answer` must not throw.
+   */
+  addAll(reqs: readonly AddEntryRequest[], answer: (responses: Response[]) => void): void {
+    const refused: Response[] = [];
+    let waiting: AddEntryResponse[] = [];
+    let waitingOn: Promise<void> | undefined;
+    const release = (): void => {
+      if (waitingOn === undefined) return;
+      const responses = waiting;
+      waitingOn.then(() => { answer(responses); }, (err: unknown) => {
+        this.#ctx.logger.error({ err, adds: responses.length }, 'journal write failed');
+        answer(responses.map((r) => ({ ...r, status: 'EIO' })));
+      });
+      waiting = [];
+      waitingOn = undefined;
+    };
+    const sink: AddSink = {
+      refused: (response) => { refused.push(response); },
+      journaled: (response, synced) => {
+        if (synced !== waitingOn) release();
+        waitingOn = synced;
+        waiting.push(response);
+      },
+      later: (pending) => { void pending.then((response) => { answer([response]); }); },
+    };
+    for (const req of reqs) {
       try {
-        return this.#add(req);
+        this.#add(req, sink);
       } catch (err) {
-        return Promise.resolve(this.#unexpected(req, err));
+        refused.push(this.#unexpected(req, err));
       }
     }
-    return this.#dispatch(req).catch((err: unknown) => this.#unexpected(req, err));
+    release();
+    // never synchronously: the caller is still starting requests
+    if (refused.length > 0) queueMicrotask(() => { answer(refused); });
   }
 
   #unexpected(req: DecodedRequest, err: unknown): Response {
@@ -126,14 +171,11 @@ export class RequestProcessor {
     }
   }
 
-  /**
-   * Synchronous up to the journal append when the write cache has room (the common case): one
-   * promise reaction per add between the journal's group sync and the response.
-   */
-  #add(req: AddEntryRequest): Promise<Response> {
+  /** Synchronous up to the journal append when the write cache has room (the common case). */
+  #add(req: AddEntryRequest, sink: AddSink): void {
     const { ledgerId, entryId } = req;
     const answer = (status: StatusCode): AddEntryResponse => ({ op: 'ADD_ENTRY', txnId: req.txnId, ledgerId, entryId, status });
-    const refuse = (status: StatusCode): Promise<AddEntryResponse> => Promise.resolve(answer(status));
+    const refuse = (status: StatusCode): void => { sink.refused(answer(status)); };
     if (this.#ctx.isReadOnly()) return refuse('EREADONLY');
     if (ledgerId < 0n || entryId < 0n || req.body.length < ENTRY_HEADER_SIZE) return refuse('EBADREQ');
     const header = readEntryHeader(req.body);
@@ -144,16 +186,13 @@ export class RequestProcessor {
     if (!this.#bindKey(ledgerId, req.masterKey, journaled)) return refuse('EUA');
     const fenced = (): boolean => req.recoveryAdd !== true && storage.isFenced(ledgerId);
     if (fenced()) return refuse('EFENCED');
-    const journal = (): Promise<AddEntryResponse> => {
-      // a fence may have landed while the add waited for write-cache room
-      if (fenced()) return refuse('EFENCED');
+    /** Appends the add; undefined when a fence landed while the add waited for write-cache room. */
+    const journal = (): Promise<void> | undefined => {
+      if (fenced()) return undefined;
       this.#ctx.lac.update(ledgerId, header.lastAddConfirmed);
       journaled.push(this.#append({ type: 'addEntry', ledgerId, entryId, entry: req.body }));
-      const synced = journaled.length === 1 ? journaled[0] as Promise<void> : Promise.all(journaled);
-      return synced.then(() => answer('EOK'), (err: unknown) => {
-        this.#ctx.logger.error({ err, ledgerId, entryId }, 'journal write failed');
-        return answer('EIO');
-      });
+      // a first add of a ledger also waits for its master key record (usually in the same group)
+      return journaled.length === 1 ? journaled[0] as Promise<void> : Promise.all(journaled).then(() => undefined);
     };
     const storageFailed = (err: unknown): AddEntryResponse => {
       if (isWriteFailure(err)) this.#ctx.onWriteFailure(err);
@@ -163,12 +202,25 @@ export class RequestProcessor {
     try {
       added = storage.addEntryNow(ledgerId, entryId, req.body);
     } catch (err) {
-      return Promise.resolve(storageFailed(err));
+      sink.refused(storageFailed(err));
+      return;
     }
-    if (added) return journal();
-    return storage.addEntry(ledgerId, entryId, req.body)
-      .then(journal, storageFailed)
-      .catch((err: unknown) => this.#unexpected(req, err));
+    if (added) {
+      const synced = journal();
+      if (synced === undefined) refuse('EFENCED');
+      else sink.journaled(answer('EOK'), synced);
+      return;
+    }
+    sink.later(storage.addEntry(ledgerId, entryId, req.body)
+      .then((): AddEntryResponse | Promise<AddEntryResponse> => {
+        const synced = journal();
+        if (synced === undefined) return answer('EFENCED');
+        return synced.then(() => answer('EOK'), (err: unknown) => {
+          this.#ctx.logger.error({ err, ledgerId, entryId }, 'journal write failed');
+          return answer('EIO');
+        });
+      }, storageFailed)
+      .catch((err: unknown) => this.#unexpected(req, err)));
   }
 
   /** The bookie's LAC for a ledger; after a restart, the LAC piggybacked by its last stored entry. */
