@@ -53,10 +53,8 @@ function storageStatus(err: unknown): StatusCode {
   }
 }
 
-/** Where #add puts each add's outcome (addAll groups them). */
+/** Where #add puts the outcome of each add it did not refuse at once (addAll groups them). */
 interface AddSink {
-  /** Answered at once, nothing journaled. */
-  refused(response: AddEntryResponse): void;
   /** `response` (EOK) goes out once `synced` resolves. */
   journaled(response: AddEntryResponse, synced: Promise<void>): void;
   /** The add waits for write-cache room; the promise never rejects. */
@@ -101,7 +99,6 @@ export class RequestProcessor {
       waitingOn = undefined;
     };
     const sink: AddSink = {
-      refused: (response) => { refused.push(response); },
       journaled: (response, synced) => {
         if (synced !== waitingOn) release();
         waitingOn = synced;
@@ -111,7 +108,8 @@ export class RequestProcessor {
     };
     for (const req of reqs) {
       try {
-        this.#add(req, sink);
+        const refusal = this.#add(req, sink);
+        if (refusal !== undefined) refused.push(refusal);
       } catch (err) {
         refused.push(this.#unexpected(req, err));
       }
@@ -171,28 +169,30 @@ export class RequestProcessor {
     }
   }
 
-  /** Synchronous up to the journal append when the write cache has room (the common case). */
-  #add(req: AddEntryRequest, sink: AddSink): void {
+  /**
+   * Synchronous up to the journal append when the write cache has room (the common case).
+   * Returns the answer of an add refused at once; otherwise the add's outcome goes to `sink`.
+   */
+  #add(req: AddEntryRequest, sink: AddSink): AddEntryResponse | undefined {
     const { ledgerId, entryId } = req;
     const answer = (status: StatusCode): AddEntryResponse => ({ op: 'ADD_ENTRY', txnId: req.txnId, ledgerId, entryId, status });
-    const refuse = (status: StatusCode): void => { sink.refused(answer(status)); };
-    if (this.#ctx.isReadOnly()) return refuse('EREADONLY');
-    if (ledgerId < 0n || entryId < 0n || req.body.length < ENTRY_HEADER_SIZE) return refuse('EBADREQ');
+    if (this.#ctx.isReadOnly()) return answer('EREADONLY');
+    if (ledgerId < 0n || entryId < 0n || req.body.length < ENTRY_HEADER_SIZE) return answer('EBADREQ');
     const header = readEntryHeader(req.body);
     // the envelope is what readers get back and verify: it must name this ledger and entry
-    if (header.ledgerId !== ledgerId || header.entryId !== entryId) return refuse('EBADREQ');
+    if (header.ledgerId !== ledgerId || header.entryId !== entryId) return answer('EBADREQ');
     const journaled: Promise<void>[] = [];
     const { storage } = this.#ctx;
-    if (!this.#bindKey(ledgerId, req.masterKey, journaled)) return refuse('EUA');
+    if (!this.#bindKey(ledgerId, req.masterKey, journaled)) return answer('EUA');
     const fenced = (): boolean => req.recoveryAdd !== true && storage.isFenced(ledgerId);
-    if (fenced()) return refuse('EFENCED');
+    if (fenced()) return answer('EFENCED');
     /** Appends the add; undefined when a fence landed while the add waited for write-cache room. */
     const journal = (): Promise<void> | undefined => {
       if (fenced()) return undefined;
       this.#ctx.lac.update(ledgerId, header.lastAddConfirmed);
       journaled.push(this.#append({ type: 'addEntry', ledgerId, entryId, entry: req.body }));
       // a first add of a ledger also waits for its master key record (usually in the same group)
-      return journaled.length === 1 ? journaled[0] as Promise<void> : Promise.all(journaled).then(() => undefined);
+      return journaled.length === 1 ? journaled[0] : Promise.all(journaled).then(() => undefined);
     };
     const storageFailed = (err: unknown): AddEntryResponse => {
       if (isWriteFailure(err)) this.#ctx.onWriteFailure(err);
@@ -202,14 +202,13 @@ export class RequestProcessor {
     try {
       added = storage.addEntryNow(ledgerId, entryId, req.body);
     } catch (err) {
-      sink.refused(storageFailed(err));
-      return;
+      return storageFailed(err);
     }
     if (added) {
       const synced = journal();
-      if (synced === undefined) refuse('EFENCED');
-      else sink.journaled(answer('EOK'), synced);
-      return;
+      if (synced === undefined) return answer('EFENCED');
+      sink.journaled(answer('EOK'), synced);
+      return undefined;
     }
     sink.later(storage.addEntry(ledgerId, entryId, req.body)
       .then((): AddEntryResponse | Promise<AddEntryResponse> => {
@@ -221,6 +220,7 @@ export class RequestProcessor {
         });
       }, storageFailed)
       .catch((err: unknown) => this.#unexpected(req, err)));
+    return undefined;
   }
 
   /** The bookie's LAC for a ledger; after a restart, the LAC piggybacked by its last stored entry. */
