@@ -4,11 +4,12 @@
 // Each entry is formatted into its entry log record (header, checksum) as it is copied in: the
 // caller's buffer may alias a socket receive buffer, the copy has to happen anyway, and the flush
 // then writes the records as they are. Records live in 1 MiB arena chunks, cheaper for the GC than
-// a Buffer per entry. Chunks are never reused (a cleared cache just drops them), so a Buffer
-// returned by get() stays valid after the cache is flushed.
+// a Buffer per entry, taken from and given back to a ChunkPool (chunk-pool.ts): a Buffer returned
+// by get() stays valid until one more cache is cleared after this one.
+import type { ChunkPool } from './chunk-pool.js';
 import { RECORD_HEADER_SIZE, recordSize, writeRecord, type EntryLogRecord } from './entry-log.js';
 
-const CHUNK_SIZE = 1 << 20;
+export const CHUNK_SIZE = 1 << 20;
 /** Records above this get their own allocation instead of wasting the rest of a chunk. */
 const OWN_ALLOCATION = CHUNK_SIZE / 4;
 
@@ -37,11 +38,15 @@ export class WriteCache {
   readonly capacity: number;
   #bytes = 0;
   #ledgers = new Map<bigint, LedgerEntries>();
+  readonly #pool: ChunkPool;
+  /** Taken from the pool, the last one being filled. */
+  #chunks: Buffer[] = [];
   #chunk: Buffer | undefined;
   #chunkPos = 0;
 
-  constructor(capacity: number) {
+  constructor(capacity: number, pool: ChunkPool) {
     this.capacity = capacity;
+    this.#pool = pool;
   }
 
   get isEmpty(): boolean {
@@ -96,7 +101,10 @@ export class WriteCache {
     return records;
   }
 
+  /** Empties the cache and gives its chunks back to the pool. */
   clear(): void {
+    this.#pool.release(this.#chunks);
+    this.#chunks = [];
     this.#ledgers = new Map();
     this.#bytes = 0;
     this.#chunk = undefined;
@@ -106,7 +114,8 @@ export class WriteCache {
   /** The current chunk, replaced by a fresh one when `size` bytes do not fit in it. */
   #chunkWithRoom(size: number): Buffer {
     if (!this.#chunk || this.#chunkPos + size > CHUNK_SIZE) {
-      this.#chunk = Buffer.allocUnsafeSlow(CHUNK_SIZE);
+      this.#chunk = this.#pool.take();
+      this.#chunks.push(this.#chunk);
       this.#chunkPos = 0;
     }
     return this.#chunk;
