@@ -222,11 +222,9 @@ export class BookieServer {
       inFlight += n;
       this.#processor.addAll(adds, (responses) => {
         inFlight -= responses.length;
+        metrics.requests(responses, startedAt);
         try {
-          for (const response of responses) {
-            metrics.request(response, startedAt);
-            respond(response);
-          }
+          for (const response of responses) respond(response);
         } catch (err) {
           close(err, 'failed to answer ADD_ENTRY');
         }

@@ -53,6 +53,10 @@ function storageStatus(err: unknown): StatusCode {
   }
 }
 
+function addAnswer(req: AddEntryRequest, status: StatusCode): AddEntryResponse {
+  return { op: 'ADD_ENTRY', txnId: req.txnId, ledgerId: req.ledgerId, entryId: req.entryId, status };
+}
+
 /** Where #add puts the outcome of each add it did not refuse at once (addAll groups them). */
 interface AddSink {
   /** `response` (EOK) goes out once `synced` resolves. */
@@ -170,57 +174,61 @@ export class RequestProcessor {
   }
 
   /**
-   * Synchronous up to the journal append when the write cache has room (the common case).
-   * Returns the answer of an add refused at once; otherwise the add's outcome goes to `sink`.
+   * Synchronous up to the journal append when the write cache has room (the common case), and
+   * without a closure per add on that path. Returns the answer of an add refused at once;
+   * otherwise the add's outcome goes to `sink`.
    */
   #add(req: AddEntryRequest, sink: AddSink): AddEntryResponse | undefined {
     const { ledgerId, entryId } = req;
-    const answer = (status: StatusCode): AddEntryResponse => ({ op: 'ADD_ENTRY', txnId: req.txnId, ledgerId, entryId, status });
-    if (this.#ctx.isReadOnly()) return answer('EREADONLY');
-    if (ledgerId < 0n || entryId < 0n || req.body.length < ENTRY_HEADER_SIZE) return answer('EBADREQ');
+    if (this.#ctx.isReadOnly()) return addAnswer(req, 'EREADONLY');
+    if (ledgerId < 0n || entryId < 0n || req.body.length < ENTRY_HEADER_SIZE) return addAnswer(req, 'EBADREQ');
     const header = readEntryHeader(req.body);
     // the envelope is what readers get back and verify: it must name this ledger and entry
-    if (header.ledgerId !== ledgerId || header.entryId !== entryId) return answer('EBADREQ');
+    if (header.ledgerId !== ledgerId || header.entryId !== entryId) return addAnswer(req, 'EBADREQ');
     const journaled: Promise<void>[] = [];
     const { storage } = this.#ctx;
-    if (!this.#bindKey(ledgerId, req.masterKey, journaled)) return answer('EUA');
-    const fenced = (): boolean => req.recoveryAdd !== true && storage.isFenced(ledgerId);
-    if (fenced()) return answer('EFENCED');
-    /** Appends the add; undefined when a fence landed while the add waited for write-cache room. */
-    const journal = (): Promise<void> | undefined => {
-      if (fenced()) return undefined;
-      this.#ctx.lac.update(ledgerId, header.lastAddConfirmed);
-      journaled.push(this.#append({ type: 'addEntry', ledgerId, entryId, entry: req.body }));
-      // a first add of a ledger also waits for its master key record (usually in the same group)
-      return journaled.length === 1 ? journaled[0] : Promise.all(journaled).then(() => undefined);
-    };
-    const storageFailed = (err: unknown): AddEntryResponse => {
-      if (isWriteFailure(err)) this.#ctx.onWriteFailure(err);
-      return answer(storageStatus(err));
-    };
+    if (!this.#bindKey(ledgerId, req.masterKey, journaled)) return addAnswer(req, 'EUA');
+    if (this.#fenced(req)) return addAnswer(req, 'EFENCED');
     let added: boolean;
     try {
       added = storage.addEntryNow(ledgerId, entryId, req.body);
     } catch (err) {
-      return storageFailed(err);
+      return this.#storageFailed(req, err);
     }
     if (added) {
-      const synced = journal();
-      if (synced === undefined) return answer('EFENCED');
-      sink.journaled(answer('EOK'), synced);
+      sink.journaled(addAnswer(req, 'EOK'), this.#journalAdd(req, header.lastAddConfirmed, journaled));
       return undefined;
     }
     sink.later(storage.addEntry(ledgerId, entryId, req.body)
       .then((): AddEntryResponse | Promise<AddEntryResponse> => {
-        const synced = journal();
-        if (synced === undefined) return answer('EFENCED');
-        return synced.then(() => answer('EOK'), (err: unknown) => {
+        // a fence may have landed while the add waited for write-cache room
+        if (this.#fenced(req)) return addAnswer(req, 'EFENCED');
+        return this.#journalAdd(req, header.lastAddConfirmed, journaled).then(() => addAnswer(req, 'EOK'), (err: unknown) => {
           this.#ctx.logger.error({ err, ledgerId, entryId }, 'journal write failed');
-          return answer('EIO');
+          return addAnswer(req, 'EIO');
         });
-      }, storageFailed)
+      }, (err: unknown) => this.#storageFailed(req, err))
       .catch((err: unknown) => this.#unexpected(req, err)));
     return undefined;
+  }
+
+  #fenced(req: AddEntryRequest): boolean {
+    return req.recoveryAdd !== true && this.#ctx.storage.isFenced(req.ledgerId);
+  }
+
+  /** Appends the add; its promise also covers `journaled` (a first add's master key record, usually in the same group). */
+  #journalAdd(req: AddEntryRequest, lac: bigint, journaled: Promise<void>[]): Promise<void> {
+    const { ledgerId, entryId } = req;
+    this.#ctx.lac.update(ledgerId, lac);
+    const appended = this.#append({ type: 'addEntry', ledgerId, entryId, entry: req.body });
+    if (journaled.length === 0) return appended;
+    journaled.push(appended);
+    return Promise.all(journaled).then(() => undefined);
+  }
+
+  #storageFailed(req: AddEntryRequest, err: unknown): AddEntryResponse {
+    if (isWriteFailure(err)) this.#ctx.onWriteFailure(err);
+    return addAnswer(req, storageStatus(err));
   }
 
   /** The bookie's LAC for a ledger; after a restart, the LAC piggybacked by its last stored entry. */
