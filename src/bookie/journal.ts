@@ -294,7 +294,8 @@ export class Journal {
     for (const id of await listJournalFiles(this.dir)) {
       if (id >= position.fileId || id >= this.file.id) break;
       const name = path.join(this.dir, journalFileName(id));
-      if (this.spares.length < this.opts.spareFiles) {
+      // (a spare of that name is left from a journal that started over at id 1: never clobber it)
+      if (this.spares.length < this.opts.spareFiles && !this.spares.includes(name + SPARE_SUFFIX)) {
         await fs.rename(name, name + SPARE_SUFFIX);
         this.spares.push(name + SPARE_SUFFIX);
       } else {
