@@ -21,6 +21,21 @@ describe('WriteCache', () => {
     expect(cache.lastEntryId(7n)).to.equal((1n << 63n) - 1n);
   });
 
+  it('keeps small records in chunks and large ones in their own buffers, both found by get() and sorted()', () => {
+    const cache = new WriteCache(8 << 20, new ChunkPool(CHUNK_SIZE, 4));
+    const large = Buffer.alloc(300_000, 7);
+    cache.put(1n, 0n, body('small'));
+    cache.put(1n, 1n, large);
+    // 200 KB records: five fill a chunk, the sixth starts the second
+    for (let i = 2; i < 8; i++) cache.put(1n, BigInt(i), Buffer.alloc(200_000, i));
+    cache.put(1n, 8n, body('after'));
+    expect(cache.get(1n, 0n)?.toString()).to.equal('small');
+    expect(cache.get(1n, 1n)?.equals(large)).to.equal(true);
+    for (let i = 2; i < 8; i++) expect(cache.get(1n, BigInt(i))?.equals(Buffer.alloc(200_000, i)), `entry ${i}`).to.equal(true);
+    expect(cache.get(1n, 8n)?.toString()).to.equal('after');
+    expect(cache.sorted().map((r) => r.bytes.length - 24)).to.deep.equal([5, 300_000, ...Array<number>(6).fill(200_000), 5]);
+  });
+
   it('a second put of an entry replaces the first; records keep their bytes after the cache is cleared, until the next clear', () => {
     const cache = new WriteCache(1 << 20, new ChunkPool(CHUNK_SIZE, 4));
     cache.put(1n, 0n, body('old'));
