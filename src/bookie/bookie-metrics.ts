@@ -25,10 +25,16 @@ export class BookieMetrics {
   }
 
   /** One answered request; `startedAt` from performance.now(). */
-  request(response: Response, startedAt: number): void {
+  request(response: Response, startedAt: number, now = performance.now()): void {
     const op: OpLabel = response.op === 'ADD_ENTRY' || response.op === 'READ_ENTRY' ? response.op : 'OTHER';
-    this.#latency[op].observe((performance.now() - startedAt) / 1000);
+    this.#latency[op].observe((now - startedAt) / 1000);
     (response.status === 'EOK' ? this.#ok : this.#failed)[op].inc();
+  }
+
+  /** Answered requests that started together (one socket read's adds): one clock read. */
+  requests(responses: readonly Response[], startedAt: number): void {
+    const now = performance.now();
+    for (const response of responses) this.request(response, startedAt, now);
   }
 
   unauthorized(): void {

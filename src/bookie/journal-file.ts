@@ -46,7 +46,7 @@ export class JournalFile {
     private readonly handle: FileHandle,
     private readonly dsync: boolean,
     private readonly io: JournalIoCounters,
-    /** Bytes known to exist in the file: data, then preallocated zeros. */
+    /** Bytes known to exist in the file: data, then preallocated zeros (or a reused file's old bytes). */
     private allocated: number,
   ) {}
 
@@ -72,7 +72,7 @@ export class JournalFile {
     syncMode: JournalSyncMode,
     io: JournalIoCounters,
   ): Promise<JournalFile> {
-    const header: FileHeader = { fileId, firstGroupSeq, salt: randomInt(0x1_0000_0000), alignment };
+    const header: FileHeader = { fileId, firstGroupSeq, salt: randomInt(0x1_0000_0000), alignment, reused: false };
     const filePath = path.join(dir, journalFileName(fileId));
     const dsync = syncMode === 'dsync';
     const flags = constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | (dsync ? constants.O_DSYNC : 0);
@@ -89,6 +89,41 @@ export class JournalFile {
       throw err;
     }
     return file;
+  }
+
+  /**
+   * Turns a spare (an old file that removeBefore kept) into file `fileId` without zero-filling it:
+   * writes a version-2 header with a new salt and syncs it under the spare's name, then renames
+   * and syncs the directory. So the file under the journal name always carries its own header,
+   * and its old bytes are never taken for its data (journal-format.ts). Its blocks are already
+   * allocated and initialised, which is all preallocation was for.
+   */
+  static async reuse(
+    spare: string,
+    dir: string,
+    fileId: number,
+    firstGroupSeq: bigint,
+    alignment: number,
+    syncMode: JournalSyncMode,
+    io: JournalIoCounters,
+  ): Promise<JournalFile> {
+    const header: FileHeader = { fileId, firstGroupSeq, salt: randomInt(0x1_0000_0000), alignment, reused: true };
+    const dsync = syncMode === 'dsync';
+    const handle = await fs.open(spare, constants.O_RDWR | (dsync ? constants.O_DSYNC : 0));
+    const filePath = path.join(dir, journalFileName(fileId));
+    try {
+      const { size } = await handle.stat();
+      const file = new JournalFile(filePath, header, handle, dsync, io, size);
+      const block = encodeFileHeader(header);
+      await file.write(block, block.length, 0);
+      await file.sync();
+      await fs.rename(spare, filePath);
+      await syncDirectory(dir);
+      return file;
+    } catch (err) {
+      await handle.close();
+      throw err;
+    }
   }
 
   /** Reopens an existing file whose header the caller validated; `size` is its current length. */

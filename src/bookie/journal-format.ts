@@ -5,7 +5,7 @@
 //   then groups, each starting at a multiple of `alignment`:
 //     'DLJG' | u32 crc32c(seed = salt, bytes 8..23) | u64 seq | u32 bodyLength | u32 recordCount
 //     body: recordCount records (journal-record.ts), then zero padding to the next aligned offset
-//   then zeros (preallocated, never yet written).
+//   then zeros (preallocated, never yet written), or, in a reused file, stale bytes.
 //
 // A group is what one write + sync covered, so it is the unit of recovery: it is replayed whole
 // or not at all. `seq` runs on across files (a file header names the seq of its first group), so
@@ -13,10 +13,19 @@
 // checksum: bytes inside an entry payload cannot pass for a group header, nor can a header copied
 // from another file. Groups are aligned so that writing a group never rewrites a disk block that
 // holds an already-synced group: a torn write can only damage the group being written.
+//
+// Version 2 marks a *reused* file: an old file recycled (journal.ts) instead of a new one created
+// and zero-filled. Its bytes after the data are stale groups of earlier files, so the data ends at
+// the first slot that is not a group of this file: a stale header fails the checksum (another
+// salt), and even under a colliding salt carries a seq below this file's firstGroupSeq (seqs only
+// grow). Version 1 files were zero-filled: there the data ends at the first all-zero slot.
 import { crc32c } from '@node-rs/crc32';
 
 export const FILE_MAGIC = 0x444c4a4e; // 'DLJN'
+/** Created and zero-filled. */
 export const FILE_VERSION = 1;
+/** Reused: stale bytes may follow the data. */
+export const FILE_VERSION_REUSED = 2;
 /** Bytes of the header block that are not padding. */
 export const FILE_HEADER_BYTES = 36;
 export const GROUP_MAGIC = 0x444c4a47; // 'DLJG'
@@ -31,6 +40,8 @@ export interface FileHeader {
   readonly salt: number;
   /** Also the size of the header block: the first group starts here. */
   readonly alignment: number;
+  /** Version 2: stale bytes may follow the data. */
+  readonly reused: boolean;
 }
 
 export interface GroupHeader {
@@ -65,7 +76,7 @@ export function isValidAlignment(alignment: number): boolean {
 export function encodeFileHeader(header: FileHeader): Buffer {
   const buf = Buffer.alloc(header.alignment);
   buf.writeUInt32BE(FILE_MAGIC, 0);
-  buf.writeUInt32BE(FILE_VERSION, 4);
+  buf.writeUInt32BE(header.reused ? FILE_VERSION_REUSED : FILE_VERSION, 4);
   buf.writeBigUInt64BE(BigInt(header.fileId), 8);
   buf.writeBigUInt64BE(header.firstGroupSeq, 16);
   buf.writeUInt32BE(header.salt, 24);
@@ -77,12 +88,13 @@ export function encodeFileHeader(header: FileHeader): Buffer {
 /** The header in `buf` (the file's first bytes), or undefined when it is not a valid header for `fileId`. */
 export function decodeFileHeader(buf: Buffer, fileId: number): FileHeader | undefined {
   if (buf.length < FILE_HEADER_BYTES) return undefined;
-  if (buf.readUInt32BE(0) !== FILE_MAGIC || buf.readUInt32BE(4) !== FILE_VERSION) return undefined;
+  const version = buf.readUInt32BE(4);
+  if (buf.readUInt32BE(0) !== FILE_MAGIC || (version !== FILE_VERSION && version !== FILE_VERSION_REUSED)) return undefined;
   if (crc32c(buf.subarray(0, 32)) !== buf.readUInt32BE(32)) return undefined;
   if (buf.readBigUInt64BE(8) !== BigInt(fileId)) return undefined;
   const alignment = buf.readUInt32BE(28);
   if (!isValidAlignment(alignment)) return undefined;
-  return { fileId, firstGroupSeq: buf.readBigUInt64BE(16), salt: buf.readUInt32BE(24), alignment };
+  return { fileId, firstGroupSeq: buf.readBigUInt64BE(16), salt: buf.readUInt32BE(24), alignment, reused: version === FILE_VERSION_REUSED };
 }
 
 export function encodeGroupHeader(buf: Buffer, salt: number, header: GroupHeader): void {

@@ -27,7 +27,7 @@ export interface GroupScan {
 }
 
 export interface TailInspection {
-  /** The first aligned offset after `from` that holds a valid group header of this file. */
+  /** The first aligned offset after `from` that holds a valid group header of this file (not a stale one of a reused file's past). */
   readonly validGroupAt: number | undefined;
   /** One past the last non-zero byte at or after `from`; equal to `from` when all of it is zero. */
   readonly dirtyEnd: number;
@@ -76,7 +76,7 @@ export class JournalFileReader {
     expectedSeq: bigint | undefined,
     onGroup?: (records: JournalRecord[]) => Promise<void> | void,
   ): Promise<GroupScan> {
-    const { salt, alignment } = this.requireHeader();
+    const { salt, alignment, reused, firstGroupSeq } = this.requireHeader();
     let pos = from;
     let seq = expectedSeq;
     let lastSeq: bigint | undefined;
@@ -87,6 +87,8 @@ export class JournalFileReader {
     while (pos < limit) {
       const header = decodeGroupHeader(await this.read(pos, Math.min(GROUP_HEADER_SIZE, limit - pos)), 0, salt);
       if (header === 'zero') break;
+      // a reused file's data ends at the first slot holding no group of this file (journal-format.ts)
+      if (reused && (header === 'invalid' || header.seq < firstGroupSeq)) break;
       if (header === 'invalid') return stop({ offset: pos, reason: 'invalid group header' });
       if (seq !== undefined && header.seq !== seq) return stop({ offset: pos, reason: `group seq ${header.seq}, expected ${seq}` });
       const groupEnd = pos + GROUP_HEADER_SIZE + header.bodyLength;
@@ -130,9 +132,10 @@ export class JournalFileReader {
       while (chunk[last] === 0) last--;
       dirtyEnd = start + last + 1;
       if (validGroupAt === undefined && this.header !== undefined) {
-        const { alignment, salt } = this.header;
+        const { alignment, salt, firstGroupSeq } = this.header;
         for (let slot = Math.max(alignUp(from + 1, alignment), start); slot < start + chunk.length; slot += alignment) {
-          if (typeof decodeGroupHeader(chunk, slot - start, salt) === 'object') {
+          const header = decodeGroupHeader(chunk, slot - start, salt);
+          if (typeof header === 'object' && header.seq >= firstGroupSeq) {
             validGroupAt = slot;
             break;
           }

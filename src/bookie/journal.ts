@@ -26,6 +26,12 @@
 // them (checked by replay) any invalid group, any non-zero byte after the data, or a seq gap to
 // the next file is JOURNAL_CORRUPT. The one undetectable case, as in every WAL, is damage to the
 // very last group of the newest file, which looks exactly like a torn write.
+//
+// File reuse. Files that removeBefore() retires are kept as spares (up to `spareFiles`) and a roll
+// turns one into the next file instead of creating and zero-filling a new one, as BookKeeper's
+// journalReuseFiles does. A reused file is marked in its header (journal-format.ts): its data ends
+// at the first slot that holds no group of this file, and the stale bytes after it are neither
+// zeroed nor an error; a valid group of this file after that point still proves damage.
 import { constants, promises as fs } from 'node:fs';
 import path from 'node:path';
 
@@ -92,6 +98,12 @@ export interface JournalOptions {
    * from appends that arrive while the previous group is being synced.
    */
   maxGroupWaitMicros?: number;
+  /**
+   * Files retired by removeBefore() kept (renamed `<name>.spare`) for the next rolls to reuse, so
+   * that a roll costs a header write instead of creating and zero-filling a file. Default 2; 0
+   * deletes them. Spares take disk space: up to this many times maxFileSize.
+   */
+  spareFiles?: number;
   /** Default 'dsync' where the platform has O_DSYNC, else 'fdatasync'. */
   syncMode?: JournalSyncMode;
   hooks?: JournalHooks;
@@ -109,6 +121,8 @@ export interface JournalStats {
   /** Every byte written: records, group headers, padding, file headers, preallocated zeros. */
   readonly bytesWritten: number;
   readonly rolls: number;
+  /** Rolls that reused a spare file. */
+  readonly reusedFiles: number;
   /** Records appended and not yet acknowledged or failed. */
   readonly pendingRecords: number;
   readonly fileId: number;
@@ -130,6 +144,7 @@ interface ResolvedOptions {
   readonly maxGroupBytes: number;
   readonly maxGroupRecords: number;
   readonly maxGroupWaitMicros: number;
+  readonly spareFiles: number;
   readonly syncMode: JournalSyncMode;
   readonly beforeSync: (() => Promise<void> | void) | undefined;
 }
@@ -157,6 +172,8 @@ interface Recovered {
 
 const MiB = 1024 * 1024;
 const O_DSYNC = (constants as { O_DSYNC?: number }).O_DSYNC;
+/** A retired file kept for reuse: `<journal file name>.spare`. */
+const SPARE_SUFFIX = '.spare';
 /** Free group buffers kept for reuse: one being written, one gathering. */
 const SPARE_BUFFERS = 2;
 
@@ -179,6 +196,7 @@ export class Journal {
   private recordBytes = 0;
   private groups = 0;
   private rolls = 0;
+  private reusedFiles = 0;
   private pendingRecords = 0;
   /** Seconds per group write with its durability barrier (one O_DSYNC write, or write + fdatasync). */
   readonly syncLatency = new Histogram(LATENCY_BUCKETS);
@@ -192,6 +210,8 @@ export class Journal {
     private writePos: number,
     private nextSeq: bigint,
     private readonly repairedBytes: number,
+    /** Paths of spare files, for the next rolls. */
+    private readonly spares: string[],
   ) {
     this.synced = Object.freeze({ fileId: file.id, offset: writePos });
     // Big enough for a full group padded to either the configured or the reopened file's alignment.
@@ -208,16 +228,17 @@ export class Journal {
     await fs.mkdir(dir, { recursive: true, mode: 0o700 });
     const io: JournalIoCounters = { syncs: 0, bytesWritten: 0 };
     const ids = await listJournalFiles(dir);
+    const spares = (await fs.readdir(dir)).filter((name) => name.endsWith(SPARE_SUFFIX)).map((name) => path.join(dir, name));
     let nextId = 1;
     for (let id = ids.pop(); id !== undefined; id = ids.pop()) {
       const recovered = await recoverNewest(dir, id, opts, io);
       if (recovered !== undefined) {
-        return new Journal(dir, opts, io, recovered.file, recovered.writePos, recovered.nextSeq, recovered.repairedBytes);
+        return new Journal(dir, opts, io, recovered.file, recovered.writePos, recovered.nextSeq, recovered.repairedBytes, spares);
       }
       nextId = id;
     }
     const file = await JournalFile.create(dir, nextId, 1n, opts.alignment, opts.preallocSize, opts.syncMode, io);
-    return new Journal(dir, opts, io, file, file.dataStart, 1n, 0);
+    return new Journal(dir, opts, io, file, file.dataStart, 1n, 0, spares);
   }
 
   /**
@@ -264,8 +285,9 @@ export class Journal {
   }
 
   /**
-   * Deletes the files that lie wholly before `position` (ids below its file id), never the
-   * current one. Returns the deleted ids. Not to be run concurrently with replay().
+   * Retires the files that lie wholly before `position` (ids below its file id), never the
+   * current one: kept as spares up to `spareFiles`, the rest deleted. Returns their ids. Not to
+   * be run concurrently with replay().
    */
   async removeBefore(position: JournalPosition): Promise<number[]> {
     if (position.fileId > this.synced.fileId) {
@@ -274,9 +296,18 @@ export class Journal {
     const removed: number[] = [];
     for (const id of await listJournalFiles(this.dir)) {
       if (id >= position.fileId || id >= this.file.id) break;
-      await fs.unlink(path.join(this.dir, journalFileName(id)));
+      const name = path.join(this.dir, journalFileName(id));
+      // (a spare of that name is left from a journal that started over at id 1: never clobber it)
+      if (this.spares.length < this.opts.spareFiles && !this.spares.includes(name + SPARE_SUFFIX)) {
+        await fs.rename(name, name + SPARE_SUFFIX);
+        this.spares.push(name + SPARE_SUFFIX);
+      } else {
+        await fs.unlink(name);
+      }
       removed.push(id);
     }
+    // a retired file must not come back under its journal name once a spare's header is rewritten
+    if (removed.length > 0) await syncDirectory(this.dir);
     return removed;
   }
 
@@ -322,8 +353,12 @@ export class Journal {
         if (scan.problem !== undefined) throw corrupt(filePath, scan.problem.offset, scan.problem.reason);
         if (live) {
           if (scan.end < limit) throw corrupt(filePath, scan.end, `zeroed group inside the synced region (which ends at ${limit})`);
-        } else if ((await reader.inspectTail(scan.end)).dirtyEnd > scan.end) {
-          throw corrupt(filePath, scan.end, 'non-zero bytes after the last valid group of a completed file');
+        } else {
+          const tail = await reader.inspectTail(scan.end);
+          if (header.reused && tail.validGroupAt !== undefined) {
+            throw corrupt(filePath, scan.end, `no valid group at offset ${scan.end}, yet a valid group follows at offset ${tail.validGroupAt}`);
+          }
+          if (!header.reused && tail.dirtyEnd > scan.end) throw corrupt(filePath, scan.end, 'non-zero bytes after the last valid group of a completed file');
         }
         prevLastSeq = scan.lastSeq ?? (start === header.alignment ? header.firstGroupSeq - 1n : undefined);
         records += scan.records;
@@ -344,6 +379,7 @@ export class Journal {
       syncs: this.io.syncs,
       bytesWritten: this.io.bytesWritten,
       rolls: this.rolls,
+      reusedFiles: this.reusedFiles,
       pendingRecords: this.pendingRecords,
       fileId: this.file.id,
       repairedBytes: this.repairedBytes,
@@ -454,7 +490,12 @@ export class Journal {
   }
 
   private async roll(): Promise<void> {
-    const next = await JournalFile.create(this.dir, this.file.id + 1, this.nextSeq, this.opts.alignment, this.opts.preallocSize, this.opts.syncMode, this.io);
+    const { alignment, preallocSize, syncMode } = this.opts;
+    const spare = this.spares.shift();
+    const next = spare === undefined
+      ? await JournalFile.create(this.dir, this.file.id + 1, this.nextSeq, alignment, preallocSize, syncMode, this.io)
+      : await JournalFile.reuse(spare, this.dir, this.file.id + 1, this.nextSeq, alignment, syncMode, this.io);
+    if (spare !== undefined) this.reusedFiles++;
     const previous = this.file;
     this.file = next;
     this.writePos = next.dataStart;
@@ -534,16 +575,19 @@ async function recoverNewest(dir: string, id: number, opts: ResolvedOptions, io:
     throw corrupt(filePath, offset, `${scan.problem?.reason ?? 'zeroed group header'}, yet a valid group follows at offset ${tail.validGroupAt}`);
   }
   const file = await JournalFile.openForAppend(filePath, header, size, opts.syncMode, io);
+  // a zero-filled file gets its zeros back; in a reused file stale bytes end the data anyway, so
+  // only a torn group's header (valid, with a bad body) is zeroed
+  const repairTo = header.reused ? (scan.problem === undefined ? scan.end : Math.min(scan.end + header.alignment, size)) : tail.dirtyEnd;
   try {
-    if (tail.dirtyEnd > scan.end) {
-      await file.zeroFill(scan.end, tail.dirtyEnd);
+    if (repairTo > scan.end) {
+      await file.zeroFill(scan.end, repairTo);
       await file.sync();
     }
   } catch (err) {
     await file.close();
     throw err;
   }
-  return { file, writePos: scan.end, nextSeq: scan.lastSeq === undefined ? header.firstGroupSeq : scan.lastSeq + 1n, repairedBytes: Math.max(0, tail.dirtyEnd - scan.end) };
+  return { file, writePos: scan.end, nextSeq: scan.lastSeq === undefined ? header.firstGroupSeq : scan.lastSeq + 1n, repairedBytes: Math.max(0, repairTo - scan.end) };
 }
 
 function resolveOptions(options: JournalOptions): ResolvedOptions {
@@ -559,6 +603,7 @@ function resolveOptions(options: JournalOptions): ResolvedOptions {
     maxGroupBytes: intOption('maxGroupBytes', options.maxGroupBytes, Math.min(4 * MiB, Math.floor(maxFileSize / 4)), 1, maxFileSize),
     maxGroupRecords: intOption('maxGroupRecords', options.maxGroupRecords, 8192, 1, 0xffff_ffff),
     maxGroupWaitMicros: intOption('maxGroupWaitMicros', options.maxGroupWaitMicros, 0, 0, 10_000_000),
+    spareFiles: intOption('spareFiles', options.spareFiles, 2, 0, 64),
     syncMode,
     beforeSync: options.hooks?.beforeSync,
   };

@@ -18,12 +18,17 @@ import { GarbageCollector, type GcOptions, type GcReport, type LivenessCheck } f
 import { LedgerIndex, type LedgerState } from './ledger-index.js';
 import { EntryReader } from './ledger-storage-reader.js';
 import { StorageError } from './storage-error.js';
-import { WriteCache, compareIds } from './write-cache.js';
+import { ChunkPool } from './chunk-pool.js';
+import { CHUNK_SIZE, WriteCache, compareIds } from './write-cache.js';
 
 export interface LedgerStorageOptions {
   /** The ledger directory: entry logs `<hex id>.log` and the index in `index/`. Created if missing. */
   readonly dir: string;
-  /** Both write caches together (each gets half). Default 64 MiB. */
+  /**
+   * Both write caches together (each gets half). Default 64 MiB. Their 1 MiB chunks are recycled
+   * through a pool of two halves' worth, so they hold at most twice this (in steady state about
+   * 1.5 times: both halves plus the one flushed last, resting before reuse), and allocate nothing.
+   */
   readonly writeCacheBytes?: number;
   /** Read cache bound; 0 disables it. Default 64 MiB. */
   readonly readCacheBytes?: number;
@@ -94,9 +99,12 @@ export class LedgerStorage {
     this.#logs = logs;
     this.#appender = logs.appender();
     this.#states = index.loadLedgers();
-    const half = Math.max(1, Math.floor((options.writeCacheBytes ?? DEFAULT_WRITE_CACHE_BYTES) / 2));
-    this.#active = new WriteCache(half);
-    this.#flushing = new WriteCache(half);
+    const writeCacheBytes = options.writeCacheBytes ?? DEFAULT_WRITE_CACHE_BYTES;
+    const half = Math.max(1, Math.floor(writeCacheBytes / 2));
+    // two halves' worth: one released by the last flush (resting), one to fill the active half from
+    const pool = new ChunkPool(CHUNK_SIZE, 2 * (Math.ceil(half / CHUNK_SIZE) + 1));
+    this.#active = new WriteCache(half, pool);
+    this.#flushing = new WriteCache(half, pool);
     this.#reader = new EntryReader(index, logs, { readCacheBytes: options.readCacheBytes ?? DEFAULT_READ_CACHE_BYTES, readAheadBytes: options.readAheadBytes ?? 64 << 10 });
     this.#maxThrottleMs = options.maxThrottleMs ?? 10_000;
     this.#logger = options.logger ?? noopLogger;

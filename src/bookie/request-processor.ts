@@ -53,6 +53,18 @@ function storageStatus(err: unknown): StatusCode {
   }
 }
 
+function addAnswer(req: AddEntryRequest, status: StatusCode): AddEntryResponse {
+  return { op: 'ADD_ENTRY', txnId: req.txnId, ledgerId: req.ledgerId, entryId: req.entryId, status };
+}
+
+/** Where #add puts the outcome of each add it did not refuse at once (addAll groups them). */
+interface AddSink {
+  /** `response` (EOK) goes out once `synced` resolves. */
+  journaled(response: AddEntryResponse, synced: Promise<void>): void;
+  /** The add waits for write-cache room; the promise never rejects. */
+  later(pending: Promise<Response>): void;
+}
+
 export class RequestProcessor {
   readonly #ctx: ProcessorContext;
   /** Fence records not yet synced, so a second fence read of the ledger waits for the first. */
@@ -65,15 +77,50 @@ export class RequestProcessor {
   }
 
   process(req: DecodedRequest): Promise<Response> {
-    // adds skip the async wrapper: #add's promise never rejects, only its synchronous part can throw
-    if (req.op === 'ADD_ENTRY') {
+    if (req.op === 'ADD_ENTRY') return new Promise((resolve) => { this.addAll([req], (responses) => { resolve(responses[0] as Response); }); });
+    return this.#dispatch(req).catch((err: unknown) => this.#unexpected(req, err));
+  }
+
+  /**
+   * The adds of one socket read, as one group: each is checked, put in the write cache and
+   * appended to the journal now, in order; `answer` gets the responses in batches, one call per
+   * journal group that made them durable (the journal gives every record of a group the same
+   * promise), one for refusals (after a microtask), one per add that had to wait for write-cache room. So the common
+   * case costs one promise reaction per socket read, not one per add. `answer` must not throw.
+   */
+  addAll(reqs: readonly AddEntryRequest[], answer: (responses: Response[]) => void): void {
+    const refused: Response[] = [];
+    let waiting: AddEntryResponse[] = [];
+    let waitingOn: Promise<void> | undefined;
+    const release = (): void => {
+      if (waitingOn === undefined) return;
+      const responses = waiting;
+      waitingOn.then(() => { answer(responses); }, (err: unknown) => {
+        this.#ctx.logger.error({ err, adds: responses.length }, 'journal write failed');
+        answer(responses.map((r) => ({ ...r, status: 'EIO' })));
+      });
+      waiting = [];
+      waitingOn = undefined;
+    };
+    const sink: AddSink = {
+      journaled: (response, synced) => {
+        if (synced !== waitingOn) release();
+        waitingOn = synced;
+        waiting.push(response);
+      },
+      later: (pending) => { void pending.then((response) => { answer([response]); }); },
+    };
+    for (const req of reqs) {
       try {
-        return this.#add(req);
+        const refusal = this.#add(req, sink);
+        if (refusal !== undefined) refused.push(refusal);
       } catch (err) {
-        return Promise.resolve(this.#unexpected(req, err));
+        refused.push(this.#unexpected(req, err));
       }
     }
-    return this.#dispatch(req).catch((err: unknown) => this.#unexpected(req, err));
+    release();
+    // never synchronously: the caller is still starting requests
+    if (refused.length > 0) queueMicrotask(() => { answer(refused); });
   }
 
   #unexpected(req: DecodedRequest, err: unknown): Response {
@@ -127,48 +174,61 @@ export class RequestProcessor {
   }
 
   /**
-   * Synchronous up to the journal append when the write cache has room (the common case): one
-   * promise reaction per add between the journal's group sync and the response.
+   * Synchronous up to the journal append when the write cache has room (the common case), and
+   * without a closure per add on that path. Returns the answer of an add refused at once;
+   * otherwise the add's outcome goes to `sink`.
    */
-  #add(req: AddEntryRequest): Promise<Response> {
+  #add(req: AddEntryRequest, sink: AddSink): AddEntryResponse | undefined {
     const { ledgerId, entryId } = req;
-    const answer = (status: StatusCode): AddEntryResponse => ({ op: 'ADD_ENTRY', txnId: req.txnId, ledgerId, entryId, status });
-    const refuse = (status: StatusCode): Promise<AddEntryResponse> => Promise.resolve(answer(status));
-    if (this.#ctx.isReadOnly()) return refuse('EREADONLY');
-    if (ledgerId < 0n || entryId < 0n || req.body.length < ENTRY_HEADER_SIZE) return refuse('EBADREQ');
+    if (this.#ctx.isReadOnly()) return addAnswer(req, 'EREADONLY');
+    if (ledgerId < 0n || entryId < 0n || req.body.length < ENTRY_HEADER_SIZE) return addAnswer(req, 'EBADREQ');
     const header = readEntryHeader(req.body);
     // the envelope is what readers get back and verify: it must name this ledger and entry
-    if (header.ledgerId !== ledgerId || header.entryId !== entryId) return refuse('EBADREQ');
+    if (header.ledgerId !== ledgerId || header.entryId !== entryId) return addAnswer(req, 'EBADREQ');
     const journaled: Promise<void>[] = [];
     const { storage } = this.#ctx;
-    if (!this.#bindKey(ledgerId, req.masterKey, journaled)) return refuse('EUA');
-    const fenced = (): boolean => req.recoveryAdd !== true && storage.isFenced(ledgerId);
-    if (fenced()) return refuse('EFENCED');
-    const journal = (): Promise<AddEntryResponse> => {
-      // a fence may have landed while the add waited for write-cache room
-      if (fenced()) return refuse('EFENCED');
-      this.#ctx.lac.update(ledgerId, header.lastAddConfirmed);
-      journaled.push(this.#append({ type: 'addEntry', ledgerId, entryId, entry: req.body }));
-      const synced = journaled.length === 1 ? journaled[0] as Promise<void> : Promise.all(journaled);
-      return synced.then(() => answer('EOK'), (err: unknown) => {
-        this.#ctx.logger.error({ err, ledgerId, entryId }, 'journal write failed');
-        return answer('EIO');
-      });
-    };
-    const storageFailed = (err: unknown): AddEntryResponse => {
-      if (isWriteFailure(err)) this.#ctx.onWriteFailure(err);
-      return answer(storageStatus(err));
-    };
+    if (!this.#bindKey(ledgerId, req.masterKey, journaled)) return addAnswer(req, 'EUA');
+    if (this.#fenced(req)) return addAnswer(req, 'EFENCED');
     let added: boolean;
     try {
       added = storage.addEntryNow(ledgerId, entryId, req.body);
     } catch (err) {
-      return Promise.resolve(storageFailed(err));
+      return this.#storageFailed(req, err);
     }
-    if (added) return journal();
-    return storage.addEntry(ledgerId, entryId, req.body)
-      .then(journal, storageFailed)
-      .catch((err: unknown) => this.#unexpected(req, err));
+    if (added) {
+      sink.journaled(addAnswer(req, 'EOK'), this.#journalAdd(req, header.lastAddConfirmed, journaled));
+      return undefined;
+    }
+    sink.later(storage.addEntry(ledgerId, entryId, req.body)
+      .then((): AddEntryResponse | Promise<AddEntryResponse> => {
+        // a fence may have landed while the add waited for write-cache room
+        if (this.#fenced(req)) return addAnswer(req, 'EFENCED');
+        return this.#journalAdd(req, header.lastAddConfirmed, journaled).then(() => addAnswer(req, 'EOK'), (err: unknown) => {
+          this.#ctx.logger.error({ err, ledgerId, entryId }, 'journal write failed');
+          return addAnswer(req, 'EIO');
+        });
+      }, (err: unknown) => this.#storageFailed(req, err))
+      .catch((err: unknown) => this.#unexpected(req, err)));
+    return undefined;
+  }
+
+  #fenced(req: AddEntryRequest): boolean {
+    return req.recoveryAdd !== true && this.#ctx.storage.isFenced(req.ledgerId);
+  }
+
+  /** Appends the add; its promise also covers `journaled` (a first add's master key record, usually in the same group). */
+  #journalAdd(req: AddEntryRequest, lac: bigint, journaled: Promise<void>[]): Promise<void> {
+    const { ledgerId, entryId } = req;
+    this.#ctx.lac.update(ledgerId, lac);
+    const appended = this.#append({ type: 'addEntry', ledgerId, entryId, entry: req.body });
+    if (journaled.length === 0) return appended;
+    journaled.push(appended);
+    return Promise.all(journaled).then(() => undefined);
+  }
+
+  #storageFailed(req: AddEntryRequest, err: unknown): AddEntryResponse {
+    if (isWriteFailure(err)) this.#ctx.onWriteFailure(err);
+    return addAnswer(req, storageStatus(err));
   }
 
   /** The bookie's LAC for a ledger; after a restart, the LAC piggybacked by its last stored entry. */

@@ -38,6 +38,22 @@ function add(id: number, size = 100): JournalRecord {
   return { type: 'addEntry', ledgerId: 1n, entryId: BigInt(id), entry: entry(id, size) };
 }
 
+/**
+ * Runs `journal` into a reused file, as a bookie's journal runs after its first checkpoints: fills
+ * two files with 4 KB entries (ids from 9000), retires them, then rolls until a roll reuses one.
+ * The new file's old bytes are then valid groups of another file. Returns where its data starts.
+ */
+async function intoReusedFile(journal: Journal): Promise<JournalPosition> {
+  let id = 9000;
+  const batch = async (): Promise<void> => { await Promise.all(Array.from({ length: 8 }, () => journal.append(add(id++, 4000)))); };
+  while (journal.stats().fileId < 3) await batch();
+  await journal.removeBefore(journal.markCheckpoint());
+  const fileId = journal.stats().fileId;
+  while (journal.stats().fileId === fileId) await batch();
+  expect(journal.stats().reusedFiles).to.equal(1);
+  return journal.markCheckpoint();
+}
+
 async function replayAll(journal: Journal, from: JournalPosition = JOURNAL_START): Promise<JournalRecord[]> {
   const records: JournalRecord[] = [];
   await journal.replay(from, (record) => {
@@ -270,8 +286,10 @@ describe('Journal', function () {
         const roundDir = path.join(dir, String(round));
         const syncMode = SYNC_MODES[round % 2]!;
         const options: JournalOptions = { maxFileSize: 256 * KiB, preallocSize: 32 * KiB, alignment: round % 3 === 0 ? 4096 : 512, syncMode };
-        const context = `seed ${seed}, round ${round}`;
         let journal = await Journal.open(roundDir, options);
+        // odd rounds tear a reused file, whose bytes after the data are old groups, not zeros
+        const start = round % 2 === 1 ? await intoReusedFile(journal) : JOURNAL_START;
+        const context = `seed ${seed}, round ${round}${round % 2 === 1 ? ' (reused file)' : ''}`;
 
         const acked = Array.from({ length: 1 + Math.floor(random() * 40) }, (_, i) => add(i, 1 + Math.floor(random() * 600)));
         await Promise.all(acked.map((r) => journal.append(r)));
@@ -307,14 +325,14 @@ describe('Journal', function () {
 
         journal = await Journal.open(roundDir, options);
         const expected = tornGroupSurvives ? [...acked, ...torn] : acked;
-        expect(await replayAll(journal), `${context}: mode ${mode} at ${damagedFrom}`).to.deep.equal(expected);
+        expect(await replayAll(journal, start), `${context}: mode ${mode} at ${damagedFrom}`).to.deep.equal(expected);
         const after = [add(5000), add(5001, 3000)];
         await Promise.all(after.map((r) => journal.append(r)));
         await journal.close();
 
         journal = await Journal.open(roundDir, options);
         expect(journal.stats().repairedBytes, context).to.equal(0);
-        expect(await replayAll(journal), context).to.deep.equal([...expected, ...after]);
+        expect(await replayAll(journal, start), context).to.deep.equal([...expected, ...after]);
         await journal.close();
       }
     });
@@ -420,7 +438,7 @@ describe('Journal', function () {
     });
 
     it('removeBefore deletes only the files wholly before the mark', async () => {
-      const journal = await Journal.open(dir, SMALL);
+      const journal = await Journal.open(dir, { ...SMALL, spareFiles: 0 });
       for (let i = 0; i < 60; i++) await journal.append(add(i, 3000));
       const mark = journal.markCheckpoint();
       expect(mark.fileId >= 3, `expected several files, got ${mark.fileId}`).to.equal(true);
@@ -440,6 +458,53 @@ describe('Journal', function () {
       await expectJournalError(replayAll(journal, { fileId: 1, offset: 0 }), 'JOURNAL_MISSING');
       expect(await journal.removeBefore(mark)).to.deep.equal([]);
       await journal.close();
+    });
+
+    it('reuses retired files for later rolls without zero-filling them; replay reads exactly the new records', async () => {
+      const options = { ...SMALL, spareFiles: 2 };
+      const journal = await Journal.open(dir, options);
+      for (let i = 0; i < 60; i++) await journal.append(add(i, 3000));
+      const mark = journal.markCheckpoint();
+      const kept = entryIds(await replayAll(journal, mark));
+      expect(await journal.removeBefore(mark)).to.deep.equal(Array.from({ length: mark.fileId - 1 }, (_, i) => i + 1));
+      expect((await fs.readdir(dir)).filter((name) => name.endsWith('.spare'))).to.have.length(2);
+
+      // small entries now, so that each reused file still holds old 3000-byte entries after its data
+      const zerosBefore = journal.stats().bytesWritten;
+      const fresh: number[] = [];
+      for (let i = 100; journal.stats().reusedFiles < 2; i++) {
+        await journal.append(add(i, 500));
+        fresh.push(i);
+      }
+      const reusedId = journal.stats().fileId; // holds one new record, then the old file's entries
+      const reused = await fs.readFile(file(reusedId));
+      expect(reused.length).to.equal(64 * KiB); // the old file's size: nothing was preallocated
+      expect(Array.from({ length: 60 }, (_, i) => reused.includes(entry(i, 3000))).some(Boolean), 'stale entries in the reused file').to.equal(true);
+      // every byte written went to records, group headers, padding and file headers: no zero fill
+      const recordBytes = fresh.length * encodedJournalRecordSize(add(0, 500));
+      expect(journal.stats().bytesWritten - zerosBefore).to.be.below(recordBytes + fresh.length * 512 + 2 * 512);
+
+      expect(entryIds(await replayAll(journal, mark))).to.deep.equal([...kept, ...fresh]);
+      await journal.close();
+      const reopened = await Journal.open(dir, options);
+      expect(reopened.stats().repairedBytes).to.equal(0);
+      expect(entryIds(await replayAll(reopened, mark))).to.deep.equal([...kept, ...fresh]);
+      await reopened.append(add(5000));
+      expect(entryIds(await replayAll(reopened, mark))).to.deep.equal([...kept, ...fresh, 5000]);
+      const end = reopened.markCheckpoint();
+      await reopened.close();
+
+      // damage to a synced group of a reused file is still found: in a completed one by replay...
+      const firstGroup = 512;
+      const completed = end.fileId - 1;
+      await flipByte(file(completed), firstGroup + 24 + 40);
+      const journal2 = await Journal.open(dir, options);
+      expect((await expectJournalError(replayAll(journal2, mark), 'JOURNAL_CORRUPT')).file).to.equal(file(completed));
+      await journal2.close();
+      await flipByte(file(completed), firstGroup + 24 + 40);
+      // ...and in the newest one, where a damaged group followed by valid ones is no torn tail
+      await flipByte(file(end.fileId), firstGroup + 10);
+      expect((await expectJournalError(Journal.open(dir, options), 'JOURNAL_CORRUPT')).file).to.equal(file(end.fileId));
     });
   });
 });
