@@ -13,6 +13,7 @@ import { BookiePool } from './bookie-pool.js';
 import type { ClientTlsOptions } from './connection-setup.js';
 import type { BookieConnections } from './bookie-transport.js';
 import { BookieRegistry } from './bookie-registry.js';
+import { SharedEntryReads } from './shared-entry-reads.js';
 import { LedgerClientError } from './ledger-client-error.js';
 import { LedgerHandle, type HandleContext } from './ledger-handle.js';
 import { LedgerIdGenerator } from './ledger-id-generator.js';
@@ -36,6 +37,11 @@ export interface LedgerClientOptions {
   /** Authenticate to the bookies with this plugin (AUTH). */
   readonly auth?: TokenAuthOptions;
   readonly logger?: Logger;
+  /**
+   * Bytes of entries kept for the client's readers of one ledger to share (their reads and long
+   * polls in flight are joined too). Default 16 MiB; 0 keeps none.
+   */
+  readonly sharedReadCacheBytes?: number;
   /** How to reach the bookies; default TCP connections (a BookiePool). The client closes it. Tests inject fakes. */
   readonly connections?: BookieConnections;
 }
@@ -89,6 +95,7 @@ export class LedgerClient {
       replaceBookie: (ensemble, index) => this.#placement.replaceBookie(ensemble, index),
       recordBookieError: (bookieId) => { this.#placement.recordError(bookieId); },
       ...(options.speculativeReadTimeoutMs === undefined ? {} : { speculativeReadTimeoutMs: options.speculativeReadTimeoutMs }),
+      sharedReads: new SharedEntryReads(options.sharedReadCacheBytes),
     };
   }
 
