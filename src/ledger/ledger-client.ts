@@ -75,7 +75,7 @@ export class LedgerClient {
   readonly #pool: BookieConnections;
   readonly #ctx: HandleContext;
 
-  private constructor(options: LedgerClientOptions, registry: BookieRegistry) {
+  private constructor(options: LedgerClientOptions, registry: BookieRegistry, sharedReads: SharedEntryReads) {
     const root = options.ledgersRoot ?? '/ledgers';
     const logger = options.logger ?? noopLogger;
     this.#registry = registry;
@@ -91,19 +91,20 @@ export class LedgerClient {
       pool: this.#pool,
       manager: this.#manager,
       logger,
-      metrics: new LedgerMetrics(options.metrics),
+      metrics: new LedgerMetrics(options.metrics, sharedReads),
       replaceBookie: (ensemble, index) => this.#placement.replaceBookie(ensemble, index),
       recordBookieError: (bookieId) => { this.#placement.recordError(bookieId); },
       ...(options.speculativeReadTimeoutMs === undefined ? {} : { speculativeReadTimeoutMs: options.speculativeReadTimeoutMs }),
-      sharedReads: new SharedEntryReads(options.sharedReadCacheBytes),
+      sharedReads,
     };
   }
 
   static async open(options: LedgerClientOptions): Promise<LedgerClient> {
     if (options.auth !== undefined) checkTokenAuth(options.auth);
+    const sharedReads = new SharedEntryReads(options.sharedReadCacheBytes);
     const registry = new BookieRegistry(options.store, options.ledgersRoot ?? '/ledgers', options.logger ? { logger: options.logger } : {});
     await registry.start();
-    return new LedgerClient(options, registry);
+    return new LedgerClient(options, registry, sharedReads);
   }
 
   /** Bookies currently registered as writable. */

@@ -6,7 +6,9 @@
 // Memory is bounded: cached entries count against `maxBytes`, the oldest going first when it is
 // reached; an entry also goes once as many reads took it as the ledger had readers when it arrived
 // (every reader passed it). A reader that finds its entry gone reads it from the bookies itself, so a
-// slow reader never holds memory nor holds up fast ones.
+// slow reader never holds memory nor holds up fast ones; what it reads behind the front (the highest
+// entry asked for so far) is not kept, as the readers ahead have passed it and would only see their
+// entries evicted for it.
 import { InvalidArgumentError } from '../errors.js';
 import type { Entry } from '../protocol/bk-entry-envelope.js';
 
@@ -47,8 +49,12 @@ export class SharedEntryReads {
   readonly #pollFlights = new Map<string, PollFlight>();
   /** Open readers per ledger id. */
   readonly #readers = new Map<bigint, number>();
-  #hits = 0;
-  #misses = 0;
+  /** Highest entry id asked for per ledger. */
+  readonly #fronts = new Map<bigint, bigint>();
+  #entriesShared = 0;
+  #entriesSent = 0;
+  #pollsShared = 0;
+  #pollsSent = 0;
 
   constructor(maxBytes = DEFAULT_SHARED_READ_CACHE_BYTES) {
     if (!Number.isInteger(maxBytes) || maxBytes < 0) throw new InvalidArgumentError(`sharedReadCacheBytes must be a non-negative integer, got ${maxBytes}`);
@@ -57,9 +63,12 @@ export class SharedEntryReads {
 
   /** Bytes of entries cached now. */
   get bytes(): number { return this.#bytes; }
-  /** Entry reads served without a bookie request of their own (cached or joined), and the others. */
-  get hits(): number { return this.#hits; }
-  get misses(): number { return this.#misses; }
+  /** Entry reads served without a bookie read of their own (cached or joined), and those sent. */
+  get entriesShared(): number { return this.#entriesShared; }
+  get entriesSent(): number { return this.#entriesSent; }
+  /** Long polls (or rounds of one) that joined one in flight, and those sent. */
+  get pollsShared(): number { return this.#pollsShared; }
+  get pollsSent(): number { return this.#pollsSent; }
 
   /** A reader of `ledgerId` opens; call the returned function when it closes. */
   attach(ledgerId: bigint): () => void {
@@ -83,22 +92,23 @@ export class SharedEntryReads {
     const key = `${ledgerId}:${entryId}`;
     const cached = this.#cache.get(key);
     if (cached !== undefined) {
-      this.#hits++;
+      this.#entriesShared++;
       if (--cached.left <= 0) this.#evict(key, cached);
       return Promise.resolve(cached.entry);
     }
     const flying = this.#entryFlights.get(key);
     if (flying !== undefined) {
-      this.#hits++;
+      this.#entriesShared++;
       flying.takers++;
       return flying.promise;
     }
-    this.#misses++;
+    this.#entriesSent++;
+    const ahead = this.#advance(ledgerId, entryId);
     const flight: EntryFlight = { promise: read(), takers: 1 };
     this.#entryFlights.set(key, flight);
     flight.promise.then((entry) => {
       this.#entryFlights.delete(key);
-      this.#keep(ledgerId, key, entry, flight.takers);
+      if (ahead) this.#keep(ledgerId, key, entry, flight.takers);
     }, () => { this.#entryFlights.delete(key); });
     return flight.promise;
   }
@@ -123,16 +133,27 @@ export class SharedEntryReads {
     const key = `${ledgerId}:${previous}`;
     const flying = this.#pollFlights.get(key);
     if (flying !== undefined) {
+      this.#pollsShared++;
       flying.takers++;
       return flying;
     }
+    this.#pollsSent++;
     const flight: PollFlight = { promise: poll(Math.max(0, deadline - Date.now())), endsAt: deadline, takers: 1 };
     this.#pollFlights.set(key, flight);
     flight.promise.then((result) => {
       this.#pollFlights.delete(key);
-      if (result.entry !== undefined) this.#keep(ledgerId, `${ledgerId}:${result.entry.entryId}`, result.entry, flight.takers);
+      const { entry } = result;
+      if (entry !== undefined && this.#advance(ledgerId, entry.entryId)) this.#keep(ledgerId, `${ledgerId}:${entry.entryId}`, entry, flight.takers);
     }, () => { this.#pollFlights.delete(key); });
     return flight;
+  }
+
+  /** Moves the ledger's front to `entryId`; false if it was there or past it already. */
+  #advance(ledgerId: bigint, entryId: bigint): boolean {
+    const front = this.#fronts.get(ledgerId);
+    if (front !== undefined && entryId <= front) return false;
+    if (this.#readers.has(ledgerId)) this.#fronts.set(ledgerId, entryId);
+    return true;
   }
 
   /** Caches an entry `taken` reads got already, for the rest of the ledger's readers. */
@@ -156,6 +177,7 @@ export class SharedEntryReads {
   }
 
   #dropLedger(ledgerId: bigint): void {
+    this.#fronts.delete(ledgerId);
     const prefix = `${ledgerId}:`;
     for (const [key, cached] of this.#cache) if (key.startsWith(prefix)) this.#evict(key, cached);
   }
