@@ -256,13 +256,18 @@ async function childReaders(ns: Namespace, logs: readonly DistributedLog[], job:
     const messages: ChildMessage[] = [];
     const waiters: (() => void)[] = [];
     child.on('message', (m: ChildMessage) => { messages.push(m); waiters.splice(0).forEach((w) => { w(); }); });
-    child.once('exit', () => { waiters.splice(0).forEach((w) => { w(); }); });
+    // 'close' (not 'exit', which can come before the last messages) ends the message stream
+    let closed = false;
+    child.once('close', () => {
+      closed = true;
+      waiters.splice(0).forEach((w) => { w(); });
+    });
     const next = async (): Promise<ChildMessage> => {
       for (;;) {
         const m = messages.shift();
         if (m?.kind === 'failed') throw new Error(`reader process: ${m.error}`);
         if (m !== undefined) return m;
-        if (child.exitCode !== null) throw new Error(`reader process exited with ${child.exitCode}`);
+        if (closed) throw new Error(`reader process exited with ${child.exitCode}`);
         await new Promise<void>((resolve) => { waiters.push(resolve); });
       }
     };
@@ -296,7 +301,7 @@ async function childReaders(ns: Namespace, logs: readonly DistributedLog[], job:
 
 /** A reader process of childReaders: tails its share, answers 'zk' and 'finish'. */
 async function runFanChild(spec: { uri: string; logs: string[]; job: TailJob }): Promise<void> {
-  const send = (m: ChildMessage): void => { process.send?.(m); };
+  const send = (m: ChildMessage): Promise<void> => new Promise((resolve) => { process.send?.(m, undefined, {}, () => { resolve(); }); });
   const childNs = await Namespace.open(spec.uri);
   try {
     const logs = await Promise.all(spec.logs.map((name) => childNs.openLog(name)));
@@ -305,16 +310,16 @@ async function runFanChild(spec: { uri: string; logs: string[]; job: TailJob }):
     tailing.done.catch((err: unknown) => { failure = String(err); });
     const finished = new Promise<void>((resolve) => {
       process.on('message', (m) => {
-        if (m === 'zk') send({ kind: 'zk', requests: zkRequests(childNs) });
+        if (m === 'zk') void send({ kind: 'zk', requests: zkRequests(childNs) });
         else if (m === 'finish') resolve();
       });
     });
-    send({ kind: 'zk', requests: zkRequests(childNs) });
+    await send({ kind: 'zk', requests: zkRequests(childNs) });
     await finished;
     const tailed = await tailing.done.catch(() => undefined);
-    if (tailed === undefined) send({ kind: 'failed', error: failure ?? 'tailing failed' });
+    if (tailed === undefined) await send({ kind: 'failed', error: failure ?? 'tailing failed' });
     // NaN does not survive JSON: never-read samples go as null
-    else send({ kind: 'done', readTimes: tailed.readTimes.map((t) => Array.from(t, (x) => (Number.isNaN(x) ? null : x))), lost: tailed.lost, rss: process.memoryUsage().rss });
+    else await send({ kind: 'done', readTimes: tailed.readTimes.map((t) => Array.from(t, (x) => (Number.isNaN(x) ? null : x))), lost: tailed.lost, rss: process.memoryUsage().rss });
     await tailing.close();
   } finally {
     await childNs.close();
