@@ -17,7 +17,7 @@ import { SharedEntryReads } from './shared-entry-reads.js';
 import { LedgerClientError } from './ledger-client-error.js';
 import { LedgerHandle, type HandleContext } from './ledger-handle.js';
 import { LedgerIdGenerator } from './ledger-id-generator.js';
-import { LedgerManager } from './ledger-manager.js';
+import { LedgerManager, type VersionedLedgerMetadata } from './ledger-manager.js';
 import { LedgerMetrics } from './ledger-metrics.js';
 import { recoverLedger } from './ledger-recovery.js';
 import { PlacementPolicy } from './placement-policy.js';
@@ -74,6 +74,8 @@ export class LedgerClient {
   readonly #placement: PlacementPolicy;
   readonly #pool: BookieConnections;
   readonly #ctx: HandleContext;
+  /** Metadata reads in flight for read-only opens: many readers opening one ledger read it once. */
+  readonly #metadataReads = new Map<bigint, Promise<VersionedLedgerMetadata>>();
 
   private constructor(options: LedgerClientOptions, registry: BookieRegistry, sharedReads: SharedEntryReads) {
     const root = options.ledgersRoot ?? '/ledgers';
@@ -143,7 +145,7 @@ export class LedgerClient {
   }
 
   async openLedger(ledgerId: bigint, options: OpenLedgerOptions): Promise<LedgerHandle> {
-    const versioned = await this.#manager.read(ledgerId);
+    const versioned = options.recover ? await this.#manager.read(ledgerId) : await this.#readShared(ledgerId);
     const { metadata } = versioned;
     const password = Buffer.from(options.password ?? new Uint8Array(0));
     if (metadata.password !== undefined && !metadata.password.equals(password)) {
@@ -158,6 +160,17 @@ export class LedgerClient {
     });
     this.#ctx.metrics?.recovered({ ledgerId, lastEntryId: handle.metadata.lastEntryId });
     return handle;
+  }
+
+  #readShared(ledgerId: bigint): Promise<VersionedLedgerMetadata> {
+    let reading = this.#metadataReads.get(ledgerId);
+    if (reading === undefined) {
+      reading = this.#manager.read(ledgerId);
+      this.#metadataReads.set(ledgerId, reading);
+      const done = (): void => { this.#metadataReads.delete(ledgerId); };
+      reading.then(done, done);
+    }
+    return reading;
   }
 
   /** The ledger's metadata (ensembles, state, last entry); NO_SUCH_LEDGER when it does not exist. */

@@ -97,6 +97,17 @@ describe('Shared reads: many readers of one log in one client', function () {
     expect(/dlog_client_shared_read_cache_bytes (\d+)/.exec(metrics.prometheusText())?.[1], 'nothing kept once the readers closed').to.equal('0');
   });
 
+  it('readers opening one ledger at once read its metadata once', async () => {
+    const ledgers = await cluster.client();
+    const handle = await writerLedgers.createLedger();
+    await handle.addEntry(Buffer.from('x'));
+    const before = cluster.store.requestCount;
+    const opened = await Promise.all(Array.from({ length: 20 }, () => ledgers.openLedger(handle.id, { recover: false })));
+    expect(cluster.store.requestCount - before, 'ZooKeeper requests for 20 opens').to.be.at.most(2);
+    for (const h of opened) expect(h.metadata.ensembles).to.deep.equal(handle.metadata.ensembles);
+    await Promise.all([...opened, handle].map((h) => h.close()));
+  });
+
   it('a reader that stops reading holds back no one and no more than the cache cap; it later reads everything itself', async () => {
     const counted = countingPool();
     const metrics = new MetricsRegistry('dlog_client_');
