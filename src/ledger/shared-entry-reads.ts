@@ -20,6 +20,8 @@ export interface LongPollResult {
 
 interface Cached {
   readonly entry: Entry;
+  /** Bytes counted for it. */
+  readonly size: number;
   /** Reads still expected before every reader of the ledger has passed it. */
   left: number;
 }
@@ -38,6 +40,11 @@ interface PollFlight {
 }
 
 export const DEFAULT_SHARED_READ_CACHE_BYTES = 16 * 1024 * 1024;
+/**
+ * What a kept entry costs beyond its payload (the Entry, its key, the map slot, the records decoded
+ * from it): counted so that a cache of tiny entries stays near its cap too.
+ */
+export const CACHED_ENTRY_OVERHEAD_BYTES = 512;
 
 export class SharedEntryReads {
   readonly #maxBytes: number;
@@ -159,12 +166,12 @@ export class SharedEntryReads {
   /** Caches an entry `taken` reads got already, for the rest of the ledger's readers. */
   #keep(ledgerId: bigint, key: string, entry: Entry, taken: number): void {
     const left = (this.#readers.get(ledgerId) ?? 0) - taken;
-    const size = entry.payload.length;
+    const size = entry.payload.length + CACHED_ENTRY_OVERHEAD_BYTES;
     if (left <= 0 || size > this.#maxBytes || this.#cache.has(key)) return;
     // a payload is a view of the response it came in, which may be a much larger socket read: a
     // cached one is copied out so that the bytes counted are the bytes held
-    const payload = entry.payload.buffer.byteLength > 2 * size ? Buffer.from(entry.payload) : entry.payload;
-    this.#cache.set(key, { entry: payload === entry.payload ? entry : { ...entry, payload }, left });
+    const payload = entry.payload.buffer.byteLength > 2 * entry.payload.length ? Buffer.from(entry.payload) : entry.payload;
+    this.#cache.set(key, { entry: payload === entry.payload ? entry : { ...entry, payload }, size, left });
     this.#bytes += size;
     for (const [oldKey, old] of this.#cache) {
       if (this.#bytes <= this.#maxBytes) break;
@@ -173,7 +180,7 @@ export class SharedEntryReads {
   }
 
   #evict(key: string, cached: Cached): void {
-    if (this.#cache.delete(key)) this.#bytes -= cached.entry.payload.length;
+    if (this.#cache.delete(key)) this.#bytes -= cached.size;
   }
 
   #dropLedger(ledgerId: bigint): void {

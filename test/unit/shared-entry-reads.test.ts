@@ -1,10 +1,12 @@
 import { expect } from 'chai';
 import type { Entry } from '../../src/protocol/bk-entry-envelope.js';
-import { SharedEntryReads, type LongPollResult } from '../../src/ledger/shared-entry-reads.js';
+import { CACHED_ENTRY_OVERHEAD_BYTES, SharedEntryReads, type LongPollResult } from '../../src/ledger/shared-entry-reads.js';
 import { InvalidArgumentError } from '../../src/errors.js';
 import { thrown } from '../support/thrown.js';
 
 const L = 7n;
+/** What one kept 100-byte entry counts for. */
+const KEPT = 100 + CACHED_ENTRY_OVERHEAD_BYTES;
 
 function entry(entryId: bigint, size = 100): Entry {
   return { ledgerId: L, entryId, lastAddConfirmed: entryId - 1n, length: 0n, payload: Buffer.alloc(size, Number(entryId % 256n)) };
@@ -46,9 +48,9 @@ describe('SharedEntryReads: one bookie read per entry for all readers of a ledge
     let reads = 0;
     const read = (): Promise<Entry> => { reads++; return Promise.resolve(entry(5n)); };
     expect((await shared.entry(L, 5n, read)).entryId).to.equal(5n);
-    expect(shared.bytes, 'kept for the two others').to.equal(100);
+    expect(shared.bytes, 'kept for the two others').to.equal(KEPT);
     expect((await shared.entry(L, 5n, read)).payload).to.deep.equal(entry(5n).payload);
-    expect(shared.bytes).to.equal(100);
+    expect(shared.bytes).to.equal(KEPT);
     await shared.entry(L, 5n, read);
     expect(shared.bytes, 'every reader passed it').to.equal(0);
     expect(reads).to.equal(1);
@@ -59,7 +61,7 @@ describe('SharedEntryReads: one bookie read per entry for all readers of a ledge
   });
 
   it('never holds more than its byte cap: the oldest go first and a slow reader reads them itself', async () => {
-    const shared = new SharedEntryReads(1000);
+    const shared = new SharedEntryReads(10 * KEPT);
     const fast = shared.attach(L);
     const slow = shared.attach(L);
     let reads = 0;
@@ -67,9 +69,9 @@ describe('SharedEntryReads: one bookie read per entry for all readers of a ledge
     // the fast reader reads 50 entries; the slow one none yet
     for (let id = 0n; id < 50n; id++) {
       await shared.entry(L, id, read(id));
-      expect(shared.bytes).to.be.at.most(1000);
+      expect(shared.bytes).to.be.at.most(10 * KEPT);
     }
-    expect(shared.bytes).to.equal(1000);
+    expect(shared.bytes).to.equal(10 * KEPT);
     expect(reads).to.equal(50);
     // the slow reader: entries 40..49 are still kept, the older ones it reads itself, all in order
     for (let id = 0n; id < 50n; id++) expect((await shared.entry(L, id, read(id))).payload).to.deep.equal(entry(id).payload);
@@ -84,10 +86,10 @@ describe('SharedEntryReads: one bookie read per entry for all readers of a ledge
     const a = shared.attach(L);
     const b = shared.attach(L);
     await shared.entry(L, 1n, () => Promise.resolve(entry(1n)));
-    expect(shared.bytes).to.equal(100);
+    expect(shared.bytes).to.equal(KEPT);
     a();
     a(); // twice counts once
-    expect(shared.bytes).to.equal(100);
+    expect(shared.bytes).to.equal(KEPT);
     b();
     expect(shared.bytes).to.equal(0);
   });
