@@ -9,27 +9,34 @@ import { parseArgs } from 'node:util';
 import { LedgerClient } from '../lib/ledger/ledger-client.js';
 import type { LedgerHandle } from '../lib/ledger/ledger-handle.js';
 import { ZkMetadataStore } from '../lib/metadata/zk/zk-metadata-store.js';
+import { BenchRecorder, type SeriesRecorder } from '../lib/cli/bench-result.js';
 import { startBenchCluster } from './bookie-cluster.js';
 import { fmt, percentile } from './stats.js';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '3' } } });
 const SECONDS = Number(values.seconds);
+/** Per-row latency histograms and throughput over time, for `dlog bench ledger --report`. */
+const recorder = new BenchRecorder();
 interface WriteResult { readonly adds: number; readonly addsPerSec: number; readonly mbPerSec: number; readonly p50: number; readonly p99: number }
 
 /** Adds `size`-byte entries with `window` in flight for SECONDS; latencies in ms. */
-async function writeRow(ledger: LedgerHandle, size: number, window: number): Promise<WriteResult> {
+async function writeRow(ledger: LedgerHandle, size: number, window: number, series?: SeriesRecorder): Promise<WriteResult> {
   const payload = Buffer.alloc(size, 0x61);
   const lat: number[] = [];
   const start = performance.now();
+  series?.restart(start);
   const end = start + SECONDS * 1000;
   const lane = async (): Promise<void> => {
     while (performance.now() < end) {
       const t = performance.now();
       await ledger.addEntry(payload);
-      lat.push(performance.now() - t);
+      const now = performance.now();
+      lat.push(now - t);
+      series?.op(now - t, now);
     }
   };
   await Promise.all(Array.from({ length: window }, lane));
+  series?.finish();
   const seconds = (performance.now() - start) / 1000;
   lat.sort((a, b) => a - b);
   return {
@@ -42,14 +49,22 @@ async function writeRow(ledger: LedgerHandle, size: number, window: number): Pro
 }
 
 /** Sequential reads of the whole (closed) ledger in batches of 100: entries/s and MB/s. */
-async function readRow(reader: LedgerHandle): Promise<{ entriesPerSec: number; mbPerSec: number }> {
+async function readRow(reader: LedgerHandle, series: SeriesRecorder): Promise<{ entriesPerSec: number; mbPerSec: number }> {
   const last = reader.metadata.lastEntryId;
   let bytes = 0;
   const start = performance.now();
+  series.restart(start);
   for (let first = 0n; first <= last; first += 100n) {
     const to = first + 99n < last ? first + 99n : last;
-    for (const e of await reader.readEntries(first, to)) bytes += e.payload.length;
+    const t = performance.now();
+    const entries = await reader.readEntries(first, to);
+    const now = performance.now();
+    // one batch of up to 100: its latency, and its entries toward throughput
+    series.latency(now - t);
+    series.count(entries.length, now);
+    for (const e of entries) bytes += e.payload.length;
   }
+  series.finish();
   const seconds = (performance.now() - start) / 1000;
   return { entriesPerSec: Number(last + 1n) / seconds, mbPerSec: bytes / seconds / 1e6 };
 }
@@ -80,21 +95,23 @@ try {
   const reads: string[] = [];
   for (const { size, window } of ROWS) {
     const e3 = await client.createLedger({ ensembleSize: 3, writeQuorumSize: 3, ackQuorumSize: 2 });
-    const r3 = await writeRow(e3, size, window);
+    const name = `${size / 1024} KiB x ${window} in flight`;
+    const r3 = await writeRow(e3, size, window, recorder.series(`adds E3 W3 A2, ${name}`));
     await e3.close();
     const e1 = await client.createLedger({ ensembleSize: 1, writeQuorumSize: 1, ackQuorumSize: 1 });
-    const r1 = await writeRow(e1, size, window);
+    const r1 = await writeRow(e1, size, window, recorder.series(`adds E1 W1 A1, ${name}`));
     await e1.close();
-    const label = `${size / 1024} KiB x ${window} in flight`.padEnd(22);
+    const label = name.padEnd(22);
     console.log(`${label} | ${fmt(r3.addsPerSec).padStart(9)} ${fmt(r3.mbPerSec, 1).padStart(7)} ${fmt(r3.p50, 2).padStart(7)} ${fmt(r3.p99, 2).padStart(7)} || ${fmt(r1.addsPerSec).padStart(13)} ${fmt(r1.mbPerSec, 1).padStart(6)} ${fmt(r1.p50, 2).padStart(7)} ${fmt(r1.p99, 2).padStart(7)} || ${fmt(r3.addsPerSec / r1.addsPerSec, 2)}`);
     const reader = await client.openLedger(e3.id, { recover: false });
-    const rr = await readRow(reader);
+    const rr = await readRow(reader, recorder.series(`sequential reads of the E3 ${size / 1024} KiB ledger: latency per batch of 100, entries/s`));
     reads.push(`${`${size / 1024} KiB (${fmt(r3.adds)} entries)`.padEnd(24)} | ${fmt(rr.entriesPerSec).padStart(9)} ${fmt(rr.mbPerSec, 1).padStart(7)}`);
     await client.deleteLedger(e3.id);
     await client.deleteLedger(e1.id);
   }
   console.log('\nsequential reads, E3 ledgers, readEntries x100 | entries/s  MB/s');
   for (const line of reads) console.log(line);
+  recorder.save();
 } finally {
   await client.close();
   await store.close();

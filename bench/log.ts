@@ -6,6 +6,7 @@
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { Namespace, type DistributedLog } from '../lib/index.js';
+import { BenchRecorder, type SeriesRecorder } from '../lib/cli/bench-result.js';
 import { startBenchCluster, type BenchCluster } from './bookie-cluster.js';
 import { fmt, percentile } from './stats.js';
 
@@ -18,27 +19,33 @@ const { values } = parseArgs({
 });
 const SECONDS = Number(values.seconds);
 const RATE = Number(values.rate);
+/** Per-row latency histograms and throughput over time, for `dlog bench log --report`. */
+const recorder = new BenchRecorder();
 
 interface Row { readonly records: number; readonly perSec: number; readonly mbPerSec: number; readonly p50: number; readonly p99: number }
 
 const sorted = (xs: number[]): number[] => xs.sort((a, b) => a - b);
 
 /** `window` writers each awaiting its own asyncWrite, for SECONDS; latencies in ms. */
-async function writeRow(log: DistributedLog, size: number, window: number): Promise<Row> {
+async function writeRow(log: DistributedLog, size: number, window: number, series?: SeriesRecorder): Promise<Row> {
   const writer = await log.openWriter();
   const payload = Buffer.alloc(size, 0x61);
   const lat: number[] = [];
   let txid = 0n;
   const start = performance.now();
+  series?.restart(start);
   const end = start + SECONDS * 1000;
   const lane = async (): Promise<void> => {
     while (performance.now() < end) {
       const t = performance.now();
       await writer.asyncWrite({ txid: txid++, payload });
-      lat.push(performance.now() - t);
+      const now = performance.now();
+      lat.push(now - t);
+      series?.op(now - t, now);
     }
   };
   await Promise.all(Array.from({ length: window }, lane));
+  series?.finish();
   const seconds = (performance.now() - start) / 1000;
   await writer.close();
   sorted(lat);
@@ -48,19 +55,24 @@ async function writeRow(log: DistributedLog, size: number, window: number): Prom
 /** Writes RATE records/s (in 1 ms ticks) while a reader tails; write call -> read, and ack -> read. */
 async function tailRow(log: DistributedLog): Promise<{ fromWrite: number[]; fromAck: number[] }> {
   const writer = await log.openWriter();
-  await writer.asyncWrite({ txid: 0n, payload: Buffer.from('start') });
-  const reader = await log.openReader({ from: (await log.getLastDLSN()).next() });
+  // from the acked DLSN: getLastDLSN() does not see a record whose LAC has not reached the bookies yet
+  const first = await writer.asyncWrite({ txid: 0n, payload: Buffer.from('start') });
+  const reader = await log.openReader({ from: first.next() });
   const total = RATE * SECONDS;
   const written = new Float64Array(total);
   const acked = new Float64Array(total);
   const read = new Float64Array(total);
+  const reads = recorder.series(`tail at ${fmt(RATE)} records/s (100 B): write call -> reader receives`);
   const consume = (async () => {
     for (let got = 0; got < total;) {
-      for (const rec of await reader.readBulk(1000, { waitMs: 1000 })) {
+      const recs = await reader.readBulk(1000, { waitMs: 1000 });
+      for (const rec of recs) {
         read[Number(rec.txid) - 1] = performance.now();
         got++;
       }
+      reads.count(recs.length);
     }
+    reads.finish();
   })();
   const payload = Buffer.alloc(100, 0x62);
   const start = performance.now();
@@ -83,7 +95,10 @@ async function tailRow(log: DistributedLog): Promise<{ fromWrite: number[]; from
   for (let i = 0; i < total; i++) {
     fromWrite.push((read[i] ?? 0) - (written[i] ?? 0));
     fromAck.push(Math.max(0, (read[i] ?? 0) - (acked[i] ?? 0)));
+    reads.latency(fromWrite[i] as number);
   }
+  const ackSeries = recorder.series(`tail at ${fmt(RATE)} records/s (100 B): ack -> reader receives`);
+  for (const ms of fromAck) ackSeries.latency(ms);
   return { fromWrite: sorted(fromWrite), fromAck: sorted(fromAck) };
 }
 
@@ -93,12 +108,16 @@ async function catchUpRow(log: DistributedLog, expected: number): Promise<{ perS
   let records = 0;
   let bytes = 0;
   const start = performance.now();
+  const series = recorder.series(`catch-up read of ${fmt(expected)} x 1 KiB from the start`, start);
   while (records < expected) {
-    for (const rec of await reader.readBulk(10_000, { waitMs: 1000 })) {
+    const recs = await reader.readBulk(10_000, { waitMs: 1000 });
+    for (const rec of recs) {
       records++;
       bytes += rec.payload.length;
     }
+    series.count(recs.length);
   }
+  series.finish();
   const seconds = (performance.now() - start) / 1000;
   await reader.close();
   return { perSec: records / seconds, mbPerSec: bytes / seconds / 1e6 };
@@ -119,10 +138,10 @@ try {
   let oneKiB: { log: DistributedLog; records: number } | undefined;
   for (const [size, window] of [[1024, 1], [1024, 5000], [100, 20000]] as const) {
     const log = await ns.openLog(`w-${size}-${window}-${Date.now()}`, { create: true });
-    const r = await writeRow(log, size, window);
+    const label = `${size >= 1024 ? `${size / 1024} KiB` : `${size} B`} x ${window} in flight`;
+    const r = await writeRow(log, size, window, recorder.series(`writes, ${label}`));
     if (size === 1024 && window > 1) oneKiB = { log, records: r.records };
-    const label = `${size >= 1024 ? `${size / 1024} KiB` : `${size} B`} x ${window} in flight`.padEnd(27);
-    console.log(`${label} | ${fmt(r.perSec).padStart(9)} ${fmt(r.mbPerSec, 1).padStart(8)} ${fmt(r.p50, 2).padStart(7)} ${fmt(r.p99, 2).padStart(7)}`);
+    console.log(`${label.padEnd(27)} | ${fmt(r.perSec).padStart(9)} ${fmt(r.mbPerSec, 1).padStart(8)} ${fmt(r.p50, 2).padStart(7)} ${fmt(r.p99, 2).padStart(7)}`);
   }
 
   const tail = await tailRow(await ns.openLog(`tail-${Date.now()}`, { create: true }));
@@ -134,6 +153,7 @@ try {
     const c = await catchUpRow(oneKiB.log, oneKiB.records);
     console.log(`\ncatch-up read of ${fmt(oneKiB.records)} x 1 KiB from the start | ${fmt(c.perSec)} records/s, ${fmt(c.mbPerSec, 1)} MB/s`);
   }
+  recorder.save();
 } finally {
   await ns.close();
   await cluster?.stop();

@@ -16,6 +16,7 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Namespace, type DistributedLog, type LogReader, type LogWriter } from '../lib/index.js';
+import { BenchRecorder, type SeriesRecorder } from '../lib/cli/bench-result.js';
 import { startBenchCluster, type BenchCluster } from './bookie-cluster.js';
 import { fmt, percentile } from './stats.js';
 
@@ -40,6 +41,9 @@ const RATE = Number(values.rate);
 const OPEN_WINDOW = 200;
 /** At most this many ack -> read samples per reader and log. */
 const SAMPLES_PER_READER = 1000;
+
+/** Per-row latency histograms and throughput over time, for `dlog bench scale --report`. */
+const recorder = new BenchRecorder();
 
 const CLK_TCK = 100;
 const PAGE = 4096;
@@ -104,7 +108,7 @@ interface WriteRow {
 }
 
 /** N logs, one writer each, K writes in flight per log for SECONDS. */
-async function writeRow(ns: Namespace, pids: readonly number[], n: number, size: number, k: number): Promise<WriteRow> {
+async function writeRow(ns: Namespace, pids: readonly number[], n: number, size: number, k: number, series: SeriesRecorder): Promise<WriteRow> {
   const openStart = performance.now();
   const writers = await openWriters(await openLogs(ns, `scale-${n}x${k}-${size}-${Date.now()}`, n));
   const openSeconds = (performance.now() - openStart) / 1000;
@@ -126,7 +130,9 @@ async function writeRow(ns: Namespace, pids: readonly number[], n: number, size:
         return;
       }
       if (!measuring) continue;
-      lat.push(performance.now() - t);
+      const now = performance.now();
+      lat.push(now - t);
+      series.op(now - t, now);
       if (dlsn.slotId === 0n) entries++; // the first record of an entry: one add per bookie of its write set
     }
   };
@@ -137,8 +143,10 @@ async function writeRow(ns: Namespace, pids: readonly number[], n: number, size:
   const before = cpuSnapshot(pids);
   measuring = true;
   const start = performance.now();
+  series.restart(start);
   await new Promise((resolve) => setTimeout(resolve, SECONDS * 1000));
   measuring = false;
+  series.finish();
   const seconds = (performance.now() - start) / 1000;
   const after = cpuSnapshot(pids);
   const clientRss = process.memoryUsage().rss;
@@ -188,8 +196,11 @@ interface TailJob {
   readonly stride: number;
 }
 
-/** Opens the job's readers, then tails until each has read `perLog` records; resolves once they are open. */
-async function startTailing(logs: readonly DistributedLog[], job: TailJob): Promise<{ done: Promise<Tailed>; close(): Promise<void> }> {
+/**
+ * Opens the job's readers, then tails until each has read `perLog` records; resolves once they are
+ * open. `onRead` hears of every batch read (records, performance.now()).
+ */
+async function startTailing(logs: readonly DistributedLog[], job: TailJob, onRead?: (records: number, now: number) => void): Promise<{ done: Promise<Tailed>; close(): Promise<void> }> {
   const readers: LogReader[] = new Array<LogReader>(job.count);
   await forAll(job.count, OPEN_WINDOW, async (r) => {
     readers[r] = await (logs[(job.first + r) % logs.length] as DistributedLog).openReader();
@@ -210,6 +221,7 @@ async function startTailing(logs: readonly DistributedLog[], job: TailJob): Prom
         if (i % job.stride === 0) times[i / job.stride] = now;
       }
       got += recs.length;
+      onRead?.(recs.length, performance.now());
     }
   });
   return {
@@ -231,8 +243,8 @@ interface ReaderSide {
   finish(): Promise<Tailed & { readonly rss: number }>;
 }
 
-async function localReaders(ns: Namespace, logs: readonly DistributedLog[], job: TailJob): Promise<ReaderSide> {
-  const tailing = await startTailing(logs, job);
+async function localReaders(ns: Namespace, logs: readonly DistributedLog[], job: TailJob, series: SeriesRecorder): Promise<ReaderSide> {
+  const tailing = await startTailing(logs, job, (records, now) => { series.count(records, now); });
   return {
     zkRequests: () => Promise.resolve(zkRequests(ns)),
     finish: async () => {
@@ -327,15 +339,18 @@ async function runFanChild(spec: { uri: string; logs: string[]; job: TailJob }):
   }
 }
 
-/** L logs written at RATE records/s in all; R readers (R/L per log) tail them from the end, in `procs` processes. */
-async function fanOutRow(ns: Namespace, readersTotal: number, logCount: number, procs: number): Promise<FanOutRow> {
+/**
+ * L logs written at RATE records/s in all; R readers (R/L per log) tail them from the end, in `procs`
+ * processes (reads/s over time are recorded for in-process readers only).
+ */
+async function fanOutRow(ns: Namespace, readersTotal: number, logCount: number, procs: number, series: SeriesRecorder): Promise<FanOutRow> {
   const logs = await openLogs(ns, `fan-${readersTotal}x${logCount}-${Date.now()}`, logCount);
   const writers = await openWriters(logs);
   const perLog = Math.floor((RATE * SECONDS) / logCount);
   const stride = Math.max(1, Math.ceil(perLog / SAMPLES_PER_READER));
   const samples = Math.ceil(perLog / stride);
   const job: TailJob = { first: 0, count: readersTotal, perLog, stride };
-  const readers = procs <= 1 ? await localReaders(ns, logs, job) : await childReaders(ns, logs, job, procs);
+  const readers = procs <= 1 ? await localReaders(ns, logs, job, series) : await childReaders(ns, logs, job, procs);
   // ack times of sampled records, per log
   const acked = logs.map(() => new Float64Array(samples).fill(NaN));
   let failed = 0;
@@ -344,6 +359,7 @@ async function fanOutRow(ns: Namespace, readersTotal: number, logCount: number, 
   const total = perLog * logCount;
   const zkBefore = await readers.zkRequests();
   const start = performance.now();
+  series.restart(start);
   for (let i = 0; i < total;) {
     const due = Math.min(total, Math.floor(((performance.now() - start) / 1000) * RATE) + 1);
     for (; i < due; i++) {
@@ -362,6 +378,7 @@ async function fanOutRow(ns: Namespace, readersTotal: number, logCount: number, 
   await Promise.all(pending);
   if (failed > 0) throw new Error(`fan-out row: ${failed} writes failed (overloaded machine?)`);
   const tailed = await readers.finish();
+  series.finish();
   await closeAll(writers).catch(() => undefined); // a writer that failed rejects its close with that error
   const lat: number[] = [];
   tailed.readTimes.forEach((times, r) => {
@@ -369,6 +386,7 @@ async function fanOutRow(ns: Namespace, readersTotal: number, logCount: number, 
     for (let s = 0; s < samples; s++) lat.push(Math.max(0, (times[s] as number) - (ackOf[s] as number)));
   });
   lat.sort((a, b) => a - b);
+  for (const ms of lat) series.latency(ms);
   return { lat, zkPerSec, clientRss: tailed.rss, written: total, lost: tailed.lost };
 }
 
@@ -425,8 +443,9 @@ try {
     for (const n of rows) {
       for (const k of list(values.inflight)) {
         for (const size of list(values.sizes)) {
-          const r = await writeRow(ns, pids, n, size, k);
-          const label = `${fmt(n)} x ${k}, ${size >= 1024 ? `${size / 1024} KiB` : `${size} B`}`.padEnd(22);
+          const name = `${fmt(n)} x ${k}, ${size >= 1024 ? `${size / 1024} KiB` : `${size} B`}`;
+          const r = await writeRow(ns, pids, n, size, k, recorder.series(`writes, ${name} (logs x in flight, size)`));
+          const label = name.padEnd(22);
           const bookieUs = r.bookieUs.map((u) => fmt(u, 1)).join(' / ');
           console.log(
             `${label} | ${fmt(r.perSec).padStart(9)} ${fmt(percentile(r.lat, 50), 2).padStart(8)} ${fmt(percentile(r.lat, 99), 2).padStart(7)} ${fmt(percentile(r.lat, 99.9), 2).padStart(8)}`
@@ -451,8 +470,9 @@ try {
     for (const r of readerCounts) {
       for (const l of list(values['reader-logs'])) {
         for (const p of list(values['reader-procs'])) {
-          const f = await fanOutRow(ns, r, l, p);
-          const label = `${fmt(r)} readers over ${fmt(l)} log${l === 1 ? '' : 's'}${p > 1 ? `, ${p} processes` : ''}`.padEnd(38);
+          const name = `${fmt(r)} readers over ${fmt(l)} log${l === 1 ? '' : 's'}${p > 1 ? `, ${p} processes` : ''}`;
+          const f = await fanOutRow(ns, r, l, p, recorder.series(`fan-out, ${name}: ack -> read, reads/s`));
+          const label = name.padEnd(38);
           console.log(
             `${label} | ${fmt(percentile(f.lat, 50), 2).padStart(16)} ${fmt(percentile(f.lat, 99), 2).padStart(7)} ${fmt(f.lat.at(-1) ?? NaN, 2).padStart(7)}`
             + ` | ${fmt(f.zkPerSec, 1).padStart(13)} | ${mb(f.clientRss).padStart(13)} | ${f.lost}`,
@@ -461,6 +481,7 @@ try {
       }
     }
   }
+  recorder.save();
 } finally {
   // a writer that failed under overload makes close() report that failure after closing everything
   await ns.close().catch((err: unknown) => { console.error(`closing the namespace: ${err instanceof Error ? err.message : String(err)}`); });

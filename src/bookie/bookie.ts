@@ -4,9 +4,11 @@
 import { mkdir, realpath, statfs } from 'node:fs/promises';
 import path from 'node:path';
 import { InvalidArgumentError } from '../errors.js';
+import { certificateValidityProblem } from '../util/certificate-validity.js';
 import type { MetadataStore } from '../metadata/metadata-store.js';
 import { parseMetadataUri } from '../metadata/metadata-uri.js';
 import { openMetadataStore } from '../metadata/open-metadata-store.js';
+import { ZkMetadataStore } from '../metadata/zk/zk-metadata-store.js';
 import { lockDir, unlockDir } from '../util/dir-lock.js';
 import { noopLogger, type Logger } from '../util/logger.js';
 import { DEFAULT_MAX_FRAME_SIZE } from '../protocol/frame-decoder.js';
@@ -135,9 +137,20 @@ export interface Bookie {
 /** Reported by /api/v1/bookie/info. */
 const BOOKIE_VERSION = '0.1.0';
 
-/** Gauges read at scrape time from the journal, the server and the state. */
-function registerStateMetrics(metrics: BookieMetrics, journal: Journal, server: BookieServer, isReadOnly: () => boolean): void {
+/** Gauges read at scrape time from the journal, the storage, the server and the state; the histograms their owners record. */
+function registerStateMetrics(metrics: BookieMetrics, journal: Journal, storage: LedgerDirsStorage, server: BookieServer, isReadOnly: () => boolean): void {
   const r = metrics.registry;
+  r.addHistogram('journal_sync_latency_seconds', 'Journal group write with its durability barrier (O_DSYNC write, or write + fdatasync): what every add waits for.', journal.syncLatency);
+  storage.storages.forEach((part, i) => {
+    const dir = { dir: storage.dirs[i] ?? String(i) };
+    r.gauge('write_cache_bytes', 'Bytes in the write caches of a ledger directory, waiting for a flush to its entry log.', () => part.activity().writeCacheBytes, 'gauge', dir);
+    r.gauge('write_cache_entries', 'Entries in the write caches of a ledger directory.', () => part.activity().writeCacheEntries, 'gauge', dir);
+    r.gauge('entry_log_flushes_total', 'Write-cache flushes to the entry log (checkpoints and full caches).', () => part.activity().flushes, 'counter', dir);
+    r.gauge('entry_log_flushed_entries_total', 'Entries written to entry logs by flushes.', () => part.activity().flushedEntries, 'counter', dir);
+    r.gauge('entry_log_flushed_bytes_total', 'Write-cache bytes written to entry logs by flushes.', () => part.activity().flushedBytes, 'counter', dir);
+    r.addHistogram('entry_log_flush_latency_seconds', 'One flush: entry log append, its fsync and the index commit.', part.flushLatency, dir);
+    r.addHistogram('storage_read_latency_seconds', 'One entry read from ledger storage: write cache, read cache or entry log.', part.readLatency, dir);
+  });
   r.gauge('journal_records_total', 'Records the journal acknowledged (after fsync).', () => journal.stats().records, 'counter');
   r.gauge('journal_groups_total', 'Journal groups written and synced; records/groups is the group-commit size.', () => journal.stats().groups, 'counter');
   r.gauge('journal_syncs_total', 'Journal durability barriers (fdatasync), file creation included.', () => journal.stats().syncs, 'counter');
@@ -235,6 +248,8 @@ export async function startBookie(options: BookieOptions): Promise<Bookie> {
   const compactionThreshold = fraction('compactionThreshold', options.compactionThreshold ?? 0.5);
   // certificates and plugin are checked before any directory is touched
   const security = new SecurityPolicy(options.tls, options.auth);
+  const expired = options.tls === undefined ? undefined : certificateValidityProblem(options.tls.cert);
+  if (expired !== undefined) throw new InvalidArgumentError(`bookie TLS: ${expired}; clients would refuse every handshake`);
   let ledgersRoot = options.ledgersRoot ?? '/ledgers';
   if (typeof options.metadata === 'string') {
     const uri = parseMetadataUri(options.metadata);
@@ -288,6 +303,8 @@ export async function startBookie(options: BookieOptions): Promise<Bookie> {
       })
       : options.metadata;
     if (typeof options.metadata === 'string') cleanups.push(() => bounded(store.close(), METADATA_CLOSE_MS, 'closing the metadata session', logger));
+    // wrong --zk-auth: fail now, naming the user, rather than at registration with a bare NO_AUTH
+    if (store instanceof ZkMetadataStore) await store.checkCredentials(ledgersRoot);
 
     // read-only while the disk is over its threshold, and for good (until a restart) once a
     // journal or storage write failed: never registered writable while answering EIO; or because
@@ -392,7 +409,7 @@ export async function startBookie(options: BookieOptions): Promise<Bookie> {
     every(gcIntervalMs, 'garbage collection', collectGarbage);
     cleanups.push(() => { for (const timer of timers.values()) clearTimeout(timer); });
 
-    registerStateMetrics(metrics, journal, server, () => readOnly);
+    registerStateMetrics(metrics, journal, storage, server, () => readOnly);
     const setReadOnly = async (ro: boolean): Promise<void> => {
       forcedReadOnly = ro;
       await applyMode();

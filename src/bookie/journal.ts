@@ -30,6 +30,7 @@ import { constants, promises as fs } from 'node:fs';
 import path from 'node:path';
 
 import { InvalidArgumentError } from '../errors.js';
+import { Histogram, LATENCY_BUCKETS } from '../util/metrics.js';
 import { JournalError } from './journal-error.js';
 import { JournalFile, syncDirectory, type JournalIoCounters, type JournalSyncMode } from './journal-file.js';
 import {
@@ -179,6 +180,8 @@ export class Journal {
   private groups = 0;
   private rolls = 0;
   private pendingRecords = 0;
+  /** Seconds per group write with its durability barrier (one O_DSYNC write, or write + fdatasync). */
+  readonly syncLatency = new Histogram(LATENCY_BUCKETS);
 
   private constructor(
     readonly dir: string,
@@ -442,7 +445,9 @@ export class Journal {
     await this.file.ensureAllocated(this.writePos + length, this.opts.preallocSize, this.opts.maxFileSize);
     encodeGroupHeader(group.buf, this.file.header.salt, { seq: this.nextSeq, bodyLength: group.used - GROUP_HEADER_SIZE, recordCount: group.records });
     group.buf.fill(0, group.used, length);
+    const startedAt = performance.now();
     await this.file.writeDurable(group.buf, length, this.writePos, this.opts.beforeSync);
+    this.syncLatency.observe((performance.now() - startedAt) / 1000);
     this.nextSeq++;
     this.writePos += length;
     this.synced = Object.freeze({ fileId: this.file.id, offset: this.writePos });

@@ -43,6 +43,11 @@ export class LedgerDirsStorage {
     return new LedgerDirsStorage(dirs, parts);
   }
 
+  /** One storage per directory, in `dirs` order (for per-directory metrics). */
+  get storages(): readonly LedgerStorage[] {
+    return this.#parts;
+  }
+
   /** The storage of the ledger's directory. */
   of(ledgerId: bigint): LedgerStorage {
     const parts = this.#parts;

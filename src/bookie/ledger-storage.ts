@@ -11,6 +11,7 @@
 import { mkdir } from 'node:fs/promises';
 import { InvalidArgumentError } from '../errors.js';
 import { noopLogger, type Logger } from '../util/logger.js';
+import { Histogram, LATENCY_BUCKETS } from '../util/metrics.js';
 import { LOG_HEADER_SIZE, MAX_ENVELOPE_SIZE, MAX_LOG_SIZE } from './entry-log.js';
 import { EntryLogManager, type LogAppender } from './entry-log-manager.js';
 import { GarbageCollector, type GcOptions, type GcReport, type LivenessCheck } from './garbage-collector.js';
@@ -50,7 +51,24 @@ function settle<T>(fn: () => T | Promise<T>): Promise<T> {
   });
 }
 
+/** What this storage's write caches hold and its flushes did, for the bookie's metrics. */
+export interface StorageActivity {
+  readonly writeCacheBytes: number;
+  readonly writeCacheEntries: number;
+  /** Flushes that wrote entries or ledger states (entry log append, fsync, index commit). */
+  readonly flushes: number;
+  readonly flushedEntries: number;
+  readonly flushedBytes: number;
+}
+
 export class LedgerStorage {
+  /** Seconds per flush: entry log append, its fsync and the index commit. */
+  readonly flushLatency = new Histogram(LATENCY_BUCKETS);
+  /** Seconds per getEntry: from a write cache, the read cache or an entry log. */
+  readonly readLatency = new Histogram(LATENCY_BUCKETS);
+  #flushes = 0;
+  #flushedEntries = 0;
+  #flushedBytes = 0;
   readonly #index: LedgerIndex;
   readonly #logs: EntryLogManager;
   readonly #appender: LogAppender;
@@ -201,7 +219,20 @@ export class LedgerStorage {
     this.#existing(ledgerId);
     const id = entryId === -1n ? this.lastEntryId(ledgerId) : entryId;
     if (id === undefined) throw new StorageError('NO_ENTRY', `ledger ${ledgerId} has no entries`);
-    return this.#active.get(ledgerId, id) ?? this.#flushing.get(ledgerId, id) ?? this.#reader.read(ledgerId, id);
+    const startedAt = performance.now();
+    const entry = this.#active.get(ledgerId, id) ?? this.#flushing.get(ledgerId, id) ?? await this.#reader.read(ledgerId, id);
+    this.readLatency.observe((performance.now() - startedAt) / 1000);
+    return entry;
+  }
+
+  activity(): StorageActivity {
+    return {
+      writeCacheBytes: this.#active.bytes + this.#flushing.bytes,
+      writeCacheEntries: this.#active.entries + this.#flushing.entries,
+      flushes: this.#flushes,
+      flushedEntries: this.#flushedEntries,
+      flushedBytes: this.#flushedBytes,
+    };
   }
 
   /** The ledger's highest stored entry id, or undefined when it has none. */
@@ -342,11 +373,16 @@ export class LedgerStorage {
     const states = this.#dirty;
     if (cache.isEmpty && states.size === 0) return;
     this.#dirty = new Map();
+    const startedAt = performance.now();
     try {
       const records = cache.sorted();
       const locations = await this.#appender.append(records);
       await this.#appender.sync();
       await this.#index.commitFlush(records, locations, states);
+      this.flushLatency.observe((performance.now() - startedAt) / 1000);
+      this.#flushes++;
+      this.#flushedEntries += records.length;
+      this.#flushedBytes += cache.bytes;
     } catch (err) {
       for (const [ledgerId, state] of states) {
         if (this.#states.get(ledgerId) === state) this.#dirty.set(ledgerId, state);

@@ -36,6 +36,7 @@ export function compareIds(a: bigint, b: bigint): number {
 export class WriteCache {
   readonly capacity: number;
   #bytes = 0;
+  #entries = 0;
   #ledgers = new Map<bigint, LedgerEntries>();
   #chunk: Buffer | undefined;
   #chunkPos = 0;
@@ -46,6 +47,16 @@ export class WriteCache {
 
   get isEmpty(): boolean {
     return this.#ledgers.size === 0;
+  }
+
+  /** Bytes held (a replaced or deleted entry's count until the next clear). */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  /** Entries put since the last clear. */
+  get entries(): number {
+    return this.#entries;
   }
 
   /** An empty cache takes any entry, so an entry larger than the capacity cannot stall forever. */
@@ -65,6 +76,7 @@ export class WriteCache {
       : writeRecord(this.#chunkWithRoom(size), this.#take(size), ledgerId, entryId, envelope);
     ledger.entries.set(keyOf(entryId), record);
     this.#bytes += size;
+    this.#entries++;
   }
 
   /** The envelope. */
@@ -99,6 +111,7 @@ export class WriteCache {
   clear(): void {
     this.#ledgers = new Map();
     this.#bytes = 0;
+    this.#entries = 0;
     this.#chunk = undefined;
     this.#chunkPos = 0;
   }

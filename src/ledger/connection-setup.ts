@@ -7,6 +7,7 @@ import { AUTH_DISABLED_PLUGIN, TOKEN_AUTH_PLUGIN, type TokenAuthOptions } from '
 import { FrameDecoder } from '../protocol/frame-decoder.js';
 import { decodeResponse, encodeRequest } from '../protocol/protocol-codec.js';
 import type { Request, Response } from '../protocol/protocol-types.js';
+import { certificateValidityProblem } from '../util/certificate-validity.js';
 import { BookieClientError } from './bookie-client-error.js';
 
 export interface ClientTlsOptions {
@@ -91,6 +92,10 @@ export async function setUpConnection(
 ): Promise<net.Socket> {
   let stream: net.Socket = socket;
   if (options.tls !== undefined) {
+    // a bookie refuses an expired client certificate by closing the connection after the
+    // handshake (TLS 1.3), which would read as a bare refusal: say why before trying
+    const expired = options.tls.cert === undefined ? undefined : certificateValidityProblem(options.tls.cert);
+    if (expired !== undefined) throw new BookieClientError('BOOKIE_TLS_FAILED', `TLS with ${bookie}: our client certificate is unusable: ${expired}`);
     const started = await exchange(socket, { op: 'START_TLS', txnId: 0n }, maxFrameSize);
     if (started.status !== 'EOK') {
       throw new BookieClientError('BOOKIE_TLS_FAILED', `${bookie} does not serve TLS (START_TLS answered ${started.status})`);

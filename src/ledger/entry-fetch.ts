@@ -28,6 +28,7 @@ const MISSING: ReadonlySet<StatusCode> = new Set(['ENOENTRY', 'ENOLEDGER']);
 
 export function fetchEntry(options: FetchOptions): Promise<Entry> {
   const { pool, digest, ledgerId, entryId, replicas, speculativeTimeoutMs } = options;
+  const startedAt = performance.now();
   return new Promise<Entry>((resolve, reject) => {
     let next = 0;
     let outstanding = 0;
@@ -71,6 +72,7 @@ export function fetchEntry(options: FetchOptions): Promise<Entry> {
         try {
           const entry = decodeEntry(digest, response.body, { ledgerId, entryId });
           finish();
+          options.metrics?.entryRead(performance.now() - startedAt);
           resolve(entry);
         } catch (err) {
           failed(bookieId, (err as Error).message, false);

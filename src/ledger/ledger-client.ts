@@ -8,7 +8,9 @@ import { createDigest, type DigestType } from '../protocol/digest.js';
 import type { LedgerMetadata } from '../ledger-metadata/ledger-metadata-codec.js';
 import { masterKey } from '../protocol/master-key.js';
 import { checkTokenAuth, type TokenAuthOptions } from '../protocol/auth-plugins.js';
+import { certificateValidityProblem } from '../util/certificate-validity.js';
 import type { MetricsRegistry } from '../util/metrics.js';
+import { BookieClientError } from './bookie-client-error.js';
 import { BookiePool } from './bookie-pool.js';
 import type { ClientTlsOptions } from './connection-setup.js';
 import type { BookieConnections } from './bookie-transport.js';
@@ -103,6 +105,9 @@ export class LedgerClient {
 
   static async open(options: LedgerClientOptions): Promise<LedgerClient> {
     if (options.auth !== undefined) checkTokenAuth(options.auth);
+    // every handshake would fail, and a write would only report the bookies it ran out of
+    const expired = options.tls?.cert === undefined ? undefined : certificateValidityProblem(options.tls.cert);
+    if (expired !== undefined) throw new BookieClientError('BOOKIE_TLS_FAILED', `client TLS: our client certificate is unusable: ${expired}`);
     const sharedReads = new SharedEntryReads(options.sharedReadCacheBytes);
     const registry = new BookieRegistry(options.store, options.ledgersRoot ?? '/ledgers', options.logger ? { logger: options.logger } : {});
     await registry.start();

@@ -274,12 +274,15 @@ async function openZkBackend(connectString: string, namespaceRoot: string, zkOpt
   const closers: Array<() => Promise<void>> = [() => store.close()];
   return closingOnFailure(closers, async () => {
     const binding = await findNamespaceBinding(store, namespaceRoot);
-    let ledgerStore: MetadataStore = store;
+    // wrong zkAuth: AUTH_FAILED naming the user now, not NO_AUTH at the first write
+    await store.checkCredentials(namespaceRoot);
+    let ledgerStore = store;
     if (binding.zkServers !== undefined && binding.zkServers !== connectString) {
       const other = await ZkMetadataStore.connect(binding.zkServers, zkOptions);
       closers.unshift(() => other.close());
       ledgerStore = other;
     }
+    await ledgerStore.checkCredentials(binding.ledgersPath);
     const ledgers = await LedgerClient.open({ store: ledgerStore, ledgersRoot: binding.ledgersPath, ...settings });
     return { store, namespaceRoot, ledgers, closers };
   });

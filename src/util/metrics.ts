@@ -99,7 +99,12 @@ export class MetricsRegistry {
   }
 
   histogram(name: string, help: string, labels: Labels = {}, bounds: readonly number[] = LATENCY_BUCKETS): Histogram {
-    const h = new Histogram(bounds);
+    return this.addHistogram(name, help, new Histogram(bounds), labels);
+  }
+
+  /** Exports a histogram its owner records into (the journal's sync latency, a storage's flushes). */
+  addHistogram(name: string, help: string, h: Histogram, labels: Labels = {}): Histogram {
+    const { bounds } = h;
     const full = this.#prefix + name;
     this.#series(full, help, 'histogram', () => {
       let cumulative = 0;

@@ -38,7 +38,8 @@ describe('bookie admin endpoint, metrics and JSON logs (real bookie process)', f
     admin = `127.0.0.1:${httpPort}`;
     bookie = await startBookieProcess({
       metadata: `zk://${zk}${root}`, dir: path.join(dir, 'b0'),
-      extraArgs: ['--http-port', String(httpPort), '--log-format', 'json', '--verbose'],
+      // no timed checkpoints: the write-cache test decides when the cache is flushed (GC checkpoints first)
+      extraArgs: ['--http-port', String(httpPort), '--log-format', 'json', '--verbose', '--checkpoint-interval-ms', '0'],
     });
     store = await ZkMetadataStore.connect(zk);
     client = await LedgerClient.open({ store, ledgersRoot: root });
@@ -78,6 +79,48 @@ describe('bookie admin endpoint, metrics and JSON logs (real bookie process)', f
     expect(info).to.include({ bookieId: bookie.bookieId, readOnly: false, version: '0.1.0' });
     expect(info.freeSpace).to.be.a('number').above(0);
     expect(info.journalDir).to.equal(path.join(dir, 'b0', 'journal'));
+  });
+
+  it('exports journal sync latency, write-cache use, entry-log flushes and storage read latency, which move with the work done', async () => {
+    const scrape = async (): Promise<string> => (await fetch(`http://${admin}/metrics`)).text();
+    const { ledgerDir } = await (await fetch(`http://${admin}/api/v1/bookie/info`)).json() as { ledgerDir: string };
+    const d = `{dir="${ledgerDir}"}`;
+    const labelled = (name: string, le?: string): string => (le === undefined ? `${name}${d}` : `${name}{dir="${ledgerDir}",le="${le}"}`);
+    const before = await scrape();
+    const ledger = await client.createLedger({ ...ONE });
+    const payloads = Array.from({ length: 50 }, (_, i) => Buffer.alloc(1024, i));
+    for (const p of payloads) await ledger.addEntry(p);
+    await ledger.close();
+
+    // one add at a time: one journal group (write + barrier) each, at least
+    const written = await scrape();
+    const syncs = sample(written, 'dlog_bookie_journal_sync_latency_seconds_count') - sample(before, 'dlog_bookie_journal_sync_latency_seconds_count');
+    expect(syncs).to.be.at.least(50);
+    expect(sample(written, 'dlog_bookie_journal_sync_latency_seconds_sum')).to.be.above(sample(before, 'dlog_bookie_journal_sync_latency_seconds_sum'));
+    expect(sample(written, 'dlog_bookie_journal_sync_latency_seconds_bucket{le="+Inf"}')).to.equal(sample(written, 'dlog_bookie_journal_sync_latency_seconds_count'));
+    // the entries wait in the write cache: no checkpoint ran
+    expect(sample(written, labelled('dlog_bookie_write_cache_entries')) - sample(before, labelled('dlog_bookie_write_cache_entries'))).to.equal(50);
+    expect(sample(written, labelled('dlog_bookie_write_cache_bytes')) - sample(before, labelled('dlog_bookie_write_cache_bytes'))).to.be.at.least(50 * 1024);
+    expect(sample(written, labelled('dlog_bookie_entry_log_flushes_total'))).to.equal(sample(before, labelled('dlog_bookie_entry_log_flushes_total')));
+
+    // GC checkpoints first: the cache goes to the entry log
+    await (await fetch(`http://${admin}/api/v1/bookie/gc`, { method: 'PUT' })).json();
+    const flushed = await scrape();
+    expect(sample(flushed, labelled('dlog_bookie_write_cache_entries'))).to.equal(0);
+    expect(sample(flushed, labelled('dlog_bookie_write_cache_bytes'))).to.equal(0);
+    expect(sample(flushed, labelled('dlog_bookie_entry_log_flushes_total')) - sample(written, labelled('dlog_bookie_entry_log_flushes_total'))).to.be.at.least(1);
+    expect(sample(flushed, labelled('dlog_bookie_entry_log_flushed_entries_total')) - sample(written, labelled('dlog_bookie_entry_log_flushed_entries_total'))).to.be.at.least(50);
+    expect(sample(flushed, labelled('dlog_bookie_entry_log_flushed_bytes_total')) - sample(written, labelled('dlog_bookie_entry_log_flushed_bytes_total'))).to.be.at.least(50 * 1024);
+    expect(sample(flushed, labelled('dlog_bookie_entry_log_flush_latency_seconds_count')) - sample(written, labelled('dlog_bookie_entry_log_flush_latency_seconds_count'))).to.be.at.least(1);
+    expect(sample(flushed, labelled('dlog_bookie_entry_log_flush_latency_seconds_bucket', '+Inf'))).to.equal(sample(flushed, labelled('dlog_bookie_entry_log_flush_latency_seconds_count')));
+
+    // reads now come from the entry log, and each is timed
+    const reader = await client.openLedger(ledger.id, { recover: false });
+    const entries = await reader.readEntries(0n, 49n);
+    expect(entries.map((e) => Buffer.from(e.payload))).to.deep.equal(payloads);
+    const read = await scrape();
+    expect(sample(read, labelled('dlog_bookie_storage_read_latency_seconds_count')) - sample(flushed, labelled('dlog_bookie_storage_read_latency_seconds_count'))).to.be.at.least(50);
+    expect(sample(read, labelled('dlog_bookie_storage_read_latency_seconds_sum'))).to.be.above(sample(flushed, labelled('dlog_bookie_storage_read_latency_seconds_sum')));
   });
 
   it('switches read-only by PUT /api/v1/bookie/state, which registration and dlog bookie list show', async () => {

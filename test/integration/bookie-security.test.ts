@@ -1,7 +1,7 @@
 // TLS (START_TLS), shared-token authentication and ZooKeeper ACLs against real `dlog bookie`
 // processes and the real test ZooKeeper; TLS in the embedded deployment too.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -157,6 +157,43 @@ describe('bookie security (real bookie processes, real ZooKeeper)', function () 
     });
   });
 
+  describe('expired certificates', () => {
+    const root = `/ledgers-${unique('expired')}`;
+    let proc: BookieProcess;
+    let good: { cert: Buffer; key: Buffer };
+
+    before(async () => {
+      const bookie = certs.leaf('bookie-current');
+      good = certs.leaf('client-current', '0:writer');
+      [proc] = await bookies(root, 1, ['--tls-cert', bookie.certFile, '--tls-key', bookie.keyFile, '--tls-ca', certs.ca.certFile, '--tls-required']) as [BookieProcess];
+    });
+
+    it('a client with an expired certificate gets BOOKIE_TLS_FAILED naming the expiry; a current one is served', async () => {
+      const old = certs.expiredLeaf('client-expired', '0:writer');
+      const expired = new BookieClient(proc.address, { tls: { ca: certs.ca.cert, cert: old.cert, key: old.key } });
+      try {
+        const err = await rejection(expired.send({ op: 'READ_LAC', ledgerId: 1n }), BookieClientError);
+        expect(err.code).to.equal('BOOKIE_TLS_FAILED');
+        expect(err.retriable).to.equal(false);
+        expect(err.message).to.equal(
+          `TLS with bookie ${proc.address}: our client certificate is unusable: the certificate (CN=client-expired, OU=0:writer) expired on 2020-01-02T00:00:00.000Z`,
+        );
+      } finally {
+        expired.close();
+      }
+      // the ledger client and a namespace refuse it at open, with the same reason
+      const atOpen = await rejection(client(root, { tls: { ca: certs.ca.cert, cert: old.cert, key: old.key } }), BookieClientError);
+      expect(atOpen.code).to.equal('BOOKIE_TLS_FAILED');
+      expect(atOpen.message).to.equal('client TLS: our client certificate is unusable: the certificate (CN=client-expired, OU=0:writer) expired on 2020-01-02T00:00:00.000Z');
+      const nsOpen = await rejection(Namespace.open(`zk://${zk}/ns-${unique('expired')}`, { tls: { ca: certs.ca.cert, cert: old.cert, key: old.key } }), BookieClientError);
+      expect(nsOpen.code).to.equal('BOOKIE_TLS_FAILED');
+      expect(nsOpen.message).to.match(/expired on 2020-01-02T00:00:00\.000Z$/);
+      // the same bookie serves a client whose certificate is current
+      const current = await client(root, { tls: { ca: certs.ca.cert, ...good } });
+      expect(await roundTrip(current, current, 3, { ensembleSize: 1, writeQuorumSize: 1, ackQuorumSize: 1 })).to.deep.equal(expected(3));
+    });
+  });
+
   describe('shared-token authentication', () => {
     const root = `/ledgers-${unique('token')}`;
     const one = { ensembleSize: 1, writeQuorumSize: 1, ackQuorumSize: 1 } as const;
@@ -193,10 +230,22 @@ describe('bookie security (real bookie processes, real ZooKeeper)', function () 
   });
 
   describe('dlog bookie bad options', () => {
-    const run = (args: string[]): { status: number | null; stderr: string } => {
-      const r = spawnSync(process.execPath, ['--import', 'tsx', MAIN, 'bookie', '--metadata', `zk://${zk}/ledgers-bad`, '--dir', path.join(tmp, unique('bad')), '--port', '0', ...args], { encoding: 'utf8' });
+    const run = (args: string[], dir = path.join(tmp, unique('bad'))): { status: number | null; stderr: string } => {
+      const r = spawnSync(process.execPath, ['--import', 'tsx', MAIN, 'bookie', '--metadata', `zk://${zk}/ledgers-bad`, '--dir', dir, '--port', '0', ...args], { encoding: 'utf8' });
       return { status: r.status, stderr: r.stderr };
     };
+
+    it('refuses to start with an expired certificate: one line, exit 2, no directory made', () => {
+      const old = certs.expiredLeaf('bookie-expired');
+      const dir = path.join(tmp, unique('expired-bookie'));
+      const r = run(['--tls-cert', old.certFile, '--tls-key', old.keyFile], dir);
+      expect(r.status).to.equal(2);
+      expect(r.stderr.trim().split('\n')).to.deep.equal([
+        'dlog bookie: bookie TLS: the certificate (CN=bookie-expired) expired on 2020-01-02T00:00:00.000Z; clients would refuse every handshake [INVALID_ARGUMENT]',
+        "Run 'dlog bookie --help' for usage.",
+      ]);
+      expect(existsSync(dir)).to.equal(false);
+    });
 
     it('exits 2 with one line for a missing key file, an unknown plugin and a bad certificate', () => {
       const bookie = certs.leaf('bookie-bad');
@@ -280,6 +329,34 @@ describe('bookie security (real bookie processes, real ZooKeeper)', function () 
       } finally {
         await secret.close();
       }
+    });
+
+    it('wrong credentials fail at open with AUTH_FAILED naming the user; none at all may still read', async () => {
+      for (const [auth, why] of [
+        ['alice:wrong', 'the password does not match the one its ACL was made with'],
+        ['mallory:secret', 'its ACL allows changes by digest user(s) alice only'],
+      ] as const) {
+        const err = await rejection(Namespace.open(`zk://${zk}${nsRoot}`, { zkAuth: auth, config: E2 }), MetadataError);
+        expect(err.code).to.equal('AUTH_FAILED');
+        expect(err.message).to.equal(`ZooKeeper credentials for user '${auth.split(':')[0]!}' cannot change ${nsRoot}: ${why} (check zkAuth / --zk-auth)`);
+      }
+      // without credentials: a reader of the world-readable log
+      const ns = await Namespace.open(`zk://${zk}${nsRoot}`, { config: E2 });
+      try {
+        expect(await ns.getLogs()).to.include('secured');
+        expect((await readPayloads(await ns.openLog('secured'), 3)).slice(0, 3)).to.deep.equal(['r1', 'r2', 'r3']);
+      } finally {
+        await ns.close();
+      }
+    });
+
+    it('dlog bookie --zk-auth with wrong credentials refuses to start, naming the user', () => {
+      const dir = path.join(tmp, unique('wrong-auth'));
+      const r = spawnSync(process.execPath, ['--import', 'tsx', MAIN, 'bookie', '--metadata', `zk://${zk}${ledgersRoot}`, '--dir', dir, '--port', '0', '--zk-auth', 'mallory:secret'], { encoding: 'utf8' });
+      expect(r.status).to.equal(1);
+      expect(r.stderr.trim()).to.equal(
+        `dlog bookie: ZooKeeper credentials for user 'mallory' cannot change ${ledgersRoot}: its ACL allows changes by digest user(s) alice only (check zkAuth / --zk-auth) [AUTH_FAILED]`,
+      );
     });
 
     it('refuses malformed credentials with a typed error', async () => {

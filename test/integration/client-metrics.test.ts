@@ -13,6 +13,7 @@ import { ZkMetadataStore } from '../../src/metadata/zk/zk-metadata-store.js';
 import { killAllBookieProcesses, startBookieProcess, type BookieProcess } from '../support/bookie-process.js';
 import { zooKeeper } from '../support/hooks.js';
 import { sample } from '../support/prometheus-sample.js';
+import { waitFor } from '../support/wait-for.js';
 
 /** Collects what `channel` publishes until the returned stop() is called. */
 function listen(channel: string): { events: unknown[]; stop: () => void } {
@@ -50,6 +51,7 @@ describe('client metrics and diagnostics_channel events', function () {
         expect(sample(page, 'dlog_client_write_latency_seconds_count')).to.equal(30);
         expect(sample(page, 'dlog_client_write_latency_seconds_sum')).to.be.above(0);
         expect(sample(page, 'dlog_client_records_read_total')).to.equal(30);
+        expect(sample(page, 'dlog_client_bytes_read_total')).to.equal(3000);
         expect(sample(page, 'dlog_client_segment_rolls_total')).to.equal(1);
         expect(sample(page, 'dlog_client_lock_acquired_total')).to.equal(1);
         expect(sample(page, 'dlog_client_lock_lost_total')).to.equal(0);
@@ -61,6 +63,45 @@ describe('client metrics and diagnostics_channel events', function () {
     } finally {
       rolls.stop();
       lost.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('shows read-ahead fill of open readers and times entry reads', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'dlog-client-metrics-ra-'));
+    try {
+      const ns = await Namespace.open(`local:${dir}`, { bookies: 1, config: { ensembleSize: 1, writeQuorumSize: 1, ackQuorumSize: 1 } });
+      try {
+        const log = await ns.openLog('read-ahead', { create: true });
+        const writer = await log.openWriter();
+        // one write at a time: one record per entry, so entries and records count alike
+        for (let i = 0; i < 40; i++) await writer.asyncWrite({ txid: BigInt(i + 1), payload: Buffer.alloc(200, i) });
+        await writer.close();
+        const idle = ns.metrics.prometheusText();
+        expect(sample(idle, 'dlog_client_read_ahead_entries')).to.equal(0);
+        expect(sample(idle, 'dlog_client_read_ahead_bytes')).to.equal(0);
+
+        const reader = await log.openReader({ readAheadEntries: 16 });
+        // the read-ahead fills its buffer without anyone reading
+        await waitFor(() => reader.stats().bufferedEntries >= 16, 10_000, 'the read-ahead to fill');
+        const full = ns.metrics.prometheusText();
+        expect(sample(full, 'dlog_client_read_ahead_entries')).to.equal(reader.stats().bufferedEntries);
+        expect(sample(full, 'dlog_client_read_ahead_bytes')).to.equal(reader.stats().bufferedBytes).and.above(16 * 200);
+        expect(sample(full, 'dlog_client_entry_read_latency_seconds_count')).to.be.at.least(16);
+        expect(sample(full, 'dlog_client_entry_read_latency_seconds_sum')).to.be.above(0);
+
+        const got: number[] = [];
+        while (got.length < 40) got.push(...(await reader.readBulk(100, { waitMs: 5000 })).map((r) => r.payload[0] ?? -1));
+        expect(got).to.deep.equal(Array.from({ length: 40 }, (_, i) => i));
+        expect(sample(ns.metrics.prometheusText(), 'dlog_client_entry_read_latency_seconds_count')).to.equal(40);
+        await reader.close();
+        const closed = ns.metrics.prometheusText();
+        expect(sample(closed, 'dlog_client_read_ahead_entries')).to.equal(0);
+        expect(sample(closed, 'dlog_client_read_ahead_bytes')).to.equal(0);
+      } finally {
+        await ns.close();
+      }
+    } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   });

@@ -4,12 +4,14 @@
 import type net from 'node:net';
 import { expect } from 'chai';
 import { BookieServer, type BookieServerOptions } from '../../src/bookie/bookie-server.js';
+import { SecurityPolicy } from '../../src/bookie/connection-security.js';
 import type { RequestProcessor } from '../../src/bookie/request-processor.js';
 import { BookieClient } from '../../src/ledger/bookie-client.js';
 import { BookieClientError } from '../../src/ledger/bookie-client-error.js';
 import type { Logger } from '../../src/util/logger.js';
 import { frameOf, rawConnect } from '../support/bookie-test-utils.js';
 import { rejection } from '../support/rejection.js';
+import { makeTestCerts } from '../support/test-certs.js';
 
 /** Answers READ_LAC with ENOLEDGER; throws on anything else. */
 const processor = {
@@ -46,6 +48,22 @@ describe('BookieServer', () => {
     clients.push(c);
     return c;
   };
+
+  it('a certificate that expired while the bookie ran: the client refuses the handshake, naming the expiry', async () => {
+    const certs = makeTestCerts();
+    try {
+      // startBookie refuses an expired certificate; the server itself serves what it was given
+      const old = certs.expiredLeaf('bookie-outlived');
+      const port = await listen({ security: new SecurityPolicy({ cert: old.cert, key: old.key }, undefined) });
+      const c = new BookieClient(`127.0.0.1:${port}`, { requestTimeoutMs: 5000, tls: { ca: certs.ca.cert } });
+      clients.push(c);
+      const err = await rejection(c.send({ op: 'READ_LAC', ledgerId: 1n }), BookieClientError);
+      expect(err.code).to.equal('BOOKIE_TLS_FAILED');
+      expect(err.message).to.equal(`TLS handshake with bookie 127.0.0.1:${port} failed: certificate has expired`);
+    } finally {
+      certs.remove();
+    }
+  });
 
   it('a request whose processing throws closes that connection only; the server keeps serving', async () => {
     const unhandled: unknown[] = [];

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { SecurityPolicy } from '../../src/bookie/connection-security.js';
 import { rolesFromOu } from '../../src/protocol/auth-plugins.js';
+import { certificateValidityProblem } from '../../src/util/certificate-validity.js';
 import { makeTestCerts, type TestCerts } from '../support/test-certs.js';
 
 describe('bookie connection security (policy)', () => {
@@ -33,6 +34,16 @@ describe('bookie connection security (policy)', () => {
     expect(auth('distributedlog-token', 't0k')).to.deep.equal(['EOK', '']);
     expect(auth('distributedlog-token', 'nope')).to.deep.equal(['EUA', 'wrong auth token']);
     expect(auth('AuthDisabledPlugin', '')[0]).to.equal('EUA');
+  });
+
+  it('tells an expired or not yet valid certificate from a current one', () => {
+    const leaf = certs.leaf('dated');
+    expect(certificateValidityProblem(leaf.cert)).to.equal(undefined);
+    expect(certificateValidityProblem(leaf.cert, new Date('2000-01-01T00:00:00Z'))).to.match(/^the certificate \(CN=dated\) is not valid before 20\d\d-/);
+    expect(certificateValidityProblem(leaf.cert, new Date(Date.now() + 10 * 86_400_000))).to.match(/^the certificate \(CN=dated\) expired on /);
+    expect(certificateValidityProblem(certs.expiredLeaf('old').cert)).to.equal('the certificate (CN=old) expired on 2020-01-02T00:00:00.000Z');
+    // not a certificate: left to the TLS context, which names the problem itself
+    expect(certificateValidityProblem('not a pem')).to.equal(undefined);
   });
 
   it('refuses unusable options before anything starts', () => {

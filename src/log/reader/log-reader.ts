@@ -97,6 +97,8 @@ export class LogReader implements AsyncIterable<LogRecordWithDLSN> {
   #fromTxId: bigint | undefined;
   #recordsRead = 0;
   #metrics: LogMetrics | undefined;
+  /** Stops counting this reader's buffer in the read-ahead gauges. */
+  #untrack: (() => void) | undefined;
   #settleClosed!: (err?: Error) => void;
   /**
    * Settles when the reader stops: resolves once close() ran, rejects with the sticky error as soon
@@ -143,6 +145,8 @@ export class LogReader implements AsyncIterable<LogRecordWithDLSN> {
       start,
       reader.#sink,
     );
+    // only once open: a reader that failed to open would stay in the gauges for good
+    reader.#untrack = ctx.metrics?.trackReadAhead(() => reader.stats());
     return reader;
   }
 
@@ -194,6 +198,7 @@ export class LogReader implements AsyncIterable<LogRecordWithDLSN> {
     if (!this.#closed) {
       this.#closed = true;
       this.#drop(() => this.#closedError());
+      this.#untrack?.();
     }
     await this.#readAhead?.stop();
     this.#settleClosed();
@@ -246,6 +251,7 @@ export class LogReader implements AsyncIterable<LogRecordWithDLSN> {
       if (this.#closed || this.#failure) return;
       this.#failure = err;
       this.#drop(() => err);
+      this.#untrack?.();
       this.#settleClosed(err);
     },
     waitForRoom: () => {
@@ -292,15 +298,18 @@ export class LogReader implements AsyncIterable<LogRecordWithDLSN> {
   #take(max: number): LogRecordWithDLSN[] {
     const end = Math.min(this.#buffer.length, this.#head + max);
     const out = this.#buffer.slice(this.#head, end);
+    let payloadBytes = 0;
     for (let i = this.#head; i < end; i++) {
       const r = this.#buffer[i] as LogRecordWithDLSN;
       const next = this.#buffer[i + 1];
       this.#bufferedBytes -= recordBytes(r);
+      payloadBytes += r.payload.length;
       if (next === undefined || !sameEntry(r, next)) this.#bufferedEntries -= 1;
     }
     this.#head = end;
     this.#recordsRead += out.length;
     this.#metrics?.recordsRead.inc(out.length);
+    this.#metrics?.bytesRead.inc(payloadBytes);
     if (this.#head === this.#buffer.length) {
       this.#buffer = [];
       this.#head = 0;

@@ -11,6 +11,7 @@ import type {
 } from '../metadata-store.js';
 import { parentOf, validatePath } from '../path.js';
 import './zk-client-compat.js';
+import { credentialProblem, type AclEntry } from './zk-credentials.js';
 import { fromZkCode, toMetadataError, ZK_RUNTIME_INCONSISTENCY } from './zk-errors.js';
 import {
   addToTransaction, CREATE_FLAGS, EMPTY, longToBigInt, toBuffer, toMultiResults, toNodeStat, toWatchEventType, type TxResult,
@@ -162,6 +163,32 @@ export class ZkMetadataStore extends EventEmitter<MetadataStoreEvents> implement
   /** Requests sent to ZooKeeper so far (one per call; a multi counts once): benchmarks and tests take deltas. */
   get requestCount(): number {
     return this.#requests;
+  }
+
+  /**
+   * With digest credentials: fails with AUTH_FAILED, naming the user, when the ACL of `path` (or
+   * of its nearest existing ancestor) lets only other digest credentials change it, which the
+   * first write would otherwise find out as NO_AUTH (see zk-credentials.ts). A no-op without
+   * credentials: a session without them may still read.
+   */
+  async checkCredentials(path: string): Promise<void> {
+    if (this.#auth === undefined) return;
+    const auth = this.#auth.toString();
+    for (let p = path; ; p = parentOf(p)) {
+      const acls = await this.#call<AclEntry[] | null>(p, (client, done) => {
+        client.getACL(p, (err, list) => {
+          const missing = err instanceof zookeeper.Exception && err.getCode() === zookeeper.Exception.NO_NODE;
+          // the client sets `permission` (its typings say `perms`)
+          done(missing ? null : err, missing || err ? null : list.map((a) => ({ permission: (a as unknown as AclEntry).permission, id: a.id })));
+        });
+      });
+      if (acls !== null) {
+        const problem = credentialProblem(acls, auth, p);
+        if (problem !== undefined) throw new MetadataError('AUTH_FAILED', problem, { path: p });
+        return;
+      }
+      if (p === '/') return;
+    }
   }
 
   // The read and write calls below are not `async`: each saves the promise hops of an async
