@@ -1,15 +1,19 @@
 // Many logs at once through the built library (`lib/index.js`), E3 W3 A2 on 3 bookie PROCESSES and a
 // real ZooKeeper (or any namespace with --uri): N logs with one writer each and K records in flight
 // per log (write p50/p99/p99.9, records/s, CPU µs per record in the client and per add in each
-// bookie, RSS), then a fan-out row: R tailing readers over L logs in this process at a fixed write
-// rate (ack -> read p50/p99, ZooKeeper requests/s in steady state, RSS).
+// bookie, RSS), then a fan-out row: R tailing readers over L logs, in this process or spread over P
+// reader processes, at a fixed write rate (ack -> read p50/p99, ZooKeeper requests/s in steady state
+// over every process, RSS of this process plus the reader processes).
 //   npm run build && node --import tsx bench/scale.ts [--logs 1,100,1000] [--sizes 100,1024]
-//     [--inflight 1] [--seconds 5] [--readers 100] [--reader-logs 1,100] [--rate 1000] [--uri <ns-uri>]
+//     [--inflight 1] [--seconds 5] [--readers 100] [--reader-logs 1,100] [--reader-procs 1,4]
+//     [--rate 1000] [--uri <ns-uri>]
 //     [--idle 1000]
 //   (--readers 0 skips the fan-out rows; --logs 0 skips the write rows; --idle N adds a row of memory
 //   per idle open writer and per idle tailing reader over N logs; run with node --expose-gc for it)
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Namespace, type DistributedLog, type LogReader, type LogWriter } from '../lib/index.js';
 import { BenchRecorder, type SeriesRecorder } from '../lib/cli/bench-result.js';
@@ -24,6 +28,7 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '5' },
     readers: { type: 'string', default: '100' },
     'reader-logs': { type: 'string', default: '1,100' },
+    'reader-procs': { type: 'string', default: '1,4' },
     rate: { type: 'string', default: '1000' },
     idle: { type: 'string', default: '0' },
     uri: { type: 'string' },
@@ -168,49 +173,191 @@ async function writeRow(ns: Namespace, pids: readonly number[], n: number, size:
 interface FanOutRow {
   readonly lat: number[];
   readonly zkPerSec: number;
+  /** This process's RSS plus that of the reader processes. */
   readonly clientRss: number;
   readonly written: number;
   readonly lost: number;
 }
 
-/** L logs written at RATE records/s in all; R readers (R/L per log) tail them from the end. */
-async function fanOutRow(ns: Namespace, readersTotal: number, logCount: number, series: SeriesRecorder): Promise<FanOutRow> {
+/** Milliseconds comparable across the processes of one machine (ack times here, read times in children). */
+const clock = (): number => performance.timeOrigin + performance.now();
+
+/** What a set of tailing readers saw: per reader, the read time of every sampled record (NaN if never read). */
+interface Tailed {
+  readonly readTimes: Float64Array[];
+  readonly lost: number;
+}
+
+interface TailJob {
+  /** Global index of the first reader: reader g tails logs[g % logs.length]. */
+  readonly first: number;
+  readonly count: number;
+  readonly perLog: number;
+  readonly stride: number;
+}
+
+/**
+ * Opens the job's readers, then tails until each has read `perLog` records; resolves once they are
+ * open. `onRead` hears of every batch read (records, performance.now()).
+ */
+async function startTailing(logs: readonly DistributedLog[], job: TailJob, onRead?: (records: number, now: number) => void): Promise<{ done: Promise<Tailed>; close(): Promise<void> }> {
+  const readers: LogReader[] = new Array<LogReader>(job.count);
+  await forAll(job.count, OPEN_WINDOW, async (r) => {
+    readers[r] = await (logs[(job.first + r) % logs.length] as DistributedLog).openReader();
+  });
+  const samples = Math.ceil(job.perLog / job.stride);
+  const readTimes = readers.map(() => new Float64Array(samples).fill(NaN));
+  let lost = 0;
+  const consumers = readers.map(async (reader, r) => {
+    const times = readTimes[r] as Float64Array;
+    let expected = 1n;
+    for (let got = 0; got < job.perLog;) {
+      const recs = await reader.readBulk(1000, { waitMs: 1000 });
+      const now = clock();
+      for (const rec of recs) {
+        if (rec.txid !== expected) lost++; // out of order, skipped or repeated
+        expected = rec.txid + 1n;
+        const i = Number(rec.txid) - 1;
+        if (i % job.stride === 0) times[i / job.stride] = now;
+      }
+      got += recs.length;
+      onRead?.(recs.length, performance.now());
+    }
+  });
+  return {
+    done: Promise.all(consumers).then(() => ({ readTimes, lost })),
+    close: () => closeAll(readers),
+  };
+}
+
+/** Messages of a reader process (FAN_CHILD) to the bench. */
+type ChildMessage =
+  | { readonly kind: 'zk'; readonly requests: number }
+  | { readonly kind: 'done'; readonly readTimes: (number | null)[][]; readonly lost: number; readonly rss: number }
+  | { readonly kind: 'failed'; readonly error: string };
+
+/** The tailing readers of one row, in this process or spread over child processes. */
+interface ReaderSide {
+  /** ZooKeeper requests so far, over every process. */
+  zkRequests(): Promise<number>;
+  finish(): Promise<Tailed & { readonly rss: number }>;
+}
+
+async function localReaders(ns: Namespace, logs: readonly DistributedLog[], job: TailJob, series: SeriesRecorder): Promise<ReaderSide> {
+  const tailing = await startTailing(logs, job, (records, now) => { series.count(records, now); });
+  return {
+    zkRequests: () => Promise.resolve(zkRequests(ns)),
+    finish: async () => {
+      const tailed = await tailing.done;
+      const rss = process.memoryUsage().rss;
+      await tailing.close();
+      return { ...tailed, rss };
+    },
+  };
+}
+
+/** `procs` processes of this script, each with its own namespace and its share of the readers. */
+async function childReaders(ns: Namespace, logs: readonly DistributedLog[], job: TailJob, procs: number): Promise<ReaderSide> {
+  const children = Array.from({ length: procs }, (_, p) => {
+    const first = Math.floor((job.count * p) / procs);
+    const count = Math.floor((job.count * (p + 1)) / procs) - first;
+    const spec = { uri: ns.uri, logs: logs.map((l) => l.name), job: { ...job, first, count } };
+    const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url)], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, FAN_CHILD: JSON.stringify(spec) },
+    });
+    const messages: ChildMessage[] = [];
+    const waiters: (() => void)[] = [];
+    child.on('message', (m: ChildMessage) => { messages.push(m); waiters.splice(0).forEach((w) => { w(); }); });
+    // 'close' (not 'exit', which can come before the last messages) ends the message stream
+    let closed = false;
+    child.once('close', () => {
+      closed = true;
+      waiters.splice(0).forEach((w) => { w(); });
+    });
+    const next = async (): Promise<ChildMessage> => {
+      for (;;) {
+        const m = messages.shift();
+        if (m?.kind === 'failed') throw new Error(`reader process: ${m.error}`);
+        if (m !== undefined) return m;
+        if (closed) throw new Error(`reader process exited with ${child.exitCode}`);
+        await new Promise<void>((resolve) => { waiters.push(resolve); });
+      }
+    };
+    return { child, next };
+  });
+  // each child reports its ZooKeeper count once its readers are open, then whenever asked
+  await Promise.all(children.map((c) => c.next()));
+  const ask = async (): Promise<number> => {
+    for (const c of children) c.child.send('zk');
+    const counts = await Promise.all(children.map((c) => c.next()));
+    return counts.reduce((sum, m) => sum + (m.kind === 'zk' ? m.requests : 0), zkRequests(ns));
+  };
+  return {
+    zkRequests: ask,
+    finish: async () => {
+      for (const c of children) c.child.send('finish');
+      const done = await Promise.all(children.map((c) => c.next()));
+      let lost = 0;
+      let rss = process.memoryUsage().rss;
+      const readTimes: Float64Array[] = [];
+      for (const m of done) {
+        if (m.kind !== 'done') throw new Error(`reader process answered ${m.kind}`);
+        lost += m.lost;
+        rss += m.rss;
+        readTimes.push(...m.readTimes.map((t) => Float64Array.from(t, (x) => x ?? NaN)));
+      }
+      return { readTimes, lost, rss };
+    },
+  };
+}
+
+/** A reader process of childReaders: tails its share, answers 'zk' and 'finish'. */
+async function runFanChild(spec: { uri: string; logs: string[]; job: TailJob }): Promise<void> {
+  const send = (m: ChildMessage): Promise<void> => new Promise((resolve) => { process.send?.(m, undefined, {}, () => { resolve(); }); });
+  const childNs = await Namespace.open(spec.uri);
+  try {
+    const logs = await Promise.all(spec.logs.map((name) => childNs.openLog(name)));
+    const tailing = await startTailing(logs, spec.job);
+    let failure: string | undefined;
+    tailing.done.catch((err: unknown) => { failure = String(err); });
+    const finished = new Promise<void>((resolve) => {
+      process.on('message', (m) => {
+        if (m === 'zk') void send({ kind: 'zk', requests: zkRequests(childNs) });
+        else if (m === 'finish') resolve();
+      });
+    });
+    await send({ kind: 'zk', requests: zkRequests(childNs) });
+    await finished;
+    const tailed = await tailing.done.catch(() => undefined);
+    if (tailed === undefined) await send({ kind: 'failed', error: failure ?? 'tailing failed' });
+    // NaN does not survive JSON: never-read samples go as null
+    else await send({ kind: 'done', readTimes: tailed.readTimes.map((t) => Array.from(t, (x) => (Number.isNaN(x) ? null : x))), lost: tailed.lost, rss: process.memoryUsage().rss });
+    await tailing.close();
+  } finally {
+    await childNs.close();
+    if (process.connected) process.disconnect();
+  }
+}
+
+/**
+ * L logs written at RATE records/s in all; R readers (R/L per log) tail them from the end, in `procs`
+ * processes (reads/s over time are recorded for in-process readers only).
+ */
+async function fanOutRow(ns: Namespace, readersTotal: number, logCount: number, procs: number, series: SeriesRecorder): Promise<FanOutRow> {
   const logs = await openLogs(ns, `fan-${readersTotal}x${logCount}-${Date.now()}`, logCount);
   const writers = await openWriters(logs);
   const perLog = Math.floor((RATE * SECONDS) / logCount);
   const stride = Math.max(1, Math.ceil(perLog / SAMPLES_PER_READER));
   const samples = Math.ceil(perLog / stride);
-  // ack times of sampled records, per log; read times per reader (NaN until read)
+  const job: TailJob = { first: 0, count: readersTotal, perLog, stride };
+  const readers = procs <= 1 ? await localReaders(ns, logs, job, series) : await childReaders(ns, logs, job, procs);
+  // ack times of sampled records, per log
   const acked = logs.map(() => new Float64Array(samples).fill(NaN));
-  const readers: LogReader[] = new Array<LogReader>(readersTotal);
-  const readTimes = Array.from({ length: readersTotal }, () => new Float64Array(samples).fill(NaN));
-  await forAll(readersTotal, OPEN_WINDOW, async (r) => {
-    readers[r] = await (logs[r % logCount] as DistributedLog).openReader();
-  });
-  const got = new Array<number>(readersTotal).fill(0);
-  let lost = 0;
   let failed = 0;
-  let readError: Error | undefined;
-  const consumers = readers.map(async (reader, r) => {
-    const times = readTimes[r] as Float64Array;
-    let expected = 1n;
-    while (got[r] as number < perLog) {
-      const recs = await reader.readBulk(1000, { waitMs: 1000 });
-      const now = performance.now();
-      for (const rec of recs) {
-        if (rec.txid !== expected) lost++; // out of order, skipped or repeated
-        expected = rec.txid + 1n;
-        const i = Number(rec.txid) - 1;
-        if (i % stride === 0) times[i / stride] = now;
-      }
-      got[r] = (got[r] as number) + recs.length;
-      series.count(recs.length, now);
-    }
-  }).map((consuming) => consuming.catch((err: unknown) => { readError ??= err instanceof Error ? err : new Error(String(err)); }));
   const payload = Buffer.alloc(100, 0x62);
   const pending: Promise<unknown>[] = [];
   const total = perLog * logCount;
-  const zkBefore = zkRequests(ns);
+  const zkBefore = await readers.zkRequests();
   const start = performance.now();
   series.restart(start);
   for (let i = 0; i < total;) {
@@ -221,29 +368,26 @@ async function fanOutRow(ns: Namespace, readersTotal: number, logCount: number, 
       const writing = (writers[log] as LogWriter).asyncWrite({ txid: BigInt(seq + 1), payload });
       const sampled = seq % stride === 0;
       pending.push(writing.then(
-        () => { if (sampled) (acked[log] as Float64Array)[seq / stride] = performance.now(); },
+        () => { if (sampled) (acked[log] as Float64Array)[seq / stride] = clock(); },
         () => { failed++; },
       ));
     }
     await new Promise((resolve) => setTimeout(resolve, 1));
   }
-  const zkPerSec = (zkRequests(ns) - zkBefore) / ((performance.now() - start) / 1000);
+  const zkPerSec = (await readers.zkRequests() - zkBefore) / ((performance.now() - start) / 1000);
   await Promise.all(pending);
   if (failed > 0) throw new Error(`fan-out row: ${failed} writes failed (overloaded machine?)`);
-  await Promise.all(consumers);
+  const tailed = await readers.finish();
   series.finish();
-  if (readError !== undefined) throw readError;
-  const clientRss = process.memoryUsage().rss;
-  await closeAll(readers);
   await closeAll(writers).catch(() => undefined); // a writer that failed rejects its close with that error
   const lat: number[] = [];
-  readTimes.forEach((times, r) => {
+  tailed.readTimes.forEach((times, r) => {
     const ackOf = acked[r % logCount] as Float64Array;
     for (let s = 0; s < samples; s++) lat.push(Math.max(0, (times[s] as number) - (ackOf[s] as number)));
   });
   lat.sort((a, b) => a - b);
   for (const ms of lat) series.latency(ms);
-  return { lat, zkPerSec, clientRss, written: total, lost };
+  return { lat, zkPerSec, clientRss: tailed.rss, written: total, lost: tailed.lost };
 }
 
 /** Heap + off-heap bytes in use after a full GC (when node runs with --expose-gc). */
@@ -275,6 +419,12 @@ async function idleRow(ns: Namespace, n: number): Promise<{ perWriter: number; p
 }
 
 const mb = (bytes: number): string => fmt(bytes / 2 ** 20);
+
+const fanChild = process.env['FAN_CHILD'];
+if (fanChild !== undefined) {
+  await runFanChild(JSON.parse(fanChild) as { uri: string; logs: string[]; job: TailJob });
+  process.exit(0);
+}
 
 let cluster: BenchCluster | undefined;
 let uri = values.uri;
@@ -319,13 +469,15 @@ try {
     console.log(`\nfan-out at ${fmt(RATE)} records/s in all (100 B) | ack->read p50 ms  p99 ms  max ms | ZK requests/s | client RSS MB | lost`);
     for (const r of readerCounts) {
       for (const l of list(values['reader-logs'])) {
-        const name = `${fmt(r)} readers over ${fmt(l)} log${l === 1 ? '' : 's'}`;
-        const f = await fanOutRow(ns, r, l, recorder.series(`fan-out, ${name}: ack -> read, reads/s`));
-        const label = name.padEnd(38);
-        console.log(
-          `${label} | ${fmt(percentile(f.lat, 50), 2).padStart(16)} ${fmt(percentile(f.lat, 99), 2).padStart(7)} ${fmt(f.lat.at(-1) ?? NaN, 2).padStart(7)}`
-          + ` | ${fmt(f.zkPerSec, 1).padStart(13)} | ${mb(f.clientRss).padStart(13)} | ${f.lost}`,
-        );
+        for (const p of list(values['reader-procs'])) {
+          const name = `${fmt(r)} readers over ${fmt(l)} log${l === 1 ? '' : 's'}${p > 1 ? `, ${p} processes` : ''}`;
+          const f = await fanOutRow(ns, r, l, p, recorder.series(`fan-out, ${name}: ack -> read, reads/s`));
+          const label = name.padEnd(38);
+          console.log(
+            `${label} | ${fmt(percentile(f.lat, 50), 2).padStart(16)} ${fmt(percentile(f.lat, 99), 2).padStart(7)} ${fmt(f.lat.at(-1) ?? NaN, 2).padStart(7)}`
+            + ` | ${fmt(f.zkPerSec, 1).padStart(13)} | ${mb(f.clientRss).padStart(13)} | ${f.lost}`,
+          );
+        }
       }
     }
   }

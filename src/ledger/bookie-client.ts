@@ -14,6 +14,7 @@ import { lookup } from 'node:dns/promises';
 import net from 'node:net';
 import { FrameDecoder, DEFAULT_MAX_FRAME_SIZE } from '../protocol/frame-decoder.js';
 import { FrameWriter } from '../protocol/frame-writer.js';
+import { encodeAddRequestParts } from '../protocol/add-entry-codec.js';
 import { decodeResponse, encodeRequest } from '../protocol/protocol-codec.js';
 import type { Request, Response } from '../protocol/protocol-types.js';
 import { RingQueue } from '../util/ring-queue.js';
@@ -51,8 +52,8 @@ interface Connection {
   readonly writer: FrameWriter;
 }
 
-/** Process-wide, as BookKeeper clients do; unique across this process's connections. */
-let nextTxnId = 0n;
+/** Process-wide, as BookKeeper clients do; unique across this process's connections. A number: map keys and varints stay cheap (2^53 ids). */
+let nextTxnId = 0;
 
 export class BookieClient {
   readonly address: { readonly host: string; readonly port: number };
@@ -60,7 +61,7 @@ export class BookieClient {
   readonly #connectTimeoutMs: number;
   readonly #maxFrameSize: number;
   readonly #security: ConnectionSecurityOptions;
-  readonly #pending = new Map<bigint, Pending>();
+  readonly #pending = new Map<number, Pending>();
   /** Requests whose frames wait in the FrameWriter, oldest first: their deadlines start at the flush. */
   #unsent = new RingQueue<Pending>();
   #connection: Promise<Connection> | undefined;
@@ -119,7 +120,9 @@ export class BookieClient {
 
   #write(writer: FrameWriter, request: OutgoingRequest, timeoutMs: number): Promise<Response> {
     const txnId = nextTxnId++;
-    const frame = encodeRequest({ ...request, txnId });
+    // an add's body is shared by the frames to every bookie of its write set, never copied into each
+    const add = request.op === 'ADD_ENTRY' ? encodeAddRequestParts(request, txnId) : undefined;
+    const frame = add?.head ?? encodeRequest({ ...request, txnId: BigInt(txnId) });
     const deadline = Date.now() + timeoutMs;
     return new Promise<Response>((resolve, reject) => {
       const pending: Pending = { resolve, reject, deadline, op: request.op, timeoutMs };
@@ -127,7 +130,8 @@ export class BookieClient {
       this.#unsent.push(pending);
       if (deadline < this.#sweepAt) this.#armSweep(deadline);
       try {
-        writer.write(frame);
+        if (add === undefined) writer.write(frame);
+        else writer.write(add.head, add.body, add.tail);
       } catch (err) {
         this.#settle(txnId)?.reject(new BookieClientError('BOOKIE_UNAVAILABLE', `connection to ${this.#name()} lost`, { cause: err }));
       }
@@ -153,7 +157,7 @@ export class BookieClient {
     return `bookie ${this.address.host}:${this.address.port}`;
   }
 
-  #settle(txnId: bigint): Pending | undefined {
+  #settle(txnId: number): Pending | undefined {
     const pending = this.#pending.get(txnId);
     if (pending) this.#pending.delete(txnId);
     return pending;
@@ -242,7 +246,7 @@ export class BookieClient {
         try {
           decoder.push(chunk, (frame) => {
             const response = decodeResponse(frame);
-            this.#settle(response.txnId)?.resolve(response);
+            this.#settle(Number(response.txnId))?.resolve(response);
           });
         } catch (err) {
           raw.destroy(err instanceof Error ? err : new Error(String(err)));

@@ -15,10 +15,11 @@ import { BookiePool } from './bookie-pool.js';
 import type { ClientTlsOptions } from './connection-setup.js';
 import type { BookieConnections } from './bookie-transport.js';
 import { BookieRegistry } from './bookie-registry.js';
+import { SharedEntryReads } from './shared-entry-reads.js';
 import { LedgerClientError } from './ledger-client-error.js';
 import { LedgerHandle, type HandleContext } from './ledger-handle.js';
 import { LedgerIdGenerator } from './ledger-id-generator.js';
-import { LedgerManager } from './ledger-manager.js';
+import { LedgerManager, type VersionedLedgerMetadata } from './ledger-manager.js';
 import { LedgerMetrics } from './ledger-metrics.js';
 import { recoverLedger } from './ledger-recovery.js';
 import { PlacementPolicy } from './placement-policy.js';
@@ -38,6 +39,11 @@ export interface LedgerClientOptions {
   /** Authenticate to the bookies with this plugin (AUTH). */
   readonly auth?: TokenAuthOptions;
   readonly logger?: Logger;
+  /**
+   * Bytes of entries kept for the client's readers of one ledger to share (their reads and long
+   * polls in flight are joined too). Default 16 MiB; 0 keeps none.
+   */
+  readonly sharedReadCacheBytes?: number;
   /** How to reach the bookies; default TCP connections (a BookiePool). The client closes it. Tests inject fakes. */
   readonly connections?: BookieConnections;
 }
@@ -70,8 +76,10 @@ export class LedgerClient {
   readonly #placement: PlacementPolicy;
   readonly #pool: BookieConnections;
   readonly #ctx: HandleContext;
+  /** Metadata reads in flight for read-only opens: many readers opening one ledger read it once. */
+  readonly #metadataReads = new Map<bigint, Promise<VersionedLedgerMetadata>>();
 
-  private constructor(options: LedgerClientOptions, registry: BookieRegistry) {
+  private constructor(options: LedgerClientOptions, registry: BookieRegistry, sharedReads: SharedEntryReads) {
     const root = options.ledgersRoot ?? '/ledgers';
     const logger = options.logger ?? noopLogger;
     this.#registry = registry;
@@ -87,10 +95,11 @@ export class LedgerClient {
       pool: this.#pool,
       manager: this.#manager,
       logger,
-      metrics: new LedgerMetrics(options.metrics),
+      metrics: new LedgerMetrics(options.metrics, sharedReads),
       replaceBookie: (ensemble, index) => this.#placement.replaceBookie(ensemble, index),
       recordBookieError: (bookieId) => { this.#placement.recordError(bookieId); },
       ...(options.speculativeReadTimeoutMs === undefined ? {} : { speculativeReadTimeoutMs: options.speculativeReadTimeoutMs }),
+      sharedReads,
     };
   }
 
@@ -99,9 +108,10 @@ export class LedgerClient {
     // every handshake would fail, and a write would only report the bookies it ran out of
     const expired = options.tls?.cert === undefined ? undefined : certificateValidityProblem(options.tls.cert);
     if (expired !== undefined) throw new BookieClientError('BOOKIE_TLS_FAILED', `client TLS: our client certificate is unusable: ${expired}`);
+    const sharedReads = new SharedEntryReads(options.sharedReadCacheBytes);
     const registry = new BookieRegistry(options.store, options.ledgersRoot ?? '/ledgers', options.logger ? { logger: options.logger } : {});
     await registry.start();
-    return new LedgerClient(options, registry);
+    return new LedgerClient(options, registry, sharedReads);
   }
 
   /** Bookies currently registered as writable. */
@@ -140,7 +150,7 @@ export class LedgerClient {
   }
 
   async openLedger(ledgerId: bigint, options: OpenLedgerOptions): Promise<LedgerHandle> {
-    const versioned = await this.#manager.read(ledgerId);
+    const versioned = options.recover ? await this.#manager.read(ledgerId) : await this.#readShared(ledgerId);
     const { metadata } = versioned;
     const password = Buffer.from(options.password ?? new Uint8Array(0));
     if (metadata.password !== undefined && !metadata.password.equals(password)) {
@@ -155,6 +165,17 @@ export class LedgerClient {
     });
     this.#ctx.metrics?.recovered({ ledgerId, lastEntryId: handle.metadata.lastEntryId });
     return handle;
+  }
+
+  #readShared(ledgerId: bigint): Promise<VersionedLedgerMetadata> {
+    let reading = this.#metadataReads.get(ledgerId);
+    if (reading === undefined) {
+      reading = this.#manager.read(ledgerId);
+      this.#metadataReads.set(ledgerId, reading);
+      const done = (): void => { this.#metadataReads.delete(ledgerId); };
+      reading.then(done, done);
+    }
+    return reading;
   }
 
   /** The ledger's metadata (ensembles, state, last entry); NO_SUCH_LEDGER when it does not exist. */

@@ -28,7 +28,8 @@ export class LedgerHandle {
     this.id = id;
     this.#ctx = ctx;
     this.#versioned = versioned;
-    this.#reader = new LedgerReader(id, versioned.metadata, digest, ctx);
+    // a read-only handle shares its reads with the client's other readers of the ledger
+    this.#reader = new LedgerReader(id, versioned.metadata, digest, ctx, writer === false);
     this.#writer = writer === false
       ? undefined
       : new LedgerWriter(id, versioned.metadata, digest, masterKey, { ...ctx, updateMetadata: (check, transform) => this.updateMetadata(check, transform) }, writer);
@@ -95,6 +96,7 @@ export class LedgerHandle {
   }
 
   async #close(): Promise<void> {
+    this.#reader.release();
     const writer = this.#writer;
     if (!writer) return;
     await writer.drain();

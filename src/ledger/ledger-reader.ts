@@ -11,12 +11,15 @@ import { LedgerClientError } from './ledger-client-error.js';
 import { isCovered } from './quorum-coverage.js';
 import { ensembleFor, writeSet } from './write-quorum.js';
 import type { LedgerMetrics } from './ledger-metrics.js';
+import type { LongPollResult, SharedEntryReads } from './shared-entry-reads.js';
 
 export interface ReaderContext {
   readonly pool: BookieConnections;
   /** Default 2000 ms, as BookKeeper's speculativeReadTimeout. */
   readonly speculativeReadTimeoutMs?: number;
   readonly metrics?: LedgerMetrics;
+  /** Reads and long polls shared by every reader of a ledger in this client. */
+  readonly sharedReads?: SharedEntryReads;
 }
 
 export class LedgerReader {
@@ -30,13 +33,23 @@ export class LedgerReader {
    * one bookie, chosen at random per reader, which keeps a catch-up on one bookie's read-ahead.
    */
   #sticky = -1;
+  /** Set while this reader counts among the ledger's readers of the shared reads. */
+  #detach: (() => void) | undefined;
 
-  constructor(ledgerId: bigint, metadata: LedgerMetadata, digest: Digest, ctx: ReaderContext) {
+  /** `share`: join the other readers' reads and long polls (a read-only handle). */
+  constructor(ledgerId: bigint, metadata: LedgerMetadata, digest: Digest, ctx: ReaderContext, share = false) {
     this.ledgerId = ledgerId;
     this.#metadata = metadata;
     this.#digest = digest;
     this.#ctx = ctx;
     this.#lac = metadata.state === 'CLOSED' ? metadata.lastEntryId : -1n;
+    if (share) this.#detach = ctx.sharedReads?.attach(ledgerId);
+  }
+
+  /** No more reads through this reader: the shared reads stop keeping entries for it. */
+  release(): void {
+    this.#detach?.();
+    this.#detach = undefined;
   }
 
   get metadata(): LedgerMetadata { return this.#metadata; }
@@ -86,6 +99,11 @@ export class LedgerReader {
   }
 
   #fetch(entryId: bigint): Promise<Entry> {
+    const shared = this.#detach === undefined ? undefined : this.#ctx.sharedReads;
+    return shared === undefined ? this.#fetchOwn(entryId) : shared.entry(this.ledgerId, entryId, () => this.#fetchOwn(entryId));
+  }
+
+  #fetchOwn(entryId: bigint): Promise<Entry> {
     return fetchEntry({
       pool: this.#ctx.pool, digest: this.#digest, ledgerId: this.ledgerId, entryId,
       replicas: this.#replicas(entryId), speculativeTimeoutMs: this.#ctx.speculativeReadTimeoutMs ?? 2000,
@@ -152,12 +170,21 @@ export class LedgerReader {
    * Long poll: resolves as soon as a bookie reports a LAC above `previous` (with entry previous+1
    * when that bookie holds it), or with the current LAC after `timeoutMs`.
    */
-  async readLastAddConfirmedAndEntry(previous: bigint, timeoutMs: number): Promise<{ lastAddConfirmed: bigint; entry?: Entry }> {
+  async readLastAddConfirmedAndEntry(previous: bigint, timeoutMs: number): Promise<LongPollResult> {
     if (this.isClosed || this.#lac > previous) return { lastAddConfirmed: this.#lac };
+    const shared = this.#detach === undefined ? undefined : this.#ctx.sharedReads;
+    const result = shared === undefined
+      ? await this.#longPoll(previous, timeoutMs)
+      : await shared.longPoll(this.ledgerId, previous, timeoutMs, (t) => this.#longPoll(previous, t));
+    if (result.lastAddConfirmed > this.#lac) this.#lac = result.lastAddConfirmed;
+    return result.lastAddConfirmed >= this.#lac ? result : { ...result, lastAddConfirmed: this.#lac };
+  }
+
+  #longPoll(previous: bigint, timeoutMs: number): Promise<LongPollResult> {
     const ensemble = this.#metadata.ensembles.at(-1)?.[1] ?? [];
     // as BookKeeper: give up waiting once E-A+1 bookies report no progress (the others cannot all be ahead)
     const enough = ensemble.length - this.#metadata.ackQuorumSize + 1;
-    const result = await new Promise<{ lastAddConfirmed: bigint; entry?: Entry }>((resolve) => {
+    return new Promise<LongPollResult>((resolve) => {
       let noProgress = 0;
       let settled = false;
       const settle = (value: { lastAddConfirmed: bigint; entry?: Entry }): void => {
@@ -186,7 +213,5 @@ export class LedgerReader {
           }, stalled);
       }
     });
-    if (result.lastAddConfirmed > this.#lac) this.#lac = result.lastAddConfirmed;
-    return result;
   }
 }

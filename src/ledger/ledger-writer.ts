@@ -10,6 +10,7 @@ import { encodeEntry } from '../protocol/bk-entry-envelope.js';
 import { encodeLac } from '../protocol/lac-envelope.js';
 import type { LedgerMetadata } from '../ledger-metadata/ledger-metadata-codec.js';
 import type { Response } from '../protocol/protocol-types.js';
+import type { AddRequestFields } from '../protocol/add-entry-codec.js';
 import type { BookieConnections } from './bookie-transport.js';
 import { LedgerClientError } from './ledger-client-error.js';
 import { ensembleFor, writeSet } from './write-quorum.js';
@@ -35,10 +36,12 @@ export interface WriterContext {
 
 interface PendingAdd {
   readonly entryId: bigint;
-  readonly envelope: Buffer;
+  /** The one request every bookie of the write set gets (the connection adds its txnId). */
+  readonly request: AddRequestFields;
   readonly payloadLength: bigint;
-  /** Ensemble indices that acknowledged, each for the bookie that was at that index when it acked. */
-  readonly acked: Map<number, string>;
+  /** Bit i: the bookie at ensemble index i (when it acked) acknowledged. */
+  ackedMask: number;
+  acks: number;
   completed: boolean;
   readonly resolve: (entryId: bigint) => void;
   readonly reject: (err: Error) => void;
@@ -63,7 +66,7 @@ export class LedgerWriter {
   readonly #digest: Digest;
   readonly #masterKey: Buffer;
   readonly #recovery: boolean;
-  #metadata: LedgerMetadata;
+  #metadata!: LedgerMetadata;
   #lastAddPushed: bigint;
   #lac: bigint;
   #length: bigint;
@@ -79,10 +82,17 @@ export class LedgerWriter {
   #piggybackedLac = -1n;
   #explicitLac = -1n;
   #lacTimer: NodeJS.Timeout | undefined;
+  /** Write set per entryId % ensembleSize (the striping never changes over a ledger's life). */
+  readonly #writeSets: readonly (readonly number[])[];
+  /** The last ensemble and its first entry: every new add uses it, without a scan of the ensembles. */
+  #lastEnsemble!: readonly string[];
+  #lastEnsembleFirst!: bigint;
 
   constructor(ledgerId: bigint, metadata: LedgerMetadata, digest: Digest, masterKey: Buffer, ctx: WriterContext, options: WriterOptions = {}) {
     this.ledgerId = ledgerId;
-    this.#metadata = metadata;
+    if (metadata.ensembleSize > 32) throw new RangeError(`ensemble size ${metadata.ensembleSize} is above 32, the most a writer tracks acks for`);
+    this.#setMetadata(metadata);
+    this.#writeSets = Array.from({ length: metadata.ensembleSize }, (_, i) => writeSet(BigInt(i), metadata.ensembleSize, metadata.writeQuorumSize));
     this.#digest = digest;
     this.#masterKey = masterKey;
     this.#ctx = ctx;
@@ -115,12 +125,26 @@ export class LedgerWriter {
     const length = this.#pushedLength;
     const envelope = encodeEntry(this.#digest, { ledgerId: this.ledgerId, entryId, lastAddConfirmed: this.#lac, length }, payload);
     this.#piggybackedLac = this.#lac;
+    const request: AddRequestFields = this.#recovery
+      ? { op: 'ADD_ENTRY', ledgerId: this.ledgerId, entryId, masterKey: this.#masterKey, body: envelope, recoveryAdd: true, priority: 100 }
+      : { op: 'ADD_ENTRY', ledgerId: this.ledgerId, entryId, masterKey: this.#masterKey, body: envelope };
     return new Promise<bigint>((resolve, reject) => {
-      const op: PendingAdd = { entryId, envelope, payloadLength: BigInt(payload.length), acked: new Map(), completed: false, resolve, reject };
+      const op: PendingAdd = { entryId, request, payloadLength: BigInt(payload.length), ackedMask: 0, acks: 0, completed: false, resolve, reject };
       this.#pending.push(op);
-      const ensemble = ensembleFor(this.#metadata.ensembles, entryId);
+      const ensemble = this.#ensembleOf(entryId);
       for (const index of this.#writeSet(entryId)) this.#send(op, index, ensemble[index] ?? '');
     });
+  }
+
+  #setMetadata(metadata: LedgerMetadata): void {
+    this.#metadata = metadata;
+    const last = metadata.ensembles.at(-1);
+    if (last === undefined) throw new RangeError(`ledger ${this.ledgerId} has no ensemble`);
+    [this.#lastEnsembleFirst, this.#lastEnsemble] = last;
+  }
+
+  #ensembleOf(entryId: bigint): readonly string[] {
+    return entryId >= this.#lastEnsembleFirst ? this.#lastEnsemble : ensembleFor(this.#metadata.ensembles, entryId);
   }
 
   /** Resolves once every add issued so far has completed or failed. */
@@ -146,7 +170,7 @@ export class LedgerWriter {
     if (this.#failure || lac < 0n || lac <= this.#explicitLac || lac <= this.#piggybackedLac) return;
     this.#explicitLac = lac;
     const body = encodeLac(this.#digest, this.ledgerId, lac);
-    const ensemble = ensembleFor(this.#metadata.ensembles, lac);
+    const ensemble = this.#ensembleOf(lac);
     for (const index of this.#writeSet(lac)) {
       const bookieId = ensemble[index] ?? '';
       this.#ctx.pool.get(bookieId).send({ op: 'WRITE_LAC', ledgerId: this.ledgerId, lac, masterKey: this.#masterKey, body })
@@ -154,13 +178,13 @@ export class LedgerWriter {
     }
   }
 
-  #writeSet(entryId: bigint): number[] {
-    return writeSet(entryId, this.#metadata.ensembleSize, this.#metadata.writeQuorumSize);
+  #writeSet(entryId: bigint): readonly number[] {
+    return this.#writeSets[Number(entryId % BigInt(this.#writeSets.length))] as readonly number[];
   }
 
   #send(op: PendingAdd, index: number, bookieId: string): void {
     this.#ctx.pool.get(bookieId)
-      .send({ op: 'ADD_ENTRY', ledgerId: this.ledgerId, entryId: op.entryId, masterKey: this.#masterKey, body: op.envelope, ...(this.#recovery ? { recoveryAdd: true, priority: 100 } : {}) })
+      .send(op.request)
       .then((response) => { this.#onResponse(op, index, bookieId, response); }, (err: unknown) => {
         this.#ctx.logger.debug({ err, bookieId, ledgerId: this.ledgerId, entryId: op.entryId }, 'add failed');
         this.#onBookieError(op, index, bookieId);
@@ -170,9 +194,13 @@ export class LedgerWriter {
   #onResponse(op: PendingAdd, index: number, bookieId: string, response: Response): void {
     if (response.status === 'EOK') {
       // a late ack from a bookie that has since been replaced at this index counts for nothing
-      if (this.#bookieAt(op.entryId, index) !== bookieId) return;
-      op.acked.set(index, bookieId);
-      if (!op.completed && op.acked.size >= this.#metadata.ackQuorumSize) {
+      if (this.#ensembleOf(op.entryId)[index] !== bookieId) return;
+      const bit = 1 << index;
+      if ((op.ackedMask & bit) === 0) {
+        op.ackedMask |= bit;
+        op.acks += 1;
+      }
+      if (!op.completed && op.acks >= this.#metadata.ackQuorumSize) {
         op.completed = true;
         this.#completeInOrder();
       }
@@ -188,10 +216,6 @@ export class LedgerWriter {
       this.#ctx.logger.warn({ bookieId, ledgerId: this.ledgerId, entryId: op.entryId, status: response.status }, 'add refused by bookie');
       this.#onBookieError(op, index, bookieId);
     }
-  }
-
-  #bookieAt(entryId: bigint, index: number): string | undefined {
-    return ensembleFor(this.#metadata.ensembles, entryId)[index];
   }
 
   #onBookieError(op: PendingAdd, index: number, bookieId: string): void {
@@ -243,21 +267,25 @@ export class LedgerWriter {
         const replaced = failed.filter((i) => next[i] !== current[i]);
         this.#ctx.logger.info({ ledgerId: this.ledgerId, firstEntryId, from: current, to: next }, 'changing ensemble');
         // recovery keeps its ensemble changes in memory: they are written with the CLOSED state
-        this.#metadata = this.#recovery
+        this.#setMetadata(this.#recovery
           ? { ...this.#metadata, ensembles: withEnsemble(this.#metadata.ensembles, firstEntryId, next) }
           : await this.#ctx.updateMetadata(
             (m) => m.state === 'OPEN' ? undefined
               : new LedgerClientError(m.state === 'CLOSED' ? 'LEDGER_CLOSED' : 'LEDGER_FENCED', `ledger ${this.ledgerId} is ${m.state}: cannot change its ensemble`),
             (m) => ({ ...m, ensembles: withEnsemble(m.ensembles, firstEntryId, next) }),
-          );
+          ));
         this.#ctx.metrics?.ensembleChanged({ ledgerId: this.ledgerId, firstEntryId, from: current, to: next });
         // resend what the replaced bookies held of every add not yet acknowledged to the caller
         for (const op of this.#pending) {
-          const ensemble = ensembleFor(this.#metadata.ensembles, op.entryId);
+          const ensemble = this.#ensembleOf(op.entryId);
           for (const index of this.#writeSet(op.entryId)) {
             if (!replaced.includes(index)) continue;
-            op.acked.delete(index);
-            op.completed = op.acked.size >= this.#metadata.ackQuorumSize;
+            const bit = 1 << index;
+            if ((op.ackedMask & bit) !== 0) {
+              op.ackedMask &= ~bit;
+              op.acks -= 1;
+            }
+            op.completed = op.acks >= this.#metadata.ackQuorumSize;
             this.#send(op, index, ensemble[index] ?? '');
           }
         }

@@ -56,6 +56,12 @@ export interface NamespaceOptions {
   readonly metrics?: MetricsRegistry;
   /** pino-compatible. Default: silent. */
   readonly logger?: Logger;
+  /**
+   * Bytes of entries kept for this namespace's readers of one log to share: readers tailing the
+   * same log issue one bookie read and one long poll per entry between them. Default 16 MiB; 0
+   * keeps no entries (reads in flight are still shared).
+   */
+  readonly sharedReadCacheBytes?: number;
 }
 
 export interface OpenLogOptions {
@@ -63,7 +69,7 @@ export interface OpenLogOptions {
   readonly create?: boolean;
 }
 
-const NAMESPACE_KEYS = ['sessionTimeoutMs', 'connectTimeoutMs', 'zkAuth', 'zkWorldReadable', 'bookies', 'config', 'clientId', 'tls', 'auth', 'metrics', 'logger'] as const satisfies readonly (keyof NamespaceOptions)[];
+const NAMESPACE_KEYS = ['sessionTimeoutMs', 'connectTimeoutMs', 'zkAuth', 'zkWorldReadable', 'bookies', 'config', 'clientId', 'tls', 'auth', 'metrics', 'logger', 'sharedReadCacheBytes'] as const satisfies readonly (keyof NamespaceOptions)[];
 const OPEN_LOG_KEYS = ['create'] as const satisfies readonly (keyof OpenLogOptions)[];
 
 /** Where the logs of a `local:` namespace live in its store (the ledgers are under /ledgers). */
@@ -120,7 +126,10 @@ export class Namespace {
     const logger = options.logger ?? noopLogger;
     if (options.auth !== undefined) checkTokenAuth(options.auth);
     const metrics = options.metrics ?? new MetricsRegistry('dlog_client_');
-    const settings: ClientSettings = { logger, metrics, ...(options.tls === undefined ? {} : { tls: options.tls }), ...(options.auth === undefined ? {} : { auth: options.auth }) };
+    const settings: ClientSettings = {
+      logger, metrics, ...(options.tls === undefined ? {} : { tls: options.tls }), ...(options.auth === undefined ? {} : { auth: options.auth }),
+      ...(options.sharedReadCacheBytes === undefined ? {} : { sharedReadCacheBytes: options.sharedReadCacheBytes }),
+    };
     let backend: Backend;
     if (parsed.kind === 'local') {
       const bookieTls = options.tls === undefined ? {} : { tls: embeddedBookieTls(options.tls) };

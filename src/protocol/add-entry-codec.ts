@@ -80,47 +80,71 @@ function lengthDelimited(size: number): number {
   return varintSize(size) + size;
 }
 
-/** The frame encodeRequest would produce for this add, or undefined to let protobufjs encode it. */
-export function encodeAddRequest(request: AddEntryRequest): Buffer | undefined {
-  const txnId = small(request.txnId);
+/**
+ * An ADD_ENTRY frame in three parts: everything before the body, the body itself, and the fields
+ * after it (write flags, the recovery flag) if any. A writer sends one body to every bookie of the
+ * write set and only the head differs (the txnId), so the body is never copied into a frame per bookie.
+ */
+export interface AddRequestParts {
+  readonly head: Buffer;
+  readonly body: Buffer;
+  readonly tail: Buffer | undefined;
+}
+
+/** The add request's fields, txnId aside (the connection assigns it). */
+export type AddRequestFields = Omit<AddEntryRequest, 'txnId'>;
+
+/** The parts of the frame encodeRequest would produce for this add, or undefined to let protobufjs encode it. */
+export function encodeAddRequestParts(request: AddRequestFields, txnId: number): AddRequestParts | undefined {
   const ledgerId = small(request.ledgerId);
   const entryId = small(request.entryId);
   const priority = request.priority ?? 0;
   const writeFlags = request.writeFlags ?? 0;
-  if (txnId < 0 || ledgerId < 0 || entryId < 0 || !isUint32(priority) || !(writeFlags >= 0 && writeFlags <= 0x7fffffff && Number.isInteger(writeFlags))) return undefined;
+  if (!(txnId >= 0 && txnId <= Number.MAX_SAFE_INTEGER) || ledgerId < 0 || entryId < 0 || !isUint32(priority)
+    || !(writeFlags >= 0 && writeFlags <= 0x7fffffff && Number.isInteger(writeFlags))) return undefined;
   const { masterKey, body } = request;
   const recovery = request.recoveryAdd === true;
-  const addSize = 1 + varintSize(ledgerId) + 1 + varintSize(entryId) + 1 + lengthDelimited(masterKey.length) + 1 + lengthDelimited(body.length) +
-    (writeFlags === 0 ? 0 : 1 + varintSize(writeFlags)) + (recovery ? 3 : 0);
+  const tailSize = (writeFlags === 0 ? 0 : 1 + varintSize(writeFlags)) + (recovery ? 3 : 0);
+  const addSize = 1 + varintSize(ledgerId) + 1 + varintSize(entryId) + 1 + lengthDelimited(masterKey.length) + 1 + lengthDelimited(body.length) + tailSize;
   const size = 1 + lengthDelimited(headerSize(txnId, priority)) + 2 + lengthDelimited(addSize);
-  const frame = Buffer.allocUnsafe(FRAME_HEADER_SIZE + size);
-  frame.writeInt32BE(size, 0);
-  let pos = writeHeader(frame, FRAME_HEADER_SIZE, txnId, priority);
-  frame[pos++] = TAG_ADD[0];
-  frame[pos++] = TAG_ADD[1];
-  pos = writeVarint(frame, pos, addSize);
-  frame[pos++] = TAG_1;
-  pos = writeVarint(frame, pos, ledgerId);
-  frame[pos++] = TAG_2;
-  pos = writeVarint(frame, pos, entryId);
-  frame[pos++] = TAG_BYTES_3;
-  pos = writeVarint(frame, pos, masterKey.length);
-  frame.set(masterKey, pos);
+  const head = Buffer.allocUnsafe(FRAME_HEADER_SIZE + size - body.length - tailSize);
+  head.writeInt32BE(size, 0);
+  let pos = writeHeader(head, FRAME_HEADER_SIZE, txnId, priority);
+  head[pos++] = TAG_ADD[0];
+  head[pos++] = TAG_ADD[1];
+  pos = writeVarint(head, pos, addSize);
+  head[pos++] = TAG_1;
+  pos = writeVarint(head, pos, ledgerId);
+  head[pos++] = TAG_2;
+  pos = writeVarint(head, pos, entryId);
+  head[pos++] = TAG_BYTES_3;
+  pos = writeVarint(head, pos, masterKey.length);
+  head.set(masterKey, pos);
   pos += masterKey.length;
-  frame[pos++] = TAG_BYTES_4;
-  pos = writeVarint(frame, pos, body.length);
-  frame.set(body, pos);
-  pos += body.length;
+  head[pos++] = TAG_BYTES_4;
+  writeVarint(head, pos, body.length);
+  if (tailSize === 0) return { head, body, tail: undefined };
+  const tail = Buffer.allocUnsafe(tailSize);
+  pos = 0;
   if (writeFlags !== 0) {
-    frame[pos++] = TAG_5;
-    pos = writeVarint(frame, pos, writeFlags);
+    tail[pos++] = TAG_5;
+    pos = writeVarint(tail, pos, writeFlags);
   }
   if (recovery) {
-    frame[pos] = TAG_FLAG[0];
-    frame[pos + 1] = TAG_FLAG[1];
-    frame[pos + 2] = RECOVERY_ADD;
+    tail[pos] = TAG_FLAG[0];
+    tail[pos + 1] = TAG_FLAG[1];
+    tail[pos + 2] = RECOVERY_ADD;
   }
-  return frame;
+  return { head, body, tail };
+}
+
+/** The frame encodeRequest would produce for this add, in one buffer, or undefined to let protobufjs encode it. */
+export function encodeAddRequest(request: AddEntryRequest): Buffer | undefined {
+  const txnId = small(request.txnId);
+  const parts = txnId < 0 ? undefined : encodeAddRequestParts(request, txnId);
+  if (parts === undefined) return undefined;
+  const { head, body, tail } = parts;
+  return Buffer.concat(tail === undefined ? [head, body] : [head, body, tail]);
 }
 
 /** The frame encodeResponse would produce for this ADD response, or undefined to let protobufjs encode it. */

@@ -7,9 +7,10 @@
 //   journal sync (or one socket read) go out together. A microtask flush ran in the middle of that
 //   cascade of continuations and split them into several small writes. A queue that reaches
 //   `flushThreshold` (32 KiB) is flushed inline so a burst never sits on a large backlog.
-// - At flush, runs of small frames are copied into one buffer (cheapest below ~8 KiB) and large frames
-//   are passed by reference; when that leaves several buffers they go out between cork() and uncork(),
-//   which Node turns into a single writev.
+// - At flush, runs of small buffers are copied into one buffer (cheapest below ~8 KiB) and large ones
+//   (a large entry body, shared by the frames to every bookie of its write set) are passed by
+//   reference; when that leaves several buffers they go out between cork() and uncork(), which
+//   Node turns into a single writev.
 // - Back-pressure: once the socket's write() returns false, nothing more is handed to it until
 //   'drain'; frames wait in our queue. write() returns false and `writable` is false from then until
 //   the queue is flushed into a drained socket; whenWritable() resolves at that point. Callers that
@@ -65,13 +66,22 @@ export class FrameWriter {
   }
 
   /**
-   * Queues one complete frame (length prefix included). The buffer must not be modified afterwards.
-   * Returns `writable`. Throws CONNECTION_CLOSED once the sink has closed.
+   * Queues one complete frame (length prefix included), given whole or as consecutive parts (a
+   * head, a body shared with other connections' frames, a tail). The buffers must not be modified
+   * afterwards. Returns `writable`. Throws CONNECTION_CLOSED once the sink has closed.
    */
-  write(frame: Buffer): boolean {
+  write(frame: Buffer, body?: Buffer, tail?: Buffer): boolean {
     if (this.#isClosed()) throw closedError();
     this.#queue.push(frame);
     this.#queuedBytes += frame.length;
+    if (body !== undefined) {
+      this.#queue.push(body);
+      this.#queuedBytes += body.length;
+    }
+    if (tail !== undefined) {
+      this.#queue.push(tail);
+      this.#queuedBytes += tail.length;
+    }
     if (!this.#blocked) {
       if (this.#queuedBytes >= this.#flushThreshold) {
         this.flush();

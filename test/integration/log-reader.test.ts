@@ -7,6 +7,7 @@ import { DLSN } from '../../src/log/format/dlsn.js';
 import { LogError } from '../../src/log/log-error.js';
 import { LogMetadataStore } from '../../src/log/metadata/log-metadata-store.js';
 import { segmentPath } from '../../src/log/metadata/log-paths.js';
+import type { SegmentListCache } from '../../src/log/metadata/segment-list-cache.js';
 import { newInProgressSegment, TruncationStatus, type LogSegmentMetadata } from '../../src/log/metadata/log-segment-metadata.js';
 import { LogReader, type LogReaderOptions, type LogRecordWithDLSN, type ReadStart } from '../../src/log/reader/log-reader.js';
 import { dlsnNotLessThanTxId } from '../../src/log/reader/txid-search.js';
@@ -18,6 +19,10 @@ import { LogFixture, type WrittenRecord } from '../support/segment-fixture.js';
 class DeafMetadataStore extends LogMetadataStore {
   override listSegments(name: string, _watcher?: Watcher): Promise<LogSegmentMetadata[]> {
     return super.listSegments(name);
+  }
+
+  override listSegmentsCached(name: string, cache: SegmentListCache, options: { watcher?: Watcher; verify?: boolean } = {}): ReturnType<LogMetadataStore['listSegmentsCached']> {
+    return super.listSegmentsCached(name, cache, { ...(options.verify === undefined ? {} : { verify: options.verify }) });
   }
 }
 

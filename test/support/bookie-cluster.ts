@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Context } from 'mocha';
 import { startBookie, type Bookie } from '../../src/bookie/bookie.js';
-import { LedgerClient } from '../../src/ledger/ledger-client.js';
+import { LedgerClient, type LedgerClientOptions } from '../../src/ledger/ledger-client.js';
 import { ZkMetadataStore } from '../../src/metadata/zk/zk-metadata-store.js';
 import { zooKeeper } from './hooks.js';
 
@@ -13,8 +13,8 @@ export interface BookieCluster {
   readonly store: ZkMetadataStore;
   readonly ledgersRoot: string;
   readonly bookies: readonly Bookie[];
-  /** A new ledger client (closed by close()). */
-  client(): Promise<LedgerClient>;
+  /** A new ledger client (closed by close()), with `options` beyond its store and root. */
+  client(options?: Omit<LedgerClientOptions, 'store' | 'ledgersRoot'>): Promise<LedgerClient>;
   close(): Promise<void>;
 }
 
@@ -32,8 +32,8 @@ export async function startBookieCluster(ctx: Context, name: string, size = 3): 
     store,
     ledgersRoot: root,
     bookies,
-    client: async () => {
-      const c = await LedgerClient.open({ store, ledgersRoot: root });
+    client: async (options = {}) => {
+      const c = await LedgerClient.open({ ...options, store, ledgersRoot: root });
       clients.push(c);
       return c;
     },

@@ -13,6 +13,7 @@ import {
   type LogSegmentMetadata,
 } from '../../src/log/metadata/log-segment-metadata.js';
 import { completedName, inprogressName } from '../../src/log/metadata/log-segment-names.js';
+import { SegmentListCache } from '../../src/log/metadata/segment-list-cache.js';
 import { LocalMetadataStore } from '../../src/metadata/local/local-metadata-store.js';
 import type { MetadataStore, WatchEvent } from '../../src/metadata/metadata-store.js';
 import { joinPath } from '../../src/metadata/path.js';
@@ -256,6 +257,49 @@ function suite(name: string, open: (ctx: Context) => Promise<Backend>): void {
       expect(await logs.listSegments('t')).to.deep.equal([]);
       await rejectsWith(logs.deleteSegment('t', seg), 'SEGMENT_NOT_FOUND');
       await rejectsWith(logs.updateSegment('t', seg), 'SEGMENT_NOT_FOUND');
+    });
+
+    it('a cached listing reads only new or changed segment znodes and still sees every change', async () => {
+      const log = await logs.createLog('c');
+      await putSegments(store, log, Array.from({ length: 20 }, (_, i) => completedSegment(BigInt(i + 1))));
+      const cache = new SegmentListCache();
+      const list = async (verify = false): Promise<{ serialized: string[]; changed: boolean }> => {
+        const { segments, changed } = await logs.listSegmentsCached('c', cache, { verify });
+        const plain = await logs.listSegments('c');
+        expect(segments.map((x) => x.serialize()), 'the same as a full listing').to.deep.equal(plain.map((x) => x.serialize()));
+        return { serialized: segments.map((x) => x.serialize()), changed };
+      };
+      expect((await list()).serialized).to.have.length(20);
+      expect([cache.reads, cache.stats]).to.deep.equal([20, 0]);
+      // nothing changed: no segment znode is read nor stat'ed
+      expect((await list()).changed).to.equal(false);
+      expect([cache.reads, cache.stats]).to.deep.equal([20, 0]);
+      // a new segment: only it is read
+      await putSegments(store, log, [completedSegment(21n)]);
+      const added = await list();
+      expect([added.changed, added.serialized.length]).to.deep.equal([true, 21]);
+      expect([cache.reads, cache.stats]).to.deep.equal([21, 0]);
+      // a rewrite under the same name (delete + create, as DL marks truncation): found by the stats
+      await logs.updateSegment('c', completedSegment(3n).withTruncationStatus(TruncationStatus.TRUNCATED));
+      const rewritten = await list();
+      expect(rewritten.changed).to.equal(true);
+      expect(rewritten.serialized[2]).to.equal(completedSegment(3n).withTruncationStatus(TruncationStatus.TRUNCATED).serialize());
+      expect([cache.reads, cache.stats]).to.deep.equal([22, 21]);
+      // a rewrite in place (setData, as Java DL's updater does) moves no child: the verify listing finds it
+      const path = `${log.paths.ledgers}/${completedName(5n)}`;
+      const partial = completedSegment(5n).withTruncationStatus(TruncationStatus.PARTIALLY_TRUNCATED);
+      await store.set(path, Buffer.from(partial.serialize()));
+      expect((await logs.listSegmentsCached('c', cache)).changed, 'not seen without verify').to.equal(false);
+      const verified = await list(true);
+      expect(verified.changed).to.equal(true);
+      expect(verified.serialized[4]).to.equal(partial.serialize());
+      expect(cache.reads).to.equal(23);
+      // a deleted segment
+      await logs.deleteSegment('c', completedSegment(1n));
+      const deleted = await list();
+      expect([deleted.changed, deleted.serialized.length]).to.deep.equal([true, 20]);
+      expect(cache.reads).to.equal(23);
+      await rejectsWith(logs.listSegmentsCached('missing', new SegmentListCache()), 'LOG_NOT_FOUND');
     });
 
     it('getLogs hides reserved names', async () => {

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { bookkeeper, fromProtoInt64, fromProtoUint64 } from '../../src/proto/index.js';
-import { decodeAddRequest, decodeAddResponse, encodeAddRequest, encodeAddResponse } from '../../src/protocol/add-entry-codec.js';
+import { decodeAddRequest, decodeAddResponse, encodeAddRequest, encodeAddRequestParts, encodeAddResponse } from '../../src/protocol/add-entry-codec.js';
 import type { AddEntryRequest, AddEntryResponse } from '../../src/protocol/protocol-types.js';
 
 const key = Buffer.alloc(20, 0xab);
@@ -71,6 +71,17 @@ describe('ADD_ENTRY fast codec', () => {
       const decoded = decodeAddRequest(payload);
       if (decoded === undefined) return expect.fail('the fast codec did not decode the request');
       assertSameAsProtobufjs(payload, decoded);
+    }
+  });
+
+  it('encodes a request in parts around the caller\'s body, the same bytes in order', () => {
+    for (const request of requests.filter((r) => r.txnId <= SAFE)) {
+      const parts = encodeAddRequestParts(request, Number(request.txnId));
+      if (parts === undefined) return expect.fail('nothing was encoded');
+      expect(parts.body, 'the body itself, not a copy').to.equal(request.body);
+      const whole = Buffer.concat([parts.head, parts.body, ...(parts.tail === undefined ? [] : [parts.tail])]);
+      expect(whole).to.deep.equal(encodeAddRequest(request));
+      expect(reencodeRequest(payloadOf(whole))).to.deep.equal(payloadOf(whole));
     }
   });
 

@@ -96,6 +96,28 @@ describe('FrameWriter', () => {
     expect(link.writes).to.deep.equal([{ chunks: 3 }]);
   });
 
+  it('sends a frame given in parts, its large shared body by reference', async () => {
+    const writer = new FrameWriter(link.client);
+    const body = Buffer.alloc(20 * 1024, 7);
+    const head = (fill: number): Buffer => {
+      const h = Buffer.alloc(4 + 6, fill);
+      h.writeInt32BE(6 + body.length + 2, 0);
+      return h;
+    };
+    const tail = Buffer.from([8, 9]);
+    const received = receive(link.server, 2);
+    writer.write(head(1), body, tail);
+    writer.write(head(2), body, tail);
+    const frames = await received;
+    for (const [i, f] of frames.entries()) {
+      expect(f.subarray(0, 6)).to.deep.equal(Buffer.alloc(6, i + 1));
+      expect(f.subarray(6, 6 + body.length)).to.deep.equal(body);
+      expect(f.subarray(6 + body.length)).to.deep.equal(tail);
+    }
+    // [head 1, body, tail 1 + head 2 copied together, body, tail 2]
+    expect(link.writes).to.deep.equal([{ chunks: 5 }]);
+  });
+
   it('flushes inline each time 32 KiB have been queued', async () => {
     const writer = new FrameWriter(link.client);
     const frames = Array.from({ length: 100 }, (_, i) => frame(1020, i));

@@ -4,7 +4,7 @@
 // in one multi; segment start and completion are versioned multis, so a stale writer fails with
 // METADATA_CONFLICT and changes nothing.
 import { InvalidArgumentError, MetadataError } from '../../errors.js';
-import type { MetadataStore, MultiOp, MultiResult, NodeData, Watcher } from '../../metadata/metadata-store.js';
+import type { MetadataStore, MultiOp, MultiResult, NodeData, NodeStat, Watcher } from '../../metadata/metadata-store.js';
 import { joinPath, parentOf, validatePath } from '../../metadata/path.js';
 import { LogError } from '../log-error.js';
 import {
@@ -16,6 +16,7 @@ import {
 import { parseLogSegmentName } from './log-segment-names.js';
 import { validateLogName } from './log-names.js';
 import { DEFAULT_STREAM_NAME, logPaths, segmentPath, type LogPaths } from './log-paths.js';
+import { sameZnode, type CachedSegment, type SegmentListCache } from './segment-list-cache.js';
 
 export interface Versioned<T> {
   readonly value: T;
@@ -47,6 +48,9 @@ const LAYOUT_VERSION = -1;
 const EMPTY = new Uint8Array(0);
 const INT64_MIN = -(1n << 63n);
 const INT64_MAX = (1n << 63n) - 1n;
+
+/** A cached listing that raced a deletion lists again, this many times in all at most. */
+const MAX_LISTING_ATTEMPTS = 5;
 
 const ascii = (v: bigint): Buffer => Buffer.from(v.toString(), 'utf8');
 const max = (a: bigint, b: bigint): bigint => (a > b ? a : b);
@@ -146,34 +150,83 @@ export class LogMetadataStore {
    */
   async listSegments(name: string, watcher?: Watcher): Promise<LogSegmentMetadata[]> {
     const paths = this.paths(name);
-    let children: string[];
+    const children = await this.#segmentNames(name, paths, watcher);
+    const read = await Promise.all(children.map(async (c) => {
+      const path = segmentPath(paths, c);
+      const node = await this.#getOrNull(path);
+      return node === null ? null : parseLogSegmentMetadata(path, node.data);
+    }));
+    return checkedSegments(name, read);
+  }
+
+  /**
+   * listSegments reading only the segment znodes that are new or changed since `cache`'s last
+   * listing (segment-list-cache.ts), which it updates; `verify` stats every known znode (the
+   * periodic re-list). Resolves with the segments and whether they changed since that listing.
+   */
+  async listSegmentsCached(name: string, cache: SegmentListCache, options: { watcher?: Watcher; verify?: boolean } = {}): Promise<{ segments: LogSegmentMetadata[]; changed: boolean }> {
+    const paths = this.paths(name);
+    let watcher = options.watcher;
+    for (let attempt = 1; ; attempt++) {
+      const before = await this.#parentStat(name, paths);
+      const relist = watcher !== undefined || before.cversion !== cache.cversion || before.pzxid !== cache.pzxid;
+      const names = relist ? await this.#segmentNames(name, paths, watcher) : [...cache.byName.keys()];
+      watcher = undefined; // armed once
+      // the names are those of `before` only if nothing was created or deleted while they were listed
+      const exact = !relist || (await this.#parentStat(name, paths)).pzxid === before.pzxid;
+      const added = names.filter((n) => !cache.byName.has(n)).length;
+      const removed = cache.byName.size - (names.length - added);
+      const noRewrite = exact && cache.cversion >= 0 && removed === 0 && before.cversion - cache.cversion === added;
+      let changed = added > 0 || removed > 0;
+      const byName = new Map<string, CachedSegment>();
+      await Promise.all(names.map(async (c) => {
+        const path = segmentPath(paths, c);
+        const known = cache.byName.get(c);
+        if (known !== undefined && noRewrite && options.verify !== true) {
+          byName.set(c, known);
+          return;
+        }
+        if (known !== undefined) {
+          cache.stats++;
+          const stat = await this.#store.exists(path);
+          if (stat === null) return;
+          if (sameZnode(known, stat)) {
+            byName.set(c, known);
+            return;
+          }
+        }
+        cache.reads++;
+        const node = await this.#getOrNull(path);
+        if (node === null) return;
+        changed = true;
+        byName.set(c, { czxid: node.stat.czxid, mzxid: node.stat.mzxid, segment: parseLogSegmentMetadata(path, node.data) });
+      }));
+      // a znode deleted while listing (a roll completing inprogress_N as logrecs_N): this listing
+      // mixes two states of the log, the next one sees where it went
+      if (byName.size !== names.length && attempt < MAX_LISTING_ATTEMPTS) continue;
+      const segments = checkedSegments(name, [...byName.values()].map((e) => e.segment));
+      cache.byName = byName;
+      cache.cversion = before.cversion;
+      cache.pzxid = before.pzxid;
+      return { segments, changed: changed || byName.size !== names.length };
+    }
+  }
+
+  /** The segment names under `<root>/ledgers` (other children ignored); LOG_NOT_FOUND if it is missing. */
+  async #segmentNames(name: string, paths: LogPaths, watcher?: Watcher): Promise<string[]> {
     try {
-      children = await this.#store.children(paths.ledgers, watcher);
+      const children = await this.#store.children(paths.ledgers, watcher);
+      return children.filter((c) => parseLogSegmentName(c) !== undefined);
     } catch (err) {
       if (isCode(err, 'NO_NODE')) throw new LogError('LOG_NOT_FOUND', `log ${name} does not exist`, { cause: err });
       throw err;
     }
-    const read = await Promise.all(
-      children
-        .filter((c) => parseLogSegmentName(c) !== undefined)
-        .map(async (c) => {
-          const path = segmentPath(paths, c);
-          const node = await this.#getOrNull(path);
-          return node === null ? null : parseLogSegmentMetadata(path, node.data);
-        }),
-    );
-    const segments = read.filter((s): s is LogSegmentMetadata => s !== null).sort(compareLogSegments);
-    for (let i = 1; i < segments.length; i++) {
-      const prev = segments[i - 1] as LogSegmentMetadata;
-      const cur = segments[i] as LogSegmentMetadata;
-      if (prev.version >= 2 && cur.version >= 2 && prev.logSegmentSequenceNo + 1n !== cur.logSegmentSequenceNo) {
-        throw new LogError(
-          'LSSN_GAP',
-          `log ${name}: LSSN gap between segments ${prev.logSegmentSequenceNo} and ${cur.logSegmentSequenceNo}`,
-        );
-      }
-    }
-    return segments;
+  }
+
+  async #parentStat(name: string, paths: LogPaths): Promise<NodeStat> {
+    const stat = await this.#store.exists(paths.ledgers);
+    if (stat === null) throw new LogError('LOG_NOT_FOUND', `log ${name} does not exist`);
+    return stat;
   }
 
   /**
@@ -374,4 +427,20 @@ function parseLong(logName: string, path: string, data: Buffer): bigint {
     throw new LogError('INVALID_LOG_METADATA', `log ${logName}: ${path} holds ${JSON.stringify(text)}, not a decimal long`);
   }
   return v;
+}
+
+/** The segments read (null: deleted while listing), sorted; LSSN_GAP if two consecutive V2+ segments skip an LSSN. */
+function checkedSegments(name: string, read: readonly (LogSegmentMetadata | null)[]): LogSegmentMetadata[] {
+  const segments = read.filter((s): s is LogSegmentMetadata => s !== null).sort(compareLogSegments);
+  for (let i = 1; i < segments.length; i++) {
+    const prev = segments[i - 1] as LogSegmentMetadata;
+    const cur = segments[i] as LogSegmentMetadata;
+    if (prev.version >= 2 && cur.version >= 2 && prev.logSegmentSequenceNo + 1n !== cur.logSegmentSequenceNo) {
+      throw new LogError(
+        'LSSN_GAP',
+        `log ${name}: LSSN gap between segments ${prev.logSegmentSequenceNo} and ${cur.logSegmentSequenceNo}`,
+      );
+    }
+  }
+  return segments;
 }

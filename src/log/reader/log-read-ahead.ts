@@ -184,7 +184,8 @@ export class LogReadAhead {
     cursor.readAny = true;
     this.#next = last.dlsn.next();
     const base = cursor.startSequenceId - 1n;
-    this.#sink.deliver(records.map((r) => ({ dlsn: r.dlsn, txid: r.txid, payload: r.payload, position: r.position, sequenceId: base + BigInt(r.position) })));
+    this.#sink.deliver(records.every((r) => r.sequenceId !== undefined) ? records as readonly LogRecordWithDLSN[]
+      : records.map((r) => ({ dlsn: r.dlsn, txid: r.txid, payload: r.payload, position: r.position, sequenceId: base + BigInt(r.position) })));
   }
 
   /** Applies a new listing to the open segment: reopen once completed, fail on impossible changes. */
@@ -249,6 +250,8 @@ export class LogReadAhead {
     const handle = await ledgers.openLedger(segment.logSegmentId, { recover: false, ...(password === undefined ? {} : { password }) });
     const reader = new LogSegmentReader(handle, segment.logSegmentSequenceNo, {
       from: this.#next,
+      // records then carry their sequenceId: delivered as they are, shared with the other readers
+      ...(startSequenceId >= 0n ? { startSequenceId } : {}),
       readAheadEntries: batchEntries,
       enveloped: segment.envelopedEntries,
       logger,

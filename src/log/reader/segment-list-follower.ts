@@ -1,11 +1,13 @@
 // A reader's view of a log's segment list: a children watch on <root>/ledgers plus a periodic
 // re-list. Watches are one-shot and can be lost (session expiry, a failed re-arm), and a reader that
 // trusts them alone silently stops following the writer (§10.1, apache/distributedlog#244), so the
-// re-list is a safety net that runs whatever the watch does.
+// re-list is a safety net that runs whatever the watch does. Listings read only the segment znodes
+// that are new or changed (SegmentListCache); the periodic one also checks every known znode's stat.
 import { noopLogger, type Logger } from '../../util/logger.js';
 import { LogError } from '../log-error.js';
 import type { LogMetadataStore } from '../metadata/log-metadata-store.js';
 import type { LogSegmentMetadata } from '../metadata/log-segment-metadata.js';
+import { SegmentListCache } from '../metadata/segment-list-cache.js';
 
 export interface SegmentListFollowerOptions {
   /** Period of the safety-net re-list. */
@@ -27,8 +29,9 @@ export class SegmentListFollower {
   readonly #options: SegmentListFollowerOptions;
   readonly #logger: Logger;
   #segments: readonly LogSegmentMetadata[] = [];
-  /** The listing's content, to bump `version` only on real changes. */
-  #key = '';
+  readonly #cache = new SegmentListCache();
+  /** The next listing is the periodic one: it checks every known znode. */
+  #verify = false;
   #version = 0;
   #error: LogError | undefined;
   #watchArmed = false;
@@ -50,7 +53,10 @@ export class SegmentListFollower {
   async start(): Promise<readonly LogSegmentMetadata[]> {
     await this.refresh();
     if (this.#error) throw this.#error;
-    this.#timer = setInterval(() => void this.refresh(), this.#options.relistIntervalMs);
+    this.#timer = setInterval(() => {
+      this.#verify = true;
+      void this.refresh();
+    }, this.#options.relistIntervalMs);
     this.#timer.unref();
     return this.#segments;
   }
@@ -63,6 +69,11 @@ export class SegmentListFollower {
   /** Bumped on every change of the listing. */
   get version(): number {
     return this.#version;
+  }
+
+  /** Segment znodes read and stat'ed by the listings so far. */
+  get znodeReads(): { readonly reads: number; readonly stats: number } {
+    return { reads: this.#cache.reads, stats: this.#cache.stats };
   }
 
   /** The sticky listing error, if any. */
@@ -130,16 +141,17 @@ export class SegmentListFollower {
     // one outstanding watch at a time: it re-arms on the listing after it fired
     const watch = !this.#watchArmed;
     this.#watchArmed = true;
+    const verify = this.#verify;
+    this.#verify = false;
     try {
-      const segments = await this.#metadata.listSegments(this.#logName, watch ? this.#onWatch : undefined);
-      const key = segments.map((s) => `${s.znodeName()}=${s.serialize()}`).join('|');
-      if (key === this.#key) return;
-      this.#key = key;
+      const { segments, changed } = await this.#metadata.listSegmentsCached(this.#logName, this.#cache, { ...(watch ? { watcher: this.#onWatch } : {}), verify });
+      if (!changed) return;
       this.#segments = segments;
       this.#version += 1;
       this.#notify();
     } catch (err) {
       if (watch) this.#watchArmed = false;
+      if (verify) this.#verify = true;
       if (this.#ended()) return;
       if (err instanceof LogError) {
         this.#error = err;

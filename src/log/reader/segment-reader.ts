@@ -173,27 +173,51 @@ export class LogSegmentReader {
   #decode(entries: Entry[]): { records: ReadRecord[]; endOfStream: boolean } {
     const out: ReadRecord[] = [];
     for (const entry of entries) {
-      const bytes = this.#enveloped ? decodeEnvelopedEntry(entry.payload) : entry.payload;
-      const opts = this.#startSequenceId === undefined ? {} : { startSequenceId: this.#startSequenceId };
       // only the entry holding the start position has records before it
       const checkFrom = this.lssn === this.#from.logSegmentSequenceNo && entry.entryId <= this.#from.entryId;
-      for (const r of readEntryRecords(bytes, opts)) {
-        const dlsn = new DLSN(this.lssn, entry.entryId, r.slotId);
-        if (checkFrom && dlsn.compare(this.#from) < 0) continue;
-        if (isEndOfStream(r)) {
+      for (const r of this.#decoded(entry)) {
+        if (checkFrom && r.record.dlsn.compare(this.#from) < 0) continue;
+        if (r.kind === 'end-of-stream') {
           this.#endOfStream = true;
           this.#prefetch = undefined;
           return { records: out, endOfStream: true };
         }
-        if (isControl(r)) continue;
-        out.push(r.sequenceId === undefined
-          ? { dlsn, txid: r.txid, payload: r.payload, position: r.position }
-          : { dlsn, txid: r.txid, payload: r.payload, position: r.position, sequenceId: r.sequenceId });
+        if (r.kind === 'user') out.push(r.record);
       }
     }
     return { records: out, endOfStream: false };
   }
+
+  /**
+   * The entry's records, decoded once for every reader of it in this process: readers of one log
+   * get the same Entry objects from the shared reads, and then the same (read-only) records.
+   */
+  #decoded(entry: Entry): readonly DecodedRecord[] {
+    const key = `${this.lssn}:${this.#startSequenceId}:${this.#enveloped}`;
+    const cached = decodedEntries.get(entry);
+    if (cached?.key === key) return cached.records;
+    const bytes = this.#enveloped ? decodeEnvelopedEntry(entry.payload) : entry.payload;
+    const opts = this.#startSequenceId === undefined ? {} : { startSequenceId: this.#startSequenceId };
+    const records: DecodedRecord[] = [];
+    for (const r of readEntryRecords(bytes, opts)) {
+      const dlsn = new DLSN(this.lssn, entry.entryId, r.slotId);
+      const record: ReadRecord = r.sequenceId === undefined
+        ? { dlsn, txid: r.txid, payload: r.payload, position: r.position }
+        : { dlsn, txid: r.txid, payload: r.payload, position: r.position, sequenceId: r.sequenceId };
+      records.push({ kind: isEndOfStream(r) ? 'end-of-stream' : isControl(r) ? 'control' : 'user', record });
+    }
+    decodedEntries.set(entry, { key, records });
+    return records;
+  }
 }
+
+interface DecodedRecord {
+  readonly kind: 'user' | 'control' | 'end-of-stream';
+  readonly record: ReadRecord;
+}
+
+/** Entries decoded by some segment reader, with what they were decoded for (segment, sequence ids, envelope). */
+const decodedEntries = new WeakMap<Entry, { readonly key: string; readonly records: readonly DecodedRecord[] }>();
 
 function maxOf(a: bigint, b: bigint): bigint {
   return a > b ? a : b;
