@@ -114,6 +114,36 @@ function ownershipLockSuite<S extends MetadataStore>(backend: Backend<S>): void 
       expect(parseMemberName(names[0]!)?.clientId).to.equal('writer-a');
     });
 
+    it('an abort that lands while the wait is being set up still ends the wait and removes the member', async () => {
+      const storeA = await client();
+      const a = lock(storeA, 'writer-a');
+      await a.acquire(0);
+      const storeB = await client();
+      const controller = new AbortController();
+      const reason = new Error('gave up');
+      // the abort fires while the waiter asks for its watch, before it listens for the abort
+      const racing = new Proxy(storeB, {
+        get(target, key) {
+          if (key === 'exists') {
+            return async (...args: Parameters<MetadataStore['exists']>) => {
+              const stat = await target.exists(...args);
+              controller.abort(reason);
+              return stat;
+            };
+          }
+          const value: unknown = Reflect.get(target, key);
+          return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+        },
+      });
+      const b = lock(racing, 'writer-b');
+      const outcome = await Promise.race([
+        b.acquire(-1, controller.signal).then(() => 'acquired', (err: unknown) => err),
+        new Promise((resolve) => { setTimeout(() => { resolve('still waiting'); }, 5000).unref(); }),
+      ]);
+      expect(outcome).to.equal(reason);
+      expect((await members(storeA)).map((n) => parseMemberName(n)?.clientId)).to.deep.equal(['writer-a']);
+    });
+
     it('gives the lock to a waiter promptly when the owner releases', async () => {
       const storeA = await client();
       const a = lock(storeA, 'writer-a');

@@ -217,6 +217,8 @@ export class OwnershipLock extends EventEmitter<{ lost: [error: LogError] }> {
         if (remaining !== Infinity) timer = setTimeout(() => { this.#wake?.(); }, remaining);
         const onAbort = (): void => { this.#wake?.(); };
         signal?.addEventListener('abort', onAbort, { once: true });
+        // an abort during the awaits above fired no listener: wake now, the loop's check throws
+        if (signal?.aborted === true) onAbort();
         try {
           await woken;
         } finally {
