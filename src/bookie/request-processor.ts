@@ -9,6 +9,7 @@
 //   the ledger got fenced is refused: a fenced writer never gets an ack for data written after it.
 import { statfs } from 'node:fs/promises';
 import type { Logger } from '../util/logger.js';
+import { RateLimitedLog } from '../util/rate-limited-log.js';
 import { readEntryHeader, ENTRY_HEADER_SIZE } from '../protocol/bk-entry-envelope.js';
 import type {
   AddEntryRequest, AddEntryResponse, DecodedRequest, ReadEntryRequest, ReadEntryResponse, ReadLacRequest, ReadLacResponse,
@@ -59,9 +60,12 @@ export class RequestProcessor {
   readonly #fencing = new Map<bigint, Promise<void>>();
   /** The latest journal append: FORCE_LEDGER completes when it is synced. */
   #lastAppend: Promise<void> = Promise.resolve();
+  /** A failed journal group fails every add in it: one line a second, not one per add. */
+  readonly #journalErrors: RateLimitedLog;
 
   constructor(ctx: ProcessorContext) {
     this.#ctx = ctx;
+    this.#journalErrors = new RateLimitedLog(ctx.logger);
   }
 
   process(req: DecodedRequest): Promise<Response> {
@@ -151,7 +155,7 @@ export class RequestProcessor {
       journaled.push(this.#append({ type: 'addEntry', ledgerId, entryId, entry: req.body }));
       const synced = journaled.length === 1 ? journaled[0] as Promise<void> : Promise.all(journaled);
       return synced.then(() => answer('EOK'), (err: unknown) => {
-        this.#ctx.logger.error({ err, ledgerId, entryId }, 'journal write failed');
+        this.#journalErrors.error('add', { err, ledgerId, entryId }, 'journal write failed');
         return answer('EIO');
       });
     };
@@ -201,7 +205,7 @@ export class RequestProcessor {
       await Promise.all(journaled);
       return 'EOK';
     } catch (err) {
-      this.#ctx.logger.error({ err, ledgerId }, 'journal write of a fence failed');
+      this.#journalErrors.error('fence', { err, ledgerId }, 'journal write of a fence failed');
       return 'EIO';
     }
   }
@@ -291,7 +295,7 @@ export class RequestProcessor {
       await Promise.all(journaled);
       return answer('EOK');
     } catch (err) {
-      this.#ctx.logger.error({ err, ledgerId }, 'journal write of an explicit LAC failed');
+      this.#journalErrors.error('lac', { err, ledgerId }, 'journal write of an explicit LAC failed');
       return answer('EIO');
     }
   }
