@@ -17,6 +17,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import { MAX_LOG_ID, locationLogId, locationOffset, readLocation, writeLocation, type Location, type EntryLogRecord } from './entry-log.js';
+import { checkIndexFile, verifyIndex } from './index-check.js';
 import { StorageError, ioError } from './storage-error.js';
 
 export interface LedgerState {
@@ -144,6 +145,8 @@ export class LedgerIndex {
 
   static async open(dir: string): Promise<LedgerIndex> {
     const indexDir = path.join(dir, 'index');
+    // LMDB crashes the process on a damaged file: check it first (index-check.ts)
+    if (await checkIndexFile(indexDir)) await verifyIndex(indexDir, dir);
     try {
       await mkdir(indexDir, { recursive: true, mode: 0o700 });
       return new LedgerIndex(open({ path: indexDir, maxDbs: 4 }));

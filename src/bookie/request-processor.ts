@@ -50,6 +50,7 @@ function storageStatus(err: unknown): StatusCode {
     case 'CORRUPT_ENTRY':
     case 'STORAGE_IO':
     case 'STORAGE_CLOSED':
+    case 'INDEX_CORRUPT':
       return 'EIO';
   }
 }
