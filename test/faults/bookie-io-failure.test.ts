@@ -67,7 +67,9 @@ describe('a bookie whose journal write fails (real ZooKeeper)', function () {
     await bookie?.close();
     client?.close();
     const lines: { fields: Record<string, unknown>; message: string }[] = [];
-    const capture = (fields: Record<string, unknown>, message = ''): void => { lines.push({ fields, message }); };
+    const capture = (fields: object | string, message = ''): void => {
+      if (typeof fields === 'object') lines.push({ fields: fields as Record<string, unknown>, message });
+    };
     const logger: Logger = { debug: () => undefined, info: () => undefined, warn: capture, error: capture };
     const disk = { failing: false };
     bookie = await startBookie({
