@@ -268,8 +268,17 @@ async function catchUp(): Promise<void> {
       const history = histories.get(logName) as History;
       const reader = await (await ns.openLog(logName)).openReader();
       const deadline = Date.now() + 60_000;
-      while (history.readCount(`catch-up ${logName}`) < history.ackedCount && Date.now() < deadline) {
-        for (const r of await reader.readBulk(1000, { waitMs: 1000 })) history.read(`catch-up ${logName}`, r.payload.toString(), r.txid, r.dlsn);
+      // until every acknowledged record was read: records written but never acknowledged (a
+      // writer that failed) are read too, so a count of reads may reach the acks too early
+      const unread = new Set(history.ackedKeys());
+      for (let idle = 0; Date.now() < deadline && (unread.size > 0 || idle < 2);) {
+        const batch = await reader.readBulk(1000, { waitMs: 1000 });
+        for (const r of batch) {
+          const key = r.payload.toString();
+          history.read(`catch-up ${logName}`, key, r.txid, r.dlsn);
+          unread.delete(key);
+        }
+        idle = batch.length === 0 ? idle + 1 : 0;
       }
       await reader.close();
     }
