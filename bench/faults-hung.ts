@@ -60,7 +60,9 @@ async function paced(w: LogWriter, ms: number): Promise<void> {
 /** A tailing reader noting ack→read latencies into `into` until stopped. */
 function tail(from: DistributedLog, into: { latencies: number[] }, state: { stop: boolean }): Promise<void> {
   return (async () => {
-    const reader = await from.openReader();
+    // at the tail: what was written before is not what this measures
+    const last = await from.getLastDLSN().catch(() => undefined);
+    const reader = await from.openReader(last === undefined ? {} : { from: last.next() });
     try {
       while (!state.stop) {
         for (const r of await reader.readBulk(1000, { waitMs: 100 })) {
