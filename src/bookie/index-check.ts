@@ -5,7 +5,8 @@
 //    can have, and a file long enough for the last page the newest meta names;
 // 2. a child process (where a crash is only an exit signal) opens the index read-only and walks
 //    every database: keys in order and of their fixed sizes, as many rows as LMDB counts, values
-//    well formed, every location pointing at the record of its own entry in an entry log.
+//    well formed, every location pointing at the record of its own entry in an entry log (a
+//    damaged record there is the entry log's damage, counted and left to reads: CORRUPT_ENTRY).
 //    It costs a process start plus a read of each record's header (measured in docs/operations.md).
 // Either failing refuses the start with INDEX_CORRUPT naming the file; nothing is repaired.
 import { execFile } from 'node:child_process';
@@ -93,11 +94,14 @@ const VERIFY_SCRIPT = `
 const { openSync, readSync } = require('node:fs');
 const { join } = require('node:path');
 const { open } = require(process.argv[1]);
-const [, , dir, logDir, logsJson, headerSize, recordHeaderSize] = process.argv;
+const { crc32c } = require(process.argv[2]);
+const [, , , dir, logDir, logsJson, headerSize, recordHeaderSize] = process.argv;
 const logs = JSON.parse(logsJson);
 const fds = new Map();
 const header = Buffer.alloc(Number(recordHeaderSize));
 const fail = (reason) => { process.stdout.write(reason); process.exit(3); };
+const MAX_RECORD = 64 << 20;
+let damaged = 0;
 const root = open({ path: dir, maxDbs: 4, readOnly: true });
 const bin = { keyEncoding: 'binary', encoding: 'binary' };
 const checks = {
@@ -106,13 +110,23 @@ const checks = {
     const logId = v.readUInt32BE(0), offset = v.readUInt32BE(4), name = logId.toString(16) + '.log';
     const size = logs[logId];
     if (size === undefined) return 'a location in entry log ' + name + ', which does not exist';
-    if (offset < Number(headerSize) || offset + header.length > size) return 'a location past the end of entry log ' + name;
-    // the record there must be this entry: a flipped key or value points elsewhere
+    if (offset < Number(headerSize)) return 'a location inside the header of entry log ' + name;
+    if (offset + header.length > size) { damaged++; return; }
+    // the record there must be this entry's: a flipped key or value points elsewhere
     let fd = fds.get(logId);
     if (fd === undefined) fds.set(logId, fd = openSync(join(logDir, name), 'r'));
     readSync(fd, header, 0, header.length, offset);
-    if (!header.subarray(8, 24).equals(k)) return 'a location whose record in ' + name + ' at ' + offset + ' is another entry';
-    if (offset + header.length + header.readUInt32BE(0) > size) return 'a location whose record runs past the end of ' + name;
+    const length = header.readUInt32BE(0);
+    const fits = offset + header.length + length <= size;
+    if (header.subarray(8, 24).equals(k) && fits) return;
+    // an intact record of another entry: the index is wrong; a damaged record: the entry log is,
+    // and reads of it answer CORRUPT_ENTRY (the client asks another replica) as for any damage
+    if (fits && length <= MAX_RECORD) {
+      const record = Buffer.alloc(header.length + length);
+      readSync(fd, record, 0, record.length, offset);
+      if (crc32c(record.subarray(8)) === record.readUInt32BE(4)) return 'a location pointing at the record of another entry in ' + name + ' at ' + offset;
+    }
+    damaged++;
   },
   ledgers: (k, v) => {
     if (k.length !== 8 || v.length < 6 || v[0] !== 1) return 'a ledger state of the wrong shape';
@@ -139,21 +153,29 @@ for (const [name, check] of Object.entries(checks)) {
   if (rows !== counted) fail(name + ': ' + rows + ' rows readable of the ' + counted + ' it counts');
   total += rows;
 }
-process.stdout.write(String(total));
+process.stdout.write(total + ' ' + damaged);
 `;
 
+export interface IndexVerification {
+  readonly rows: number;
+  /** Locations whose entry-log record is damaged (not the index): reads of them fail with CORRUPT_ENTRY. */
+  readonly damagedRecords: number;
+}
+
 /**
- * Check 2, in a child process: resolves with the number of index rows, or rejects with
- * INDEX_CORRUPT (also when LMDB crashed the child).
+ * Check 2, in a child process: resolves with what it walked, or rejects with INDEX_CORRUPT (also
+ * when LMDB crashed the child).
  */
-export async function verifyIndex(indexDir: string, logDir: string): Promise<number> {
+export async function verifyIndex(indexDir: string, logDir: string): Promise<IndexVerification> {
   const file = path.join(indexDir, 'data.mdb');
-  const lmdb = createRequire(import.meta.url).resolve('lmdb');
-  const args = ['-e', VERIFY_SCRIPT, lmdb, indexDir, logDir, JSON.stringify(await logSizes(logDir)), String(LOG_HEADER_SIZE), String(RECORD_HEADER_SIZE)];
+  const require = createRequire(import.meta.url);
+  const args = ['-e', VERIFY_SCRIPT, require.resolve('lmdb'), require.resolve('@node-rs/crc32'), indexDir, logDir,
+    JSON.stringify(await logSizes(logDir)), String(LOG_HEADER_SIZE), String(RECORD_HEADER_SIZE)];
   return new Promise((resolve, reject) => {
     execFile(process.execPath, args, { timeout: VERIFY_TIMEOUT_MS, maxBuffer: 1 << 20, env: { ...process.env, NODE_OPTIONS: '' } }, (err, stdout, stderr) => {
       if (err === null) {
-        resolve(Number(stdout));
+        const [rows, damagedRecords] = stdout.split(' ').map(Number);
+        resolve({ rows: rows ?? 0, damagedRecords: damagedRecords ?? 0 });
         return;
       }
       const { code, signal } = err as { code?: number | string; signal?: string };
