@@ -135,6 +135,7 @@ async function writeLane(logName: string): Promise<void> {
     } catch {
       faults.set('writer reopened', (faults.get('writer reopened') ?? 0) + 1);
       await writer?.abort().catch(() => undefined);
+      await sleep(200); // a writer cut off from ZooKeeper fails at once: do not spin
     } finally {
       await ns?.close().catch(() => undefined);
     }
