@@ -1,12 +1,20 @@
 // A randomized fault run: a real ZooKeeper, four bookie processes each behind a fault proxy, two
-// writers and two tailing readers (each client reaching ZooKeeper through another proxy, the
-// bookies through a third), E3 W3 A2. Faults are drawn from a seeded PRNG, one bookie at a time:
-// SIGSTOP, SIGKILL + restart, blackhole, reset, delay; ZooKeeper blackholed for the clients or the
-// bookies (shorter than their sessions). A writer that fails is reopened. At the end everything is
-// healed, each log is read back from its start and the history checker runs; the table says what
-// was injected and found, and the exit code is 1 on any violation.
+// writers and two tailing readers (each writer reaching ZooKeeper through a proxy of its own, the
+// readers through another, the bookies through a third), E3 W3 A2. Faults come one at a time,
+// drawn round by round from a seeded shuffle of every kind, so that a one-minute run injects each
+// kind at least once: a bookie SIGSTOPped, SIGKILLed + restarted, blackholed, reset, delayed; its
+// disk filled (each bookie dir is a small tmpfs: the bookie turns read-only, is SIGKILLed and
+// restarted on the full disk, must start read-only, then turn writable once space frees; needs
+// root, otherwise reported as not run); ZooKeeper blackholed for the clients or the bookies
+// (shorter than their sessions); a writer cut off from ZooKeeper past its session while a second
+// writer takes the log over (the history checker's fencing rule). A writer that fails is
+// reopened. At the end everything is healed, each log is read back from its start and the history
+// checker runs; the table says what was injected (every kind, with its count) and found, and the
+// exit code is 1 on any violation.
 //   npm run chaos -- --minutes 2 --seed 1
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -35,16 +43,52 @@ const dir = mkdtempSync(path.join(os.tmpdir(), 'dlog-chaos-'));
 const zk = await startZooKeeper({ forceSync: false });
 const clientZk = await FaultProxy.start(zk.connectString);
 const bookieZk = await FaultProxy.start(zk.connectString);
+/** Each writer lane's own way to ZooKeeper, so that one writer alone can be cut off. */
+const writerZk = new Map<string, FaultProxy>();
+for (const logName of LOGS) writerZk.set(logName, await FaultProxy.start(zk.connectString));
+
+/** Each bookie's dir on a tmpfs of its own (size TMPFS_MB) when mounting works (root). */
+const TMPFS_MB = 128;
+const mounts: string[] = [];
+function mountTmpfs(at: string): boolean {
+  mkdirSync(at, { recursive: true });
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${TMPFS_MB}m`, 'tmpfs', at], { stdio: 'ignore' });
+    mounts.push(at);
+    return true;
+  } catch {
+    return false;
+  }
+}
+/** Writes zeros into `file` until the disk is full. */
+function fillDisk(file: string): void {
+  const fd = openSync(file, 'w');
+  try {
+    for (const chunk of [Buffer.alloc(1 << 20), Buffer.alloc(4096)]) {
+      try {
+        for (;;) writeSync(fd, chunk);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
+      }
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
 const ledgersRoot = '/chaos-ledgers';
 const nsRoot = '/chaos-ns';
 const proxies: FaultProxy[] = [];
 const bookies: BookieProcess[] = [];
+let diskFaults = true;
 for (let i = 0; i < 4; i++) {
   const port = await freePort();
   const proxy = await FaultProxy.start({ host: '127.0.0.1', port });
   proxies.push(proxy);
+  const mount = path.join(dir, `disk-${i}`);
+  diskFaults &&= mountTmpfs(mount);
   bookies.push(await startBookieProcess({
-    metadata: `zk://${bookieZk.address}${ledgersRoot}`, dir: path.join(dir, `bookie-${i}`), port, bookieId: proxy.address, sessionTimeoutMs: 6000,
+    metadata: `zk://${bookieZk.address}${ledgersRoot}`, dir: path.join(mount, 'bookie'), port, bookieId: proxy.address, sessionTimeoutMs: 6000,
+    extraArgs: ['--disk-check-interval-ms', '500'],
   }));
 }
 const setup = await ZkMetadataStore.connect(zk.connectString);
@@ -52,7 +96,14 @@ await setup.create(nsRoot, Buffer.from(`1\nBKDL\n${JSON.stringify({ 2: { str: le
 await setup.close();
 const uri = `zk://${clientZk.address}${nsRoot}`;
 
-const faults = new Map<string, number>();
+const FAULT_KINDS = [
+  'SIGSTOP bookie', 'SIGKILL bookie', 'blackhole bookie', 'reset bookie', 'delay bookie', 'disk full bookie',
+  'blackhole ZooKeeper (clients)', 'blackhole ZooKeeper (bookies)', 'writer fenced (cut off from ZooKeeper)',
+] as const;
+type FaultKind = typeof FAULT_KINDS[number];
+const faults = new Map<string, number>(FAULT_KINDS.map((k) => [k, 0]));
+/** The name each log's writer lane writes under now (its generation), for the fencing fault. */
+const currentWriter = new Map<string, string>();
 const histories = new Map(LOGS.map((l) => [l, new History()]));
 const stalls = { write: 0, read: 0 };
 const state = { running: true };
@@ -64,10 +115,11 @@ async function writeLane(logName: string): Promise<void> {
   const history = histories.get(logName) as History;
   for (let generation = 0; running(); generation++) {
     const name = `${logName}/g${generation}`;
+    currentWriter.set(logName, name);
     let ns: Namespace | undefined;
     let writer: LogWriter | undefined;
     try {
-      ns = await Namespace.open(uri, { sessionTimeoutMs: CLIENT_SESSION_MS });
+      ns = await Namespace.open(`zk://${(writerZk.get(logName) as FaultProxy).address}${nsRoot}`, { sessionTimeoutMs: CLIENT_SESSION_MS });
       writer = await (await ns.openLog(logName, { create: true })).openWriter({ lockTimeoutMs: 30_000 });
       let txid = writer.lastTxId + 1n;
       let lastAck = Date.now();
@@ -83,6 +135,7 @@ async function writeLane(logName: string): Promise<void> {
     } catch {
       faults.set('writer reopened', (faults.get('writer reopened') ?? 0) + 1);
       await writer?.abort().catch(() => undefined);
+      await sleep(200); // a writer cut off from ZooKeeper fails at once: do not spin
     } finally {
       await ns?.close().catch(() => undefined);
     }
@@ -120,14 +173,73 @@ async function tailLane(logName: string): Promise<void> {
   }
 }
 
-/** Injects one fault at a time, each for FAULT_MS, until the run ends. */
+/**
+ * A disk-full fault: fill the bookie's tmpfs (its adds fail, it turns read-only), SIGKILL it and
+ * restart it on the full disk (it must start read-only), free the space (it turns writable).
+ */
+async function diskFull(i: number): Promise<void> {
+  const bookie = bookies[i] as BookieProcess;
+  const filler = path.join(dir, `disk-${i}`, 'filler');
+  fillDisk(filler);
+  await sleep(FAULT_MS);
+  await bookie.kill();
+  try {
+    await bookie.restart();
+  } catch (err) {
+    faults.set('disk full: no start on the full disk', (faults.get('disk full: no start on the full disk') ?? 0) + 1);
+    process.stderr.write(`chaos: bookie ${i} did not start on its full disk: ${String(err)}\n`);
+  }
+  rmSync(filler);
+  if (!bookie.running) await bookie.restart();
+}
+
+/**
+ * A fencing fault: the log's writer loses ZooKeeper (its own proxy blackholed) while it still
+ * reaches the bookies; a second writer, direct to ZooKeeper, waits for the first one's session
+ * to expire, takes the lock, recovers and fences the segment, writes, and closes. The first
+ * writer must get no acknowledgement after the second one's first (history: afterFencing).
+ */
+async function fenceWriter(logName: string): Promise<void> {
+  const proxy = writerZk.get(logName) as FaultProxy;
+  const history = histories.get(logName) as History;
+  const fenced = currentWriter.get(logName);
+  proxy.set({ kind: 'blackhole' });
+  const ns = await Namespace.open(`zk://${zk.connectString}${nsRoot}`);
+  try {
+    const writer = await (await ns.openLog(logName, { create: true })).openWriter({ lockTimeoutMs: 4 * CLIENT_SESSION_MS });
+    const name = `${logName}/usurper-${faults.get('writer fenced (cut off from ZooKeeper)')}`;
+    if (fenced !== undefined) history.fenced(fenced, name);
+    let txid = writer.lastTxId + 1n;
+    for (let seq = 0; seq < 50; seq++) {
+      const key = recordKey(name, seq);
+      const id = txid++;
+      history.attempted(key, id);
+      history.acked(key, await writer.asyncWrite({ txid: id, payload: Buffer.from(key) }));
+    }
+    await writer.close();
+  } finally {
+    await ns.close();
+    proxy.heal();
+  }
+}
+
+/** Injects one fault at a time, each for FAULT_MS, until the run ends: each round every kind once, in a seeded order. */
 async function faultLane(): Promise<void> {
+  let round: FaultKind[] = [];
   while (running()) {
-    await sleep(1000 + random() * 2000);
+    await sleep(500 + random() * 1000);
+    if (!running()) break;
+    if (round.length === 0) {
+      round = FAULT_KINDS.filter((k) => diskFaults || k !== 'disk full bookie');
+      for (let j = round.length - 1; j > 0; j--) {
+        const k = Math.floor(random() * (j + 1));
+        [round[j], round[k]] = [round[k] as FaultKind, round[j] as FaultKind];
+      }
+    }
+    const kind = round.shift() as FaultKind;
     const i = Math.floor(random() * bookies.length);
     const bookie = bookies[i] as BookieProcess;
     const proxy = proxies[i] as FaultProxy;
-    const kind = pick(['SIGSTOP bookie', 'SIGKILL bookie', 'blackhole bookie', 'reset bookie', 'delay bookie', 'blackhole ZooKeeper (clients)', 'blackhole ZooKeeper (bookies)']);
     faults.set(kind, (faults.get(kind) ?? 0) + 1);
     switch (kind) {
       case 'SIGSTOP bookie': bookie.pause(); await sleep(FAULT_MS); bookie.resume(); break;
@@ -135,8 +247,16 @@ async function faultLane(): Promise<void> {
       case 'blackhole bookie': proxy.set({ kind: 'blackhole' }); await sleep(FAULT_MS); proxy.heal(); break;
       case 'reset bookie': proxy.set({ kind: 'reset' }); await sleep(200); proxy.heal(); break;
       case 'delay bookie': proxy.set({ kind: 'delay', ms: 200 }); await sleep(FAULT_MS); proxy.heal(); break;
-      case 'blackhole ZooKeeper (clients)': clientZk.set({ kind: 'blackhole' }); await sleep(FAULT_MS); clientZk.heal(); break;
+      case 'disk full bookie': await diskFull(i); break;
+      case 'blackhole ZooKeeper (clients)':
+        clientZk.set({ kind: 'blackhole' });
+        for (const p of writerZk.values()) p.set({ kind: 'blackhole' });
+        await sleep(FAULT_MS);
+        clientZk.heal();
+        for (const p of writerZk.values()) p.heal();
+        break;
       case 'blackhole ZooKeeper (bookies)': bookieZk.set({ kind: 'blackhole' }); await sleep(FAULT_MS); bookieZk.heal(); break;
+      case 'writer fenced (cut off from ZooKeeper)': await fenceWriter(pick(LOGS)); break;
     }
   }
 }
@@ -149,8 +269,17 @@ async function catchUp(): Promise<void> {
       const history = histories.get(logName) as History;
       const reader = await (await ns.openLog(logName)).openReader();
       const deadline = Date.now() + 60_000;
-      while (history.readCount(`catch-up ${logName}`) < history.ackedCount && Date.now() < deadline) {
-        for (const r of await reader.readBulk(1000, { waitMs: 1000 })) history.read(`catch-up ${logName}`, r.payload.toString(), r.txid, r.dlsn);
+      // until every acknowledged record was read: records written but never acknowledged (a
+      // writer that failed) are read too, so a count of reads may reach the acks too early
+      const unread = new Set(history.ackedKeys());
+      for (let idle = 0; Date.now() < deadline && (unread.size > 0 || idle < 2);) {
+        const batch = await reader.readBulk(1000, { waitMs: 1000 });
+        for (const r of batch) {
+          const key = r.payload.toString();
+          history.read(`catch-up ${logName}`, key, r.txid, r.dlsn);
+          unread.delete(key);
+        }
+        idle = batch.length === 0 ? idle + 1 : 0;
       }
       await reader.close();
     }
@@ -170,7 +299,7 @@ await catchUp();
 const reports: HistoryReport[] = LOGS.map((l) => (histories.get(l) as History).check([`catch-up ${l}`]));
 const total = (k: keyof Omit<HistoryReport, 'violations'>): number => reports.reduce((n, r) => n + r[k], 0);
 const rows: [string, string][] = [
-  ...[...faults].sort().map(([k, n]): [string, string] => [`faults: ${k}`, String(n)]),
+  ...[...faults].map(([k, n]): [string, string] => [`faults: ${k}`, k === 'disk full bookie' && !diskFaults ? 'not run (a tmpfs needs root)' : String(n)]),
   ['records acked', String(total('acked'))],
   ['lost', String(total('lost'))],
   ['duplicated', String(total('duplicated'))],
@@ -187,8 +316,9 @@ const violations = reports.flatMap((r) => r.violations);
 for (const v of violations) process.stdout.write(`VIOLATION ${v.kind}: ${v.detail}\n`);
 
 await killAllBookieProcesses();
-for (const p of [...proxies, clientZk, bookieZk]) await p.close();
+for (const p of [...proxies, clientZk, bookieZk, ...writerZk.values()]) await p.close();
 await zk.stop();
+for (const m of mounts) execFileSync('umount', [m]);
 rmSync(dir, { recursive: true, force: true });
 process.stdout.write(violations.length === 0 && total('acked') > 0 ? 'chaos: no violations\n' : 'chaos: FAILED\n');
 process.exit(violations.length === 0 && total('acked') > 0 ? 0 : 1);

@@ -20,7 +20,7 @@ import { BookieMetrics } from './bookie-metrics.js';
 import { BookieServer } from './bookie-server.js';
 import { checkDirLayout } from './dir-layout.js';
 import { SecurityPolicy, type BookieTlsOptions } from './connection-security.js';
-import { DiskMonitor } from './disk-monitor.js';
+import { anyDiskOver, DiskMonitor } from './disk-monitor.js';
 import type { GcReport } from './garbage-collector.js';
 import { Journal, type JournalOptions, type JournalRecord, type JournalStats } from './journal.js';
 import { LacTracker } from './lac-tracker.js';
@@ -291,8 +291,23 @@ export async function startBookie(options: BookieOptions): Promise<Bookie> {
       })().finally(() => { checkpointing = undefined; });
       return checkpointing;
     };
-    await checkpoint();
-    cleanups.push(() => checkpoint());
+    // On a full disk the start-up flush fails inside LMDB, and closing LMDB after that waits
+    // forever: the bookie starts read-only instead, the replayed records served from its write
+    // cache (and still in the journal), and flushes them once space frees.
+    let diskFull = false;
+    let startFlushPending = await anyDiskOver([journalDir, ...ledgerDirs], threshold);
+    if (startFlushPending) {
+      logger.warn({ threshold }, 'disk usage over the threshold at start: starting read-only, the start-up flush waits for space');
+    } else {
+      try {
+        await checkpoint();
+      } catch (err) {
+        startFlushPending = true;
+        logger.error({ err }, 'the start-up flush failed: starting read-only until a flush succeeds');
+      }
+    }
+    // a close on a still-full disk skips the flush for the same reason; the journal keeps the records
+    cleanups.push(() => (startFlushPending && diskFull ? undefined : checkpoint()));
 
     const store = typeof options.metadata === 'string'
       ? await openMetadataStore(options.metadata, {
@@ -309,15 +324,19 @@ export async function startBookie(options: BookieOptions): Promise<Bookie> {
     // read-only while the disk is over its threshold, and for good (until a restart) once a
     // journal or storage write failed: never registered writable while answering EIO; or because
     // an operator asked (admin endpoint)
-    let readOnly = false;
-    let diskFull = false;
+    let readOnly = startFlushPending;
     let writeFailure = false;
     let forcedReadOnly = false;
     /** Set once registered; a failure before that only sets `readOnly`, which registration reads. */
     const registered: { current?: Registration } = {};
     const applyMode = async (): Promise<void> => {
-      readOnly = diskFull || writeFailure || forcedReadOnly;
+      readOnly = diskFull || writeFailure || forcedReadOnly || startFlushPending;
       await registered.current?.setReadOnly(readOnly);
+    };
+    const finishStartFlush = async (): Promise<void> => {
+      await checkpoint();
+      startFlushPending = false;
+      logger.info({}, 'the start-up flush is done');
     };
     const onWriteFailure = (err: unknown): void => {
       if (writeFailure) return;
@@ -348,6 +367,8 @@ export async function startBookie(options: BookieOptions): Promise<Bookie> {
       intervalMs: options.diskCheckIntervalMs ?? 10_000,
       onChange: async (full) => {
         diskFull = full;
+        // writable again only with the start-up flush done
+        if (!full && startFlushPending) await finishStartFlush().catch((err: unknown) => { logger.error({ err }, 'the start-up flush failed again; staying read-only'); });
         await applyMode();
       },
     });
@@ -402,10 +423,19 @@ export async function startBookie(options: BookieOptions): Promise<Bookie> {
       tick();
     };
     // a failed flush of the index or the entry logs is a failed write too (LMDB: `Commit failed`, ENOSPC)
-    every(checkpointIntervalMs, 'checkpoint', () => checkpoint().catch((err: unknown) => {
-      onWriteFailure(err);
-      throw err;
-    }));
+    every(checkpointIntervalMs, 'checkpoint', async () => {
+      // a pending start-up flush is retried (not a new failure) once the disk is not full
+      if (startFlushPending) {
+        if (diskFull) return;
+        await finishStartFlush();
+        await applyMode();
+        return;
+      }
+      await checkpoint().catch((err: unknown) => {
+        onWriteFailure(err);
+        throw err;
+      });
+    });
     every(gcIntervalMs, 'garbage collection', collectGarbage);
     cleanups.push(() => { for (const timer of timers.values()) clearTimeout(timer); });
 

@@ -19,6 +19,12 @@ export async function diskUsage(dir: string): Promise<number> {
   return fs.blocks === 0 ? 0 : 1 - fs.bavail / fs.blocks;
 }
 
+/** True when some dir's disk is used beyond `threshold`; an unreadable one counts as not full. */
+export async function anyDiskOver(dirs: readonly string[], threshold: number): Promise<boolean> {
+  const usages = await Promise.all(dirs.map((d) => diskUsage(d).catch(() => 0)));
+  return usages.some((u) => u > threshold);
+}
+
 export class DiskMonitor {
   readonly #options: DiskMonitorOptions;
   #timer: NodeJS.Timeout | undefined;

@@ -17,6 +17,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import { MAX_LOG_ID, locationLogId, locationOffset, readLocation, writeLocation, type Location, type EntryLogRecord } from './entry-log.js';
+import { checkIndexFile, verifyIndex } from './index-check.js';
 import { StorageError, ioError } from './storage-error.js';
 
 export interface LedgerState {
@@ -142,8 +143,14 @@ export class LedgerIndex {
     this.#nextLogId = this.#meta.get(NEXT_LOG_ID)?.readUInt32BE(0) ?? 1;
   }
 
-  static async open(dir: string): Promise<LedgerIndex> {
+  /** `onDamagedRecords`: the start-up check found locations whose entry-log records are damaged. */
+  static async open(dir: string, onDamagedRecords?: (count: number) => void): Promise<LedgerIndex> {
     const indexDir = path.join(dir, 'index');
+    // LMDB crashes the process on a damaged file: check it first (index-check.ts)
+    if (await checkIndexFile(indexDir)) {
+      const { damagedRecords } = await verifyIndex(indexDir, dir);
+      if (damagedRecords > 0) onDamagedRecords?.(damagedRecords);
+    }
     try {
       await mkdir(indexDir, { recursive: true, mode: 0o700 });
       return new LedgerIndex(open({ path: indexDir, maxDbs: 4 }));

@@ -124,7 +124,9 @@ export class LedgerStorage {
       throw new InvalidArgumentError(`entryLogSizeLimit must be an integer in (${LOG_HEADER_SIZE}, ${MAX_LOG_SIZE}], got ${limit}`);
     }
     await mkdir(options.dir, { recursive: true, mode: 0o700 });
-    const index = await LedgerIndex.open(options.dir);
+    const index = await LedgerIndex.open(options.dir, (count) => {
+      options.logger?.warn({ dir: options.dir, records: count }, `${count} indexed entries have damaged entry-log records: reads of them fail with CORRUPT_ENTRY (other replicas serve them)`);
+    });
     try {
       const logs = await EntryLogManager.open(options.dir, limit, index.committedLogIds(), () => index.reserveLogId());
       return new LedgerStorage(index, logs, options);

@@ -9,6 +9,7 @@
 //   the ledger got fenced is refused: a fenced writer never gets an ack for data written after it.
 import { statfs } from 'node:fs/promises';
 import type { Logger } from '../util/logger.js';
+import { RateLimitedLog } from '../util/rate-limited-log.js';
 import { readEntryHeader, ENTRY_HEADER_SIZE } from '../protocol/bk-entry-envelope.js';
 import type {
   AddEntryRequest, AddEntryResponse, DecodedRequest, ReadEntryRequest, ReadEntryResponse, ReadLacRequest, ReadLacResponse,
@@ -49,6 +50,7 @@ function storageStatus(err: unknown): StatusCode {
     case 'CORRUPT_ENTRY':
     case 'STORAGE_IO':
     case 'STORAGE_CLOSED':
+    case 'INDEX_CORRUPT':
       return 'EIO';
   }
 }
@@ -71,9 +73,12 @@ export class RequestProcessor {
   readonly #fencing = new Map<bigint, Promise<void>>();
   /** The latest journal append: FORCE_LEDGER completes when it is synced. */
   #lastAppend: Promise<void> = Promise.resolve();
+  /** A failed journal group fails every add in it: one line a second, not one per add. */
+  readonly #journalErrors: RateLimitedLog;
 
   constructor(ctx: ProcessorContext) {
     this.#ctx = ctx;
+    this.#journalErrors = new RateLimitedLog(ctx.logger);
   }
 
   process(req: DecodedRequest): Promise<Response> {
@@ -96,7 +101,7 @@ export class RequestProcessor {
       if (waitingOn === undefined) return;
       const responses = waiting;
       waitingOn.then(() => { answer(responses); }, (err: unknown) => {
-        this.#ctx.logger.error({ err, adds: responses.length }, 'journal write failed');
+        this.#journalErrors.error('add', { err, adds: responses.length }, 'journal write failed');
         answer(responses.map((r) => ({ ...r, status: 'EIO' })));
       });
       waiting = [];
@@ -204,7 +209,7 @@ export class RequestProcessor {
         // a fence may have landed while the add waited for write-cache room
         if (this.#fenced(req)) return addAnswer(req, 'EFENCED');
         return this.#journalAdd(req, header.lastAddConfirmed, journaled).then(() => addAnswer(req, 'EOK'), (err: unknown) => {
-          this.#ctx.logger.error({ err, ledgerId, entryId }, 'journal write failed');
+          this.#journalErrors.error('add', { err, ledgerId, entryId }, 'journal write failed');
           return addAnswer(req, 'EIO');
         });
       }, (err: unknown) => this.#storageFailed(req, err))
@@ -261,7 +266,7 @@ export class RequestProcessor {
       await Promise.all(journaled);
       return 'EOK';
     } catch (err) {
-      this.#ctx.logger.error({ err, ledgerId }, 'journal write of a fence failed');
+      this.#journalErrors.error('fence', { err, ledgerId }, 'journal write of a fence failed');
       return 'EIO';
     }
   }
@@ -351,7 +356,7 @@ export class RequestProcessor {
       await Promise.all(journaled);
       return answer('EOK');
     } catch (err) {
-      this.#ctx.logger.error({ err, ledgerId }, 'journal write of an explicit LAC failed');
+      this.#journalErrors.error('lac', { err, ledgerId }, 'journal write of an explicit LAC failed');
       return answer('EIO');
     }
   }

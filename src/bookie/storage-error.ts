@@ -1,6 +1,6 @@
 // Ledger storage failures. The bookie maps them to BookKeeper return codes: NO_LEDGER → ENOLEDGER,
 // NO_ENTRY → ENOENTRY, MASTER_KEY_MISMATCH → EUA, TOO_MANY_REQUESTS → ETOOMANYREQUESTS,
-// CORRUPT_ENTRY / STORAGE_IO / STORAGE_CLOSED → EIO.
+// CORRUPT_ENTRY / STORAGE_IO / STORAGE_CLOSED → EIO. INDEX_CORRUPT only refuses a start.
 import { DLogError, type DLogErrorOptions } from '../errors.js';
 
 export type StorageErrorCode =
@@ -13,6 +13,8 @@ export type StorageErrorCode =
   /** A stored record fails its checksum or names another ledger/entry: the bytes are not returned. */
   | 'CORRUPT_ENTRY'
   | 'STORAGE_IO'
+  /** The LMDB index fails its start-up checks (truncated, damaged pages, locations outside the entry logs). */
+  | 'INDEX_CORRUPT'
   | 'STORAGE_CLOSED';
 
 export interface StorageErrorOptions extends DLogErrorOptions {

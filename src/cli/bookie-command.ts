@@ -34,6 +34,8 @@ Options:
                         registration lingers this long and its restart waits for it
   --checkpoint-interval-ms <ms>
                         storage flush + journal mark interval (default 10000)
+  --disk-check-interval-ms <ms>
+                        how often disk usage is checked for the read-only switch (default 10000)
   --tls-cert <file>     PEM certificate to serve TLS with (clients send START_TLS)
   --tls-key <file>      PEM private key of --tls-cert
   --tls-ca <file>       PEM CA client certificates must chain to (turns on mutual TLS)
@@ -65,6 +67,7 @@ export async function bookieCommand(argv: string[]): Promise<number> {
       'journal-dir': { type: 'string' }, 'ledger-dirs': { type: 'string' }, 'ledger-dir': { type: 'string' }, 'bookie-id': { type: 'string' },
       verbose: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
       'zk-session-timeout-ms': { type: 'string' }, 'checkpoint-interval-ms': { type: 'string' },
+      'disk-check-interval-ms': { type: 'string' },
       'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, 'tls-ca': { type: 'string' },
       'tls-required': { type: 'boolean' }, 'tls-allowed-roles': { type: 'string' },
       'auth-plugin': { type: 'string' }, 'auth-token-file': { type: 'string' },
@@ -87,6 +90,7 @@ export async function bookieCommand(argv: string[]): Promise<number> {
   const port = integerOption('port', values.port);
   const sessionTimeoutMs = integerOption('zk-session-timeout-ms', values['zk-session-timeout-ms']);
   const checkpointIntervalMs = integerOption('checkpoint-interval-ms', values['checkpoint-interval-ms']);
+  const diskCheckIntervalMs = integerOption('disk-check-interval-ms', values['disk-check-interval-ms'], 1);
   const httpPort = integerOption('http-port', values['http-port'], 0);
   const format = values['log-format'] ?? 'text';
   if (format !== 'text' && format !== 'json') throw new InvalidArgumentError(`--log-format must be text or json, got ${JSON.stringify(format)}`);
@@ -124,6 +128,7 @@ export async function bookieCommand(argv: string[]): Promise<number> {
     ...(values['bookie-id'] === undefined ? {} : { bookieId: values['bookie-id'] }),
     ...(sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs }),
     ...(checkpointIntervalMs === undefined ? {} : { checkpointIntervalMs }),
+    ...(diskCheckIntervalMs === undefined ? {} : { diskCheckIntervalMs }),
     ...(httpPort === undefined ? {} : { httpPort }),
     ...(values['http-host'] === undefined ? {} : { httpHost: values['http-host'] }),
     logger,

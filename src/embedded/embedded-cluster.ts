@@ -12,17 +12,15 @@ import { createRequire } from 'node:module';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { MessageChannel, Worker } from 'node:worker_threads';
 import { DLogError, InvalidArgumentError, MetadataError } from '../errors.js';
 import type { BookieOptions } from '../bookie/bookie.js';
 import { LocalMetadataStore } from '../metadata/local/local-metadata-store.js';
 import type { MetadataStore } from '../metadata/metadata-store.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
 import { readJsonFile } from '../util/json-file.js';
-import { childLogger, noopLogger, type Logger } from '../util/logger.js';
-import type { BookieWorkerData, WorkerCommand, WorkerMessage } from './bookie-worker.js';
-import { reviveError } from './cloned-error.js';
-import { serveMetadataStore } from './metadata-port-server.js';
+import { noopLogger, type Logger } from '../util/logger.js';
+import { SupervisedBookie } from './bookie-supervisor.js';
+import { HOST, LEDGERS_ROOT, type WorkerEntry } from './bookie-thread.js';
 
 export interface EmbeddedClusterOptions {
   /** Created if missing. One process at a time: a second one gets STORE_LOCKED. */
@@ -44,12 +42,17 @@ export interface EmbeddedCluster {
   readonly ledgersRoot: string;
   /** `127.0.0.1:<port>`, the same on every start of the directory. */
   readonly bookieIds: readonly string[];
+  /**
+   * Set once a bookie kept dying and is not restarted any more (EMBEDDED_BOOKIE_FAILED); a bookie
+   * thread that dies is otherwise restarted (bookie-supervisor.ts).
+   */
+  readonly failure: DLogError | undefined;
+  /** Ends bookie `index`'s worker thread abruptly, as a crash would: for fault tests. */
+  crashBookie(index: number): Promise<void>;
   /** Stops the bookies cleanly, then closes the store. Idempotent. */
   close(): Promise<void>;
 }
 
-const HOST = '127.0.0.1';
-const LEDGERS_ROOT = '/ledgers';
 const CLUSTER_FILE = 'cluster.json';
 const DEFAULT_BOOKIES = 3;
 const MAX_BOOKIES = 9;
@@ -58,23 +61,22 @@ const MAX_BOOKIES = 9;
 // stopped cluster's port before it restarts.
 const PORT_MIN = 20_000;
 const PORT_MAX = 32_767;
-const CLOSE_TIMEOUT_MS = 30_000;
 
-// Directories of the clusters running in this process. The local store's lock cannot tell two
-// clusters of one process apart (it shares one database per directory within a process).
+// Directories of the clusters running in this process (the cluster once started). The local
+// store's lock cannot tell two clusters of one process apart (it shares one database per
+// directory within a process).
 const runningKey = Symbol.for('distributedlog.embedded-clusters');
-const globals = globalThis as unknown as Record<symbol, Set<string> | undefined>;
-const running = (globals[runningKey] ??= new Set<string>());
+const globals = globalThis as unknown as Record<symbol, Map<string, EmbeddedCluster | undefined> | undefined>;
+const running = (globals[runningKey] ??= new Map<string, EmbeddedCluster | undefined>());
+
+/** The cluster this process runs in `dir` (a real path), if any: how fault tests reach a namespace's bookies. */
+export function runningEmbeddedCluster(dir: string): EmbeddedCluster | undefined {
+  return running.get(dir);
+}
 
 interface ClusterFile {
   readonly version: 1;
   readonly bookiePorts: readonly number[];
-}
-
-/** What a Worker runs: a script path, or code to evaluate. */
-interface WorkerEntry {
-  readonly script: string;
-  readonly eval: boolean;
 }
 
 /**
@@ -189,111 +191,6 @@ async function openStore(dir: string, logger: Logger | undefined): Promise<Local
   }
 }
 
-interface BookieThread {
-  readonly bookieId: string;
-  /** Asks the bookie to close, waits for it (bounded), ends the thread and its metadata session. */
-  stop(): Promise<void>;
-}
-
-interface BookieThreadSpec {
-  readonly entry: WorkerEntry;
-  readonly metadataDir: string;
-  readonly dir: string;
-  readonly port: number;
-  readonly logger: Logger;
-  readonly forwardLogs: boolean;
-  readonly security: Pick<BookieWorkerData, 'tls' | 'auth'>;
-}
-
-async function startBookieThread(spec: BookieThreadSpec): Promise<BookieThread> {
-  const bookieId = `${HOST}:${spec.port}`;
-  const label = `embedded bookie ${bookieId} (${spec.dir})`;
-  const logger = childLogger(spec.logger, { bookie: bookieId });
-  // the bookie's own session, so that its registration is its own ephemeral node and goes away with it
-  const session = await LocalMetadataStore.open(spec.metadataDir);
-  const { port1, port2 } = new MessageChannel();
-  const server = serveMetadataStore(session, port1);
-  const data: BookieWorkerData = {
-    bookieId, host: HOST, port: spec.port, dir: spec.dir, ledgersRoot: LEDGERS_ROOT, metadataPort: port2, forwardLogs: spec.forwardLogs, ...spec.security,
-  };
-  let worker: Worker;
-  try {
-    worker = new Worker(spec.entry.script, { eval: spec.entry.eval, workerData: data, transferList: [port2] });
-  } catch (err) {
-    await server.close();
-    throw new DLogError('EMBEDDED_BOOKIE_FAILED', `${label}: cannot start a worker thread: ${(err as Error).message}`, { cause: err });
-  }
-
-  let state: 'starting' | 'running' | 'stopping' | 'exited' = 'starting';
-  let onClosed: (() => void) | undefined;
-  const exited = new Promise<void>((resolve) => { worker.once('exit', () => { resolve(); }); });
-  const started = new Promise<void>((resolve, reject) => {
-    worker.on('message', (message: WorkerMessage) => {
-      switch (message.kind) {
-        case 'log':
-          logger[message.level](message.obj, message.msg);
-          return;
-        case 'started':
-          state = 'running';
-          resolve();
-          return;
-        case 'failed': {
-          const err = reviveError(message.error, `${label}: `);
-          if (state === 'starting') reject(err);
-          else logger.error({ err }, `${label} did not close cleanly`);
-          onClosed?.();
-          return;
-        }
-        case 'closed':
-          onClosed?.();
-          return;
-      }
-    });
-    worker.on('error', (err) => {
-      const failure = new DLogError('EMBEDDED_BOOKIE_FAILED', `${label}: worker thread failed: ${err.message}`, { cause: err });
-      if (state === 'starting') reject(failure);
-      else logger.error({ err: failure }, `${label} failed`);
-    });
-    worker.on('exit', (code) => {
-      if (state === 'starting') reject(new DLogError('EMBEDDED_BOOKIE_FAILED', `${label}: worker thread exited with code ${code} while starting`));
-      else if (state === 'running') logger.error({ code }, `${label}: worker thread exited; the bookie is gone until the cluster restarts`);
-      state = 'exited';
-      // ends its session: the bookie's registration disappears, as a crashed bookie's would
-      void server.close().catch((err: unknown) => { logger.error({ err }, `${label}: closing its metadata session failed`); });
-    });
-  });
-
-  try {
-    await started;
-  } catch (err) {
-    await worker.terminate();
-    await server.close();
-    throw err;
-  }
-
-  let stopping: Promise<void> | undefined;
-  const stop = async (): Promise<void> => {
-    if (state === 'running') {
-      state = 'stopping';
-      const closed = new Promise<void>((resolve) => { onClosed = resolve; });
-      worker.postMessage({ kind: 'close' } satisfies WorkerCommand);
-      let timer: NodeJS.Timeout | undefined;
-      const timedOut = new Promise<void>((resolve) => { timer = setTimeout(resolve, CLOSE_TIMEOUT_MS); });
-      await Promise.race([closed, exited, timedOut]);
-      clearTimeout(timer);
-    }
-    await worker.terminate();
-    await server.close();
-  };
-  return {
-    bookieId,
-    stop: () => {
-      stopping ??= stop();
-      return stopping;
-    },
-  };
-}
-
 /**
  * Starts (or restarts) the cluster in `options.dir`. Rejects with STORE_LOCKED when another
  * process (or another cluster of this process) uses the directory, before any bookie starts, and
@@ -313,7 +210,7 @@ export async function startEmbeddedCluster(options: EmbeddedClusterOptions): Pro
   if (running.has(dir)) {
     throw new MetadataError('STORE_LOCKED', `embedded cluster directory ${dir} is already open in this process (process ${process.pid}); close that cluster first`);
   }
-  running.add(dir);
+  running.set(dir, undefined);
 
   const cleanups: (() => Promise<void>)[] = [];
   try {
@@ -323,29 +220,37 @@ export async function startEmbeddedCluster(options: EmbeddedClusterOptions): Pro
     await ensurePortsFree(ports, dir);
 
     const entry = workerEntry();
-    const results = await Promise.allSettled(ports.map((port, index) => startBookieThread({
+    const logger = options.logger ?? noopLogger;
+    let failure: DLogError | undefined;
+    const results = await Promise.allSettled(ports.map((port, index) => SupervisedBookie.start({
       entry,
       metadataDir: path.join(dir, 'metadata'),
       dir: path.join(dir, `bookie-${index}`),
       port,
-      logger: options.logger ?? noopLogger,
+      logger,
       forwardLogs: options.logger !== undefined,
       security: { ...(options.tls === undefined ? {} : { tls: options.tls }), ...(options.auth === undefined ? {} : { auth: options.auth }) },
-    })));
-    const threads = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
-    cleanups.push(async () => { await Promise.all(threads.map((t) => t.stop())); });
+    }, logger, (err) => { failure ??= err; })));
+    const bookies = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    cleanups.push(async () => { await Promise.all(bookies.map((b) => b.stop())); });
     const failed = results.find((r) => r.status === 'rejected');
     if (failed !== undefined) throw failed.reason;
 
     let closing: Promise<void> | undefined;
-    return {
+    const cluster: EmbeddedCluster = {
       store,
       ledgersRoot: LEDGERS_ROOT,
-      bookieIds: threads.map((t) => t.bookieId),
+      bookieIds: bookies.map((b) => b.bookieId),
+      get failure() { return failure; },
+      crashBookie: async (index) => {
+        const bookie = bookies[index];
+        if (bookie === undefined) throw new InvalidArgumentError(`no bookie ${index}: the cluster has ${bookies.length}`);
+        await bookie.crash();
+      },
       close: () => {
         closing ??= (async () => {
           try {
-            await Promise.all(threads.map((t) => t.stop()));
+            await Promise.all(bookies.map((b) => b.stop()));
           } finally {
             try {
               await store.close();
@@ -357,6 +262,8 @@ export async function startEmbeddedCluster(options: EmbeddedClusterOptions): Pro
         return closing;
       },
     };
+    running.set(dir, cluster);
+    return cluster;
   } catch (err) {
     for (const cleanup of cleanups.reverse()) {
       await cleanup().catch((cleanupErr: unknown) => {

@@ -30,7 +30,7 @@ export interface LedgerClientOptions {
   readonly ledgersRoot?: string;
   /** Per-request bookie timeout; a timed-out add replaces the bookie. Default 5000 ms. */
   readonly requestTimeoutMs?: number;
-  /** A read asks the next replica too after this long. Default 2000 ms. */
+  /** A read asks the next replica too after this long. Default 500 ms (BookKeeper: 2000). */
   readonly speculativeReadTimeoutMs?: number;
   /** Where the client's metrics go (ensemble changes, speculative reads, recoveries). Default: a private registry. */
   readonly metrics?: MetricsRegistry;

@@ -13,9 +13,15 @@ import { ensembleFor, writeSet } from './write-quorum.js';
 import type { LedgerMetrics } from './ledger-metrics.js';
 import type { LongPollResult, SharedEntryReads } from './shared-entry-reads.js';
 
+/**
+ * BookKeeper waits 2000 ms; a catch-up reader pays this once per hung replica before the health
+ * order asks the others first, and 500 ms keeps that to half a second (bench/faults-hung.ts).
+ */
+const DEFAULT_SPECULATIVE_READ_TIMEOUT_MS = 500;
+
 export interface ReaderContext {
   readonly pool: BookieConnections;
-  /** Default 2000 ms, as BookKeeper's speculativeReadTimeout. */
+  /** Default DEFAULT_SPECULATIVE_READ_TIMEOUT_MS. */
   readonly speculativeReadTimeoutMs?: number;
   readonly metrics?: LedgerMetrics;
   /** Reads and long polls shared by every reader of a ledger in this client. */
@@ -106,7 +112,7 @@ export class LedgerReader {
   #fetchOwn(entryId: bigint): Promise<Entry> {
     return fetchEntry({
       pool: this.#ctx.pool, digest: this.#digest, ledgerId: this.ledgerId, entryId,
-      replicas: this.#replicas(entryId), speculativeTimeoutMs: this.#ctx.speculativeReadTimeoutMs ?? 2000,
+      replicas: this.#replicas(entryId), speculativeTimeoutMs: this.#ctx.speculativeReadTimeoutMs ?? DEFAULT_SPECULATIVE_READ_TIMEOUT_MS,
       ...(this.#ctx.metrics === undefined ? {} : { metrics: this.#ctx.metrics }),
     });
   }

@@ -2,7 +2,7 @@
 // metadata store named by the URI and a ledger client on the bookies the namespace is bound to;
 // `local:<dir>` starts the embedded deployment (local store plus bookies in worker threads) instead.
 import os from 'node:os';
-import { InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError, type DLogError } from '../errors.js';
 import type { EmbeddedCluster, EmbeddedClusterOptions } from '../embedded/embedded-cluster.js';
 import type { ClientTlsOptions } from '../ledger/connection-setup.js';
 import { LedgerClient, type LedgerClientOptions } from '../ledger/ledger-client.js';
@@ -81,6 +81,8 @@ interface Backend {
   readonly ledgers: LedgerClient;
   /** Closes what the backend opened besides the ledger client, in order. */
   readonly closers: ReadonlyArray<() => Promise<void>>;
+  /** Why the backend cannot serve any more (an embedded bookie that is not restarted again). */
+  readonly failure?: () => DLogError | undefined;
 }
 
 export class Namespace {
@@ -236,6 +238,8 @@ export class Namespace {
 
   #checkOpen(): void {
     if (this.#closing !== undefined) throw new LogError('NAMESPACE_CLOSED', `namespace ${this.uri} is closed`);
+    const failure = this.#backend.failure?.();
+    if (failure !== undefined) throw failure;
   }
 }
 
@@ -264,7 +268,7 @@ function openLocalBackend(cluster: EmbeddedCluster, settings: ClientSettings): P
   const closers = [() => cluster.close()];
   return closingOnFailure(closers, async () => {
     const ledgers = await LedgerClient.open({ store: cluster.store, ledgersRoot: cluster.ledgersRoot, ...settings });
-    return { store: cluster.store, namespaceRoot: LOCAL_NAMESPACE_ROOT, ledgers, closers };
+    return { store: cluster.store, namespaceRoot: LOCAL_NAMESPACE_ROOT, ledgers, closers, failure: () => cluster.failure };
   });
 }
 

@@ -1,5 +1,6 @@
-// At most one log line per key per interval: a flood of bad frames or refused connections costs
-// one line a second, with the count of the lines held back since the last one.
+// At most one log line per key per interval: a flood of bad frames, refused connections or failed
+// journal writes (every add of a failed group) costs one line a second, with the count of the
+// lines held back since the last one.
 import type { Logger } from './logger.js';
 
 export class RateLimitedLog {
@@ -14,6 +15,14 @@ export class RateLimitedLog {
   }
 
   warn(key: string, fields: Record<string, unknown>, message: string): void {
+    this.#log('warn', key, fields, message);
+  }
+
+  error(key: string, fields: Record<string, unknown>, message: string): void {
+    this.#log('error', key, fields, message);
+  }
+
+  #log(level: 'warn' | 'error', key: string, fields: Record<string, unknown>, message: string): void {
     const now = Date.now();
     const state = this.#keys.get(key);
     if (state !== undefined && now < state[0]) {
@@ -22,6 +31,6 @@ export class RateLimitedLog {
     }
     const suppressed = state?.[1] ?? 0;
     this.#keys.set(key, [now + this.#intervalMs, 0]);
-    this.#logger.warn(suppressed === 0 ? fields : { ...fields, suppressed }, message);
+    this.#logger[level](suppressed === 0 ? fields : { ...fields, suppressed }, message);
   }
 }

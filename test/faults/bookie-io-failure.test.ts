@@ -8,10 +8,12 @@ import { BookieClient } from '../../src/ledger/bookie-client.js';
 import { ZkMetadataStore } from '../../src/metadata/zk/zk-metadata-store.js';
 import { addEntry, expectEntry, removeDir, sleep, tempDir, uniqueRoot } from '../support/bookie-test-utils.js';
 import { zooKeeper } from '../support/hooks.js';
+import type { Logger } from '../../src/util/logger.js';
 
 describe('a bookie whose journal write fails (real ZooKeeper)', function () {
   this.timeout(60_000);
   let dir: string;
+  let dir2: string | undefined;
   let observer: ZkMetadataStore;
   let bookie: Bookie | undefined;
   let client: BookieClient | undefined;
@@ -26,6 +28,7 @@ describe('a bookie whose journal write fails (real ZooKeeper)', function () {
     await bookie?.close();
     await observer.close();
     await removeDir(dir);
+    await removeDir(dir2);
   });
 
   it('turns read-only at once, re-registers under available/readonly, and serves reads', async () => {
@@ -58,5 +61,31 @@ describe('a bookie whose journal write fails (real ZooKeeper)', function () {
     await observer.sync(root);
     expect(await observer.exists(`${root}/available/readonly/${id}`), 'registered read-only').to.not.equal(null);
     expect(await observer.exists(`${root}/available/${id}`), 'no longer registered writable').to.equal(null);
+  });
+
+  it('logs a failed journal group once, not once per add in it', async () => {
+    await bookie?.close();
+    client?.close();
+    const lines: { fields: Record<string, unknown>; message: string }[] = [];
+    const capture = (fields: object | string, message = ''): void => {
+      if (typeof fields === 'object') lines.push({ fields: fields as Record<string, unknown>, message });
+    };
+    const logger: Logger = { debug: () => undefined, info: () => undefined, warn: capture, error: capture };
+    const disk = { failing: false };
+    bookie = await startBookie({
+      metadata: `zk://${zk}${uniqueRoot()}`, dir: (dir2 = await tempDir('io-failure-log')), port: 0, gcIntervalMs: 0, logger,
+      journal: { hooks: { beforeSync: () => { if (disk.failing) throw Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }); } } },
+    });
+    client = new BookieClient(bookie.address);
+    expect((await addEntry(client, 1n, 0n)).status).to.equal('EOK');
+    disk.failing = true;
+    // pipelined: all of them reach the journal before the first failure turns the bookie read-only
+    const statuses = (await Promise.all(Array.from({ length: 200 }, (_, i) => addEntry(client!, 1n, BigInt(i + 1))))).map((r) => r.status);
+    const failed = statuses.filter((s) => s === 'EIO').length;
+    expect(failed, `statuses: ${[...new Set(statuses)].join(',')}`).to.be.greaterThan(50);
+    const journalLines = lines.filter((l) => l.message === 'journal write failed');
+    expect(journalLines.length, 'lines for a burst of failed adds').to.be.within(1, 2);
+    const err = journalLines[0]?.fields.err as (Error & { cause?: Error }) | undefined;
+    expect(`${err?.message} ${err?.cause?.message}`, 'the line carries the error').to.match(/EIO/);
   });
 });

@@ -5,36 +5,11 @@
 // The history checker reads everything back.
 import { expect } from 'chai';
 import type { Context } from 'mocha';
-import type { DLSN } from '../../src/log/format/dlsn.js';
 import { Namespace } from '../../src/log/namespace.js';
-import type { LogWriter } from '../../src/log/writer/log-writer.js';
-import type { LogReader } from '../../src/log/reader/log-reader.js';
 import { FaultProxy } from '../support/fault-proxy.js';
 import { History, recordKey } from '../support/history.js';
+import { drain, writeLoop } from '../support/log-history.js';
 import { startLogDeployment, type LogDeployment } from '../support/log-backends.js';
-
-/** Writes `w:<seq>` records one at a time until `stop()`; failures end the loop. */
-async function writeLoop(writer: LogWriter, name: string, history: History, txid: { next: bigint }, stop: () => boolean): Promise<unknown> {
-  for (let seq = 0; !stop(); seq++) {
-    const key = recordKey(name, seq);
-    const id = txid.next++;
-    history.attempted(key, id);
-    let dlsn: DLSN;
-    try {
-      dlsn = await writer.asyncWrite({ txid: id, payload: Buffer.from(key) });
-    } catch (err) {
-      return err;
-    }
-    history.acked(key, dlsn);
-  }
-  return undefined;
-}
-
-async function drain(reader: LogReader, history: History, name: string, until: () => boolean): Promise<void> {
-  while (!until()) {
-    for (const r of await reader.readBulk(1000, { waitMs: 200 })) history.read(name, r.payload.toString(), r.txid, r.dlsn);
-  }
-}
 
 describe('ZooKeeper partitioned from clients that still reach the bookies (zk)', function () {
   this.timeout(120_000);

@@ -68,6 +68,9 @@ export class History {
 
   get ackedCount(): number { return this.#acks.length; }
 
+  /** Keys of the acknowledged records, in ack order. */
+  ackedKeys(): string[] { return this.#acks.map((a) => a.key); }
+
   /** Reads of `reader` so far (for tests that wait for a reader to catch up). */
   readCount(reader: string): number { return this.#reads.get(reader)?.length ?? 0; }
 

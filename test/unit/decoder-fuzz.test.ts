@@ -14,34 +14,9 @@ import { createDigest } from '../../src/protocol/digest.js';
 import { FrameDecoder } from '../../src/protocol/frame-decoder.js';
 import { decodeRequest, decodeResponse, encodeRequest, encodeResponse } from '../../src/protocol/protocol-codec.js';
 import { OPEN_LEDGER_ZNODE } from '../support/ledger-metadata-fixture.js';
-import { seededRandom } from '../support/prng.js';
+import { mutator } from '../support/mutator.js';
 
 const SEED = 15;
-
-function mutator(seed: number): (input: Buffer) => Buffer {
-  const random = seededRandom(seed);
-  const int = (n: number): number => Math.floor(random() * n);
-  return (input) => {
-    const out = Buffer.from(input);
-    switch (int(4)) {
-      case 0: // flip a few bytes
-        for (let i = 0, n = 1 + int(4); i < n && out.length > 0; i++) out[int(out.length)] = int(256);
-        return out;
-      case 1: // cut short
-        return out.subarray(0, int(out.length));
-      case 2: { // extend with random bytes
-        const extra = Buffer.alloc(1 + int(16));
-        for (let i = 0; i < extra.length; i++) extra[i] = int(256);
-        return Buffer.concat([out, extra]);
-      }
-      default: { // splice a random run inside
-        const at = int(out.length + 1);
-        const run = Buffer.alloc(1 + int(8), int(256));
-        return Buffer.concat([out.subarray(0, at), run, out.subarray(at)]);
-      }
-    }
-  };
-}
 
 /** Runs `decode` over `count` mutations of the samples; any non-DLogError fails with its case. */
 function fuzz(name: string, samples: readonly Buffer[], count: number, decode: (input: Buffer) => unknown): void {

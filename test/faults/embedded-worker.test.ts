@@ -1,0 +1,99 @@
+// A `local:` bookie whose worker thread dies (ended abruptly through the cluster's crash hook, as
+// an uncaught error or an aborted thread would end it) is restarted on its directory and port:
+// writes go on meanwhile and every acknowledged record is read back once, in order. A bookie that
+// keeps dying (here: its restarts fail, its port taken) is given up on and the namespace fails its
+// calls with EMBEDDED_BOOKIE_FAILED.
+import { mkdtempSync, realpathSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { expect } from 'chai';
+import { DLogError } from '../../src/errors.js';
+import { MAX_RESTARTS } from '../../src/embedded/bookie-supervisor.js';
+import { runningEmbeddedCluster, type EmbeddedCluster } from '../../src/embedded/embedded-cluster.js';
+import { Namespace } from '../../src/log/namespace.js';
+import { History } from '../support/history.js';
+import { drain, writeLoop } from '../support/log-history.js';
+import { waitFor } from '../support/wait-for.js';
+
+describe('embedded bookie worker restart (local:)', function () {
+  this.timeout(120_000);
+  let dir: string;
+  let ns: Namespace | undefined;
+  beforeEach(() => { dir = realpathSync(mkdtempSync(path.join(os.tmpdir(), 'dlog-worker-'))); });
+  afterEach(async () => {
+    await ns?.close().catch(() => undefined);
+    ns = undefined;
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const open = async (): Promise<EmbeddedCluster> => {
+    ns = await Namespace.open(`local:${dir}`, { bookies: 4 });
+    const cluster = runningEmbeddedCluster(dir);
+    if (cluster === undefined) throw new Error('no cluster running for the namespace');
+    return cluster;
+  };
+  /** When the bookie's registration node was created (its czxid), undefined when it is not registered. */
+  const registration = async (cluster: EmbeddedCluster, bookieId: string): Promise<string | undefined> =>
+    (await cluster.store.exists(`${cluster.ledgersRoot}/available/${bookieId}`))?.czxid.toString();
+  /** Crashes bookie `index` and waits for it to register again from a new session. */
+  const crashAndWait = async (cluster: EmbeddedCluster, index: number): Promise<void> => {
+    const id = cluster.bookieIds[index]!;
+    const before = await registration(cluster, id);
+    await cluster.crashBookie(index);
+    await waitFor(async () => ![undefined, before].includes(await registration(cluster, id)), 30_000, `bookie ${id} registered anew`);
+  };
+
+  it('restarts a dead bookie thread while a writer writes: nothing acknowledged is lost', async () => {
+    const cluster = await open();
+    const log = await ns!.openLog('crash', { create: true });
+    const writer = await log.openWriter();
+    const history = new History();
+    const txid = { next: 1n };
+    const state = { stop: false };
+    const writing = writeLoop(writer, 'w', history, txid, () => state.stop);
+    await waitFor(() => history.ackedCount >= 200, 30_000, '200 acks');
+    const ackedAtCrash = history.ackedCount;
+    await crashAndWait(cluster, 0);
+    await waitFor(() => history.ackedCount >= ackedAtCrash + 500, 30_000, '500 acks after the crash');
+    state.stop = true;
+    expect(await writing, 'the writer never failed').to.equal(undefined);
+    await writer.close();
+    expect(cluster.failure).to.equal(undefined);
+
+    const reader = await log.openReader();
+    await drain(reader, history, 'r', () => history.readCount('r') >= history.ackedCount);
+    await reader.close();
+    const report = history.check(['r']);
+    expect(report.violations).to.deep.equal([]);
+    expect(report.read).to.equal(history.ackedCount);
+  });
+
+  it(`gives a bookie up after ${MAX_RESTARTS} restarts within a minute (failed ones count): the namespace fails with EMBEDDED_BOOKIE_FAILED`, async () => {
+    const cluster = await open();
+    const victim = cluster.bookieIds[1]!;
+    await crashAndWait(cluster, 1); // one restart that works
+    // then its port is taken: every restart fails at once, and failed restarts count as deaths
+    await cluster.crashBookie(1);
+    const squatter = net.createServer();
+    await new Promise<void>((resolve, reject) => {
+      squatter.once('error', reject);
+      squatter.listen(Number(victim.split(':')[1]), '127.0.0.1', () => { resolve(); });
+    });
+    try {
+      await waitFor(() => cluster.failure !== undefined, 60_000, 'the cluster gave up');
+    } finally {
+      await new Promise((resolve) => { squatter.close(resolve); });
+    }
+    let thrown: unknown;
+    try {
+      await ns!.openLog('any', { create: true });
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).to.be.instanceOf(DLogError);
+    expect((thrown as DLogError).code).to.equal('EMBEDDED_BOOKIE_FAILED');
+    expect((thrown as DLogError).message).to.contain(victim);
+    expect(await registration(cluster, victim), 'not restarted again').to.equal(undefined);
+  });
+});
