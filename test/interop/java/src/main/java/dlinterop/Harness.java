@@ -1,8 +1,10 @@
 package dlinterop;
 
 import java.io.BufferedReader;
+import java.io.File;
 import java.io.InputStreamReader;
 import java.io.PrintStream;
+import java.lang.reflect.Method;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -14,6 +16,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
+import org.apache.bookkeeper.bookie.Cookie;
 import org.apache.bookkeeper.client.BookKeeperAdmin;
 import org.apache.bookkeeper.client.api.BookKeeper;
 import org.apache.bookkeeper.client.api.DigestType;
@@ -24,7 +27,10 @@ import org.apache.bookkeeper.client.api.ReadHandle;
 import org.apache.bookkeeper.client.api.WriteHandle;
 import org.apache.bookkeeper.conf.ClientConfiguration;
 import org.apache.bookkeeper.conf.ServerConfiguration;
+import org.apache.bookkeeper.meta.MetadataDrivers;
 import org.apache.bookkeeper.net.BookieId;
+import org.apache.bookkeeper.proto.BookieClient;
+import org.apache.bookkeeper.util.AvailabilityOfEntriesOfLedger;
 import org.apache.distributedlog.DLSN;
 import org.apache.distributedlog.DistributedLogConfiguration;
 import org.apache.distributedlog.LogRecord;
@@ -103,6 +109,10 @@ public final class Harness {
             case "bk": return connect(a[1]);
             case "bookies": return sorted(admin.getAvailableBookies());
             case "robookies": return sorted(admin.getReadOnlyBookies());
+            case "allbookies": return sorted(admin.getAllBookies());
+            case "cookie": return cookie(a[1], a[2], a[3]);
+            case "entriesof": return entriesOf(a[1], Long.parseLong(a[2]));
+            case "availability": return availability(a[1]);
             case "create": return create(a);
             case "append": return String.valueOf(writer(a[1]).append(hex(a[2])));
             case "appendmany": return appendMany(a);
@@ -151,6 +161,52 @@ public final class Harness {
         bk = BookKeeper.newBuilder(clientConf).build();
         admin = new BookKeeperAdmin(clientConf);
         return "";
+    }
+
+    /**
+     * cookie BOOKIEID JOURNALDIR LEDGERDIR,...: what a Java bookie with this id and these dirs checks
+     * at start (LegacyCookieValidation): its master cookie (with the cluster's INSTANCEID) must
+     * verify against the cookie under cookies/ and the one in every dir's current/VERSION. Answers
+     * the registration manager's cookie, re-serialized by Java, as hex.
+     */
+    private String cookie(String bookieId, String journalDir, String ledgerDirs) throws Exception {
+        ServerConfiguration conf = new ServerConfiguration();
+        conf.setMetadataServiceUri(clientConf.getMetadataServiceUri());
+        conf.setBookieId(bookieId);
+        conf.setJournalDirName(journalDir);
+        conf.setLedgerDirNames(ledgerDirs.split(","));
+        return MetadataDrivers.runFunctionWithRegistrationManager(conf, rm -> {
+            try {
+                Cookie master = Cookie.generateCookie(conf).setInstanceId(rm.getClusterInstanceId()).build();
+                Cookie registered = Cookie.readFromRegistrationManager(rm, BookieId.parse(bookieId)).getValue();
+                master.verify(registered);
+                List<String> dirs = new ArrayList<>(List.of(journalDir));
+                dirs.addAll(List.of(ledgerDirs.split(",")));
+                for (String dir : dirs) {
+                    master.verify(Cookie.readFromDirectory(new File(dir, "current")));
+                }
+                return toHex(registered.toString().getBytes(StandardCharsets.UTF_8));
+            } catch (Exception e) {
+                throw new RuntimeException(e);
+            }
+        });
+    }
+
+    /** entriesof BOOKIE LEDGER: GET_LIST_OF_ENTRIES_OF_LEDGER through Java's BookieClient; answers count and body hex. */
+    private String entriesOf(String bookie, long ledgerId) throws Exception {
+        // BookKeeper#getBookieClient is package-private; the auditor's replicas check is its only caller
+        Method m = org.apache.bookkeeper.client.BookKeeper.class.getDeclaredMethod("getBookieClient");
+        m.setAccessible(true);
+        BookieClient client = (BookieClient) m.invoke(bk);
+        AvailabilityOfEntriesOfLedger av = client.getListOfEntriesOfLedger(BookieId.parse(bookie), ledgerId)
+                .get(TIMEOUT_S, TimeUnit.SECONDS);
+        return av.getTotalNumOfAvailableEntries() + " " + toHex(av.serializeStateOfEntriesOfLedger());
+    }
+
+    /** availability ID,ID...: Java's own serialization of these entry ids, as hex. */
+    private String availability(String ids) {
+        long[] entries = ids.equals("-") ? new long[0] : java.util.Arrays.stream(ids.split(",")).mapToLong(Long::parseLong).toArray();
+        return toHex(new AvailabilityOfEntriesOfLedger(entries).serializeStateOfEntriesOfLedger());
     }
 
     private String create(String[] a) throws Exception {
