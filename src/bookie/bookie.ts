@@ -16,6 +16,7 @@ import { BookieError } from './bookie-error.js';
 import { startAdminHttp } from './admin-http.js';
 import { BookieMetrics } from './bookie-metrics.js';
 import { BookieServer } from './bookie-server.js';
+import { checkCookies } from './cookie-check.js';
 import { checkDirLayout } from './dir-layout.js';
 import { SecurityPolicy, type BookieTlsOptions } from './connection-security.js';
 import { DiskMonitor } from './disk-monitor.js';
@@ -24,7 +25,7 @@ import { Journal, type JournalOptions, type JournalRecord, type JournalStats } f
 import { LacTracker } from './lac-tracker.js';
 import { LedgerDirsStorage } from './ledger-dirs-storage.js';
 import type { LedgerStorageOptions } from './ledger-storage.js';
-import { Registration } from './registration.js';
+import { formatLedgersRoot, Registration } from './registration.js';
 import { bounded, CleanupStack } from '../util/cleanup-stack.js';
 import { RequestProcessor } from './request-processor.js';
 
@@ -251,6 +252,20 @@ export async function startBookie(options: BookieOptions): Promise<Bookie> {
     cleanups.push(() => { for (const d of locked) unlockDir(d); });
     await checkDirLayout(journalDir, ledgerDirs);
 
+    const store = typeof options.metadata === 'string'
+      ? await openMetadataStore(options.metadata, {
+        logger,
+        ...(options.sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs: options.sessionTimeoutMs }),
+        ...(options.zkAuth === undefined ? {} : { zkAuth: options.zkAuth }),
+        ...(options.zkWorldReadable === undefined ? {} : { zkWorldReadable: options.zkWorldReadable }),
+      })
+      : options.metadata;
+    if (typeof options.metadata === 'string') cleanups.push(() => bounded(store.close(), METADATA_CLOSE_MS, 'closing the metadata session', logger));
+    // cookies before anything is written to the dirs: refuse another cluster's or bookie's data
+    await formatLedgersRoot(store, ledgersRoot);
+    const fixedId = options.bookieId ?? (port === 0 ? undefined : `${host}:${port}`);
+    const cookies = await checkCookies({ store, ledgersRoot, journalDir, ledgerDirs, bookieId: fixedId, logger });
+
     const storage = await LedgerDirsStorage.open(ledgerDirs, { ...options.storage, logger });
     cleanups.push(() => storage.close());
     const journal = await Journal.open(journalDir, options.journal);
@@ -278,16 +293,6 @@ export async function startBookie(options: BookieOptions): Promise<Bookie> {
     };
     await checkpoint();
     cleanups.push(() => checkpoint());
-
-    const store = typeof options.metadata === 'string'
-      ? await openMetadataStore(options.metadata, {
-        logger,
-        ...(options.sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs: options.sessionTimeoutMs }),
-        ...(options.zkAuth === undefined ? {} : { zkAuth: options.zkAuth }),
-        ...(options.zkWorldReadable === undefined ? {} : { zkWorldReadable: options.zkWorldReadable }),
-      })
-      : options.metadata;
-    if (typeof options.metadata === 'string') cleanups.push(() => bounded(store.close(), METADATA_CLOSE_MS, 'closing the metadata session', logger));
 
     // read-only while the disk is over its threshold, and for good (until a restart) once a
     // journal or storage write failed: never registered writable while answering EIO; or because
@@ -322,6 +327,7 @@ export async function startBookie(options: BookieOptions): Promise<Bookie> {
     cleanups.push(() => server.close());
     const bound = server.address;
     const bookieId = options.bookieId ?? `${host}:${bound.port}`;
+    await cookies.stamp(bookieId);
 
     const registration = new Registration(store, ledgersRoot, bookieId, logger);
     registered.current = registration;
