@@ -113,6 +113,8 @@ public final class Harness {
             case "cookie": return cookie(a[1], a[2], a[3]);
             case "entriesof": return entriesOf(a[1], Long.parseLong(a[2]));
             case "availability": return availability(a[1]);
+            case "benchadd": return benchAdd(a);
+            case "benchdl": return benchDl(a);
             case "create": return create(a);
             case "append": return String.valueOf(writer(a[1]).append(hex(a[2])));
             case "appendmany": return appendMany(a);
@@ -207,6 +209,80 @@ public final class Harness {
     private String availability(String ids) {
         long[] entries = ids.equals("-") ? new long[0] : java.util.Arrays.stream(ids.split(",")).mapToLong(Long::parseLong).toArray();
         return toHex(new AvailabilityOfEntriesOfLedger(entries).serializeStateOfEntriesOfLedger());
+    }
+
+    /** What a timed run reports: count, elapsed ns, p50 and p99 latency in µs. */
+    private static String benchResult(int count, long elapsedNs, long[] latNs) {
+        long[] lat = java.util.Arrays.copyOf(latNs, count);
+        java.util.Arrays.sort(lat);
+        return count + " " + elapsedNs + " " + percentileUs(lat, 50) + " " + percentileUs(lat, 99);
+    }
+
+    private static long percentileUs(long[] sorted, int p) {
+        if (sorted.length == 0) {
+            return -1;
+        }
+        int i = Math.min(sorted.length - 1, Math.max(0, (int) Math.ceil(p / 100.0 * sorted.length) - 1));
+        return sorted[i] / 1000;
+    }
+
+    /**
+     * Runs `op` with at most `inFlight` outstanding for `seconds`, timing each completion; the
+     * Node side reads the JVM's CPU time from /proc around the call.
+     */
+    private static String timedRun(int inFlight, double seconds, java.util.function.Supplier<CompletableFuture<?>> op) throws Exception {
+        java.util.concurrent.Semaphore permits = new java.util.concurrent.Semaphore(inFlight);
+        long[] lat = new long[1 << 22];
+        java.util.concurrent.atomic.AtomicInteger n = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.atomic.AtomicReference<Throwable> failure = new java.util.concurrent.atomic.AtomicReference<>();
+        long start = System.nanoTime();
+        long end = start + (long) (seconds * 1e9);
+        while (System.nanoTime() < end && failure.get() == null) {
+            permits.acquire();
+            long t = System.nanoTime();
+            op.get().whenComplete((r, err) -> {
+                if (err != null) {
+                    failure.compareAndSet(null, err);
+                } else {
+                    int i = n.getAndIncrement();
+                    if (i < lat.length) {
+                        lat[i] = System.nanoTime() - t;
+                    }
+                }
+                permits.release();
+            });
+        }
+        permits.acquire(inFlight);
+        long elapsed = System.nanoTime() - start;
+        if (failure.get() != null) {
+            throw new ExecutionException(failure.get());
+        }
+        return benchResult(Math.min(n.get(), lat.length), elapsed, lat);
+    }
+
+    /** benchadd E W A INFLIGHT SECONDS SIZE: appends to a new CRC32C ledger; answers count, ns, p50 µs, p99 µs. */
+    private String benchAdd(String[] a) throws Exception {
+        byte[] payload = new byte[Integer.parseInt(a[6])];
+        java.util.Arrays.fill(payload, (byte) 7);
+        try (WriteHandle w = bk.newCreateLedgerOp()
+                .withEnsembleSize(Integer.parseInt(a[1])).withWriteQuorumSize(Integer.parseInt(a[2]))
+                .withAckQuorumSize(Integer.parseInt(a[3])).withDigestType(DigestType.CRC32C)
+                .withPassword(new byte[0]).execute().get(TIMEOUT_S, TimeUnit.SECONDS)) {
+            return timedRun(Integer.parseInt(a[4]), Double.parseDouble(a[5]), () -> w.appendAsync(payload));
+        }
+    }
+
+    /** benchdl LOG INFLIGHT SECONDS SIZE: AsyncLogWriter writes to a new log; answers count, ns, p50 µs, p99 µs. */
+    private String benchDl(String[] a) throws Exception {
+        byte[] payload = new byte[Integer.parseInt(a[4])];
+        java.util.Arrays.fill(payload, (byte) 0x61);
+        AsyncLogWriter w = log(a[1]).openAsyncLogWriter().get(TIMEOUT_S, TimeUnit.SECONDS);
+        java.util.concurrent.atomic.AtomicLong txid = new java.util.concurrent.atomic.AtomicLong(1);
+        try {
+            return timedRun(Integer.parseInt(a[2]), Double.parseDouble(a[3]), () -> w.write(new LogRecord(txid.getAndIncrement(), payload)));
+        } finally {
+            w.asyncClose().get(TIMEOUT_S, TimeUnit.SECONDS);
+        }
     }
 
     private String create(String[] a) throws Exception {
