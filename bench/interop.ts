@@ -33,6 +33,16 @@ const PARTS = new Set(values.parts.split(','));
 const SIZE = 1024;
 const LEDGER_ROWS = [1, 3].flatMap((ensemble) => [1, 256].map((inFlight) => ({ ensemble, inFlight })));
 const DL_ROWS = [1, 256];
+/**
+ * Java DL writer settings (harness `dlns`: E3 W3 A2 plus these). `immediate`: every write is sent
+ * at once (outputBufferSize 0, immediateFlushEnabled), and after each transmit Java writes a
+ * control record to advance the LAC. `batched`: records collect up to 16 KiB or 2 ms (periodic
+ * flush), Java's batching, which ours does adaptively (flushIntervalMs 5).
+ */
+const JAVA_DL_MODES: readonly [string, string[]][] = [
+  ['immediate', []],
+  ['batched', ['outputBufferSize=16384', 'immediateFlushEnabled=false', 'periodicFlushFrequencyMilliSeconds=2']],
+];
 
 /** utime + stime of a process from /proc/<pid>/stat, in seconds. */
 function procCpuSeconds(pid: number): number {
@@ -166,7 +176,6 @@ async function measure(javaBin: string, bookies: Bookies): Promise<Results> {
     if (PARTS.has('c')) {
       const nsUri = `distributedlog://${bookies.zk}/messaging-bench/ns`;
       await harness.call('dlbind', nsUri, bookies.zk, bookies.root);
-      await harness.call('dlns', nsUri);
       const ns = await Namespace.open(nsUri);
       try {
         let n = 0;
@@ -184,9 +193,13 @@ async function measure(javaBin: string, bookies: Bookies): Promise<Results> {
           });
           out.set(`dl ours ${inFlight}`, ours);
           line(`our LogWriter ${at}, ${inFlight} in flight`, ours, 'recs');
-          const java = await medianOf((seconds) => javaRun(harness, ['benchdl', `java-${n++}`, inFlight, seconds, SIZE], bookies.pids));
-          out.set(`dl java ${inFlight}`, java);
-          line(`Java AsyncLogWriter ${at}, ${inFlight} in flight`, java, 'recs');
+          for (const [mode, settings] of JAVA_DL_MODES) {
+            if (mode === 'batched' && inFlight === 1) continue; // one at a time never fills a buffer: the periodic flush would set the pace
+            await harness.call('dlns', nsUri, ...settings);
+            const java = await medianOf((seconds) => javaRun(harness, ['benchdl', `java-${n++}`, inFlight, seconds, SIZE], bookies.pids));
+            out.set(`dl java-${mode} ${inFlight}`, java);
+            line(`Java AsyncLogWriter (${mode}) ${at}, ${inFlight} in flight`, java, 'recs');
+          }
         }
       } finally {
         await ns.close();
@@ -238,8 +251,11 @@ if (PARTS.has('c')) {
   for (const [kind, r] of results) {
     for (const inFlight of DL_ROWS) {
       const o = r.get(`dl ours ${inFlight}`);
-      const j = r.get(`dl java ${inFlight}`);
-      console.log(`${kind} bookies, ${String(inFlight).padStart(3)} in flight: records/s ${ratio(o?.rate, j?.rate)}   p50 ${ratio(o?.p50, j?.p50)}   p99 ${ratio(o?.p99, j?.p99)}`);
+      for (const [mode] of JAVA_DL_MODES) {
+        const j = r.get(`dl java-${mode} ${inFlight}`);
+        if (j === undefined) continue;
+        console.log(`${kind} bookies, ${String(inFlight).padStart(3)} in flight, Java ${mode}: records/s ${ratio(o?.rate, j.rate)}   p50 ${ratio(o?.p50, j.p50)}   p99 ${ratio(o?.p99, j.p99)}`);
+      }
     }
   }
 }
