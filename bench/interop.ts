@@ -101,12 +101,14 @@ async function nodeRun(op: () => Promise<unknown>, inFlight: number, seconds: nu
 /** A harness bench command (`count ns p50µs p99µs`), with the JVM's and the bookies' CPU around it. */
 async function javaRun(harness: JavaHarness, command: (string | number)[], bookiePids: readonly number[]): Promise<Sample> {
   const bookieCpu = (): number => bookiePids.reduce((sum, pid) => sum + procCpuSeconds(pid), 0);
+  const pid = harness.pid;
+  if (pid === undefined) throw new Error('the Java harness has no process id');
   const b0 = bookieCpu();
-  const j0 = procCpuSeconds(harness.pid!);
+  const j0 = procCpuSeconds(pid);
   const [count, ns, p50, p99] = (await harness.call(...command)).split(' ').map(Number) as [number, number, number, number];
   return {
     rate: count / (ns / 1e9), p50: p50 / 1000, p99: p99 / 1000,
-    clientUs: ((procCpuSeconds(harness.pid!) - j0) * 1e6) / count, bookieUs: ((bookieCpu() - b0) * 1e6) / count,
+    clientUs: ((procCpuSeconds(pid) - j0) * 1e6) / count, bookieUs: ((bookieCpu() - b0) * 1e6) / count,
   };
 }
 
@@ -226,8 +228,8 @@ for (const start of [ourBookies, () => javaBookies(javaBin)]) {
     await bookies.stop();
   }
 }
-const ours = results.get('ours')!;
-const java = results.get('java')!;
+const ours = results.get('ours') ?? new Map<string, Sample>();
+const java = results.get('java') ?? new Map<string, Sample>();
 const ratio = (a: number | undefined, b: number | undefined): string => (a === undefined || b === undefined ? '-' : `${fmt(a / b, 2)}x`);
 if (PARTS.has('a')) {
   console.log('\n(a) our bookie / Java bookie, under our client: adds/s, bookie CPU per add (below 1 = ours cheaper)');
