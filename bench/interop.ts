@@ -37,11 +37,12 @@ const DL_ROWS = [1, 256];
  * Java DL writer settings (harness `dlns`: E3 W3 A2 plus these). `immediate`: every write is sent
  * at once (outputBufferSize 0, immediateFlushEnabled), and after each transmit Java writes a
  * control record to advance the LAC. `batched`: records collect up to 16 KiB or 2 ms (periodic
- * flush), Java's batching, which ours does adaptively (flushIntervalMs 5).
+ * flush), Java's batching, which ours does adaptively (flushIntervalMs 5). Both without the BK
+ * client's default 5,000 adds/s rate limit per ledger (`bkc.throttle=0`).
  */
 const JAVA_DL_MODES: readonly [string, string[]][] = [
-  ['immediate', []],
-  ['batched', ['outputBufferSize=16384', 'immediateFlushEnabled=false', 'periodicFlushFrequencyMilliSeconds=2']],
+  ['immediate', ['bkc.throttle=0']],
+  ['batched', ['bkc.throttle=0', 'outputBufferSize=16384', 'immediateFlushEnabled=false', 'periodicFlushFrequencyMilliSeconds=2']],
 ];
 
 /** utime + stime of a process from /proc/<pid>/stat, in seconds. */
@@ -153,7 +154,8 @@ async function measure(javaBin: string, bookies: Bookies): Promise<Results> {
   const harness = await JavaHarness.start(javaBin, values.bk, true);
   const at = `on ${bookies.kind} bookies`;
   try {
-    await harness.call('bk', `zk+hierarchical://${bookies.zk}${bookies.root}`);
+    // the Java client rate-limits each ledger handle to `throttle` (5,000) adds/s by default; ours has no such limit
+    await harness.call('bk', `zk+hierarchical://${bookies.zk}${bookies.root}`, 'throttle=0');
     if (PARTS.has('a') || PARTS.has('b')) {
       for (const { ensemble, inFlight } of LEDGER_ROWS) {
         const row = `E${ensemble} ${inFlight}`;

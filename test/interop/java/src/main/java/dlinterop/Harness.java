@@ -106,7 +106,7 @@ public final class Harness {
     private String run(String[] a) throws Exception {
         switch (a[0]) {
             case "init": return initCluster(a[1]);
-            case "bk": return connect(a[1]);
+            case "bk": return connect(a);
             case "bookies": return sorted(admin.getAvailableBookies());
             case "robookies": return sorted(admin.getReadOnlyBookies());
             case "allbookies": return sorted(admin.getAllBookies());
@@ -154,12 +154,17 @@ public final class Harness {
         return String.valueOf(BookKeeperAdmin.initNewCluster(conf));
     }
 
-    private String connect(String metadataUri) throws Exception {
+    /** bk URI key=value...: a BK client and admin on the cluster, with ClientConfiguration properties. */
+    private String connect(String[] a) throws Exception {
         clientConf = new ClientConfiguration();
-        clientConf.setMetadataServiceUri(metadataUri);
+        clientConf.setMetadataServiceUri(a[1]);
         clientConf.setAddEntryTimeout(5);
         clientConf.setReadEntryTimeout(5);
         clientConf.setZkTimeout(10000);
+        for (int i = 2; i < a.length; i++) {
+            String[] kv = a[i].split("=", 2);
+            clientConf.setProperty(kv[0], kv[1]);
+        }
         bk = BookKeeper.newBuilder(clientConf).build();
         admin = new BookKeeperAdmin(clientConf);
         return "";
