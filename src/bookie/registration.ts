@@ -93,7 +93,6 @@ export class Registration {
       if (!(err instanceof MetadataError && err.code === 'NO_NODE')) throw err;
     });
   }
-
 }
 
 async function createIfMissing(store: MetadataStore, path: string, data?: Uint8Array): Promise<void> {

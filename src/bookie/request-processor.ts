@@ -117,6 +117,8 @@ export class RequestProcessor {
       for await (const id of this.#ctx.storage.entryIds(ledgerId)) builder.add(id);
       return { op: 'GET_LIST_OF_ENTRIES_OF_LEDGER', txnId, ledgerId, status: 'EOK', availabilityOfEntriesOfLedger: builder.toBuffer() };
     } catch (err) {
+      // NO_LEDGER is the client's question; anything else (a list too long for a frame, a failed index read) is ours to log
+      if (!(err instanceof StorageError && err.code === 'NO_LEDGER')) this.#ctx.logger.warn({ err, ledgerId }, 'cannot list the entries of a ledger');
       return { op: 'GET_LIST_OF_ENTRIES_OF_LEDGER', txnId, ledgerId, status: storageStatus(err) };
     }
   }

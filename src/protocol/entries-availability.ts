@@ -10,6 +10,8 @@
 const HEADER_SIZE = 64;
 const GROUP_SIZE = 24;
 const VERSION = 0;
+/** Groups that fit in BookKeeper's default 5 MiB frame with room for the response around them. */
+export const MAX_GROUPS = Math.floor((5 * 1024 * 1024 - HEADER_SIZE - 1024) / GROUP_SIZE);
 
 export interface EntryRunGroup {
   readonly firstStart: bigint;
@@ -18,13 +20,22 @@ export interface EntryRunGroup {
   readonly period: number;
 }
 
-/** Collects entry ids in ascending order (repeats allowed) into runs; `toBuffer()` serializes them. */
+/**
+ * Collects entry ids in ascending order (repeats allowed) into runs; `toBuffer()` serializes them.
+ * More than `maxGroups` runs throw a RangeError: the answer would not fit in a frame.
+ */
 export class EntriesAvailabilityBuilder {
   readonly #runs: { start: bigint; length: number }[] = [];
+  readonly #maxGroups: number;
+
+  constructor(maxGroups = MAX_GROUPS) {
+    this.#maxGroups = maxGroups;
+  }
 
   add(entryId: bigint): void {
     const last = this.#runs.at(-1);
     if (last === undefined || entryId > last.start + BigInt(last.length)) {
+      if (this.#runs.length === this.#maxGroups) throw new RangeError(`more than ${this.#maxGroups} runs of entries: the list does not fit in a frame`);
       this.#runs.push({ start: entryId, length: 1 });
     } else if (entryId === last.start + BigInt(last.length)) {
       last.length++;

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import {
-  availableEntryIds, decodeEntriesAvailability, encodeEntriesAvailability, EntriesAvailabilityBuilder,
+  availableEntryIds, decodeEntriesAvailability, encodeEntriesAvailability, EntriesAvailabilityBuilder, MAX_GROUPS,
 } from '../../src/protocol/entries-availability.js';
 
 /** A header (version 0, `groups`) followed by the given 24-byte groups, as hex. */
@@ -29,6 +29,13 @@ describe('entries availability (GET_LIST_OF_ENTRIES_OF_LEDGER body)', () => {
       .to.equal(expected([[0, 0, 1, 0], [2, 2, 2, 0], [5, 5, 2, 0], [8, 8, 2, 0]]));
     expect(encodeEntriesAvailability(ids(1, 2, 3, 5, 6, 11, 20000, 20001)).toString('hex'))
       .to.equal(expected([[1, 1, 3, 0], [5, 5, 2, 0], [11, 11, 1, 0], [20000, 20000, 2, 0]]));
+  });
+
+  it('refuses more runs than fit in a frame (the bookie answers EIO)', () => {
+    expect(MAX_GROUPS).to.equal(218_408);
+    const b = new EntriesAvailabilityBuilder(2);
+    for (const id of [0n, 1n, 3n, 4n]) b.add(id);
+    expect(() => { b.add(6n); }).to.throw(RangeError, /more than 2 runs/);
   });
 
   it('ignores repeated ids and refuses descending ones', () => {
