@@ -3,10 +3,11 @@
 // monitor. `startBookie` is what `dlog bookie` and the embedded mode run.
 import { mkdir, realpath, statfs } from 'node:fs/promises';
 import path from 'node:path';
-import { InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError, MetadataError } from '../errors.js';
 import type { MetadataStore } from '../metadata/metadata-store.js';
 import { parseMetadataUri } from '../metadata/metadata-uri.js';
 import { openMetadataStore } from '../metadata/open-metadata-store.js';
+import { retry } from '../util/backoff.js';
 import { lockDir, unlockDir } from '../util/dir-lock.js';
 import { noopLogger, type Logger } from '../util/logger.js';
 import { DEFAULT_MAX_FRAME_SIZE } from '../protocol/frame-decoder.js';
@@ -261,10 +262,16 @@ export async function startBookie(options: BookieOptions): Promise<Bookie> {
       })
       : options.metadata;
     if (typeof options.metadata === 'string') cleanups.push(() => bounded(store.close(), METADATA_CLOSE_MS, 'closing the metadata session', logger));
+    // a lost connection on a loaded machine is retried here, as registration does later
+    const withRetry = <T>(what: string, fn: () => Promise<T>): Promise<T> => retry(fn, {
+      initialMs: 100, maxMs: 2000, retries: 10,
+      shouldRetry: (err) => err instanceof MetadataError && err.retriable,
+      onRetry: (err, attempt, delayMs) => { logger.warn({ err, attempt, delayMs }, `${what}: retrying`); },
+    });
     // cookies before anything is written to the dirs: refuse another cluster's or bookie's data
-    await formatLedgersRoot(store, ledgersRoot);
+    await withRetry('formatting the ledgers root', () => formatLedgersRoot(store, ledgersRoot));
     const fixedId = options.bookieId ?? (port === 0 ? undefined : `${host}:${port}`);
-    const cookies = await checkCookies({ store, ledgersRoot, journalDir, ledgerDirs, bookieId: fixedId, logger });
+    const cookies = await withRetry('checking cookies', () => checkCookies({ store, ledgersRoot, journalDir, ledgerDirs, bookieId: fixedId, logger }));
 
     const storage = await LedgerDirsStorage.open(ledgerDirs, { ...options.storage, logger });
     cleanups.push(() => storage.close());
@@ -327,7 +334,7 @@ export async function startBookie(options: BookieOptions): Promise<Bookie> {
     cleanups.push(() => server.close());
     const bound = server.address;
     const bookieId = options.bookieId ?? `${host}:${bound.port}`;
-    await cookies.stamp(bookieId);
+    await withRetry('writing cookies', () => cookies.stamp(bookieId));
 
     const registration = new Registration(store, ledgersRoot, bookieId, logger);
     registered.current = registration;

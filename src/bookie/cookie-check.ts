@@ -88,7 +88,7 @@ export async function checkCookies(o: CookieCheckOptions): Promise<CookieStamp> 
     const why = cookieMismatch(master, parseCookie(registeredText, at));
     if (why !== undefined) throw mismatch(at, why, hint);
     if (missing.length > 0) {
-      throw new BookieError('BOOKIE_COOKIE_MISMATCH', `${missing.join(', ')} has no cookie while the cluster has one for bookie ${bookieId} (${at}): `
+      throw new BookieError('BOOKIE_COOKIE_MISMATCH', `${missing.join(', ')} ${missing.length === 1 ? 'has' : 'have'} no cookie while the cluster has one for bookie ${bookieId} (${at}): `
         + 'the directory was wiped or replaced, and the bookie must not rejoin without the entries its ledgers count on; '
         + 'give it its old directories, or decommission it and start it under a new id');
     }

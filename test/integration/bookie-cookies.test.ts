@@ -8,6 +8,7 @@ import { startBookie, type Bookie, type BookieOptions } from '../../src/bookie/b
 import { BookieError } from '../../src/bookie/bookie-error.js';
 import { cookieFor, encodeCookie } from '../../src/bookie/cookie.js';
 import { freePort } from '../../src/cli/zookeeper-server.js';
+import { MetadataError } from '../../src/errors.js';
 import { ZkMetadataStore } from '../../src/metadata/zk/zk-metadata-store.js';
 import { BookieStartError, startBookieProcess } from '../support/bookie-process.js';
 import { removeDir, tempDir, uniqueRoot } from '../support/bookie-test-utils.js';
@@ -107,6 +108,31 @@ describe('bookie cookies (real ZooKeeper)', function () {
     expect(firstId, 'the test needs two different ports').to.not.equal(b.bookieId);
     // ...but still not in another cluster
     await refusal(start(uniqueRoot(), 0));
+  });
+
+  it('retries a lost ZooKeeper connection while checking and writing cookies', async () => {
+    const root = uniqueRoot();
+    // the real store, with the first read of the cookie and the first cookie write losing the connection
+    const failed = new Set<string>();
+    const once = (op: string, at: string): void => {
+      if (at.includes('/cookies/') && !failed.has(op)) {
+        failed.add(op);
+        throw new MetadataError('CONNECTION_LOSS', `injected: connection lost at ${at}`);
+      }
+    };
+    const flaky = new Proxy(store!, {
+      get(target, prop) {
+        const value = Reflect.get(target, prop) as unknown; // getters run on the store itself (private fields)
+        if (prop !== 'get' && prop !== 'create') return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+        return async (at: string, ...rest: unknown[]) => {
+          once(String(prop), at);
+          return (value as (...a: unknown[]) => Promise<unknown>).call(target, at, ...rest);
+        };
+      },
+    });
+    const b = await start(root, await freePort(), { metadata: flaky });
+    expect([...failed].sort()).to.deep.equal(['create', 'get']);
+    expect((await store!.get(`${root}/cookies/${b.bookieId}`)).data.toString('utf8')).to.equal(dirCookie(journal()));
   });
 
   it('`dlog bookie` on another cluster\'s directories prints one line and exits 1', async () => {
