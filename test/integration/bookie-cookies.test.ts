@@ -125,7 +125,7 @@ describe('bookie cookies (real ZooKeeper)', function () {
         const value = Reflect.get(target, prop) as unknown; // getters run on the store itself (private fields)
         if (prop !== 'get' && prop !== 'create') return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
         return async (at: string, ...rest: unknown[]) => {
-          once(String(prop), at);
+          once(prop, at);
           return (value as (...a: unknown[]) => Promise<unknown>).call(target, at, ...rest);
         };
       },
