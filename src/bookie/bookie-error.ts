@@ -9,6 +9,8 @@ export type BookieErrorCode =
   | 'BOOKIE_CORRUPT'
   /** The journal / ledger dir list differs from the one the bookie's data was stored with. */
   | 'BOOKIE_DIRS_CHANGED'
+  /** A BookKeeper cookie (in a directory or the metadata store) names another bookie id, other directories or another cluster. */
+  | 'BOOKIE_COOKIE_MISMATCH'
   | 'BOOKIE_CLOSED';
 
 export class BookieError extends DLogError {

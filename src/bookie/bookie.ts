@@ -3,12 +3,13 @@
 // monitor. `startBookie` is what `dlog bookie` and the embedded mode run.
 import { mkdir, realpath, statfs } from 'node:fs/promises';
 import path from 'node:path';
-import { InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError, MetadataError } from '../errors.js';
 import { certificateValidityProblem } from '../util/certificate-validity.js';
 import type { MetadataStore } from '../metadata/metadata-store.js';
 import { parseMetadataUri } from '../metadata/metadata-uri.js';
 import { openMetadataStore } from '../metadata/open-metadata-store.js';
 import { ZkMetadataStore } from '../metadata/zk/zk-metadata-store.js';
+import { retry } from '../util/backoff.js';
 import { lockDir, unlockDir } from '../util/dir-lock.js';
 import { noopLogger, type Logger } from '../util/logger.js';
 import { DEFAULT_MAX_FRAME_SIZE } from '../protocol/frame-decoder.js';
@@ -18,6 +19,7 @@ import { BookieError } from './bookie-error.js';
 import { startAdminHttp } from './admin-http.js';
 import { BookieMetrics } from './bookie-metrics.js';
 import { BookieServer } from './bookie-server.js';
+import { checkCookies } from './cookie-check.js';
 import { checkDirLayout } from './dir-layout.js';
 import { SecurityPolicy, type BookieTlsOptions } from './connection-security.js';
 import { anyDiskOver, DiskMonitor } from './disk-monitor.js';
@@ -26,7 +28,7 @@ import { Journal, type JournalOptions, type JournalRecord, type JournalStats } f
 import { LacTracker } from './lac-tracker.js';
 import { LedgerDirsStorage } from './ledger-dirs-storage.js';
 import type { LedgerStorageOptions } from './ledger-storage.js';
-import { Registration } from './registration.js';
+import { formatLedgersRoot, Registration } from './registration.js';
 import { bounded, CleanupStack } from '../util/cleanup-stack.js';
 import { RequestProcessor } from './request-processor.js';
 
@@ -266,6 +268,28 @@ export async function startBookie(options: BookieOptions): Promise<Bookie> {
     cleanups.push(() => { for (const d of locked) unlockDir(d); });
     await checkDirLayout(journalDir, ledgerDirs);
 
+    const store = typeof options.metadata === 'string'
+      ? await openMetadataStore(options.metadata, {
+        logger,
+        ...(options.sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs: options.sessionTimeoutMs }),
+        ...(options.zkAuth === undefined ? {} : { zkAuth: options.zkAuth }),
+        ...(options.zkWorldReadable === undefined ? {} : { zkWorldReadable: options.zkWorldReadable }),
+      })
+      : options.metadata;
+    if (typeof options.metadata === 'string') cleanups.push(() => bounded(store.close(), METADATA_CLOSE_MS, 'closing the metadata session', logger));
+    // wrong --zk-auth: fail now, naming the user, rather than at registration with a bare NO_AUTH
+    if (store instanceof ZkMetadataStore) await store.checkCredentials(ledgersRoot);
+    // a lost connection on a loaded machine is retried here, as registration does later
+    const withRetry = <T>(what: string, fn: () => Promise<T>): Promise<T> => retry(fn, {
+      initialMs: 100, maxMs: 2000, retries: 10,
+      shouldRetry: (err) => err instanceof MetadataError && err.retriable,
+      onRetry: (err, attempt, delayMs) => { logger.warn({ err, attempt, delayMs }, `${what}: retrying`); },
+    });
+    // cookies before anything is written to the dirs: refuse another cluster's or bookie's data
+    await withRetry('formatting the ledgers root', () => formatLedgersRoot(store, ledgersRoot));
+    const fixedId = options.bookieId ?? (port === 0 ? undefined : `${host}:${port}`);
+    const cookies = await withRetry('checking cookies', () => checkCookies({ store, ledgersRoot, journalDir, ledgerDirs, bookieId: fixedId, logger }));
+
     const storage = await LedgerDirsStorage.open(ledgerDirs, { ...options.storage, logger });
     cleanups.push(() => storage.close());
     const journal = await Journal.open(journalDir, options.journal);
@@ -309,18 +333,6 @@ export async function startBookie(options: BookieOptions): Promise<Bookie> {
     // a close on a still-full disk skips the flush for the same reason; the journal keeps the records
     cleanups.push(() => (startFlushPending && diskFull ? undefined : checkpoint()));
 
-    const store = typeof options.metadata === 'string'
-      ? await openMetadataStore(options.metadata, {
-        logger,
-        ...(options.sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs: options.sessionTimeoutMs }),
-        ...(options.zkAuth === undefined ? {} : { zkAuth: options.zkAuth }),
-        ...(options.zkWorldReadable === undefined ? {} : { zkWorldReadable: options.zkWorldReadable }),
-      })
-      : options.metadata;
-    if (typeof options.metadata === 'string') cleanups.push(() => bounded(store.close(), METADATA_CLOSE_MS, 'closing the metadata session', logger));
-    // wrong --zk-auth: fail now, naming the user, rather than at registration with a bare NO_AUTH
-    if (store instanceof ZkMetadataStore) await store.checkCredentials(ledgersRoot);
-
     // read-only while the disk is over its threshold, and for good (until a restart) once a
     // journal or storage write failed: never registered writable while answering EIO; or because
     // an operator asked (admin endpoint)
@@ -358,6 +370,7 @@ export async function startBookie(options: BookieOptions): Promise<Bookie> {
     cleanups.push(() => server.close());
     const bound = server.address;
     const bookieId = options.bookieId ?? `${host}:${bound.port}`;
+    await withRetry('writing cookies', () => cookies.stamp(bookieId));
 
     const registration = new Registration(store, ledgersRoot, bookieId, logger);
     registered.current = registration;

@@ -100,6 +100,10 @@ export class LedgerDirsStorage {
     return this.of(ledgerId).lastEntryId(ledgerId);
   }
 
+  entryIds(ledgerId: bigint): AsyncGenerator<bigint> {
+    return this.of(ledgerId).entryIds(ledgerId);
+  }
+
   /** Flushes every directory (in parallel: they are meant to be separate disks). */
   async flush(): Promise<void> {
     await Promise.all(this.#parts.map((p) => p.flush()));

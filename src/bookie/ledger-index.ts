@@ -172,6 +172,15 @@ export class LedgerIndex {
     return undefined;
   }
 
+  /** Up to `limit` indexed entry ids of the ledger from `from` on, ascending. */
+  entryIds(ledgerId: bigint, from: bigint, limit: number): bigint[] {
+    const ids: bigint[] = [];
+    for (const { key } of this.#locations.getRange({ start: entryKey(ledgerId, from), end: entryKey(ledgerId + 1n, 0n), limit })) {
+      ids.push(key.readBigUInt64BE(8));
+    }
+    return ids;
+  }
+
   loadLedgers(): Map<bigint, LedgerState> {
     const states = new Map<bigint, LedgerState>();
     for (const { key, value } of this.#ledgers.getRange()) states.set(key.readBigUInt64BE(0), decodeState(value));

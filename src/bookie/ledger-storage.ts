@@ -15,7 +15,7 @@ import { Histogram, LATENCY_BUCKETS } from '../util/metrics.js';
 import { LOG_HEADER_SIZE, MAX_ENVELOPE_SIZE, MAX_LOG_SIZE } from './entry-log.js';
 import { EntryLogManager, type LogAppender } from './entry-log-manager.js';
 import { GarbageCollector, type GcOptions, type GcReport, type LivenessCheck } from './garbage-collector.js';
-import { LedgerIndex, type LedgerState } from './ledger-index.js';
+import { LedgerIndex, TXN_BATCH, type LedgerState } from './ledger-index.js';
 import { EntryReader } from './ledger-storage-reader.js';
 import { StorageError } from './storage-error.js';
 import { ChunkPool } from './chunk-pool.js';
@@ -253,6 +253,29 @@ export class LedgerStorage {
       if (id !== undefined && (last === undefined || id > last)) last = id;
     }
     return last;
+  }
+
+  /**
+   * The ledger's stored entry ids, ascending, read from the index in batches with a turn of the
+   * event loop between them (a ledger may hold millions). Throws NO_LEDGER for an unknown ledger.
+   */
+  async *entryIds(ledgerId: bigint): AsyncGenerator<bigint> {
+    this.#checkOpen();
+    this.#existing(ledgerId);
+    const cached = [...new Set([...this.#active.entryIds(ledgerId), ...this.#flushing.entryIds(ledgerId)])].sort(compareIds);
+    let c = 0;
+    for (let from = 0n; ;) {
+      const batch = this.#index.entryIds(ledgerId, from, TXN_BATCH);
+      for (const id of batch) {
+        while (c < cached.length && (cached[c] as bigint) < id) yield cached[c++] as bigint;
+        if (cached[c] === id) c++;
+        yield id;
+      }
+      if (batch.length < TXN_BATCH) break;
+      from = (batch.at(-1) as bigint) + 1n;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    while (c < cached.length) yield cached[c++] as bigint;
   }
 
   /** The checkpoint (see the file comment). Concurrent calls share a flush that has not started. */

@@ -35,11 +35,8 @@ export class Registration {
   get readOnlyPath(): string { return joinPath(this.#root, `available/readonly/${this.#bookieId}`); }
   get readOnly(): boolean { return this.#readOnly; }
 
-  /** Formats the cluster nodes if missing, registers, and re-registers after every new session. */
+  /** Registers, and re-registers after every new session (the root must be formatted: formatLedgersRoot). */
   async start(): Promise<void> {
-    await this.#ensure(joinPath(this.#root, 'available/readonly'));
-    await this.#createIfMissing(joinPath(this.#root, 'LAYOUT'), Buffer.from(LAYOUT));
-    await this.#createIfMissing(joinPath(this.#root, 'INSTANCEID'), Buffer.from(randomUUID()));
     this.#started = true;
     this.#store.on('connected', this.#onConnected);
     this.#enqueue();
@@ -96,17 +93,21 @@ export class Registration {
       if (!(err instanceof MetadataError && err.code === 'NO_NODE')) throw err;
     });
   }
+}
 
-  async #ensure(path: string): Promise<void> {
-    if (await this.#store.exists(path)) return;
-    await this.#store.create(path, undefined, { createParents: true }).catch((err: unknown) => {
-      if (!(err instanceof MetadataError && err.code === 'NODE_EXISTS')) throw err;
-    });
-  }
+async function createIfMissing(store: MetadataStore, path: string, data?: Uint8Array): Promise<void> {
+  await store.create(path, data, { createParents: true }).catch((err: unknown) => {
+    if (!(err instanceof MetadataError && err.code === 'NODE_EXISTS')) throw err;
+  });
+}
 
-  async #createIfMissing(path: string, data: Uint8Array): Promise<void> {
-    await this.#store.create(path, data).catch((err: unknown) => {
-      if (!(err instanceof MetadataError && err.code === 'NODE_EXISTS')) throw err;
-    });
-  }
+/**
+ * Creates what BookKeeperAdmin.initNewCluster creates when missing: the root, `available`,
+ * `available/readonly`, LAYOUT and INSTANCEID (the cluster's identity, which cookies carry).
+ */
+export async function formatLedgersRoot(store: MetadataStore, ledgersRoot: string): Promise<void> {
+  const readonly = joinPath(ledgersRoot, 'available/readonly');
+  if (!await store.exists(readonly)) await createIfMissing(store, readonly);
+  await createIfMissing(store, joinPath(ledgersRoot, 'LAYOUT'), Buffer.from(LAYOUT));
+  await createIfMissing(store, joinPath(ledgersRoot, 'INSTANCEID'), Buffer.from(randomUUID()));
 }

@@ -11,8 +11,9 @@ import { statfs } from 'node:fs/promises';
 import type { Logger } from '../util/logger.js';
 import { RateLimitedLog } from '../util/rate-limited-log.js';
 import { readEntryHeader, ENTRY_HEADER_SIZE } from '../protocol/bk-entry-envelope.js';
+import { EntriesAvailabilityBuilder } from '../protocol/entries-availability.js';
 import type {
-  AddEntryRequest, AddEntryResponse, DecodedRequest, ReadEntryRequest, ReadEntryResponse, ReadLacRequest, ReadLacResponse,
+  AddEntryRequest, AddEntryResponse, DecodedRequest, GetListOfEntriesOfLedgerRequest, GetListOfEntriesOfLedgerResponse, ReadEntryRequest, ReadEntryResponse, ReadLacRequest, ReadLacResponse,
   Response, StatusCode, WriteLacRequest, WriteLacResponse,
 } from '../protocol/protocol-types.js';
 import type { Journal, JournalRecord } from './journal.js';
@@ -154,9 +155,23 @@ export class RequestProcessor {
         // connection-level: bookie-server.ts answers them before the processor sees a request
         return { op: 'STATUS_ONLY', operation: req.op, txnId, status: 'EBADREQ' };
       case 'GET_LIST_OF_ENTRIES_OF_LEDGER':
-        return { op: 'GET_LIST_OF_ENTRIES_OF_LEDGER', txnId, ledgerId: req.ledgerId, status: 'EBADREQ' };
+        return this.#listEntries(req);
       case 'UNSUPPORTED':
         return { op: 'STATUS_ONLY', operation: req.operation, txnId, status: req.reason === 'BAD_VERSION' ? 'EBADVERSION' : 'EBADREQ' };
+    }
+  }
+
+  /** Which entries this bookie holds, as Java's bookie answers it (ENOLEDGER for an unknown ledger). */
+  async #listEntries(req: GetListOfEntriesOfLedgerRequest): Promise<GetListOfEntriesOfLedgerResponse> {
+    const { txnId, ledgerId } = req;
+    try {
+      const builder = new EntriesAvailabilityBuilder();
+      for await (const id of this.#ctx.storage.entryIds(ledgerId)) builder.add(id);
+      return { op: 'GET_LIST_OF_ENTRIES_OF_LEDGER', txnId, ledgerId, status: 'EOK', availabilityOfEntriesOfLedger: builder.toBuffer() };
+    } catch (err) {
+      // NO_LEDGER is the client's question; anything else (a list too long for a frame, a failed index read) is ours to log
+      if (!(err instanceof StorageError && err.code === 'NO_LEDGER')) this.#ctx.logger.warn({ err, ledgerId }, 'cannot list the entries of a ledger');
+      return { op: 'GET_LIST_OF_ENTRIES_OF_LEDGER', txnId, ledgerId, status: storageStatus(err) };
     }
   }
 

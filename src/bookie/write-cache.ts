@@ -110,6 +110,11 @@ export class WriteCache {
     return this.#ledgers.get(ledgerId)?.max;
   }
 
+  /** The ledger's entry ids here, in no particular order. */
+  entryIds(ledgerId: bigint): bigint[] {
+    return [...this.#ledgers.get(ledgerId)?.entries.keys() ?? []].map(BigInt);
+  }
+
   deleteLedger(ledgerId: bigint): void {
     this.#ledgers.delete(ledgerId);
   }

@@ -10,6 +10,7 @@ import { BookieClient } from '../../src/ledger/bookie-client.js';
 import { bookkeeper, fromProtoUint64 } from '../../src/proto/index.js';
 import type { Logger } from '../../src/util/logger.js';
 import { decodeLac, encodeLac } from '../../src/protocol/lac-envelope.js';
+import { availableEntryIds, decodeEntriesAvailability } from '../../src/protocol/entries-availability.js';
 import { decodeResponse, encodeRequest } from '../../src/protocol/protocol-codec.js';
 import type { ReadEntryResponse, ReadLacResponse, Response } from '../../src/protocol/protocol-types.js';
 import { zooKeeper } from '../support/hooks.js';
@@ -474,8 +475,6 @@ describe('bookie protocol (real bookie, real ZooKeeper)', function () {
         ['RANGE_READ_ENTRY', pb([[1, header(OperationType.RANGE_READ_ENTRY, 11)]]), OperationType.RANGE_READ_ENTRY, 'EBADREQ'],
         ['RANGE_ADD_ENTRY', pb([[1, header(OperationType.RANGE_ADD_ENTRY, 12)]]), OperationType.RANGE_ADD_ENTRY, 'EBADREQ'],
         ['BATCH_READ_ENTRY (v2 only)', pb([[1, header(OperationType.BATCH_READ_ENTRY, 13)]]), OperationType.BATCH_READ_ENTRY, 'EBADREQ'],
-        ['GET_LIST_OF_ENTRIES_OF_LEDGER', pb([[1, header(OperationType.GET_LIST_OF_ENTRIES_OF_LEDGER, 14)], [108, pb([[1, 100]])]]),
-          OperationType.GET_LIST_OF_ENTRIES_OF_LEDGER, 'EBADREQ'],
         ['START_TLS without TLS', pb([[1, header(OperationType.START_TLS, 15)], [106, Buffer.alloc(0)]]), OperationType.START_TLS, 'EBADREQ'],
         ['version 2', pb([[1, header(OperationType.READ_LAC, 16, 2)], [104, pb([[1, 100]])]]), OperationType.READ_LAC, 'EBADVERSION'],
         ['version 1 add', pb([[1, header(OperationType.ADD_ENTRY, 17, 1)]]), OperationType.ADD_ENTRY, 'EBADVERSION'],
@@ -521,6 +520,24 @@ describe('bookie protocol (real bookie, real ZooKeeper)', function () {
       expect((await readEntry(c, L, 3n)).status).to.equal('ENOENTRY');
       await stillServes();
     });
+  });
+
+  it('GET_LIST_OF_ENTRIES_OF_LEDGER lists the entries held, before and after a checkpoint; ENOLEDGER for an unknown ledger', async () => {
+    const bookie = await start();
+    const c = connect(bookie);
+    const L = 900n;
+    const held = [0n, 1n, 2n, 5n, 6n, 9n];
+    const list = async (ledgerId: bigint): Promise<{ status: string; ids?: bigint[] }> => {
+      const r = await c.send({ op: 'GET_LIST_OF_ENTRIES_OF_LEDGER', ledgerId });
+      if (r.op !== 'GET_LIST_OF_ENTRIES_OF_LEDGER') throw new Error(`answered ${r.op}`);
+      const body = r.availabilityOfEntriesOfLedger;
+      return { status: r.status, ...(body === undefined ? {} : { ids: [...availableEntryIds(decodeEntriesAvailability(body))] }) };
+    };
+    for (const e of held.slice(0, 4)) expect((await addEntry(c, L, e)).status).to.equal('EOK');
+    await bookie.checkpoint();
+    for (const e of held.slice(4)) expect((await addEntry(c, L, e)).status).to.equal('EOK');
+    expect(await list(L)).to.deep.equal({ status: 'EOK', ids: held });
+    expect(await list(L + 1n)).to.deep.equal({ status: 'ENOLEDGER' });
   });
 
   it('GET_BOOKIE_INFO reports the capacity and free space of its disk', async () => {

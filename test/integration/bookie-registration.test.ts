@@ -124,8 +124,9 @@ describe('bookie registration (real ZooKeeper)', function () {
 
   it('turns read-only over the disk threshold: available/readonly/<id> only, EREADONLY for adds, reads served', async () => {
     const root = uniqueRoot();
-    // the data, written by a normal bookie
-    const writer = await start(root);
+    // the data, written by a normal bookie with the id the restart keeps (cookies pin it)
+    const port = await freePort();
+    const writer = await start(root, { port });
     const w = connect(writer);
     for (let e = 0n; e < 4n; e++) expect((await addEntry(w, 3n, e)).status).to.equal('EOK');
     const lac = encodeLac(DIGEST, 3n, 2n);
@@ -134,7 +135,6 @@ describe('bookie registration (real ZooKeeper)', function () {
     bookies.length = 0;
 
     // the same directory, now "full": watch the id's writable node to see whether it ever appears
-    const port = await freePort();
     const id = `127.0.0.1:${port}`;
     const writable = `${root}/available/${id}`;
     const readOnly = `${root}/available/readonly/${id}`;

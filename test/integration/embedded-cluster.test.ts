@@ -2,7 +2,7 @@
 // loopback, fsynced journals), and the metadata port the workers reach the store through.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -161,8 +161,9 @@ describe('embedded cluster (local store + bookies in worker threads)', function 
     const dir = freshDir();
     const first = await start(dir, 3);
     await first.close();
-    // bookie-1's data directory cannot be created: a file is in the way
-    rmSync(path.join(dir, 'bookie-1'), { recursive: true });
+    // bookie-1's data directory cannot be created: a file is in the way (the data moved aside:
+    // its cookie would refuse an empty directory under the same id)
+    renameSync(path.join(dir, 'bookie-1'), path.join(dir, 'bookie-1.aside'));
     writeFileSync(path.join(dir, 'bookie-1'), 'not a directory');
     const err = await rejection(startEmbeddedCluster({ dir }), Error);
     expect(err.message).to.include(`embedded bookie ${first.bookieIds[1]}`).and.include('bookie-1');
@@ -172,6 +173,7 @@ describe('embedded cluster (local store + bookies in worker threads)', function 
       await new Promise((resolve) => server.close(resolve));
     }
     rmSync(path.join(dir, 'bookie-1'));
+    renameSync(path.join(dir, 'bookie-1.aside'), path.join(dir, 'bookie-1'));
     const again = await start(dir);
     expect(again.bookieIds).to.deep.equal(first.bookieIds);
   });

@@ -4,11 +4,12 @@ import { expect } from 'chai';
 import { BookieClient, type OutgoingRequest } from '../../src/ledger/bookie-client.js';
 import { encodeEntry } from '../../src/protocol/bk-entry-envelope.js';
 import { createDigest } from '../../src/protocol/digest.js';
+import { encodeEntriesAvailability } from '../../src/protocol/entries-availability.js';
 import { encodeLac } from '../../src/protocol/lac-envelope.js';
 import { masterKey } from '../../src/protocol/master-key.js';
 import type { Response } from '../../src/protocol/protocol-types.js';
 import { BK_VERSIONS } from './support/java.js';
-import { startInteropCluster, type InteropCluster } from './support/interop-cluster.js';
+import { hex, startInteropCluster, type InteropCluster } from './support/interop-cluster.js';
 
 const digest = createDigest('CRC32C', Buffer.from('pw'));
 const KEY = masterKey(Buffer.from('pw'));
@@ -81,9 +82,27 @@ for (const { version } of BK_VERSIONS) {
       const [java, javaDb, ours] = await Promise.all(c.bookies.map((b) => runSteps(b.bookieId))) as [string[], string[], string[]];
       // DbLedgerStorage leaves GET_LIST_OF_ENTRIES_OF_LEDGER (the last step) unanswered
       expect(javaDb.slice(0, -1), 'Java DbLedgerStorage vs the default storage').to.deep.equal(java.slice(0, -1));
-      // ours does not implement GET_LIST_OF_ENTRIES_OF_LEDGER (EBADREQ; docs/formats.md)
-      expect(ours.slice(0, -1), 'our bookie vs Java').to.deep.equal(java.slice(0, -1));
-      expect(ours.at(-1)).to.equal('entries of ledger: EBADREQ');
+      expect(java.at(-1), 'the default storage lists entries 0-2').to.equal(`entries of ledger: EOK ${encodeEntriesAvailability([0n, 1n, 2n]).toString('hex')}`);
+      expect(ours, 'our bookie vs Java').to.deep.equal(java);
+    });
+
+    it('GET_LIST_OF_ENTRIES_OF_LEDGER through Java\'s BookieClient: a striped ledger (E3 W2) as Java serializes it', async () => {
+      const pw = Buffer.from('stripes');
+      const id = BigInt(await c.java.call('create', 3, 2, 2, 'CRC32C', hex(pw)));
+      await c.java.call('appendmany', id, 20, '%d');
+      const ensemble = (await c.client.readLedgerMetadata(id)).ensembles[0]![1];
+      for (const [i, bookie] of ensemble.entries()) {
+        // round robin: entry e goes to ensemble positions e mod 3 and e+1 mod 3
+        const held = Array.from({ length: 20 }, (_, e) => e).filter((e) => [e % 3, (e + 1) % 3].includes(i));
+        const javaBytes = await c.java.call('availability', held.join(','));
+        expect(encodeEntriesAvailability(held.map(BigInt)).toString('hex'), 'our codec vs Java\'s').to.equal(javaBytes);
+        if (bookie === c.bookies[1]!.bookieId) continue; // DbLedgerStorage does not answer it
+        expect(await c.java.call('entriesof', bookie, id), `bookie ${bookie}`).to.equal(`${held.length} ${javaBytes}`);
+      }
+      expect(ensemble, 'the ledger has a stripe on our bookie').to.include(c.bookies[2]!.bookieId);
+      const missing = await c.java.call('entriesof', c.bookies[2]!.bookieId, id + 1000n).catch((err: unknown) => String(err));
+      expect(missing).to.match(/NoSuchLedgerExists/);
+      await c.java.call('close', id);
     });
   });
 }

@@ -240,6 +240,27 @@ describe('LedgerStorage', function () {
     expect(s.lastEntryId(1n)).to.equal(undefined);
   });
 
+  it('lists a ledger\'s entry ids ascending from the index (in batches) and both caches together', async () => {
+    const s = await openStorage();
+    const collect = async (l: bigint): Promise<bigint[]> => {
+      const out: bigint[] = [];
+      for await (const id of s.entryIds(l)) out.push(id);
+      return out;
+    };
+    // more than one index batch (8192), with holes, flushed
+    const flushed = Array.from({ length: 8300 }, (_, i) => BigInt(i < 8000 ? i : i + 100));
+    for (const e of flushed) await s.addEntry(1n, e, envelope(1n, e, 32));
+    await s.addEntry(2n, 0n, envelope(2n, 0n, 32));
+    await s.flush();
+    // then cached ones, out of order, some inside the holes, one again
+    const cached = [8050n, 8005n, 9000n, 8001n];
+    for (const e of cached) await s.addEntry(1n, e, envelope(1n, e, 32));
+    const want = [...new Set([...flushed, ...cached])].sort((a, b) => (a < b ? -1 : 1));
+    expect(await collect(1n)).to.deep.equal(want);
+    expect(await collect(2n), 'another ledger\'s entries stay out').to.deep.equal([0n]);
+    expect((await rejectionOf(collect(3n))).code).to.equal('NO_LEDGER');
+  });
+
   it('rejects calls after close', async () => {
     const s = await openStorage();
     await s.close();

@@ -165,14 +165,16 @@ export class JavaHarness {
     });
   }
 
-  static async start(java: string, version: string): Promise<JavaHarness> {
-    const h = new JavaHarness(spawnJava(java, version, ['dlinterop.Harness']));
+  /** `bench`: the JVM as deployed (full JIT), for the side-by-side benchmark. */
+  static async start(java: string, version: string, bench = false): Promise<JavaHarness> {
+    const h = new JavaHarness(spawnJava(java, version, ['dlinterop.Harness'], bench));
     const first = await h.#next();
     if (first !== 'ready') throw new Error(`Java harness said ${first}`);
     return h;
   }
 
   get stderr(): string { return this.#stderr.text; }
+  get pid(): number | undefined { return this.#child.pid; }
 
   #next(): Promise<string> {
     if (this.#exited) return Promise.reject(new Error(`Java harness has exited; stderr:\n${this.#stderr.text}`));

@@ -1,8 +1,10 @@
 package dlinterop;
 
 import java.io.BufferedReader;
+import java.io.File;
 import java.io.InputStreamReader;
 import java.io.PrintStream;
+import java.lang.reflect.Method;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -14,6 +16,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
+import org.apache.bookkeeper.bookie.Cookie;
 import org.apache.bookkeeper.client.BookKeeperAdmin;
 import org.apache.bookkeeper.client.api.BookKeeper;
 import org.apache.bookkeeper.client.api.DigestType;
@@ -24,7 +27,10 @@ import org.apache.bookkeeper.client.api.ReadHandle;
 import org.apache.bookkeeper.client.api.WriteHandle;
 import org.apache.bookkeeper.conf.ClientConfiguration;
 import org.apache.bookkeeper.conf.ServerConfiguration;
+import org.apache.bookkeeper.meta.MetadataDrivers;
 import org.apache.bookkeeper.net.BookieId;
+import org.apache.bookkeeper.proto.BookieClient;
+import org.apache.bookkeeper.util.AvailabilityOfEntriesOfLedger;
 import org.apache.distributedlog.DLSN;
 import org.apache.distributedlog.DistributedLogConfiguration;
 import org.apache.distributedlog.LogRecord;
@@ -100,9 +106,15 @@ public final class Harness {
     private String run(String[] a) throws Exception {
         switch (a[0]) {
             case "init": return initCluster(a[1]);
-            case "bk": return connect(a[1]);
+            case "bk": return connect(a);
             case "bookies": return sorted(admin.getAvailableBookies());
             case "robookies": return sorted(admin.getReadOnlyBookies());
+            case "allbookies": return sorted(admin.getAllBookies());
+            case "cookie": return cookie(a[1], a[2], a[3]);
+            case "entriesof": return entriesOf(a[1], Long.parseLong(a[2]));
+            case "availability": return availability(a[1]);
+            case "benchadd": return benchAdd(a);
+            case "benchdl": return benchDl(a);
             case "create": return create(a);
             case "append": return String.valueOf(writer(a[1]).append(hex(a[2])));
             case "appendmany": return appendMany(a);
@@ -142,15 +154,140 @@ public final class Harness {
         return String.valueOf(BookKeeperAdmin.initNewCluster(conf));
     }
 
-    private String connect(String metadataUri) throws Exception {
+    /** bk URI key=value...: a BK client and admin on the cluster, with ClientConfiguration properties. */
+    private String connect(String[] a) throws Exception {
         clientConf = new ClientConfiguration();
-        clientConf.setMetadataServiceUri(metadataUri);
+        clientConf.setMetadataServiceUri(a[1]);
         clientConf.setAddEntryTimeout(5);
         clientConf.setReadEntryTimeout(5);
         clientConf.setZkTimeout(10000);
+        for (int i = 2; i < a.length; i++) {
+            String[] kv = a[i].split("=", 2);
+            clientConf.setProperty(kv[0], kv[1]);
+        }
         bk = BookKeeper.newBuilder(clientConf).build();
         admin = new BookKeeperAdmin(clientConf);
         return "";
+    }
+
+    /**
+     * cookie BOOKIEID JOURNALDIR LEDGERDIR,...: what a Java bookie with this id and these dirs checks
+     * at start (LegacyCookieValidation): its master cookie (with the cluster's INSTANCEID) must
+     * verify against the cookie under cookies/ and the one in every dir's current/VERSION. Answers
+     * the registration manager's cookie, re-serialized by Java, as hex.
+     */
+    private String cookie(String bookieId, String journalDir, String ledgerDirs) throws Exception {
+        ServerConfiguration conf = new ServerConfiguration();
+        conf.setMetadataServiceUri(clientConf.getMetadataServiceUri());
+        conf.setBookieId(bookieId);
+        conf.setJournalDirName(journalDir);
+        conf.setLedgerDirNames(ledgerDirs.split(","));
+        return MetadataDrivers.runFunctionWithRegistrationManager(conf, rm -> {
+            try {
+                Cookie master = Cookie.generateCookie(conf).setInstanceId(rm.getClusterInstanceId()).build();
+                Cookie registered = Cookie.readFromRegistrationManager(rm, BookieId.parse(bookieId)).getValue();
+                master.verify(registered);
+                List<String> dirs = new ArrayList<>(List.of(journalDir));
+                dirs.addAll(List.of(ledgerDirs.split(",")));
+                for (String dir : dirs) {
+                    master.verify(Cookie.readFromDirectory(new File(dir, "current")));
+                }
+                return toHex(registered.toString().getBytes(StandardCharsets.UTF_8));
+            } catch (Exception e) {
+                throw new RuntimeException(e);
+            }
+        });
+    }
+
+    /** entriesof BOOKIE LEDGER: GET_LIST_OF_ENTRIES_OF_LEDGER through Java's BookieClient; answers count and body hex. */
+    private String entriesOf(String bookie, long ledgerId) throws Exception {
+        // BookKeeper#getBookieClient is package-private; the auditor's replicas check is its only caller
+        Method m = org.apache.bookkeeper.client.BookKeeper.class.getDeclaredMethod("getBookieClient");
+        m.setAccessible(true);
+        BookieClient client = (BookieClient) m.invoke(bk);
+        AvailabilityOfEntriesOfLedger av = client.getListOfEntriesOfLedger(BookieId.parse(bookie), ledgerId)
+                .get(TIMEOUT_S, TimeUnit.SECONDS);
+        return av.getTotalNumOfAvailableEntries() + " " + toHex(av.serializeStateOfEntriesOfLedger());
+    }
+
+    /** availability ID,ID...: Java's own serialization of these entry ids, as hex. */
+    private String availability(String ids) {
+        long[] entries = ids.equals("-") ? new long[0] : java.util.Arrays.stream(ids.split(",")).mapToLong(Long::parseLong).toArray();
+        return toHex(new AvailabilityOfEntriesOfLedger(entries).serializeStateOfEntriesOfLedger());
+    }
+
+    /** What a timed run reports: count, elapsed ns, p50 and p99 latency in µs. */
+    private static String benchResult(int count, long elapsedNs, long[] latNs) {
+        long[] lat = java.util.Arrays.copyOf(latNs, count);
+        java.util.Arrays.sort(lat);
+        return count + " " + elapsedNs + " " + percentileUs(lat, 50) + " " + percentileUs(lat, 99);
+    }
+
+    private static long percentileUs(long[] sorted, int p) {
+        if (sorted.length == 0) {
+            return -1;
+        }
+        int i = Math.min(sorted.length - 1, Math.max(0, (int) Math.ceil(p / 100.0 * sorted.length) - 1));
+        return sorted[i] / 1000;
+    }
+
+    /**
+     * Runs `op` with at most `inFlight` outstanding for `seconds`, timing each completion; the
+     * Node side reads the JVM's CPU time from /proc around the call.
+     */
+    private static String timedRun(int inFlight, double seconds, java.util.function.Supplier<CompletableFuture<?>> op) throws Exception {
+        java.util.concurrent.Semaphore permits = new java.util.concurrent.Semaphore(inFlight);
+        long[] lat = new long[1 << 22];
+        java.util.concurrent.atomic.AtomicInteger n = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.atomic.AtomicReference<Throwable> failure = new java.util.concurrent.atomic.AtomicReference<>();
+        long start = System.nanoTime();
+        long end = start + (long) (seconds * 1e9);
+        while (System.nanoTime() < end && failure.get() == null) {
+            permits.acquire();
+            long t = System.nanoTime();
+            op.get().whenComplete((r, err) -> {
+                if (err != null) {
+                    failure.compareAndSet(null, err);
+                } else {
+                    int i = n.getAndIncrement();
+                    if (i < lat.length) {
+                        lat[i] = System.nanoTime() - t;
+                    }
+                }
+                permits.release();
+            });
+        }
+        permits.acquire(inFlight);
+        long elapsed = System.nanoTime() - start;
+        if (failure.get() != null) {
+            throw new ExecutionException(failure.get());
+        }
+        return benchResult(Math.min(n.get(), lat.length), elapsed, lat);
+    }
+
+    /** benchadd E W A INFLIGHT SECONDS SIZE: appends to a new CRC32C ledger; answers count, ns, p50 µs, p99 µs. */
+    private String benchAdd(String[] a) throws Exception {
+        byte[] payload = new byte[Integer.parseInt(a[6])];
+        java.util.Arrays.fill(payload, (byte) 7);
+        try (WriteHandle w = bk.newCreateLedgerOp()
+                .withEnsembleSize(Integer.parseInt(a[1])).withWriteQuorumSize(Integer.parseInt(a[2]))
+                .withAckQuorumSize(Integer.parseInt(a[3])).withDigestType(DigestType.CRC32C)
+                .withPassword(new byte[0]).execute().get(TIMEOUT_S, TimeUnit.SECONDS)) {
+            return timedRun(Integer.parseInt(a[4]), Double.parseDouble(a[5]), () -> w.appendAsync(payload));
+        }
+    }
+
+    /** benchdl LOG INFLIGHT SECONDS SIZE: AsyncLogWriter writes to a new log; answers count, ns, p50 µs, p99 µs. */
+    private String benchDl(String[] a) throws Exception {
+        byte[] payload = new byte[Integer.parseInt(a[4])];
+        java.util.Arrays.fill(payload, (byte) 0x61);
+        AsyncLogWriter w = log(a[1]).openAsyncLogWriter().get(TIMEOUT_S, TimeUnit.SECONDS);
+        java.util.concurrent.atomic.AtomicLong txid = new java.util.concurrent.atomic.AtomicLong(1);
+        try {
+            return timedRun(Integer.parseInt(a[2]), Double.parseDouble(a[3]), () -> w.write(new LogRecord(txid.getAndIncrement(), payload)));
+        } finally {
+            w.asyncClose().get(TIMEOUT_S, TimeUnit.SECONDS);
+        }
     }
 
     private String create(String[] a) throws Exception {
