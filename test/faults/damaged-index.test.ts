@@ -19,6 +19,8 @@ import { addEntry, expectEntry, removeDir, tempDir, uniqueRoot } from '../suppor
 import { zooKeeper } from '../support/hooks.js';
 
 const LEDGERS = [1n, 2n, 3n];
+/** The bookie restarts on other ports: a fixed id keeps its cookies valid. */
+const BOOKIE_ID = 'damaged-index-bookie';
 const ENTRIES = 600n;
 
 /** Every (key, location) of the index, read in a child process (a crash there is a result, not our death). */
@@ -46,16 +48,18 @@ function flip(file: string, offset: number, length: number): void {
 
 describe('a damaged ledger index', function () {
   this.timeout(300_000);
+  /** Where the bookie made its directories (its cookies name them); each test damages a fresh copy there. */
+  let live: string;
+  /** The undamaged directories, kept aside. */
   let pristine: string;
-  let work: string | undefined;
   let metadata: string;
   let client: BookieClient | undefined;
 
   before(async function (this: Context) {
     const zk = await zooKeeper(this);
     metadata = `zk://${zk}${uniqueRoot()}`;
-    pristine = await tempDir('damaged-index');
-    const bookie = await startBookieProcess({ metadata, dir: pristine });
+    live = await tempDir('damaged-index');
+    const bookie = await startBookieProcess({ metadata, dir: live, bookieId: BOOKIE_ID });
     const c = new BookieClient(bookie.address);
     try {
       for (const ledgerId of LEDGERS) {
@@ -68,24 +72,27 @@ describe('a damaged ledger index', function () {
       c.close();
     }
     await bookie.stop(); // clean: checkpointed, the index holds every entry
+    pristine = await tempDir('damaged-index-pristine');
+    cpSync(live, pristine, { recursive: true });
   });
   afterEach(async () => {
     client?.close();
     client = undefined;
     await killAllBookieProcesses();
-    await removeDir(work);
-    work = undefined;
   });
-  after(async () => { await removeDir(pristine); });
+  after(async () => {
+    await removeDir(live);
+    await removeDir(pristine);
+  });
 
-  const copy = async (): Promise<{ dir: string; mdb: string }> => {
-    work = await tempDir('damaged-index-copy');
-    cpSync(pristine, work, { recursive: true });
-    return { dir: work, mdb: path.join(work, 'ledgers', 'index', 'data.mdb') };
+  const copy = (): { dir: string; mdb: string } => {
+    rmSync(live, { recursive: true, force: true });
+    cpSync(pristine, live, { recursive: true });
+    return { dir: live, mdb: path.join(live, 'ledgers', 'index', 'data.mdb') };
   };
 
   const expectRefused = async (dir: string, mdb: string): Promise<void> => {
-    const err = await startBookieProcess({ metadata, dir }).then((b: BookieProcess) => b, (e: unknown) => e);
+    const err = await startBookieProcess({ metadata, dir, bookieId: BOOKIE_ID }).then((b: BookieProcess) => b, (e: unknown) => e);
     expect(err, 'the bookie refused to start').to.be.instanceOf(BookieStartError);
     const { exitCode, signal, stderr } = err as BookieStartError;
     expect(signal, `no crash; stderr:\n${stderr}`).to.equal(null);
@@ -96,20 +103,20 @@ describe('a damaged ledger index', function () {
   };
 
   it('the undamaged copy starts and serves every entry (the control)', async () => {
-    const { dir } = await copy();
-    const bookie = await startBookieProcess({ metadata, dir });
+    const { dir } = copy();
+    const bookie = await startBookieProcess({ metadata, dir, bookieId: BOOKIE_ID });
     client = new BookieClient(bookie.address);
     for (const ledgerId of LEDGERS) for (let e = 0n; e < ENTRIES; e += 37n) await expectEntry(client, ledgerId, e);
   });
 
   it('refuses a truncated data.mdb with one line naming it, exit 1, no signal', async () => {
-    const { dir, mdb } = await copy();
+    const { dir, mdb } = copy();
     truncateSync(mdb, Math.floor(statSync(mdb).size / 2));
     await expectRefused(dir, mdb);
   });
 
   it('refuses flipped bytes in the pages the locations live in', async () => {
-    const { dir, mdb } = await copy();
+    const { dir, mdb } = copy();
     // the leaf page holding ledger 2's entry 300: found by its key's bytes
     const key = Buffer.alloc(16);
     key.writeBigUInt64BE(2n, 0);
@@ -121,7 +128,7 @@ describe('a damaged ledger index', function () {
   });
 
   it('every page flipped: refused at start, or every location still read back unchanged', async () => {
-    const { dir, mdb } = await copy();
+    const { dir, mdb } = copy();
     const indexDir = path.dirname(mdb);
     const want = await dumpLocations(path.join(pristine, 'ledgers', 'index'));
     expect(want.split('\n')).to.have.length(LEDGERS.length * Number(ENTRIES));
