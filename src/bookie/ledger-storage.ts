@@ -39,6 +39,12 @@ export interface LedgerStorageOptions {
   /** How long an add waits for write cache space before failing with TOO_MANY_REQUESTS. Default 10 s. */
   readonly maxThrottleMs?: number;
   readonly logger?: Logger;
+  readonly hooks?: LedgerStorageHooks;
+}
+
+export interface LedgerStorageHooks {
+  /** Runs before each flush's entry-log sync; throw to model a failed write or fsync (EIO, ENOSPC). For tests. */
+  beforeEntryLogSync?: () => Promise<void> | void;
 }
 
 const MAX_ID = 0x7fffffffffffffffn;
@@ -87,6 +93,7 @@ export class LedgerStorage {
   #active: WriteCache;
   /** Being written by a flush; after a failed flush it keeps its entries for the next one. */
   #flushing: WriteCache;
+  readonly #hooks: LedgerStorageHooks | undefined;
   #roomWaiters: (() => void)[] = [];
   /** Flushes, ledger deletions and GC's choice of logs run one at a time, in call order. */
   #tail: Promise<unknown> = Promise.resolve();
@@ -107,6 +114,7 @@ export class LedgerStorage {
     this.#flushing = new WriteCache(half, pool);
     this.#reader = new EntryReader(index, logs, { readCacheBytes: options.readCacheBytes ?? DEFAULT_READ_CACHE_BYTES, readAheadBytes: options.readAheadBytes ?? 64 << 10 });
     this.#maxThrottleMs = options.maxThrottleMs ?? 10_000;
+    this.#hooks = options.hooks;
     this.#logger = options.logger ?? noopLogger;
     this.#gc = new GarbageCollector({
       index,
@@ -410,6 +418,7 @@ export class LedgerStorage {
     try {
       const records = cache.sorted();
       const locations = await this.#appender.append(records);
+      await this.#hooks?.beforeEntryLogSync?.();
       await this.#appender.sync();
       await this.#index.commitFlush(records, locations, states);
       this.flushLatency.observe((performance.now() - startedAt) / 1000);
