@@ -46,6 +46,7 @@ describe('bookie on a full disk (tmpfs)', function () {
     } catch {
       process.stderr.write('\n!!! cannot mount a tmpfs (needs root): the disk-full tests are SKIPPED !!!\n\n');
       rmSync(dir, { recursive: true, force: true });
+      // a tmpfs needs root: without it these tests cannot make a disk full, so they skip (loudly, above)
       this.skip();
     }
   });

@@ -277,7 +277,7 @@ describe('ZkMetadataStore (real ZooKeeper)', function () {
     // starts its own server so that it can be killed; needs a local install (the shared one may be remote)
     let server: Awaited<ReturnType<typeof startZooKeeper>> | undefined;
     before(async function () {
-      // DLOG_TEST_ZK may name a remote server; killing one needs a local install
+      // DLOG_TEST_ZK may name a remote server; killing one needs a local install, so without one these skip
       if (findZooKeeperClasspath() === null) this.skip();
       this.timeout(90_000);
       server = await startZooKeeper({ forceSync: false });
