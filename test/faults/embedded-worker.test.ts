@@ -74,12 +74,18 @@ describe('embedded bookie worker restart (local:)', function () {
     const victim = cluster.bookieIds[1]!;
     await crashAndWait(cluster, 1); // one restart that works
     // then its port is taken: every restart fails at once, and failed restarts count as deaths
-    await cluster.crashBookie(1);
     const squatter = net.createServer();
-    await new Promise<void>((resolve, reject) => {
-      squatter.once('error', reject);
-      squatter.listen(Number(victim.split(':')[1]), '127.0.0.1', () => { resolve(); });
-    });
+    // the supervisor may restart the bookie onto its port before the squatter listens (EADDRINUSE):
+    // crash it again and retry until the squatter holds the port or the cluster already gave up
+    await waitFor(async () => {
+      if (cluster.failure !== undefined) return true;
+      await cluster.crashBookie(1);
+      return new Promise<boolean>((resolve) => {
+        const taken = (): void => { resolve(false); };
+        squatter.once('error', taken);
+        squatter.listen(Number(victim.split(':')[1]), '127.0.0.1', () => { squatter.off('error', taken); resolve(true); });
+      });
+    }, 30_000, 'the squatter holds the bookie port');
     try {
       await waitFor(() => cluster.failure !== undefined, 60_000, 'the cluster gave up');
     } finally {
