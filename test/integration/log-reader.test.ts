@@ -9,7 +9,8 @@ import { LogMetadataStore } from '../../src/log/metadata/log-metadata-store.js';
 import { segmentPath } from '../../src/log/metadata/log-paths.js';
 import type { SegmentListCache } from '../../src/log/metadata/segment-list-cache.js';
 import { newInProgressSegment, TruncationStatus, type LogSegmentMetadata } from '../../src/log/metadata/log-segment-metadata.js';
-import { LogReader, type LogReaderOptions, type LogRecordWithDLSN, type ReadStart } from '../../src/log/reader/log-reader.js';
+import { DEFAULT_RELIST_INTERVAL_MS, LogReader, type LogReaderOptions, type LogRecordWithDLSN, type ReadStart } from '../../src/log/reader/log-reader.js';
+import { SegmentListRegistry } from '../../src/log/reader/segment-list-registry.js';
 import { dlsnNotLessThanTxId } from '../../src/log/reader/txid-search.js';
 import { startBookieCluster, type BookieCluster } from '../support/bookie-cluster.js';
 import { rejection } from '../support/rejection.js';
@@ -311,20 +312,35 @@ describe('LogReader with real bookies', function () {
 
   describe('segment changes no writer makes fail the reader with a sticky error', () => {
     /** A 3-segment log and a reader held inside segment 1 by a small read-ahead. */
-    const heldInFirstSegment = async (): Promise<{ log: LogFixture; reader: LogReader }> => {
+    const heldInFirstSegment = async (segmentLists: SegmentListRegistry): Promise<{ log: LogFixture; reader: LogReader }> => {
       const log = await newLog({ maxEntryBytes: 1024 });
       await log.writeSegments([2_000, 10, 10], (i) => BigInt(i));
-      const reader = await open(log, {}, { readAheadEntries: 4, readAheadBytes: 4096 });
+      const reader = await LogReader.open(
+        { logName: log.name, metadata, ledgers, segmentLists },
+        {},
+        { longPollTimeoutMs: 200, readAheadEntries: 4, readAheadBytes: 4096 },
+      );
+      readers.push(reader);
       await readN(reader, 10);
       return { log, reader };
     };
 
     it('a segment deleted before the reader reached it: LSSN_GAP, never a silent skip', async () => {
-      const { log, reader } = await heldInFirstSegment();
+      // the reader's listing is shared with a lease the test holds, so the test knows when the reader
+      // sees the deletion: before that, a fast reader may read segment 2 from the old listing (its
+      // ledger is still there), which is no skip, and then waits for a segment 4 forever
+      const lists = new SegmentListRegistry(metadata);
+      const { log, reader } = await heldInFirstSegment(lists);
+      const seen = await lists.acquire(log.name, DEFAULT_RELIST_INTERVAL_MS, () => undefined);
       const [s1, s2] = log.completed as [LogSegmentMetadata, LogSegmentMetadata];
-      // segment 1's ledger stays readable; only the znodes go, so the listing itself has no gap
-      await metadata.deleteSegment(log.name, s2);
-      await metadata.deleteSegment(log.name, s1);
+      try {
+        // segment 1's ledger stays readable; only the znodes go, so the listing itself has no gap
+        await metadata.deleteSegment(log.name, s2);
+        await metadata.deleteSegment(log.name, s1);
+        while (seen.segments.some((s) => s.logSegmentSequenceNo < 3n)) await seen.whenChanged(seen.version).promise;
+      } finally {
+        await seen.close();
+      }
       let err: unknown;
       try {
         for (;;) await reader.readNext();
@@ -336,20 +352,25 @@ describe('LogReader with real bookies', function () {
       expect(await rejection(reader.readNext(), LogError)).to.equal(err);
     });
 
-    it('a completed segment back in progress: INCONSISTENT_LOG_METADATA', async function () {
-      // a race the test cannot close from outside: a reader that reads on may finish segment 1 before
-      // its (shared) follower sees the change, and then never fails; seen under load in the full suite.
-      // A paused read-ahead does not look at the listing at all, so it cannot be waited for either.
-      this.timeout(15_000);
-      this.retries(3);
-      const { log, reader } = await heldInFirstSegment();
+    it('a completed segment back in progress: INCONSISTENT_LOG_METADATA', async () => {
+      // as above, the test waits until the reader's shared listing shows the change (a reader that
+      // read on before it would finish segment 1 and never fail); the paused read-ahead applies the
+      // new listing as soon as the test reads again
+      const lists = new SegmentListRegistry(metadata);
+      const { log, reader } = await heldInFirstSegment(lists);
+      const seen = await lists.acquire(log.name, DEFAULT_RELIST_INTERVAL_MS, () => undefined);
       const s1 = log.completed[0]!;
       const reverted = newInProgressSegment({ logSegmentId: s1.logSegmentId, firstTxId: s1.firstTxId, logSegmentSequenceNo: 1n });
       const paths = metadata.paths(log.name);
-      await cluster.store.multi([
-        { op: 'delete', path: segmentPath(paths, s1.znodeName()) },
-        { op: 'create', path: segmentPath(paths, reverted.znodeName()), data: Buffer.from(reverted.serialize()) },
-      ]);
+      try {
+        await cluster.store.multi([
+          { op: 'delete', path: segmentPath(paths, s1.znodeName()) },
+          { op: 'create', path: segmentPath(paths, reverted.znodeName()), data: Buffer.from(reverted.serialize()) },
+        ]);
+        while (seen.segments[0]?.inProgress !== true) await seen.whenChanged(seen.version).promise;
+      } finally {
+        await seen.close();
+      }
       const err = await rejection((async () => { for (;;) await reader.readNext(); })(), LogError);
       expect(err.code).to.equal('INCONSISTENT_LOG_METADATA');
       expect(err.message).to.match(/segment 1 went from completed back to in progress/);
