@@ -30,6 +30,12 @@ export interface LedgerClientOptions {
   readonly ledgersRoot?: string;
   /** Per-request bookie timeout; a timed-out add replaces the bookie. Default 5000 ms. */
   readonly requestTimeoutMs?: number;
+  /**
+   * A bookie whose adds time out while no other bookie can replace it is waited for this long after
+   * the first timeout (its adds are sent again meanwhile), then the writer fails with
+   * NOT_ENOUGH_BOOKIES. Default 30000 ms; 0 fails at once.
+   */
+  readonly stalledBookieWaitMs?: number;
   /** A read asks the next replica too after this long. Default 500 ms (BookKeeper: 2000). */
   readonly speculativeReadTimeoutMs?: number;
   /** Where the client's metrics go (ensemble changes, speculative reads, recoveries). Default: a private registry. */
@@ -99,12 +105,17 @@ export class LedgerClient {
       replaceBookie: (ensemble, index) => this.#placement.replaceBookie(ensemble, index),
       recordBookieError: (bookieId) => { this.#placement.recordError(bookieId); },
       ...(options.speculativeReadTimeoutMs === undefined ? {} : { speculativeReadTimeoutMs: options.speculativeReadTimeoutMs }),
+      ...(options.stalledBookieWaitMs === undefined ? {} : { stalledBookieWaitMs: options.stalledBookieWaitMs }),
       sharedReads,
     };
   }
 
   static async open(options: LedgerClientOptions): Promise<LedgerClient> {
     if (options.auth !== undefined) checkTokenAuth(options.auth);
+    const wait = options.stalledBookieWaitMs;
+    if (wait !== undefined && !(Number.isFinite(wait) && wait >= 0)) {
+      throw new InvalidArgumentError(`stalledBookieWaitMs must be a non-negative number of milliseconds, got ${wait}`);
+    }
     // every handshake would fail, and a write would only report the bookies it ran out of
     const expired = options.tls?.cert === undefined ? undefined : certificateValidityProblem(options.tls.cert);
     if (expired !== undefined) throw new BookieClientError('BOOKIE_TLS_FAILED', `client TLS: our client certificate is unusable: ${expired}`);

@@ -3,6 +3,12 @@
 // the LAC is the highest contiguously acknowledged entry. A bookie failure triggers an ensemble
 // change (new ensemble from LAC+1, CAS on the metadata, resend to the replacement) during which no
 // add completes. Fatal answers (fenced, unauthorized) close the handle and fail every pending add.
+//
+// A bookie that only times out while no other bookie can replace it (exactly E writable bookies) is
+// slow, not gone: its socket is open, so it stays in the ensemble and its adds are sent again, each
+// waiting until `stalledBookieWaitMs` after the first timeout; adds still complete at A acks (with
+// A < W, writes go on meanwhile). Once it answers, nothing was lost; if the wait runs out first (or
+// its connection drops, or it refuses), the writer fails with NOT_ENOUGH_BOOKIES, as before.
 import type { Logger } from '../util/logger.js';
 import { RingQueue } from '../util/ring-queue.js';
 import type { Digest } from '../protocol/digest.js';
@@ -13,6 +19,7 @@ import type { Response } from '../protocol/protocol-types.js';
 import type { AddRequestFields } from '../protocol/add-entry-codec.js';
 import type { BookieConnections } from './bookie-transport.js';
 import { LedgerClientError } from './ledger-client-error.js';
+import { BookieClientError } from './bookie-client-error.js';
 import { ensembleFor, writeSet } from './write-quorum.js';
 import type { LedgerMetrics } from './ledger-metrics.js';
 
@@ -32,6 +39,34 @@ export interface WriterContext {
   ) => Promise<LedgerMetadata>;
   readonly logger: Logger;
   readonly metrics?: LedgerMetrics;
+  /** How long a bookie that times out and cannot be replaced is waited for. Default DEFAULT_STALLED_BOOKIE_WAIT_MS. */
+  readonly stalledBookieWaitMs?: number;
+}
+
+/**
+ * ZooKeeper's usual session timeout: a bookie hung for longer has lost its registration too, so the
+ * cluster counts it as gone. A hung bookie fails the writer at most requestTimeoutMs + this after
+ * the first add it left unanswered was sent.
+ */
+export const DEFAULT_STALLED_BOOKIE_WAIT_MS = 30_000;
+
+/** Why a bookie of the ensemble is to be replaced; only a 'timeout' may be waited out instead. */
+type FailureKind = 'timeout' | 'error' | 'wait expired';
+
+interface BookieFailure {
+  readonly bookieId: string;
+  kind: FailureKind;
+  /** Adds whose send to it failed while the failure waited for its ensemble-change round. */
+  readonly ops: PendingAdd[];
+}
+
+/** A bookie kept in the ensemble although its adds timed out, because no bookie could replace it. */
+interface Stall {
+  readonly bookieId: string;
+  readonly since: number;
+  /** Date.now() at which the writer stops waiting. */
+  readonly deadline: number;
+  readonly timer: NodeJS.Timeout;
 }
 
 interface PendingAdd {
@@ -75,7 +110,10 @@ export class LedgerWriter {
   readonly #pending = new RingQueue<PendingAdd>();
   #changingEnsemble = false;
   /** Ensemble index -> the bookie that failed there, waiting for the (running) ensemble change. */
-  #failedBookies = new Map<number, string>();
+  #failedBookies = new Map<number, BookieFailure>();
+  /** Ensemble index -> the stalled bookie there, waited for. */
+  readonly #stalls = new Map<number, Stall>();
+  readonly #stalledBookieWaitMs: number;
   #failure: LedgerClientError | undefined;
   #drained: (() => void)[] = [];
   /** The LAC carried by the last envelope sent, and the last LAC sent explicitly. */
@@ -96,6 +134,7 @@ export class LedgerWriter {
     this.#digest = digest;
     this.#masterKey = masterKey;
     this.#ctx = ctx;
+    this.#stalledBookieWaitMs = ctx.stalledBookieWaitMs ?? DEFAULT_STALLED_BOOKIE_WAIT_MS;
     this.#recovery = options.recovery === true;
     this.#lac = options.lastAddConfirmed ?? -1n;
     this.#lastAddPushed = this.#lac;
@@ -158,10 +197,12 @@ export class LedgerWriter {
     this.#fail(error);
   }
 
-  /** Stops the explicit-LAC timer (the ledger is being closed). */
+  /** Stops the explicit-LAC timer and the waits for stalled bookies (the ledger is being closed). */
   stop(): void {
     clearInterval(this.#lacTimer);
     this.#lacTimer = undefined;
+    for (const stall of this.#stalls.values()) clearTimeout(stall.timer);
+    this.#stalls.clear();
   }
 
   /** WRITE_LAC to the write set of the LAC entry; best effort, readers fall back to envelopes. */
@@ -183,11 +224,14 @@ export class LedgerWriter {
   }
 
   #send(op: PendingAdd, index: number, bookieId: string): void {
+    // to a stalled bookie, one request that lasts the rest of the wait, not one per request timeout
+    const stall = this.#stalls.size === 0 ? undefined : this.#stalls.get(index);
+    const timeoutMs = stall?.bookieId === bookieId ? Math.max(1, stall.deadline - Date.now()) : undefined;
     this.#ctx.pool.get(bookieId)
-      .send(op.request)
+      .send(op.request, timeoutMs)
       .then((response) => { this.#onResponse(op, index, bookieId, response); }, (err: unknown) => {
         this.#ctx.logger.debug({ err, bookieId, ledgerId: this.ledgerId, entryId: op.entryId }, 'add failed');
-        this.#onBookieError(op, index, bookieId);
+        this.#onBookieError(op, index, bookieId, err instanceof BookieClientError && err.code === 'BOOKIE_TIMEOUT' ? 'timeout' : 'error');
       });
   }
 
@@ -195,6 +239,7 @@ export class LedgerWriter {
     if (response.status === 'EOK') {
       // a late ack from a bookie that has since been replaced at this index counts for nothing
       if (this.#ensembleOf(op.entryId)[index] !== bookieId) return;
+      if (this.#stalls.size > 0 && this.#stalls.get(index)?.bookieId === bookieId) this.#endStall(index, 'it answered');
       const bit = 1 << index;
       if ((op.ackedMask & bit) === 0) {
         op.ackedMask |= bit;
@@ -214,21 +259,68 @@ export class LedgerWriter {
     } else {
       // any other refusal (read-only, overloaded, I/O error): replace the bookie
       this.#ctx.logger.warn({ bookieId, ledgerId: this.ledgerId, entryId: op.entryId, status: response.status }, 'add refused by bookie');
-      this.#onBookieError(op, index, bookieId);
+      this.#onBookieError(op, index, bookieId, 'error');
     }
   }
 
-  #onBookieError(op: PendingAdd, index: number, bookieId: string): void {
+  #onBookieError(op: PendingAdd, index: number, bookieId: string, kind: FailureKind): void {
     if (this.#failure) return;
     // only a failure of a bookie of the current (last) ensemble, still at that index, calls for a
     // change (BookKeeper's handleBookieFailure): a late error for an entry of an older ensemble
     // (already acknowledged) or from a bookie already replaced would otherwise replace a healthy one
     if (this.#metadata.ensembles.at(-1)?.[1][index] !== bookieId) return;
+    const stall = this.#stalls.get(index);
+    if (stall?.bookieId === bookieId && kind === 'timeout') {
+      // waited for already: ask again until the wait runs out (its timer ends it)
+      if (Date.now() < stall.deadline) this.#send(op, index, bookieId);
+      return;
+    }
     // the failed adds of one burst count as one error of the bookie, not one each: counted per add,
     // a single stall quarantined every bookie at once
-    if (this.#failedBookies.get(index) === bookieId) return;
+    const failed = this.#failedBookies.get(index);
+    if (failed?.bookieId === bookieId) {
+      failed.ops.push(op);
+      if (kind !== 'timeout') failed.kind = kind;
+      return;
+    }
     this.#ctx.recordBookieError(bookieId);
-    this.#failedBookies.set(index, bookieId);
+    this.#failedBookies.set(index, { bookieId, kind, ops: [op] });
+    if (!this.#changingEnsemble) void this.#changeEnsemble();
+  }
+
+  /** Keeps `bookieId` at `index` for the wait, and resends what it failed (the wait starts at its first failure). */
+  #stallOn(index: number, bookieId: string, ops: readonly PendingAdd[]): void {
+    if (this.#stalls.get(index)?.bookieId !== bookieId) {
+      const since = Date.now();
+      const stall: Stall = {
+        bookieId, since, deadline: since + this.#stalledBookieWaitMs,
+        // the poll phase runs before setImmediate's: what the bookie sent while our loop was busy is read first
+        timer: setTimeout(() => { setImmediate(() => { this.#stallRanOut(index, stall); }); }, this.#stalledBookieWaitMs).unref(),
+      };
+      this.#stalls.set(index, stall);
+      this.#ctx.pool.health.slow(bookieId);
+      this.#ctx.logger.warn({ ledgerId: this.ledgerId, bookieId, waitMs: this.#stalledBookieWaitMs },
+        'bookie not answering adds and no other bookie can replace it: waiting for it');
+    }
+    for (const op of ops) this.#send(op, index, bookieId);
+  }
+
+  #endStall(index: number, why: string): void {
+    const stall = this.#stalls.get(index);
+    if (stall === undefined) return;
+    clearTimeout(stall.timer);
+    this.#stalls.delete(index);
+    this.#ctx.logger.info({ ledgerId: this.ledgerId, bookieId: stall.bookieId, stalledMs: Date.now() - stall.since, why }, 'no longer waiting for a stalled bookie');
+  }
+
+  /** The wait ran out: the bookie is replaced if a bookie can take its place now, or the writer fails. */
+  #stallRanOut(index: number, stall: Stall): void {
+    if (this.#failure || this.#stalls.get(index) !== stall) return;
+    this.#stalls.delete(index);
+    const { bookieId } = stall;
+    const failed = this.#failedBookies.get(index);
+    if (failed?.bookieId === bookieId) failed.kind = 'wait expired';
+    else this.#failedBookies.set(index, { bookieId, kind: 'wait expired', ops: [] });
     if (!this.#changingEnsemble) void this.#changeEnsemble();
   }
 
@@ -259,12 +351,22 @@ export class LedgerWriter {
         const firstEntryId = this.#lac + 1n;
         const current = ensembleFor(this.#metadata.ensembles, firstEntryId);
         // failures reported during the previous round may name bookies that round replaced
-        const failed = [...this.#failedBookies].filter(([i, bookieId]) => current[i] === bookieId).map(([i]) => i);
+        const failures = [...this.#failedBookies].filter(([i, f]) => current[i] === f.bookieId);
         this.#failedBookies.clear();
-        if (failed.length === 0) continue;
         const next = [...current];
-        for (const index of failed) next[index] = this.#ctx.replaceBookie(next, index);
-        const replaced = failed.filter((i) => next[i] !== current[i]);
+        for (const [index, failure] of failures) {
+          try {
+            next[index] = this.#ctx.replaceBookie(next, index);
+            this.#endStall(index, 'it was replaced');
+          } catch (err) {
+            const waitable = err instanceof LedgerClientError && err.code === 'NOT_ENOUGH_BOOKIES' && failure.kind !== 'error' && this.#stalledBookieWaitMs > 0;
+            if (!waitable) throw err;
+            if (failure.kind === 'wait expired') throw this.#waitedInVain(failure.bookieId, err);
+            this.#stallOn(index, failure.bookieId, failure.ops);
+          }
+        }
+        const replaced = failures.map(([i]) => i).filter((i) => next[i] !== current[i]);
+        if (replaced.length === 0) continue;
         this.#ctx.logger.info({ ledgerId: this.ledgerId, firstEntryId, from: current, to: next }, 'changing ensemble');
         // recovery keeps its ensemble changes in memory: they are written with the CLOSED state
         this.#setMetadata(this.#recovery
@@ -297,6 +399,12 @@ export class LedgerWriter {
       this.#changingEnsemble = false;
     }
     this.#completeInOrder();
+  }
+
+  #waitedInVain(bookieId: string, cause: LedgerClientError): LedgerClientError {
+    return new LedgerClientError('NOT_ENOUGH_BOOKIES',
+      `bookie ${bookieId} did not answer adds to ledger ${this.ledgerId} within ${this.#stalledBookieWaitMs} ms of its first timeout, and no other writable bookie can replace it (${cause.message})`,
+      { ledgerId: this.ledgerId, cause });
   }
 
   #fail(error: LedgerClientError): void {

@@ -264,18 +264,10 @@ function embeddedBookieTls(options: ClientTlsOptions): NonNullable<EmbeddedClust
   return { cert: options.cert, key: options.key, ca: options.ca as string | Buffer, required: true };
 }
 
-/**
- * In-process bookies fail by crashing (their sockets close at once and the supervisor restarts
- * them), not by going quiet; a slow answer there is CPU starvation from the same process (a burst
- * of writes), and with every bookie in the ensemble a timeout has no replacement and would fail
- * the writer. So the embedded deployment waits longer than BookKeeper's 5 s.
- */
-const EMBEDDED_REQUEST_TIMEOUT_MS = 60_000;
-
 function openLocalBackend(cluster: EmbeddedCluster, settings: ClientSettings): Promise<Backend> {
   const closers = [() => cluster.close()];
   return closingOnFailure(closers, async () => {
-    const ledgers = await LedgerClient.open({ store: cluster.store, ledgersRoot: cluster.ledgersRoot, requestTimeoutMs: EMBEDDED_REQUEST_TIMEOUT_MS, ...settings });
+    const ledgers = await LedgerClient.open({ store: cluster.store, ledgersRoot: cluster.ledgersRoot, ...settings });
     return { store: cluster.store, namespaceRoot: LOCAL_NAMESPACE_ROOT, ledgers, closers, failure: () => cluster.failure };
   });
 }
