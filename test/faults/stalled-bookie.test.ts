@@ -137,9 +137,11 @@ describe('a stalled bookie with no spare: the ledger writer waits (zk, bookie pr
     const slow = byId(h.metadata.ensembles[0]![1][0]!);
     slow.pause();
     const completed: bigint[] = [];
+    const failed: unknown[] = [];
     const expected = Array.from({ length: 100 }, (_, i) => next.id + BigInt(i));
-    const during = expected.map(() => add(h, next).then((id) => { completed.push(id); return id; }));
-    await waitFor(() => logger.count(STALLED) > 0, 30_000, 'the writer to wait for the stalled bookie');
+    const during = expected.map(() => add(h, next).then((id) => { completed.push(id); return id; }, (err: unknown) => { failed.push(err); throw err; }));
+    await waitFor(() => logger.count(STALLED) > 0 || failed.length > 0, 30_000, 'the writer to wait for the stalled bookie');
+    expect(failed.map(String), 'no add failed').to.deep.equal([]);
     expect(completed, 'no add completes without the third ack').to.deep.equal([]);
     slow.resume();
     expect(await Promise.all(during)).to.deep.equal(expected);
@@ -231,12 +233,15 @@ describe('a stalled bookie with no spare under a log writer (zk, 3 bookie proces
       const history = new History();
       const state = { stop: false };
       const writing = writeLoop(writer, 'w', history, { next: 1n }, () => state.stop);
+      const ended: { err?: unknown } = {};
+      void writing.then((err) => { ended.err = err ?? 'stopped'; });
       await waitFor(() => history.ackedCount >= 200, 30_000, '200 acks');
       const paused = deployment.bookies[ackQuorumSize - 2]!;
       const atPause = history.ackedCount;
       const pausedAt = Date.now();
       paused.pause();
-      await waitFor(() => logger.count(STALLED) > 0, 30_000, 'the writer to wait for the paused bookie');
+      await waitFor(() => logger.count(STALLED) > 0 || ended.err !== undefined, 30_000, 'the writer to wait for the paused bookie');
+      expect(String(ended.err), 'the writer failed while the bookie was paused').to.equal('undefined');
       const atStall = history.ackedCount;
       // with A2 the other two acknowledge meanwhile; with A3 the write in flight waits
       if (ackQuorumSize === 2) await waitFor(() => history.ackedCount >= atStall + 100, 30_000, '100 acks while it is paused');
