@@ -164,6 +164,7 @@ describe('a stalled bookie with no spare: the ledger writer waits (zk, bookie pr
     const start = Date.now();
     const failure = await rejection(lanes(h, next, 20, () => false, acked), LedgerClientError);
     const took = Date.now() - start;
+    process.stdout.write(`      failed ${took} ms after SIGSTOP (requestTimeoutMs ${REQUEST_MS}, stalledBookieWaitMs ${WAIT_MS})\n`);
     expect(failure.code).to.equal('NOT_ENOUGH_BOOKIES');
     expect(failure.retriable).to.equal(true);
     expect(failure.message).to.include(hung.bookieId);
@@ -185,7 +186,9 @@ describe('a stalled bookie with no spare: the ledger writer waits (zk, bookie pr
     const failure = await rejection(lanes(h, next, 20, () => false, acked), LedgerClientError);
     expect(failure.code).to.equal('NOT_ENOUGH_BOOKIES');
     expect(failure.retriable).to.equal(true);
-    expect(Date.now() - start, 'well before the 60 s wait').to.be.below(15_000);
+    const took = Date.now() - start;
+    process.stdout.write(`      failed ${took} ms after SIGKILL\n`);
+    expect(took, 'well before the 60 s wait').to.be.below(15_000);
     await Promise.all(bookies.filter((b) => !b.running).map((b) => b.restart()));
     await expectReadBack(h.id, BigInt(acked.length - 1), true);
   });
