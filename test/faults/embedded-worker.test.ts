@@ -13,7 +13,7 @@ import { MAX_RESTARTS } from '../../src/embedded/bookie-supervisor.js';
 import { runningEmbeddedCluster, type EmbeddedCluster } from '../../src/embedded/embedded-cluster.js';
 import { Namespace } from '../../src/log/namespace.js';
 import { History } from '../support/history.js';
-import { drain, writeLoop } from '../support/log-history.js';
+import { readAllBack, writeLoop } from '../support/log-history.js';
 import { waitFor } from '../support/wait-for.js';
 
 describe('embedded bookie worker restart (local:)', function () {
@@ -61,10 +61,7 @@ describe('embedded bookie worker restart (local:)', function () {
     await writer.close();
     expect(cluster.failure).to.equal(undefined);
 
-    const reader = await log.openReader();
-    await drain(reader, history, 'r', () => history.readCount('r') >= history.ackedCount);
-    await reader.close();
-    const report = history.check(['r']);
+    const report = await readAllBack(log, history);
     expect(report.violations).to.deep.equal([]);
     expect(report.read).to.equal(history.ackedCount);
   });

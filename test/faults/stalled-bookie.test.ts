@@ -18,7 +18,7 @@ import { killAllBookieProcesses, startBookieProcess, type BookieProcess } from '
 import { payloadFor, removeDir, tempDir, uniqueRoot } from '../support/bookie-test-utils.js';
 import { History } from '../support/history.js';
 import { zooKeeper } from '../support/hooks.js';
-import { drain, writeLoop } from '../support/log-history.js';
+import { readAllBack, writeLoop } from '../support/log-history.js';
 import { startLogDeployment, type LogDeployment } from '../support/log-backends.js';
 import { rejection } from '../support/rejection.js';
 import { waitFor } from '../support/wait-for.js';
@@ -64,6 +64,16 @@ describe('a stalled bookie with no spare: the ledger writer waits (zk, bookie pr
     }));
   };
 
+  /** A ledger (E3 W3, PASSWORD) of a new client with 200 entries acknowledged; `next` numbers the adds that follow. */
+  const withEntries = async (ackQuorumSize: number, options: Partial<LedgerClientOptions>): Promise<{ h: LedgerHandle; next: { id: bigint }; acked: bigint[] }> => {
+    const c = await client(options);
+    const h = await c.createLedger({ ensembleSize: 3, writeQuorumSize: 3, ackQuorumSize, password: PASSWORD });
+    const next = { id: 0n };
+    const acked: bigint[] = [];
+    await lanes(h, next, 20, () => acked.length >= 200, acked);
+    return { h, next, acked };
+  };
+
   /** Every entry 0..last reads back (through a new client) with the payload written for it. */
   const expectReadBack = async (id: bigint, last: bigint, recover = false): Promise<void> => {
     const reader = await (await client()).openLedger(id, { recover, password: PASSWORD });
@@ -96,11 +106,7 @@ describe('a stalled bookie with no spare: the ledger writer waits (zk, bookie pr
 
   it('E3 W3 A2: writes go on with two while the third stalls past the request timeout; it ends up with every entry', async () => {
     const logger = countingLogger();
-    const c = await client({ stalledBookieWaitMs: 30_000, logger });
-    const h = await c.createLedger({ ensembleSize: 3, writeQuorumSize: 3, ackQuorumSize: 2, password: PASSWORD });
-    const next = { id: 0n };
-    const acked: bigint[] = [];
-    await lanes(h, next, 20, () => acked.length >= 200, acked);
+    const { h, next, acked } = await withEntries(2, { stalledBookieWaitMs: 30_000, logger });
     const slow = byId(h.metadata.ensembles[0]![1][2]!);
     slow.pause();
     let atStall = -1;
@@ -129,11 +135,7 @@ describe('a stalled bookie with no spare: the ledger writer waits (zk, bookie pr
 
   it('E3 W3 A3: adds wait while it stalls and all complete, in order, once it resumes', async () => {
     const logger = countingLogger();
-    const c = await client({ stalledBookieWaitMs: 30_000, logger });
-    const h = await c.createLedger({ ensembleSize: 3, writeQuorumSize: 3, ackQuorumSize: 3, password: PASSWORD });
-    const next = { id: 0n };
-    const acked: bigint[] = [];
-    await lanes(h, next, 20, () => acked.length >= 200, acked);
+    const { h, next } = await withEntries(3, { stalledBookieWaitMs: 30_000, logger });
     const slow = byId(h.metadata.ensembles[0]![1][0]!);
     slow.pause();
     const completed: bigint[] = [];
@@ -154,11 +156,7 @@ describe('a stalled bookie with no spare: the ledger writer waits (zk, bookie pr
   it('a bookie that stays stalled fails the writer with NOT_ENOUGH_BOOKIES (retriable) once the wait runs out; what was acknowledged reads back', async () => {
     const WAIT_MS = 2000;
     const REQUEST_MS = 500;
-    const c = await client({ requestTimeoutMs: REQUEST_MS, stalledBookieWaitMs: WAIT_MS });
-    const h = await c.createLedger({ ensembleSize: 3, writeQuorumSize: 3, ackQuorumSize: 2, password: PASSWORD });
-    const next = { id: 0n };
-    const acked: bigint[] = [];
-    await lanes(h, next, 20, () => acked.length >= 200, acked);
+    const { h, next, acked } = await withEntries(2, { requestTimeoutMs: REQUEST_MS, stalledBookieWaitMs: WAIT_MS });
     const hung = byId(h.metadata.ensembles[0]![1][1]!);
     hung.pause();
     const start = Date.now();
@@ -176,11 +174,7 @@ describe('a stalled bookie with no spare: the ledger writer waits (zk, bookie pr
   });
 
   it('a bookie whose process is gone (killed, port closed) fails the writer at once, not after the wait', async () => {
-    const c = await client({ stalledBookieWaitMs: 60_000 });
-    const h = await c.createLedger({ ensembleSize: 3, writeQuorumSize: 3, ackQuorumSize: 2, password: PASSWORD });
-    const next = { id: 0n };
-    const acked: bigint[] = [];
-    await lanes(h, next, 20, () => acked.length >= 200, acked);
+    const { h, next, acked } = await withEntries(2, { stalledBookieWaitMs: 60_000 });
     const start = Date.now();
     await byId(h.metadata.ensembles[0]![1][0]!).kill('SIGKILL');
     const failure = await rejection(lanes(h, next, 20, () => false, acked), LedgerClientError);
@@ -197,13 +191,9 @@ describe('a stalled bookie with no spare: the ledger writer waits (zk, bookie pr
     bookies.push(await newBookie(3));
     try {
       const logger = countingLogger();
-      const c = await client({ stalledBookieWaitMs: 60_000, logger });
-      const h = await c.createLedger({ ensembleSize: 3, writeQuorumSize: 3, ackQuorumSize: 2, password: PASSWORD });
+      const { h, next, acked } = await withEntries(2, { stalledBookieWaitMs: 60_000, logger });
       const first = h.metadata.ensembles[0]![1];
       const spare = bookies.find((b) => !first.includes(b.bookieId))!;
-      const next = { id: 0n };
-      const acked: bigint[] = [];
-      await lanes(h, next, 20, () => acked.length >= 200, acked);
       byId(first[1]!).pause();
       await lanes(h, next, 20, () => h.metadata.ensembles.length > 1 && acked.length >= 600, acked);
       expect(h.metadata.ensembles.at(-1)![1]).to.deep.equal([first[0], spare.bookieId, first[2]]);
@@ -260,10 +250,7 @@ describe('a stalled bookie with no spare under a log writer (zk, 3 bookie proces
       expect(await writing, 'the writer never failed').to.equal(undefined);
       await writer.close();
 
-      const reader = await log.openReader();
-      await drain(reader, history, 'r', () => history.readCount('r') >= history.ackedCount);
-      await reader.close();
-      const report = history.check(['r']);
+      const report = await readAllBack(log, history);
       expect(report.violations).to.deep.equal([]);
       expect(report.read).to.equal(history.ackedCount);
     });

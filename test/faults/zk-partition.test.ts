@@ -8,7 +8,7 @@ import type { Context } from 'mocha';
 import { Namespace } from '../../src/log/namespace.js';
 import { FaultProxy } from '../support/fault-proxy.js';
 import { History, recordKey } from '../support/history.js';
-import { drain, writeLoop } from '../support/log-history.js';
+import { drain, readAllBack, writeLoop } from '../support/log-history.js';
 import { startLogDeployment, type LogDeployment } from '../support/log-backends.js';
 
 describe('ZooKeeper partitioned from clients that still reach the bookies (zk)', function () {
@@ -91,10 +91,7 @@ describe('ZooKeeper partitioned from clients that still reach the bookies (zk)',
     await successor.close();
     await old.abort();
 
-    const reader = await log.openReader();
-    await drain(reader, history, 'r', () => history.readCount('r') >= history.ackedCount);
-    await reader.close();
-    const report = history.check(['r']);
+    const report = await readAllBack(log, history);
     expect(report.violations).to.deep.equal([]);
   });
 });
