@@ -144,6 +144,8 @@ export async function recoverLedger(input: RecoveryInput): Promise<LedgerMetadat
     }
   } finally {
     await Promise.all(adds);
+    // a wait for a stalled bookie must not outlive the recovery and act on a finished writer
+    writer.stop();
   }
   if (addFailure) throw addFailure.err;
   const lastEntryId = writer.lastAddConfirmed;

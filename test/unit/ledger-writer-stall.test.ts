@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import type { LedgerHandle } from '../../src/ledger/ledger-handle.js';
 import { LedgerClientError } from '../../src/ledger/ledger-client-error.js';
 import type { FakeBookie, FakeBookieCluster } from '../support/fake-bookies.js';
-import { startLedgerDeployment, type LedgerDeployment } from '../support/ledger-backends.js';
+import { LEDGERS_ROOT, startLedgerDeployment, type LedgerDeployment } from '../support/ledger-backends.js';
 import { rejection } from '../support/rejection.js';
 import { settleEventLoop, waitFor } from '../support/wait-for.js';
 
@@ -18,9 +18,14 @@ describe('LedgerWriter with a stalled bookie and no spare (fake bookies)', funct
   let d: LedgerDeployment;
   let fakes: FakeBookieCluster;
 
+  /** The fourth fake's registration: absent, so that exactly three bookies are writable, until a test adds it. */
+  let lateRegistration: string;
+
   beforeEach(async () => {
-    d = await startLedgerDeployment('fake', 3);
+    d = await startLedgerDeployment('fake', 4);
     fakes = d.fakes as FakeBookieCluster;
+    lateRegistration = `${LEDGERS_ROOT}/available/${fakes.bookies[3]!.id}`;
+    await d.store.delete(lateRegistration);
   });
   afterEach(async () => { await d.close(); });
 
@@ -87,6 +92,23 @@ describe('LedgerWriter with a stalled bookie and no spare (fake bookies)', funct
     expect(h.lastAddConfirmed).to.equal(0n);
     hung.script = {};
     expect(await readBack(h, 1, true)).to.deep.equal(['entry-0']);
+  });
+
+  it('a bookie that became writable during the wait replaces the silent one when the wait runs out', async () => {
+    const late = fakes.bookies[3]!;
+    const client = await d.client({ requestTimeoutMs: REQUEST_TIMEOUT_MS, stalledBookieWaitMs: 1500 });
+    expect(client.writableBookies().size).to.equal(3);
+    const h = await client.createLedger({ ensembleSize: 3, writeQuorumSize: 3, ackQuorumSize: 3 });
+    const ensemble = ensembleOf(h);
+    const hung = ensemble[1]!;
+    hung.script = { drop: true };
+    const add = h.addEntry(payload(0));
+    await waitFor(() => addsSeen(hung, h.id).length === 2, 3000, 'the timed-out add to be sent again');
+    await d.store.create(lateRegistration, new Uint8Array(0));
+    await waitFor(() => client.writableBookies().size === 4, 3000, 'the client to see the fourth bookie');
+    expect(await add).to.equal(0n);
+    expect(h.metadata.ensembles).to.deep.equal([[0n, ensemble.map((b) => (b === hung ? late.id : b.id))]]);
+    expect(late.entryIds(h.id)).to.deep.equal([0n]);
   });
 
   it('a bookie whose connection is refused is not waited for: NOT_ENOUGH_BOOKIES at once, as without the wait', async () => {
