@@ -31,7 +31,7 @@ describe('LogSegmentReader with real bookies', function () {
     for (;;) {
       const r = await reader.readNext(waitMs);
       if (!Array.isArray(r)) return { records, end: r };
-      records.push(...r);
+      records.push(...r.flat());
     }
   };
 
@@ -104,11 +104,11 @@ describe('LogSegmentReader with real bookies', function () {
       const r = await reader.readNext(waitMs);
       if (Array.isArray(r)) {
         const writerLac = ledger.lastAddConfirmed;
-        for (const rec of r) {
+        for (const rec of r.flat()) {
           expect(acked.has(key(rec.dlsn)), `unacked ${key(rec.dlsn)}`).to.equal(true);
           expect(rec.dlsn.entryId <= writerLac).to.equal(true);
         }
-        got.push(...r);
+        got.push(...r.flat());
       }
       return r;
     };
@@ -171,7 +171,7 @@ describe('LogSegmentReader with real bookies', function () {
     let last: ReadResult = [];
     while (Array.isArray(last)) {
       last = await tail.readNext(2_000);
-      if (Array.isArray(last)) seen.push(...last);
+      if (Array.isArray(last)) seen.push(...last.flat());
     }
     expect(last).to.equal('end-of-stream');
     expect(seen).to.have.length(1);

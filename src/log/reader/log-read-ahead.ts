@@ -12,7 +12,7 @@ import { DLSN } from '../format/dlsn.js';
 import { LogError } from '../log-error.js';
 import type { LogMetadataStore } from '../metadata/log-metadata-store.js';
 import { type LogSegmentMetadata, nextStartSequenceId, SEQUENCE_ID_VERSION } from '../metadata/log-segment-metadata.js';
-import { LogSegmentReader, type ReadRecord, type ReadResult } from './segment-reader.js';
+import { LogSegmentReader, type ReadRecord, type ReadResult, type RecordRun } from './segment-reader.js';
 import { SegmentListRegistry, type SegmentListLease } from './segment-list-registry.js';
 import { dlsnNotLessThanTxId } from './txid-search.js';
 
@@ -27,10 +27,13 @@ export interface ReadStart {
   readonly fromTxId?: bigint;
 }
 
+/** The user records of one entry (none empty); shared with the other readers of the entry: read-only. */
+export type LogRecordRun = readonly LogRecordWithDLSN[];
+
 /** Where the read-ahead puts what it reads. */
 export interface ReadAheadSink {
-  /** Records in log order, each exactly once. */
-  deliver(records: readonly LogRecordWithDLSN[]): void;
+  /** Records in log order, each exactly once, one run per entry. */
+  deliver(runs: readonly LogRecordRun[]): void;
   /** The end-of-stream record was reached, after everything delivered. */
   endOfStream(): void;
   /** The first (sticky) error; nothing else follows. */
@@ -178,14 +181,19 @@ export class LogReadAhead {
     }
   }
 
-  #deliver(cursor: Cursor, records: readonly ReadRecord[]): void {
-    const last = records.at(-1);
+  #deliver(cursor: Cursor, runs: readonly RecordRun[]): void {
+    const last = runs.at(-1)?.at(-1);
     if (last === undefined) return;
     cursor.readAny = true;
     this.#next = last.dlsn.next();
+    // the segment reader gave every record its sequenceId when it had a start (see #open)
+    if (cursor.startSequenceId >= 0n) {
+      this.#sink.deliver(runs as readonly LogRecordRun[]);
+      return;
+    }
     const base = cursor.startSequenceId - 1n;
-    this.#sink.deliver(records.every((r) => r.sequenceId !== undefined) ? records as readonly LogRecordWithDLSN[]
-      : records.map((r) => ({ dlsn: r.dlsn, txid: r.txid, payload: r.payload, position: r.position, sequenceId: base + BigInt(r.position) })));
+    const withSequenceId = (r: ReadRecord): LogRecordWithDLSN => ({ dlsn: r.dlsn, txid: r.txid, payload: r.payload, position: r.position, sequenceId: base + BigInt(r.position) });
+    this.#sink.deliver(runs.map((run) => run.map(withSequenceId)));
   }
 
   /** Applies a new listing to the open segment: reopen once completed, fail on impossible changes. */

@@ -9,7 +9,8 @@ import { childLogger, noopLogger, type Logger } from '../../util/logger.js';
 import { LogError } from '../log-error.js';
 import type { LogMetadataStore } from '../metadata/log-metadata-store.js';
 import { LOG_RECORD_HEADER_SIZE } from '../format/log-record.js';
-import { LogReadAhead, type LogRecordWithDLSN, type ReadAheadSink, type ReadStart } from './log-read-ahead.js';
+import { LogReadAhead, type LogRecordRun, type LogRecordWithDLSN, type ReadAheadSink, type ReadStart } from './log-read-ahead.js';
+import { RecordRunQueue } from './record-run-queue.js';
 import type { LogMetrics } from '../log-metrics.js';
 import type { SegmentListRegistry } from './segment-list-registry.js';
 
@@ -70,20 +71,14 @@ function positiveInteger(name: string, value: number | undefined, fallback: numb
   return v;
 }
 
-const recordBytes = (r: LogRecordWithDLSN): number => r.payload.length + LOG_RECORD_HEADER_SIZE;
-const sameEntry = (a: LogRecordWithDLSN, b: LogRecordWithDLSN): boolean =>
-  a.dlsn.entryId === b.dlsn.entryId && a.dlsn.logSegmentSequenceNo === b.dlsn.logSegmentSequenceNo;
 
 export class LogReader implements AsyncIterable<LogRecordWithDLSN> {
   readonly #logName: string;
   readonly #maxEntries: number;
   readonly #maxBytes: number;
   #readAhead: LogReadAhead | undefined;
-  /** Unread records are #buffer[#head..]. */
-  #buffer: LogRecordWithDLSN[] = [];
-  #head = 0;
-  #bufferedBytes = 0;
-  #bufferedEntries = 0;
+  /** Unread records, as the read-ahead's runs (shared with the other readers of the log). */
+  readonly #unread = new RecordRunQueue();
   #waiters: Waiter[] = [];
   #roomWaiter: (() => void) | undefined;
   #failure: Error | undefined;
@@ -152,7 +147,7 @@ export class LogReader implements AsyncIterable<LogRecordWithDLSN> {
 
   /** Bytes of unread records held (payload + header each); internal, for tests and stats. */
   get bufferedBytes(): number {
-    return this.#bufferedBytes;
+    return this.#unread.bytes;
   }
 
   /** close() was called. */
@@ -162,12 +157,12 @@ export class LogReader implements AsyncIterable<LogRecordWithDLSN> {
 
   /** Counters since this reader opened. */
   stats(): { readonly recordsRead: number; readonly bufferedBytes: number; readonly bufferedEntries: number } {
-    return { recordsRead: this.#recordsRead, bufferedBytes: this.#bufferedBytes, bufferedEntries: this.#bufferedEntries };
+    return { recordsRead: this.#recordsRead, bufferedBytes: this.#unread.bytes, bufferedEntries: this.#unread.entries };
   }
 
   /** Entries with unread records held; internal, for tests and stats. */
   get bufferedEntries(): number {
-    return this.#bufferedEntries;
+    return this.#unread.entries;
   }
 
   /**
@@ -222,19 +217,13 @@ export class LogReader implements AsyncIterable<LogRecordWithDLSN> {
   }
 
   readonly #sink: ReadAheadSink = {
-    deliver: (records) => {
+    deliver: (runs) => {
       if (this.#closed || this.#failure) return;
-      for (const r of records) {
-        if (this.#fromTxId !== undefined) {
-          if (r.txid < this.#fromTxId) continue;
-          this.#fromTxId = undefined;
-        }
-        const last = this.#buffer[this.#buffer.length - 1];
-        if (last === undefined || !sameEntry(last, r)) this.#bufferedEntries += 1;
-        this.#bufferedBytes += recordBytes(r);
-        this.#buffer.push(r);
+      for (const run of runs) {
+        const kept = this.#fromTxId === undefined ? run : this.#sinceTxId(run);
+        if (kept.length > 0) this.#unread.push(kept);
       }
-      while (this.#head < this.#buffer.length) {
+      while (!this.#unread.isEmpty) {
         const waiter = this.#waiters.shift();
         if (waiter === undefined) break;
         clearTimeout(waiter.timer);
@@ -266,7 +255,7 @@ export class LogReader implements AsyncIterable<LogRecordWithDLSN> {
     if (signal?.aborted === true) return Promise.reject(signal.reason as Error);
     if (this.#failure) return Promise.reject(this.#failure);
     if (this.#closed) return Promise.reject(this.#closedError());
-    if (this.#head < this.#buffer.length) return Promise.resolve(this.#take(max));
+    if (!this.#unread.isEmpty) return Promise.resolve(this.#take(max));
     if (this.#endOfStream) return Promise.reject(this.#endOfStreamError());
     if (waitMs === 0) return Promise.resolve([]);
     return new Promise((resolve, reject) => {
@@ -294,36 +283,29 @@ export class LogReader implements AsyncIterable<LogRecordWithDLSN> {
     });
   }
 
-  /** Removes up to `max` unread records, keeping the entry and byte counts, and wakes the read-ahead. */
+  /** The run's records from the first with txid >= #fromTxId on; clears #fromTxId once one is found. */
+  #sinceTxId(run: LogRecordRun): LogRecordRun {
+    const from = this.#fromTxId ?? 0n;
+    const first = run.findIndex((r) => r.txid >= from);
+    if (first < 0) return [];
+    this.#fromTxId = undefined;
+    return first === 0 ? run : run.slice(first);
+  }
+
+  /** Removes up to `max` unread records, keeping the counts, and wakes the read-ahead. */
   #take(max: number): LogRecordWithDLSN[] {
-    const end = Math.min(this.#buffer.length, this.#head + max);
-    const out = this.#buffer.slice(this.#head, end);
-    let payloadBytes = 0;
-    for (let i = this.#head; i < end; i++) {
-      const r = this.#buffer[i] as LogRecordWithDLSN;
-      const next = this.#buffer[i + 1];
-      this.#bufferedBytes -= recordBytes(r);
-      payloadBytes += r.payload.length;
-      if (next === undefined || !sameEntry(r, next)) this.#bufferedEntries -= 1;
-    }
-    this.#head = end;
+    const bytesBefore = this.#unread.bytes;
+    const out = this.#unread.take(max);
     this.#recordsRead += out.length;
     this.#metrics?.recordsRead.inc(out.length);
-    this.#metrics?.bytesRead.inc(payloadBytes);
-    if (this.#head === this.#buffer.length) {
-      this.#buffer = [];
-      this.#head = 0;
-    } else if (this.#head > 1024 && this.#head * 2 > this.#buffer.length) {
-      this.#buffer = this.#buffer.slice(this.#head);
-      this.#head = 0;
-    }
+    this.#metrics?.bytesRead.inc(bytesBefore - this.#unread.bytes - out.length * LOG_RECORD_HEADER_SIZE);
     if (this.#hasRoom()) this.#wakeReadAhead();
     return out;
   }
 
   #hasRoom(): boolean {
     return this.#closed || this.#failure !== undefined
-      || (this.#bufferedEntries < this.#maxEntries && this.#bufferedBytes < this.#maxBytes);
+      || (this.#unread.entries < this.#maxEntries && this.#unread.bytes < this.#maxBytes);
   }
 
   #wakeReadAhead(): void {
@@ -334,10 +316,7 @@ export class LogReader implements AsyncIterable<LogRecordWithDLSN> {
 
   /** Empties the buffer, fails every waiter and lets the read-ahead run into its stop. */
   #drop(error: () => Error): void {
-    this.#buffer = [];
-    this.#head = 0;
-    this.#bufferedBytes = 0;
-    this.#bufferedEntries = 0;
+    this.#unread.clear();
     for (const w of this.#waiters.splice(0)) this.#settle(w, error());
     this.#wakeReadAhead();
   }

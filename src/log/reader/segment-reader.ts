@@ -34,7 +34,14 @@ export interface ReadRecord {
   readonly sequenceId?: bigint;
 }
 
-export type ReadResult = ReadRecord[] | 'end-of-segment' | 'end-of-stream';
+/**
+ * The user records of one entry, in order. A run of a whole entry is the same array for every
+ * reader of that entry in this process: read-only, never to be modified.
+ */
+export type RecordRun = readonly ReadRecord[];
+
+/** Runs of consecutive entries (none empty), or where the segment ended. */
+export type ReadResult = RecordRun[] | 'end-of-segment' | 'end-of-stream';
 
 export const DEFAULT_READ_AHEAD_ENTRIES = 16;
 /** Pause after a long poll that ended early without progress (DL's readAheadWaitTime). */
@@ -111,11 +118,11 @@ export class LogSegmentReader {
         const entries = await this.#fetch(deadline);
         if (entries === 'end-of-segment') return entries;
         if (entries.length === 0) return [];
-        const { records, endOfStream } = this.#decode(entries);
-        if (endOfStream) return records.length > 0 ? records : 'end-of-stream';
+        const { runs, endOfStream } = this.#decode(entries);
+        if (endOfStream) return runs.length > 0 ? runs : 'end-of-stream';
         // Start the next batch while the caller handles this one.
         this.#startPrefetch();
-        if (records.length > 0) return records;
+        if (runs.length > 0) return runs;
         // only control records (or records before the start): keep going
       }
     } catch (err) {
@@ -169,45 +176,62 @@ export class LogSegmentReader {
     this.#prefetch = p;
   }
 
-  /** User records at or after the start; stops at an EOS record. */
-  #decode(entries: Entry[]): { records: ReadRecord[]; endOfStream: boolean } {
-    const out: ReadRecord[] = [];
+  /**
+   * User records at or after the start, one run per entry; stops at an EOS record. An entry past
+   * the start without an EOS record is passed on as its shared run: no per-record work per reader.
+   */
+  #decode(entries: Entry[]): { runs: RecordRun[]; endOfStream: boolean } {
+    const runs: RecordRun[] = [];
     for (const entry of entries) {
+      const decoded = this.#decoded(entry);
       // only the entry holding the start position has records before it
       const checkFrom = this.lssn === this.#from.logSegmentSequenceNo && entry.entryId <= this.#from.entryId;
-      for (const r of this.#decoded(entry)) {
+      if (!checkFrom && !decoded.endOfStream) {
+        if (decoded.users.length > 0) runs.push(decoded.users);
+        continue;
+      }
+      const run: ReadRecord[] = [];
+      for (const r of decoded.records) {
         if (checkFrom && r.record.dlsn.compare(this.#from) < 0) continue;
         if (r.kind === 'end-of-stream') {
           this.#endOfStream = true;
           this.#prefetch = undefined;
-          return { records: out, endOfStream: true };
+          if (run.length > 0) runs.push(run);
+          return { runs, endOfStream: true };
         }
-        if (r.kind === 'user') out.push(r.record);
+        if (r.kind === 'user') run.push(r.record);
       }
+      if (run.length > 0) runs.push(run);
     }
-    return { records: out, endOfStream: false };
+    return { runs, endOfStream: false };
   }
 
   /**
    * The entry's records, decoded once for every reader of it in this process: readers of one log
    * get the same Entry objects from the shared reads, and then the same (read-only) records.
    */
-  #decoded(entry: Entry): readonly DecodedRecord[] {
+  #decoded(entry: Entry): DecodedEntry {
     const key = `${this.lssn}:${this.#startSequenceId}:${this.#enveloped}`;
     const cached = decodedEntries.get(entry);
-    if (cached?.key === key) return cached.records;
+    if (cached?.key === key) return cached;
     const bytes = this.#enveloped ? decodeEnvelopedEntry(entry.payload) : entry.payload;
     const opts = this.#startSequenceId === undefined ? {} : { startSequenceId: this.#startSequenceId };
     const records: DecodedRecord[] = [];
+    const users: ReadRecord[] = [];
+    let endOfStream = false;
     for (const r of readEntryRecords(bytes, opts)) {
       const dlsn = new DLSN(this.lssn, entry.entryId, r.slotId);
       const record: ReadRecord = r.sequenceId === undefined
         ? { dlsn, txid: r.txid, payload: r.payload, position: r.position }
         : { dlsn, txid: r.txid, payload: r.payload, position: r.position, sequenceId: r.sequenceId };
-      records.push({ kind: isEndOfStream(r) ? 'end-of-stream' : isControl(r) ? 'control' : 'user', record });
+      const kind = isEndOfStream(r) ? 'end-of-stream' : isControl(r) ? 'control' : 'user';
+      records.push({ kind, record });
+      if (kind === 'user') users.push(record);
+      else if (kind === 'end-of-stream') endOfStream = true;
     }
-    decodedEntries.set(entry, { key, records });
-    return records;
+    const decoded: DecodedEntry = { key, records, users, endOfStream };
+    decodedEntries.set(entry, decoded);
+    return decoded;
   }
 }
 
@@ -216,8 +240,18 @@ interface DecodedRecord {
   readonly record: ReadRecord;
 }
 
-/** Entries decoded by some segment reader, with what they were decoded for (segment, sequence ids, envelope). */
-const decodedEntries = new WeakMap<Entry, { readonly key: string; readonly records: readonly DecodedRecord[] }>();
+interface DecodedEntry {
+  /** What the entry was decoded for (segment, sequence ids, envelope). */
+  readonly key: string;
+  readonly records: readonly DecodedRecord[];
+  /** The user records alone: the run handed to every reader that reads the whole entry. */
+  readonly users: RecordRun;
+  /** The entry holds an EOS record. */
+  readonly endOfStream: boolean;
+}
+
+/** Entries decoded by some segment reader. */
+const decodedEntries = new WeakMap<Entry, DecodedEntry>();
 
 function maxOf(a: bigint, b: bigint): bigint {
   return a > b ? a : b;
