@@ -6,7 +6,7 @@
 // a read-ahead in flight is expected to cover wait for it rather than read the same bytes again,
 // which matters for a reader with many sequential reads outstanding.
 import { LRUCache } from 'lru-cache';
-import { RECORD_HEADER_SIZE } from './entry-log.js';
+import { RECORD_HEADER_SIZE, locationLogId, locationOffset } from './entry-log.js';
 import type { EntryLogManager } from './entry-log-manager.js';
 import type { LedgerIndex } from './ledger-index.js';
 import { StorageError } from './storage-error.js';
@@ -16,6 +16,8 @@ import { StorageError } from './storage-error.js';
 const READ_SLACK = 512;
 /** Bound on the per-ledger reader state. */
 const MAX_TRACKED_LEDGERS = 10_000;
+/** Most bytes one prefetch of a batch of reads reads from an entry log. */
+const MAX_PREFETCH_BYTES = 1 << 20;
 /** Record size assumed for a ledger before one has been read. */
 const ASSUMED_RECORD_SIZE = 1024 + RECORD_HEADER_SIZE;
 
@@ -85,6 +87,49 @@ export class EntryReader {
     }
   }
 
+  /** The entry when the read cache holds it, without an await; a hit counts as a read of the ledger. */
+  cached(ledgerId: bigint, entryId: bigint): Buffer | undefined {
+    const entry = this.#cache?.get(cacheKey(ledgerId, entryId));
+    if (entry) this.#track(ledgerId, entryId).last = entryId;
+    return entry;
+  }
+
+  /**
+   * Brings entries of a ledger that a batch of reads asks for (ascending, not in memory) into the
+   * read cache ahead of those reads: their locations come from one index cursor walk, and the ones
+   * stored back to back in one entry log (a flush writes a ledger's entries in order) from one file
+   * read. The reads wait for it as for a read-ahead (see read()).
+   */
+  prefetch(ledgerId: bigint, entryIds: readonly bigint[]): void {
+    const first = entryIds[0];
+    const last = entryIds.at(-1);
+    if (!this.#cache || first === undefined || last === undefined || last === first) return;
+    const reads = this.#track(ledgerId, first);
+    if (reads.ahead) return; // one read-ahead per ledger at a time
+    const found = this.#index.locations(ledgerId, first, last);
+    const start = found[0];
+    if (start?.entryId !== first) return;
+    const logId = locationLogId(start.location);
+    const offset = locationOffset(start.location);
+    // the run of requested entries in the same log after `first`, within the byte bound
+    let end = first;
+    let next = 1;
+    for (const { entryId, location } of found) {
+      if (entryId !== entryIds[next]) continue;
+      const at = locationOffset(location) - offset;
+      if (locationLogId(location) !== logId || at < 0 || at + reads.recordSize + READ_SLACK > MAX_PREFETCH_BYTES) break;
+      end = entryId;
+      next++;
+    }
+    if (end === first) return;
+    const span = locationOffset(found.find((f) => f.entryId === end)?.location ?? start.location) - offset + reads.recordSize + READ_SLACK;
+    // no await between the lookup and readRecords (the log lease, as in read())
+    const read = this.#readAndCache(start.location, ledgerId, first, span, reads);
+    const mine: EntryLogPrefetch = { from: first - 1n, to: end + 1n, done: read.catch(() => undefined) };
+    reads.ahead = mine;
+    void mine.done.then(() => { if (reads.ahead === mine) reads.ahead = undefined; });
+  }
+
   /** Drops deleted ledgers' cached entries. */
   forget(ledgerIds: readonly bigint[]): void {
     for (const id of ledgerIds) this.#ledgers.delete(id);
@@ -114,10 +159,12 @@ export class EntryReader {
     if (!this.#cache) return first.data;
     const entry = ownCopy(first.data);
     this.#cache.set(cacheKey(ledgerId, entryId), entry);
+    // the ledger's records that follow in the log (ascending; a striped ledger skips ids on this bookie)
     let next = entryId + 1n;
     for (const r of following) {
-      if (r.ledgerId !== ledgerId || r.entryId !== next) break;
-      this.#cache.set(cacheKey(ledgerId, next++), ownCopy(r.data));
+      if (r.ledgerId !== ledgerId || r.entryId < next) break;
+      this.#cache.set(cacheKey(ledgerId, r.entryId), ownCopy(r.data));
+      next = r.entryId + 1n;
     }
     return entry;
   }

@@ -129,6 +129,63 @@ export class RequestProcessor {
     if (refused.length > 0) queueMicrotask(() => { answer(refused); });
   }
 
+  /**
+   * The entry reads of one socket read, as one group: each read of an entry in memory (a write
+   * cache, the read cache) is answered without an await, all of them in one `answer` call after a
+   * microtask; the others are prefetched per ledger (one index walk, one file read for adjacent
+   * entries, see EntryReader.prefetch) and answered one by one as process() would. The answers are
+   * those process() gives. `answer` must not throw.
+   */
+  readAll(reqs: readonly ReadEntryRequest[], answer: (responses: Response[]) => void): void {
+    const now: Response[] = [];
+    const later: ReadEntryRequest[] = [];
+    for (const req of reqs) {
+      try {
+        const response = this.#readNow(req);
+        if (response === undefined) later.push(req);
+        else now.push(response);
+      } catch (err) {
+        now.push(this.#unexpected(req, err));
+      }
+    }
+    this.#prefetch(later);
+    for (const req of later) void this.process(req).then((response) => { answer([response]); });
+    // never synchronously: the caller is still starting requests
+    if (now.length > 0) queueMicrotask(() => { answer(now); });
+  }
+
+  /** The answer of a plain entry read that needs no await (refused, or the entry and the LAC known in memory); else undefined. */
+  #readNow(req: ReadEntryRequest): ReadEntryResponse | undefined {
+    if (req.flag !== undefined || req.previousLAC !== undefined || req.entryId < 0n) return undefined;
+    const { ledgerId, txnId, entryId } = req;
+    const { storage } = this.#ctx;
+    if (!storage.ledgerExists(ledgerId)) return { op: 'READ_ENTRY', txnId, ledgerId, entryId, status: 'ENOLEDGER' };
+    const maxLAC = this.#ctx.lac.get(ledgerId);
+    if (maxLAC === undefined) return undefined;
+    const body = storage.getEntryNow(ledgerId, entryId);
+    return body === undefined ? undefined : { op: 'READ_ENTRY', txnId, ledgerId, entryId, status: 'EOK', maxLAC, body };
+  }
+
+  /** Starts the disk reads of plain entry reads, per ledger in ascending entry order. */
+  #prefetch(reads: readonly ReadEntryRequest[]): void {
+    const byLedger = new Map<bigint, bigint[]>();
+    for (const req of reads) {
+      if (req.flag !== undefined || req.previousLAC !== undefined || req.entryId < 0n || !this.#ctx.storage.ledgerExists(req.ledgerId)) continue;
+      const ids = byLedger.get(req.ledgerId);
+      if (ids === undefined) byLedger.set(req.ledgerId, [req.entryId]);
+      else ids.push(req.entryId);
+    }
+    for (const [ledgerId, ids] of byLedger) {
+      if (ids.length < 2) continue;
+      try {
+        this.#ctx.storage.prefetch(ledgerId, [...new Set(ids)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
+      } catch (err) {
+        // only an optimisation: the reads themselves report what is wrong
+        this.#ctx.logger.debug({ err, ledgerId }, 'batched read-ahead failed');
+      }
+    }
+  }
+
   #unexpected(req: DecodedRequest, err: unknown): Response {
     this.#ctx.logger.error({ err, op: req.op }, 'unexpected failure processing a request');
     return { op: 'STATUS_ONLY', operation: req.op === 'UNSUPPORTED' ? req.operation : req.op, txnId: req.txnId, status: 'EIO' };
