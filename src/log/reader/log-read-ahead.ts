@@ -48,8 +48,12 @@ export interface ReadAheadConfig {
   readonly ledgers: LedgerClient;
   readonly password?: Uint8Array;
   readonly logger: Logger;
-  /** Entries per ledger read. */
+  /** Most entries per ledger read. */
   readonly batchEntries: number;
+  /** Bytes a ledger read aims at (see LogSegmentReaderOptions.batchBytes). */
+  readonly batchBytes: number;
+  /** Ledger reads in flight ahead of the one being delivered. */
+  readonly batchesAhead: number;
   readonly longPollTimeoutMs: number;
   readonly relistIntervalMs: number;
   /** The namespace's shared segment-list followers; without one, this reader follows the list alone. */
@@ -254,13 +258,15 @@ export class LogReadAhead {
   }
 
   async #open(segment: LogSegmentMetadata, startSequenceId: bigint): Promise<Cursor> {
-    const { ledgers, password, batchEntries, logger } = this.#config;
+    const { ledgers, password, batchEntries, batchBytes, logger } = this.#config;
     const handle = await ledgers.openLedger(segment.logSegmentId, { recover: false, ...(password === undefined ? {} : { password }) });
     const reader = new LogSegmentReader(handle, segment.logSegmentSequenceNo, {
       from: this.#next,
       // records then carry their sequenceId: delivered as they are, shared with the other readers
       ...(startSequenceId >= 0n ? { startSequenceId } : {}),
       readAheadEntries: batchEntries,
+      batchesAhead: this.#config.batchesAhead,
+      batchBytes,
       enveloped: segment.envelopedEntries,
       logger,
     });

@@ -30,8 +30,10 @@ export interface LogReaderContext {
 
 export interface LogReaderOptions {
   /**
-   * Read-ahead stops once this many entries are buffered and unread; ledger reads fetch a quarter
-   * of it at a time. Default 64 (DL's readAheadMaxRecords is 10 entries of at most 1 KiB batches;
+   * Read-ahead stops once this many entries are buffered and unread. A ledger read fetches a
+   * quarter of readAheadBytes, at most this many entries (small entries: fewer, larger requests),
+   * with up to three such reads in flight ahead of the one being buffered (a catch-up of small
+   * entries is bound by round trips). Default 64 (DL's readAheadMaxRecords is 10 entries of at most 1 KiB batches;
    * our entries hold up to 256 KiB, so the byte bound usually applies first).
    */
   readonly readAheadEntries?: number;
@@ -47,6 +49,8 @@ export interface LogReaderOptions {
 }
 
 export const DEFAULT_READ_AHEAD_ENTRIES = 64;
+/** Ledger reads (of a quarter of readAheadEntries each) in flight ahead of the one being buffered. */
+const READ_BATCHES_AHEAD = 3;
 export const DEFAULT_READ_AHEAD_BYTES = 16 * 1024 * 1024;
 export const DEFAULT_LONG_POLL_TIMEOUT_MS = 1_000;
 export const DEFAULT_RELIST_INTERVAL_MS = 5_000;
@@ -118,11 +122,8 @@ export class LogReader implements AsyncIterable<LogRecordWithDLSN> {
    */
   static async open(ctx: LogReaderContext, start: ReadStart = {}, options: LogReaderOptions = {}): Promise<LogReader> {
     const maxEntries = positiveInteger('readAheadEntries', options.readAheadEntries, DEFAULT_READ_AHEAD_ENTRIES);
-    const reader = new LogReader(
-      ctx.logName,
-      maxEntries,
-      positiveInteger('readAheadBytes', options.readAheadBytes, DEFAULT_READ_AHEAD_BYTES),
-    );
+    const maxBytes = positiveInteger('readAheadBytes', options.readAheadBytes, DEFAULT_READ_AHEAD_BYTES);
+    const reader = new LogReader(ctx.logName, maxEntries, maxBytes);
     reader.#fromTxId = start.fromTxId;
     reader.#metrics = ctx.metrics;
     reader.#readAhead = await LogReadAhead.open(
@@ -132,7 +133,9 @@ export class LogReader implements AsyncIterable<LogRecordWithDLSN> {
         ledgers: ctx.ledgers,
         ...(ctx.password === undefined ? {} : { password: ctx.password }),
         logger: childLogger(ctx.logger ?? noopLogger, { log: ctx.logName }),
-        batchEntries: Math.ceil(maxEntries / 4),
+        batchEntries: maxEntries,
+        batchBytes: Math.ceil(maxBytes / 4),
+        batchesAhead: READ_BATCHES_AHEAD,
         longPollTimeoutMs: positiveInteger('longPollTimeoutMs', options.longPollTimeoutMs, DEFAULT_LONG_POLL_TIMEOUT_MS),
         relistIntervalMs: positiveInteger('relistIntervalMs', options.relistIntervalMs, DEFAULT_RELIST_INTERVAL_MS),
         ...(ctx.segmentLists === undefined ? {} : { segmentLists: ctx.segmentLists }),

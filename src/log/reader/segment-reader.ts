@@ -3,7 +3,9 @@
 // start, surfaces end of stream, reads only up to the LAC and long-polls once caught up.
 //
 // Read-ahead: entries are fetched in batches of up to readAheadEntries (never past the known LAC),
-// and the next batch is fetched in the background while the caller handles the current one.
+// sized by batchBytes once the entry size is known, and up to batchesAhead next batches are fetched
+// in the background while the caller handles the current one: a catch-up of small entries is bound
+// by round trips and by requests per socket write, not by the bookies.
 import type { LedgerHandle } from '../../ledger/ledger-handle.js';
 import type { Entry } from '../../protocol/bk-entry-envelope.js';
 import { InvalidArgumentError } from '../../errors.js';
@@ -20,6 +22,14 @@ export interface LogSegmentReaderOptions {
   readonly startSequenceId?: bigint;
   /** Most entries fetched per read. Default 16. */
   readonly readAheadEntries?: number;
+  /** Batches fetched ahead of the caller. Default 1. */
+  readonly batchesAhead?: number;
+  /**
+   * Bytes a batch aims at: once entries were read, a batch holds about this many bytes of them (at
+   * least one entry, at most readAheadEntries); the first batch is a quarter of readAheadEntries.
+   * Default: none, every batch is readAheadEntries entries.
+   */
+  readonly batchBytes?: number;
   /** Entries carry the enveloped header (segment metadata version >= 4). Default true. */
   readonly enveloped?: boolean;
   readonly logger?: Logger;
@@ -56,12 +66,17 @@ export class LogSegmentReader {
   readonly #enveloped: boolean;
   readonly #logger: Logger;
 
+  readonly #batchesAhead: number;
+  readonly #batchBytes: number | undefined;
+  /** Entries fetched and their payload bytes, for the batch size. */
+  #entriesFetched = 0;
+  #bytesFetched = 0;
   /** Next entry to fetch (fetched entries may wait in #prefetch). */
   #nextEntryId: bigint;
   /** Highest LAC seen from the ledger. */
   #lac: bigint;
-  /** The batch being fetched ahead of the caller. */
-  #prefetch: Promise<Entry[]> | undefined;
+  /** The batches being fetched ahead of the caller, oldest first. */
+  #prefetch: Promise<Entry[]>[] = [];
   #endOfStream = false;
   #error: Error | undefined;
   /** The read-ahead let go of this reader: a read failing after that (client closed) is expected. */
@@ -82,6 +97,11 @@ export class LogSegmentReader {
     this.#from = from;
     this.#startSequenceId = options.startSequenceId;
     this.#readAhead = readAhead;
+    this.#batchesAhead = options.batchesAhead ?? 1;
+    this.#batchBytes = options.batchBytes;
+    if (!Number.isInteger(this.#batchesAhead) || this.#batchesAhead < 1) {
+      throw new InvalidArgumentError(`batchesAhead must be a positive integer, got ${this.#batchesAhead}`);
+    }
     this.#enveloped = options.enveloped ?? true;
     this.#logger = options.logger ?? noopLogger;
     this.#nextEntryId = from.logSegmentSequenceNo === lssn && from.entryId > 0n ? from.entryId : 0n;
@@ -134,11 +154,8 @@ export class LogSegmentReader {
 
   /** The next entries up to the LAC, waiting until `deadline` for the LAC to move. */
   async #fetch(deadline: number): Promise<Entry[] | 'end-of-segment'> {
-    if (this.#prefetch) {
-      const p = this.#prefetch;
-      this.#prefetch = undefined;
-      return p;
-    }
+    const ahead = this.#prefetch.shift();
+    if (ahead) return ahead;
     for (;;) {
       this.#lac = maxOf(this.#lac, this.#handle.lastAddConfirmed);
       if (this.#nextEntryId <= this.#lac) return this.#readBatch();
@@ -159,21 +176,33 @@ export class LogSegmentReader {
     }
   }
 
-  /** Reads [next, min(next + readAhead - 1, LAC)] and advances. Caller ensures next <= LAC. */
+  /** Reads [next, min(next + batch size - 1, LAC)] and advances. Caller ensures next <= LAC. */
   #readBatch(): Promise<Entry[]> {
     const first = this.#nextEntryId;
-    const last = minOf(first + BigInt(this.#readAhead) - 1n, this.#lac);
+    const last = minOf(first + BigInt(this.#batchEntries()) - 1n, this.#lac);
     this.#nextEntryId = last + 1n;
-    return this.#handle.readEntries(first, last);
+    return this.#handle.readEntries(first, last).then((entries) => {
+      for (const e of entries) this.#bytesFetched += e.payload.length;
+      this.#entriesFetched += entries.length;
+      return entries;
+    });
+  }
+
+  #batchEntries(): number {
+    if (this.#batchBytes === undefined) return this.#readAhead;
+    if (this.#entriesFetched === 0) return Math.ceil(this.#readAhead / 4);
+    const perEntry = Math.max(1, this.#bytesFetched / this.#entriesFetched);
+    return Math.max(1, Math.min(this.#readAhead, Math.floor(this.#batchBytes / perEntry)));
   }
 
   #startPrefetch(): void {
-    if (this.#prefetch || this.#endOfStream) return;
+    if (this.#endOfStream) return;
     this.#lac = maxOf(this.#lac, this.#handle.lastAddConfirmed);
-    if (this.#nextEntryId > this.#lac) return;
-    const p = this.#readBatch();
-    p.catch(() => undefined); // surfaced when the caller awaits it
-    this.#prefetch = p;
+    while (this.#prefetch.length < this.#batchesAhead && this.#nextEntryId <= this.#lac) {
+      const p = this.#readBatch();
+      p.catch(() => undefined); // surfaced when the caller awaits it
+      this.#prefetch.push(p);
+    }
   }
 
   /**
@@ -195,7 +224,7 @@ export class LogSegmentReader {
         if (checkFrom && r.record.dlsn.compare(this.#from) < 0) continue;
         if (r.kind === 'end-of-stream') {
           this.#endOfStream = true;
-          this.#prefetch = undefined;
+          this.#prefetch = [];
           if (run.length > 0) runs.push(run);
           return { runs, endOfStream: true };
         }
