@@ -68,6 +68,8 @@ export class LogSegmentReader {
 
   readonly #batchesAhead: number;
   readonly #batchBytes: number | undefined;
+  /** What this reader decodes entries for (segment, sequence ids, envelope): see #decoded. */
+  readonly #decodeKey: string;
   /** Entries fetched and their payload bytes, for the batch size. */
   #entriesFetched = 0;
   #bytesFetched = 0;
@@ -103,6 +105,7 @@ export class LogSegmentReader {
       throw new InvalidArgumentError(`batchesAhead must be a positive integer, got ${this.#batchesAhead}`);
     }
     this.#enveloped = options.enveloped ?? true;
+    this.#decodeKey = `${lssn}:${options.startSequenceId}:${this.#enveloped}`;
     this.#logger = options.logger ?? noopLogger;
     this.#nextEntryId = from.logSegmentSequenceNo === lssn && from.entryId > 0n ? from.entryId : 0n;
     this.#lac = handle.lastAddConfirmed;
@@ -240,7 +243,7 @@ export class LogSegmentReader {
    * get the same Entry objects from the shared reads, and then the same (read-only) records.
    */
   #decoded(entry: Entry): DecodedEntry {
-    const key = `${this.lssn}:${this.#startSequenceId}:${this.#enveloped}`;
+    const key = this.#decodeKey;
     const cached = decodedEntries.get(entry);
     if (cached?.key === key) return cached;
     const bytes = this.#enveloped ? decodeEnvelopedEntry(entry.payload) : entry.payload;
