@@ -100,8 +100,8 @@ export class LedgerDirsStorage {
     return this.of(ledgerId).getEntryNow(ledgerId, entryId);
   }
 
-  prefetch(ledgerId: bigint, entryIds: readonly bigint[]): void {
-    this.of(ledgerId).prefetch(ledgerId, entryIds);
+  prefetch(ledgerId: bigint, entryIds: readonly bigint[]): Promise<unknown> | undefined {
+    return this.of(ledgerId).prefetch(ledgerId, entryIds);
   }
 
   lastEntryId(ledgerId: bigint): bigint | undefined {

@@ -257,9 +257,9 @@ export class LedgerStorage {
   }
 
   /** Starts reading the given entries (ascending) that are not in memory into the read cache: see EntryReader.prefetch. */
-  prefetch(ledgerId: bigint, entryIds: readonly bigint[]): void {
+  prefetch(ledgerId: bigint, entryIds: readonly bigint[]): Promise<unknown> | undefined {
     this.#checkOpen();
-    this.#reader.prefetch(ledgerId, entryIds.filter((id) => this.#active.get(ledgerId, id) === undefined && this.#flushing.get(ledgerId, id) === undefined));
+    return this.#reader.prefetch(ledgerId, entryIds.filter((id) => this.#active.get(ledgerId, id) === undefined && this.#flushing.get(ledgerId, id) === undefined));
   }
 
   activity(): StorageActivity {
