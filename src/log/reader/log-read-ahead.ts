@@ -38,8 +38,8 @@ export interface ReadAheadSink {
   endOfStream(): void;
   /** The first (sticky) error; nothing else follows. */
   fail(err: Error): void;
-  /** Resolves once there is room for more records. */
-  waitForRoom(): Promise<void>;
+  /** Resolves once there is room for more records; undefined when there is room now (no await, no promise). */
+  waitForRoom(): Promise<void> | undefined;
 }
 
 export interface ReadAheadConfig {
@@ -129,9 +129,12 @@ export class LogReadAhead {
   async #run(): Promise<void> {
     try {
       while (!this.#isStopped()) {
-        await this.#sink.waitForRoom();
+        // the awaits only when needed: with a thousand tailing readers, each is a promise and a
+        // microtask per reader and entry
+        const room = this.#sink.waitForRoom();
+        if (room !== undefined) await room;
         const version = this.#list.version;
-        await this.#apply(version);
+        if (version !== this.#appliedVersion || this.#list.error) await this.#apply(version);
         if (this.#isStopped()) break;
         const cursor = this.#cursor ?? (await this.#openNext());
         if (cursor === undefined) {

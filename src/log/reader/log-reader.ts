@@ -247,7 +247,7 @@ export class LogReader implements AsyncIterable<LogRecordWithDLSN> {
       this.#settleClosed(err);
     },
     waitForRoom: () => {
-      if (this.#hasRoom()) return Promise.resolve();
+      if (this.#hasRoom()) return undefined;
       return new Promise((resolve) => {
         this.#roomWaiter = resolve;
       });
