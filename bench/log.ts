@@ -3,6 +3,8 @@
 // pipelined 1 KiB and 100 B records (records/s, MB/s), end-to-end tail latency at a fixed rate, and
 // catch-up reads of the 1 KiB log from its start.
 //   npm run build && node --import tsx bench/log.ts [--seconds 3] [--rate 10000] [--uri <ns-uri>]
+//     [--only catch-up]   (only the catch-up rows: write the 1 KiB log and a log of 1-record entries, read both back)
+//   BENCH_PROFILE_WINDOWS=1 prints each catch-up row's time window for cutting --cpu-prof profiles to it
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { Namespace, type DistributedLog } from '../lib/index.js';
@@ -15,8 +17,11 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '3' },
     rate: { type: 'string', default: '10000' },
     uri: { type: 'string' },
+    only: { type: 'string' },
   },
 });
+if (values.only !== undefined && values.only !== 'catch-up') throw new Error(`--only takes catch-up, not ${values.only}`);
+const CATCH_UP_ONLY = values.only === 'catch-up';
 const SECONDS = Number(values.seconds);
 const RATE = Number(values.rate);
 /** Per-row latency histograms and throughput over time, for `dlog bench log --report`. */
@@ -27,8 +32,8 @@ interface Row { readonly records: number; readonly perSec: number; readonly mbPe
 const sorted = (xs: number[]): number[] => xs.sort((a, b) => a - b);
 
 /** `window` writers each awaiting its own asyncWrite, for SECONDS; latencies in ms. */
-async function writeRow(log: DistributedLog, size: number, window: number, series?: SeriesRecorder): Promise<Row> {
-  const writer = await log.openWriter();
+async function writeRow(log: DistributedLog, size: number, window: number, series?: SeriesRecorder, maxEntryBytes?: number): Promise<Row> {
+  const writer = await log.openWriter(maxEntryBytes === undefined ? {} : { maxEntryBytes });
   const payload = Buffer.alloc(size, 0x61);
   const lat: number[] = [];
   let txid = 0n;
@@ -102,13 +107,15 @@ async function tailRow(log: DistributedLog): Promise<{ fromWrite: number[]; from
   return { fromWrite: sorted(fromWrite), fromAck: sorted(fromAck) };
 }
 
-/** Reads the whole log from its start: records/s and MB/s. */
-async function catchUpRow(log: DistributedLog, expected: number): Promise<{ perSec: number; mbPerSec: number }> {
+/** Reads the whole log from its start: records/s and MB/s, and the reader process's CPU per record. */
+async function catchUpRow(log: DistributedLog, expected: number, label: string): Promise<{ perSec: number; mbPerSec: number; usPerRecord: number }> {
   const reader = await log.openReader();
   let records = 0;
   let bytes = 0;
   const start = performance.now();
-  const series = recorder.series(`catch-up read of ${fmt(expected)} x 1 KiB from the start`, start);
+  const cpu = process.cpuUsage();
+  const startedAt = process.hrtime.bigint();
+  const series = recorder.series(`catch-up read of ${fmt(expected)} x ${label} from the start`, start);
   while (records < expected) {
     const recs = await reader.readBulk(10_000, { waitMs: 1000 });
     for (const rec of recs) {
@@ -119,21 +126,31 @@ async function catchUpRow(log: DistributedLog, expected: number): Promise<{ perS
   }
   series.finish();
   const seconds = (performance.now() - start) / 1000;
+  const used = process.cpuUsage(cpu);
+  // to cut every process's --cpu-prof down to this row (profile times are CLOCK_MONOTONIC microseconds, as hrtime)
+  if (process.env['BENCH_PROFILE_WINDOWS'] !== undefined) console.error(`profile window ${label}: ${startedAt / 1000n}-${process.hrtime.bigint() / 1000n} us`);
   await reader.close();
-  return { perSec: records / seconds, mbPerSec: bytes / seconds / 1e6 };
+  return { perSec: records / seconds, mbPerSec: bytes / seconds / 1e6, usPerRecord: (used.user + used.system) / records };
 }
 
-let cluster: BenchCluster | undefined;
-let uri = values.uri;
-if (uri === undefined) {
-  cluster = await startBenchCluster('log');
-  uri = `zk://${cluster.zk}/bench-log`;
+async function printCatchUp(log: DistributedLog, records: number, label: string): Promise<void> {
+  const c = await catchUpRow(log, records, label);
+  console.log(`catch-up read of ${fmt(records)} x ${label} from the start | ${fmt(c.perSec)} records/s, ${fmt(c.mbPerSec, 1)} MB/s, reader CPU ${fmt(c.usPerRecord, 2)} us/record`);
 }
-const ns = await Namespace.open(uri);
-try {
-  console.log(`log bench: ${uri.startsWith('local:') ? 'embedded' : '3 bookie processes'}, E3 W3 A2, ${os.cpus().length} CPUs, ${SECONDS} s per row, node ${process.version}`);
-  await writeRow(await ns.openLog(`warmup-${Date.now()}`, { create: true }), 1024, 100);
 
+/** The catch-up rows alone: a 1 KiB log written pipelined (batched entries) and a 100 B log of 1-record entries, each read back from its start. */
+async function catchUpOnly(ns: Namespace): Promise<void> {
+  const batched = await ns.openLog(`c-1024-${Date.now()}`, { create: true });
+  const b = await writeRow(batched, 1024, 5000);
+  const single = await ns.openLog(`c-single-${Date.now()}`, { create: true });
+  const s = await writeRow(single, 100, 2000, undefined, 1);
+  console.log(`wrote ${fmt(b.records)} x 1 KiB (${fmt(b.perSec)}/s) and ${fmt(s.records)} x 100 B one record per entry (${fmt(s.perSec)}/s)\n`);
+  await printCatchUp(batched, b.records, '1 KiB');
+  await printCatchUp(single, s.records, '100 B 1-record entries');
+}
+
+/** Every row: writes, tail, catch-up of the pipelined 1 KiB log. */
+async function allRows(ns: Namespace): Promise<void> {
   console.log('\nwrites                      | records/s     MB/s   p50 ms  p99 ms');
   let oneKiB: { log: DistributedLog; records: number } | undefined;
   for (const [size, window] of [[1024, 1], [1024, 5000], [100, 20000]] as const) {
@@ -150,9 +167,23 @@ try {
   console.log(`ack -> reader receives         | ${fmt(percentile(tail.fromAck, 50), 2).padStart(6)} ${fmt(percentile(tail.fromAck, 99), 2).padStart(7)} ${fmt(tail.fromAck.at(-1) ?? NaN, 2).padStart(7)}`);
 
   if (oneKiB !== undefined) {
-    const c = await catchUpRow(oneKiB.log, oneKiB.records);
-    console.log(`\ncatch-up read of ${fmt(oneKiB.records)} x 1 KiB from the start | ${fmt(c.perSec)} records/s, ${fmt(c.mbPerSec, 1)} MB/s`);
+    console.log('');
+    await printCatchUp(oneKiB.log, oneKiB.records, '1 KiB');
   }
+}
+
+let cluster: BenchCluster | undefined;
+let uri = values.uri;
+if (uri === undefined) {
+  cluster = await startBenchCluster('log');
+  uri = `zk://${cluster.zk}/bench-log`;
+}
+const ns = await Namespace.open(uri);
+try {
+  console.log(`log bench: ${uri.startsWith('local:') ? 'embedded' : '3 bookie processes'}, E3 W3 A2, ${os.cpus().length} CPUs, ${SECONDS} s per row, node ${process.version}`);
+  await writeRow(await ns.openLog(`warmup-${Date.now()}`, { create: true }), 1024, 100);
+  if (CATCH_UP_ONLY) await catchUpOnly(ns);
+  else await allRows(ns);
   recorder.save();
 } finally {
   await ns.close();

@@ -19,7 +19,7 @@ import type { Logger } from '../util/logger.js';
 import { FrameDecoder } from '../protocol/frame-decoder.js';
 import { FrameWriter } from '../protocol/frame-writer.js';
 import { decodeRequest, encodeResponse } from '../protocol/protocol-codec.js';
-import type { AddEntryRequest, DecodedRequest, Response } from '../protocol/protocol-types.js';
+import type { AddEntryRequest, DecodedRequest, ReadEntryRequest, Response } from '../protocol/protocol-types.js';
 import { RateLimitedLog } from '../util/rate-limited-log.js';
 import { BookieMetrics } from './bookie-metrics.js';
 import { SecurityPolicy } from './connection-security.js';
@@ -141,7 +141,8 @@ export class BookieServer {
     };
     const pump = (): void => {
       while (backlog.length > 0 && !congested() && !socket.destroyed) {
-        if ((backlog[0] as DecodedRequest).op === 'ADD_ENTRY' && session.authorized) startAdds();
+        const head = backlog[0] as DecodedRequest;
+        if (session.authorized && (head.op === 'ADD_ENTRY' || isDataRead(head))) startGroup(head.op !== 'ADD_ENTRY');
         else start(backlog.shift() as DecodedRequest);
       }
       const stop = backlog.length > 0 || congested();
@@ -211,25 +212,31 @@ export class BookieServer {
           pump();
         });
     };
-    // The run of adds at the head of the backlog (one socket read's worth, up to the in-flight cap)
-    // starts as one group: one callback per journal group instead of a promise chain per add.
-    const startAdds = (): void => {
+    // The run of adds (or of entry reads) at the head of the backlog, one socket read's worth up to
+    // the in-flight caps, starts as one group: one callback per journal group (per batch of reads
+    // served from memory) instead of a promise chain per request.
+    const startGroup = (reads: boolean): void => {
+      const member = reads ? isDataRead : (r: DecodedRequest): boolean => r.op === 'ADD_ENTRY';
+      const room = reads ? Math.min(maxInFlightPerConnection - inFlight, maxInFlightReadsPerConnection - readsInFlight) : maxInFlightPerConnection - inFlight;
       let n = 1;
-      const room = maxInFlightPerConnection - inFlight;
-      while (n < backlog.length && n < room && (backlog[n] as DecodedRequest).op === 'ADD_ENTRY') n++;
-      const adds = backlog.splice(0, n) as AddEntryRequest[];
+      while (n < backlog.length && n < room && member(backlog[n] as DecodedRequest)) n++;
+      const group = backlog.splice(0, n);
       const startedAt = performance.now();
       inFlight += n;
-      this.#processor.addAll(adds, (responses) => {
+      if (reads) readsInFlight += n;
+      const answer = (responses: Response[]): void => {
         inFlight -= responses.length;
+        if (reads) readsInFlight -= responses.length;
         metrics.requests(responses, startedAt);
         try {
           for (const response of responses) respond(response);
         } catch (err) {
-          close(err, 'failed to answer ADD_ENTRY');
+          close(err, `failed to answer ${reads ? 'READ_ENTRY' : 'ADD_ENTRY'}`);
         }
         pump();
-      });
+      };
+      if (reads) this.#processor.readAll(group as ReadEntryRequest[], answer);
+      else this.#processor.addAll(group as AddEntryRequest[], answer);
     };
     const onFrame = (frame: Buffer): void => {
       let request;

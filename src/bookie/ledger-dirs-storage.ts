@@ -96,6 +96,14 @@ export class LedgerDirsStorage {
     return this.of(ledgerId).getEntry(ledgerId, entryId);
   }
 
+  getEntryNow(ledgerId: bigint, entryId: bigint): Buffer | undefined {
+    return this.of(ledgerId).getEntryNow(ledgerId, entryId);
+  }
+
+  prefetch(ledgerId: bigint, entryIds: readonly bigint[]): Promise<unknown> | undefined {
+    return this.of(ledgerId).prefetch(ledgerId, entryIds);
+  }
+
   lastEntryId(ledgerId: bigint): bigint | undefined {
     return this.of(ledgerId).lastEntryId(ledgerId);
   }

@@ -6,7 +6,7 @@
 // a read-ahead in flight is expected to cover wait for it rather than read the same bytes again,
 // which matters for a reader with many sequential reads outstanding.
 import { LRUCache } from 'lru-cache';
-import { RECORD_HEADER_SIZE } from './entry-log.js';
+import { RECORD_HEADER_SIZE, locationLogId, locationOffset, type Location } from './entry-log.js';
 import type { EntryLogManager } from './entry-log-manager.js';
 import type { LedgerIndex } from './ledger-index.js';
 import { StorageError } from './storage-error.js';
@@ -16,6 +16,8 @@ import { StorageError } from './storage-error.js';
 const READ_SLACK = 512;
 /** Bound on the per-ledger reader state. */
 const MAX_TRACKED_LEDGERS = 10_000;
+/** Most bytes one prefetch of a batch of reads reads from an entry log. */
+const MAX_PREFETCH_BYTES = 1 << 20;
 /** Record size assumed for a ledger before one has been read. */
 const ASSUMED_RECORD_SIZE = 1024 + RECORD_HEADER_SIZE;
 
@@ -85,6 +87,63 @@ export class EntryReader {
     }
   }
 
+  /** The entry when the read cache holds it, without an await; a hit counts as a read of the ledger. */
+  cached(ledgerId: bigint, entryId: bigint): Buffer | undefined {
+    const entry = this.#cache?.get(cacheKey(ledgerId, entryId));
+    if (entry) this.#track(ledgerId, entryId).last = entryId;
+    return entry;
+  }
+
+  /**
+   * Brings entries of a ledger that a batch of reads asks for (ascending, not in memory) into the
+   * read cache ahead of those reads: the ones stored back to back in one entry log after the first
+   * (a flush writes a ledger's entries in order) come from one file read, found with two index
+   * lookups or one cursor walk (see #reach), not one lookup per entry. The reads wait for it as for a read-ahead (see read()). Returns when it is done (it never
+   * rejects: a failed prefetch leaves the reads to fail on their own), or undefined if nothing was read.
+   */
+  prefetch(ledgerId: bigint, entryIds: readonly bigint[]): Promise<unknown> | undefined {
+    const first = entryIds[0];
+    const last = entryIds.at(-1);
+    if (!this.#cache || first === undefined || last === undefined || last === first) return undefined;
+    const reads = this.#track(ledgerId, first);
+    if (reads.ahead) return undefined; // one read-ahead per ledger at a time
+    const start = this.#index.getLocation(ledgerId, first);
+    if (start === undefined) return undefined;
+    const reach = this.#reach(ledgerId, entryIds, start, reads.recordSize);
+    if (reach === undefined) return undefined;
+    const span = locationOffset(reach.location) - locationOffset(start) + reads.recordSize + READ_SLACK;
+    // no await between the lookup and readRecords (the log lease, as in read())
+    const read = this.#readAndCache(start, ledgerId, first, span, reads);
+    const mine: EntryLogPrefetch = { from: first - 1n, to: reach.entryId + 1n, done: read.catch(() => undefined) };
+    reads.ahead = mine;
+    return mine.done.then(() => { if (reads.ahead === mine) reads.ahead = undefined; });
+  }
+
+  /**
+   * The last of `entryIds` (after the first, at `start`) that one read from `start` reaches: same
+   * entry log, after it, within MAX_PREFETCH_BYTES. The last id is looked up alone first (the common
+   * case: a flush wrote the ledger's entries back to back); else the range's locations come from one
+   * index cursor walk.
+   */
+  #reach(ledgerId: bigint, entryIds: readonly bigint[], start: Location, recordSize: number): { entryId: bigint; location: Location } | undefined {
+    const reachable = (location: Location): boolean => {
+      const at = locationOffset(location) - locationOffset(start);
+      return locationLogId(location) === locationLogId(start) && at > 0 && at + recordSize + READ_SLACK <= MAX_PREFETCH_BYTES;
+    };
+    const last = entryIds.at(-1) as bigint;
+    const lastAt = this.#index.getLocation(ledgerId, last);
+    if (lastAt !== undefined && reachable(lastAt)) return { entryId: last, location: lastAt };
+    let reach: { entryId: bigint; location: Location } | undefined;
+    let next = 1;
+    for (const found of this.#index.locations(ledgerId, entryIds[1] as bigint, last)) {
+      if (found.entryId !== entryIds[next]) continue;
+      if (!reachable(found.location)) break;
+      reach = found;
+      next++;
+    }
+    return reach;
+  }
+
   /** Drops deleted ledgers' cached entries. */
   forget(ledgerIds: readonly bigint[]): void {
     for (const id of ledgerIds) this.#ledgers.delete(id);
@@ -114,10 +173,12 @@ export class EntryReader {
     if (!this.#cache) return first.data;
     const entry = ownCopy(first.data);
     this.#cache.set(cacheKey(ledgerId, entryId), entry);
+    // the ledger's records that follow in the log (ascending; a striped ledger skips ids on this bookie)
     let next = entryId + 1n;
     for (const r of following) {
-      if (r.ledgerId !== ledgerId || r.entryId !== next) break;
-      this.#cache.set(cacheKey(ledgerId, next++), ownCopy(r.data));
+      if (r.ledgerId !== ledgerId || r.entryId < next) break;
+      this.#cache.set(cacheKey(ledgerId, r.entryId), ownCopy(r.data));
+      next = r.entryId + 1n;
     }
     return entry;
   }

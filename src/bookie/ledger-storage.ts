@@ -243,6 +243,25 @@ export class LedgerStorage {
     return entry;
   }
 
+  /**
+   * The entry when it is in memory (a write cache or the read cache), without an await; undefined
+   * when it must be read from disk (getEntry) or does not exist. The ledger must exist.
+   */
+  getEntryNow(ledgerId: bigint, entryId: bigint): Buffer | undefined {
+    this.#checkOpen();
+    if (entryId < 0n) return undefined;
+    const startedAt = performance.now();
+    const entry = this.#active.get(ledgerId, entryId) ?? this.#flushing.get(ledgerId, entryId) ?? this.#reader.cached(ledgerId, entryId);
+    if (entry !== undefined) this.readLatency.observe((performance.now() - startedAt) / 1000);
+    return entry;
+  }
+
+  /** Starts reading the given entries (ascending) that are not in memory into the read cache: see EntryReader.prefetch. */
+  prefetch(ledgerId: bigint, entryIds: readonly bigint[]): Promise<unknown> | undefined {
+    this.#checkOpen();
+    return this.#reader.prefetch(ledgerId, entryIds.filter((id) => this.#active.get(ledgerId, id) === undefined && this.#flushing.get(ledgerId, id) === undefined));
+  }
+
   activity(): StorageActivity {
     return {
       writeCacheBytes: this.#active.bytes + this.#flushing.bytes,

@@ -129,6 +129,78 @@ export class RequestProcessor {
     if (refused.length > 0) queueMicrotask(() => { answer(refused); });
   }
 
+  /**
+   * The entry reads of one socket read, as one group: the reads of entries in memory (a write
+   * cache, the read cache) are answered without an await, all in one `answer` call after a
+   * microtask; the others are prefetched per ledger (one index walk, one file read for adjacent
+   * entries, see EntryReader.prefetch), and once that is done, those now in memory are answered in
+   * one call and the rest one by one as process() answers them. The answers are those process()
+   * gives. `answer` must not throw.
+   */
+  readAll(reqs: readonly ReadEntryRequest[], answer: (responses: Response[]) => void): void {
+    const later = this.#answerNow(reqs, answer);
+    const fetched = this.#prefetch(later);
+    if (fetched === undefined) this.#answerEach(later, answer);
+    else void fetched.then(() => { this.#answerEach(this.#answerNow(later, answer), answer); });
+  }
+
+  /** Answers (after a microtask, in one call) the reads #readNow can answer; returns the others. */
+  #answerNow(reqs: readonly ReadEntryRequest[], answer: (responses: Response[]) => void): ReadEntryRequest[] {
+    const now: Response[] = [];
+    const later: ReadEntryRequest[] = [];
+    for (const req of reqs) {
+      try {
+        const response = this.#readNow(req);
+        if (response === undefined) later.push(req);
+        else now.push(response);
+      } catch (err) {
+        now.push(this.#unexpected(req, err));
+      }
+    }
+    // never synchronously: the caller is still starting requests
+    if (now.length > 0) queueMicrotask(() => { answer(now); });
+    return later;
+  }
+
+  #answerEach(reqs: readonly ReadEntryRequest[], answer: (responses: Response[]) => void): void {
+    for (const req of reqs) void this.process(req).then((response) => { answer([response]); });
+  }
+
+  /** The answer of a plain entry read that needs no await (refused, or the entry and the LAC known in memory); else undefined. */
+  #readNow(req: ReadEntryRequest): ReadEntryResponse | undefined {
+    if (req.flag !== undefined || req.previousLAC !== undefined || req.entryId < 0n) return undefined;
+    const { ledgerId, txnId, entryId } = req;
+    const { storage } = this.#ctx;
+    if (!storage.ledgerExists(ledgerId)) return { op: 'READ_ENTRY', txnId, ledgerId, entryId, status: 'ENOLEDGER' };
+    const maxLAC = this.#ctx.lac.get(ledgerId);
+    if (maxLAC === undefined) return undefined;
+    const body = storage.getEntryNow(ledgerId, entryId);
+    return body === undefined ? undefined : { op: 'READ_ENTRY', txnId, ledgerId, entryId, status: 'EOK', maxLAC, body };
+  }
+
+  /** Starts the disk reads of plain entry reads, per ledger in ascending entry order; resolves when they are done (never rejects), undefined when none started. */
+  #prefetch(reads: readonly ReadEntryRequest[]): Promise<unknown> | undefined {
+    const byLedger = new Map<bigint, bigint[]>();
+    for (const req of reads) {
+      if (req.flag !== undefined || req.previousLAC !== undefined || req.entryId < 0n || !this.#ctx.storage.ledgerExists(req.ledgerId)) continue;
+      const ids = byLedger.get(req.ledgerId);
+      if (ids === undefined) byLedger.set(req.ledgerId, [req.entryId]);
+      else ids.push(req.entryId);
+    }
+    const started: Promise<unknown>[] = [];
+    for (const [ledgerId, ids] of byLedger) {
+      if (ids.length < 2) continue;
+      try {
+        const done = this.#ctx.storage.prefetch(ledgerId, [...new Set(ids)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
+        if (done !== undefined) started.push(done);
+      } catch (err) {
+        // only an optimisation: the reads themselves report what is wrong
+        this.#ctx.logger.debug({ err, ledgerId }, 'batched read-ahead failed');
+      }
+    }
+    return started.length === 0 ? undefined : Promise.all(started);
+  }
+
   #unexpected(req: DecodedRequest, err: unknown): Response {
     this.#ctx.logger.error({ err, op: req.op }, 'unexpected failure processing a request');
     return { op: 'STATUS_ONLY', operation: req.op === 'UNSUPPORTED' ? req.operation : req.op, txnId: req.txnId, status: 'EIO' };

@@ -31,7 +31,7 @@ describe('LogSegmentReader with real bookies', function () {
     for (;;) {
       const r = await reader.readNext(waitMs);
       if (!Array.isArray(r)) return { records, end: r };
-      records.push(...r);
+      records.push(...r.flat());
     }
   };
 
@@ -87,6 +87,36 @@ describe('LogSegmentReader with real bookies', function () {
     expect(all.records).to.have.length(5_000);
   });
 
+  it('sizes batches by batchBytes once the entry size is known, with batchesAhead reads in flight', async () => {
+    // one record per entry
+    const { ledger, writer } = await newWriter();
+    const dlsns: DLSN[] = [];
+    for (let i = 0; i < 200; i++) dlsns.push(await writer.write(userRecord(BigInt(i), payload(i))));
+    await writer.close();
+    expect(new Set(dlsns.map((d) => d.entryId)).size).to.equal(200);
+    for (const [batchBytes, first, later] of [[64 * 1024, 10, 40], [1, 10, 1]] as const) {
+      const handle = await open(ledger.id);
+      const ranges: number[] = [];
+      let inFlight = 0;
+      let maxInFlight = 0;
+      const readEntries = handle.readEntries.bind(handle);
+      handle.readEntries = (from, to) => {
+        ranges.push(Number(to - from) + 1);
+        maxInFlight = Math.max(maxInFlight, ++inFlight);
+        return readEntries(from, to).finally(() => { inFlight--; });
+      };
+      const reader = new LogSegmentReader(handle, LSSN, { readAheadEntries: 40, batchBytes, batchesAhead: 3 });
+      const { records, end } = await drain(reader);
+      expect(end).to.equal('end-of-segment');
+      expect(records.map((r) => key(r.dlsn))).to.deep.equal(dlsns.map(key));
+      records.forEach((r, i) => expect(r.payload.equals(payload(i))).to.equal(true));
+      expect(ranges[0]).to.equal(first); // a quarter of readAheadEntries before any entry was seen
+      expect(ranges.slice(1, -1).every((n) => n === later), `batches ${ranges.join(',')}`).to.equal(true);
+      expect(maxInFlight).to.equal(batchBytes === 1 ? 3 : Math.min(3, ranges.length - 1));
+      await handle.close();
+    }
+  });
+
   it('tails an open segment: new records arrive via the long poll, never past the LAC', async () => {
     const { ledger, writer } = await newWriter();
     const acked = new Set<string>();
@@ -104,11 +134,11 @@ describe('LogSegmentReader with real bookies', function () {
       const r = await reader.readNext(waitMs);
       if (Array.isArray(r)) {
         const writerLac = ledger.lastAddConfirmed;
-        for (const rec of r) {
+        for (const rec of r.flat()) {
           expect(acked.has(key(rec.dlsn)), `unacked ${key(rec.dlsn)}`).to.equal(true);
           expect(rec.dlsn.entryId <= writerLac).to.equal(true);
         }
-        got.push(...r);
+        got.push(...r.flat());
       }
       return r;
     };
@@ -171,7 +201,7 @@ describe('LogSegmentReader with real bookies', function () {
     let last: ReadResult = [];
     while (Array.isArray(last)) {
       last = await tail.readNext(2_000);
-      if (Array.isArray(last)) seen.push(...last);
+      if (Array.isArray(last)) seen.push(...last.flat());
     }
     expect(last).to.equal('end-of-stream');
     expect(seen).to.have.length(1);

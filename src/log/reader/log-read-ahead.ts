@@ -12,7 +12,7 @@ import { DLSN } from '../format/dlsn.js';
 import { LogError } from '../log-error.js';
 import type { LogMetadataStore } from '../metadata/log-metadata-store.js';
 import { type LogSegmentMetadata, nextStartSequenceId, SEQUENCE_ID_VERSION } from '../metadata/log-segment-metadata.js';
-import { LogSegmentReader, type ReadRecord, type ReadResult } from './segment-reader.js';
+import { LogSegmentReader, type ReadRecord, type ReadResult, type RecordRun } from './segment-reader.js';
 import { SegmentListRegistry, type SegmentListLease } from './segment-list-registry.js';
 import { dlsnNotLessThanTxId } from './txid-search.js';
 
@@ -27,16 +27,19 @@ export interface ReadStart {
   readonly fromTxId?: bigint;
 }
 
+/** The user records of one entry (none empty); shared with the other readers of the entry: read-only. */
+export type LogRecordRun = readonly LogRecordWithDLSN[];
+
 /** Where the read-ahead puts what it reads. */
 export interface ReadAheadSink {
-  /** Records in log order, each exactly once. */
-  deliver(records: readonly LogRecordWithDLSN[]): void;
+  /** Records in log order, each exactly once, one run per entry. */
+  deliver(runs: readonly LogRecordRun[]): void;
   /** The end-of-stream record was reached, after everything delivered. */
   endOfStream(): void;
   /** The first (sticky) error; nothing else follows. */
   fail(err: Error): void;
-  /** Resolves once there is room for more records. */
-  waitForRoom(): Promise<void>;
+  /** Resolves once there is room for more records; undefined when there is room now (no await, no promise). */
+  waitForRoom(): Promise<void> | undefined;
 }
 
 export interface ReadAheadConfig {
@@ -45,8 +48,12 @@ export interface ReadAheadConfig {
   readonly ledgers: LedgerClient;
   readonly password?: Uint8Array;
   readonly logger: Logger;
-  /** Entries per ledger read. */
+  /** Most entries per ledger read. */
   readonly batchEntries: number;
+  /** Bytes a ledger read aims at (see LogSegmentReaderOptions.batchBytes). */
+  readonly batchBytes: number;
+  /** Ledger reads in flight ahead of the one being delivered. */
+  readonly batchesAhead: number;
   readonly longPollTimeoutMs: number;
   readonly relistIntervalMs: number;
   /** The namespace's shared segment-list followers; without one, this reader follows the list alone. */
@@ -122,9 +129,12 @@ export class LogReadAhead {
   async #run(): Promise<void> {
     try {
       while (!this.#isStopped()) {
-        await this.#sink.waitForRoom();
+        // the awaits only when needed: with a thousand tailing readers, each is a promise and a
+        // microtask per reader and entry
+        const room = this.#sink.waitForRoom();
+        if (room !== undefined) await room;
         const version = this.#list.version;
-        await this.#apply(version);
+        if (version !== this.#appliedVersion || this.#list.error) await this.#apply(version);
         if (this.#isStopped()) break;
         const cursor = this.#cursor ?? (await this.#openNext());
         if (cursor === undefined) {
@@ -178,14 +188,19 @@ export class LogReadAhead {
     }
   }
 
-  #deliver(cursor: Cursor, records: readonly ReadRecord[]): void {
-    const last = records.at(-1);
+  #deliver(cursor: Cursor, runs: readonly RecordRun[]): void {
+    const last = runs.at(-1)?.at(-1);
     if (last === undefined) return;
     cursor.readAny = true;
     this.#next = last.dlsn.next();
+    // the segment reader gave every record its sequenceId when it had a start (see #open)
+    if (cursor.startSequenceId >= 0n) {
+      this.#sink.deliver(runs as readonly LogRecordRun[]);
+      return;
+    }
     const base = cursor.startSequenceId - 1n;
-    this.#sink.deliver(records.every((r) => r.sequenceId !== undefined) ? records as readonly LogRecordWithDLSN[]
-      : records.map((r) => ({ dlsn: r.dlsn, txid: r.txid, payload: r.payload, position: r.position, sequenceId: base + BigInt(r.position) })));
+    const withSequenceId = (r: ReadRecord): LogRecordWithDLSN => ({ dlsn: r.dlsn, txid: r.txid, payload: r.payload, position: r.position, sequenceId: base + BigInt(r.position) });
+    this.#sink.deliver(runs.map((run) => run.map(withSequenceId)));
   }
 
   /** Applies a new listing to the open segment: reopen once completed, fail on impossible changes. */
@@ -246,13 +261,15 @@ export class LogReadAhead {
   }
 
   async #open(segment: LogSegmentMetadata, startSequenceId: bigint): Promise<Cursor> {
-    const { ledgers, password, batchEntries, logger } = this.#config;
+    const { ledgers, password, batchEntries, batchBytes, logger } = this.#config;
     const handle = await ledgers.openLedger(segment.logSegmentId, { recover: false, ...(password === undefined ? {} : { password }) });
     const reader = new LogSegmentReader(handle, segment.logSegmentSequenceNo, {
       from: this.#next,
       // records then carry their sequenceId: delivered as they are, shared with the other readers
       ...(startSequenceId >= 0n ? { startSequenceId } : {}),
       readAheadEntries: batchEntries,
+      batchesAhead: this.#config.batchesAhead,
+      batchBytes,
       enveloped: segment.envelopedEntries,
       logger,
     });

@@ -9,7 +9,8 @@ import { childLogger, noopLogger, type Logger } from '../../util/logger.js';
 import { LogError } from '../log-error.js';
 import type { LogMetadataStore } from '../metadata/log-metadata-store.js';
 import { LOG_RECORD_HEADER_SIZE } from '../format/log-record.js';
-import { LogReadAhead, type LogRecordWithDLSN, type ReadAheadSink, type ReadStart } from './log-read-ahead.js';
+import { LogReadAhead, type LogRecordRun, type LogRecordWithDLSN, type ReadAheadSink, type ReadStart } from './log-read-ahead.js';
+import { RecordRunQueue } from './record-run-queue.js';
 import type { LogMetrics } from '../log-metrics.js';
 import type { SegmentListRegistry } from './segment-list-registry.js';
 
@@ -29,8 +30,10 @@ export interface LogReaderContext {
 
 export interface LogReaderOptions {
   /**
-   * Read-ahead stops once this many entries are buffered and unread; ledger reads fetch a quarter
-   * of it at a time. Default 64 (DL's readAheadMaxRecords is 10 entries of at most 1 KiB batches;
+   * Read-ahead stops once this many entries are buffered and unread. A ledger read fetches a
+   * quarter of readAheadBytes, at most this many entries (small entries: fewer, larger requests),
+   * with up to three such reads in flight ahead of the one being buffered (a catch-up of small
+   * entries is bound by round trips). Default 64 (DL's readAheadMaxRecords is 10 entries of at most 1 KiB batches;
    * our entries hold up to 256 KiB, so the byte bound usually applies first).
    */
   readonly readAheadEntries?: number;
@@ -46,6 +49,8 @@ export interface LogReaderOptions {
 }
 
 export const DEFAULT_READ_AHEAD_ENTRIES = 64;
+/** Ledger reads (of a quarter of readAheadEntries each) in flight ahead of the one being buffered. */
+const READ_BATCHES_AHEAD = 3;
 export const DEFAULT_READ_AHEAD_BYTES = 16 * 1024 * 1024;
 export const DEFAULT_LONG_POLL_TIMEOUT_MS = 1_000;
 export const DEFAULT_RELIST_INTERVAL_MS = 5_000;
@@ -70,20 +75,14 @@ function positiveInteger(name: string, value: number | undefined, fallback: numb
   return v;
 }
 
-const recordBytes = (r: LogRecordWithDLSN): number => r.payload.length + LOG_RECORD_HEADER_SIZE;
-const sameEntry = (a: LogRecordWithDLSN, b: LogRecordWithDLSN): boolean =>
-  a.dlsn.entryId === b.dlsn.entryId && a.dlsn.logSegmentSequenceNo === b.dlsn.logSegmentSequenceNo;
 
 export class LogReader implements AsyncIterable<LogRecordWithDLSN> {
   readonly #logName: string;
   readonly #maxEntries: number;
   readonly #maxBytes: number;
   #readAhead: LogReadAhead | undefined;
-  /** Unread records are #buffer[#head..]. */
-  #buffer: LogRecordWithDLSN[] = [];
-  #head = 0;
-  #bufferedBytes = 0;
-  #bufferedEntries = 0;
+  /** Unread records, as the read-ahead's runs (shared with the other readers of the log). */
+  readonly #unread = new RecordRunQueue();
   #waiters: Waiter[] = [];
   #roomWaiter: (() => void) | undefined;
   #failure: Error | undefined;
@@ -123,11 +122,8 @@ export class LogReader implements AsyncIterable<LogRecordWithDLSN> {
    */
   static async open(ctx: LogReaderContext, start: ReadStart = {}, options: LogReaderOptions = {}): Promise<LogReader> {
     const maxEntries = positiveInteger('readAheadEntries', options.readAheadEntries, DEFAULT_READ_AHEAD_ENTRIES);
-    const reader = new LogReader(
-      ctx.logName,
-      maxEntries,
-      positiveInteger('readAheadBytes', options.readAheadBytes, DEFAULT_READ_AHEAD_BYTES),
-    );
+    const maxBytes = positiveInteger('readAheadBytes', options.readAheadBytes, DEFAULT_READ_AHEAD_BYTES);
+    const reader = new LogReader(ctx.logName, maxEntries, maxBytes);
     reader.#fromTxId = start.fromTxId;
     reader.#metrics = ctx.metrics;
     reader.#readAhead = await LogReadAhead.open(
@@ -137,7 +133,9 @@ export class LogReader implements AsyncIterable<LogRecordWithDLSN> {
         ledgers: ctx.ledgers,
         ...(ctx.password === undefined ? {} : { password: ctx.password }),
         logger: childLogger(ctx.logger ?? noopLogger, { log: ctx.logName }),
-        batchEntries: Math.ceil(maxEntries / 4),
+        batchEntries: maxEntries,
+        batchBytes: Math.ceil(maxBytes / 4),
+        batchesAhead: READ_BATCHES_AHEAD,
         longPollTimeoutMs: positiveInteger('longPollTimeoutMs', options.longPollTimeoutMs, DEFAULT_LONG_POLL_TIMEOUT_MS),
         relistIntervalMs: positiveInteger('relistIntervalMs', options.relistIntervalMs, DEFAULT_RELIST_INTERVAL_MS),
         ...(ctx.segmentLists === undefined ? {} : { segmentLists: ctx.segmentLists }),
@@ -152,7 +150,7 @@ export class LogReader implements AsyncIterable<LogRecordWithDLSN> {
 
   /** Bytes of unread records held (payload + header each); internal, for tests and stats. */
   get bufferedBytes(): number {
-    return this.#bufferedBytes;
+    return this.#unread.bytes;
   }
 
   /** close() was called. */
@@ -162,12 +160,12 @@ export class LogReader implements AsyncIterable<LogRecordWithDLSN> {
 
   /** Counters since this reader opened. */
   stats(): { readonly recordsRead: number; readonly bufferedBytes: number; readonly bufferedEntries: number } {
-    return { recordsRead: this.#recordsRead, bufferedBytes: this.#bufferedBytes, bufferedEntries: this.#bufferedEntries };
+    return { recordsRead: this.#recordsRead, bufferedBytes: this.#unread.bytes, bufferedEntries: this.#unread.entries };
   }
 
   /** Entries with unread records held; internal, for tests and stats. */
   get bufferedEntries(): number {
-    return this.#bufferedEntries;
+    return this.#unread.entries;
   }
 
   /**
@@ -222,19 +220,13 @@ export class LogReader implements AsyncIterable<LogRecordWithDLSN> {
   }
 
   readonly #sink: ReadAheadSink = {
-    deliver: (records) => {
+    deliver: (runs) => {
       if (this.#closed || this.#failure) return;
-      for (const r of records) {
-        if (this.#fromTxId !== undefined) {
-          if (r.txid < this.#fromTxId) continue;
-          this.#fromTxId = undefined;
-        }
-        const last = this.#buffer[this.#buffer.length - 1];
-        if (last === undefined || !sameEntry(last, r)) this.#bufferedEntries += 1;
-        this.#bufferedBytes += recordBytes(r);
-        this.#buffer.push(r);
+      for (const run of runs) {
+        const kept = this.#fromTxId === undefined ? run : this.#sinceTxId(run);
+        if (kept.length > 0) this.#unread.push(kept);
       }
-      while (this.#head < this.#buffer.length) {
+      while (!this.#unread.isEmpty) {
         const waiter = this.#waiters.shift();
         if (waiter === undefined) break;
         clearTimeout(waiter.timer);
@@ -255,7 +247,7 @@ export class LogReader implements AsyncIterable<LogRecordWithDLSN> {
       this.#settleClosed(err);
     },
     waitForRoom: () => {
-      if (this.#hasRoom()) return Promise.resolve();
+      if (this.#hasRoom()) return undefined;
       return new Promise((resolve) => {
         this.#roomWaiter = resolve;
       });
@@ -266,7 +258,7 @@ export class LogReader implements AsyncIterable<LogRecordWithDLSN> {
     if (signal?.aborted === true) return Promise.reject(signal.reason as Error);
     if (this.#failure) return Promise.reject(this.#failure);
     if (this.#closed) return Promise.reject(this.#closedError());
-    if (this.#head < this.#buffer.length) return Promise.resolve(this.#take(max));
+    if (!this.#unread.isEmpty) return Promise.resolve(this.#take(max));
     if (this.#endOfStream) return Promise.reject(this.#endOfStreamError());
     if (waitMs === 0) return Promise.resolve([]);
     return new Promise((resolve, reject) => {
@@ -294,36 +286,29 @@ export class LogReader implements AsyncIterable<LogRecordWithDLSN> {
     });
   }
 
-  /** Removes up to `max` unread records, keeping the entry and byte counts, and wakes the read-ahead. */
+  /** The run's records from the first with txid >= #fromTxId on; clears #fromTxId once one is found. */
+  #sinceTxId(run: LogRecordRun): LogRecordRun {
+    const from = this.#fromTxId ?? 0n;
+    const first = run.findIndex((r) => r.txid >= from);
+    if (first < 0) return [];
+    this.#fromTxId = undefined;
+    return first === 0 ? run : run.slice(first);
+  }
+
+  /** Removes up to `max` unread records, keeping the counts, and wakes the read-ahead. */
   #take(max: number): LogRecordWithDLSN[] {
-    const end = Math.min(this.#buffer.length, this.#head + max);
-    const out = this.#buffer.slice(this.#head, end);
-    let payloadBytes = 0;
-    for (let i = this.#head; i < end; i++) {
-      const r = this.#buffer[i] as LogRecordWithDLSN;
-      const next = this.#buffer[i + 1];
-      this.#bufferedBytes -= recordBytes(r);
-      payloadBytes += r.payload.length;
-      if (next === undefined || !sameEntry(r, next)) this.#bufferedEntries -= 1;
-    }
-    this.#head = end;
+    const bytesBefore = this.#unread.bytes;
+    const out = this.#unread.take(max);
     this.#recordsRead += out.length;
     this.#metrics?.recordsRead.inc(out.length);
-    this.#metrics?.bytesRead.inc(payloadBytes);
-    if (this.#head === this.#buffer.length) {
-      this.#buffer = [];
-      this.#head = 0;
-    } else if (this.#head > 1024 && this.#head * 2 > this.#buffer.length) {
-      this.#buffer = this.#buffer.slice(this.#head);
-      this.#head = 0;
-    }
+    this.#metrics?.bytesRead.inc(bytesBefore - this.#unread.bytes - out.length * LOG_RECORD_HEADER_SIZE);
     if (this.#hasRoom()) this.#wakeReadAhead();
     return out;
   }
 
   #hasRoom(): boolean {
     return this.#closed || this.#failure !== undefined
-      || (this.#bufferedEntries < this.#maxEntries && this.#bufferedBytes < this.#maxBytes);
+      || (this.#unread.entries < this.#maxEntries && this.#unread.bytes < this.#maxBytes);
   }
 
   #wakeReadAhead(): void {
@@ -334,10 +319,7 @@ export class LogReader implements AsyncIterable<LogRecordWithDLSN> {
 
   /** Empties the buffer, fails every waiter and lets the read-ahead run into its stop. */
   #drop(error: () => Error): void {
-    this.#buffer = [];
-    this.#head = 0;
-    this.#bufferedBytes = 0;
-    this.#bufferedEntries = 0;
+    this.#unread.clear();
     for (const w of this.#waiters.splice(0)) this.#settle(w, error());
     this.#wakeReadAhead();
   }

@@ -3,7 +3,9 @@
 // start, surfaces end of stream, reads only up to the LAC and long-polls once caught up.
 //
 // Read-ahead: entries are fetched in batches of up to readAheadEntries (never past the known LAC),
-// and the next batch is fetched in the background while the caller handles the current one.
+// sized by batchBytes once the entry size is known, and up to batchesAhead next batches are fetched
+// in the background while the caller handles the current one: a catch-up of small entries is bound
+// by round trips and by requests per socket write, not by the bookies.
 import type { LedgerHandle } from '../../ledger/ledger-handle.js';
 import type { Entry } from '../../protocol/bk-entry-envelope.js';
 import { InvalidArgumentError } from '../../errors.js';
@@ -20,6 +22,14 @@ export interface LogSegmentReaderOptions {
   readonly startSequenceId?: bigint;
   /** Most entries fetched per read. Default 16. */
   readonly readAheadEntries?: number;
+  /** Batches fetched ahead of the caller. Default 1. */
+  readonly batchesAhead?: number;
+  /**
+   * Bytes a batch aims at: once entries were read, a batch holds about this many bytes of them (at
+   * least one entry, at most readAheadEntries); the first batch is a quarter of readAheadEntries.
+   * Default: none, every batch is readAheadEntries entries.
+   */
+  readonly batchBytes?: number;
   /** Entries carry the enveloped header (segment metadata version >= 4). Default true. */
   readonly enveloped?: boolean;
   readonly logger?: Logger;
@@ -34,7 +44,14 @@ export interface ReadRecord {
   readonly sequenceId?: bigint;
 }
 
-export type ReadResult = ReadRecord[] | 'end-of-segment' | 'end-of-stream';
+/**
+ * The user records of one entry, in order. A run of a whole entry is the same array for every
+ * reader of that entry in this process: read-only, never to be modified.
+ */
+export type RecordRun = readonly ReadRecord[];
+
+/** Runs of consecutive entries (none empty), or where the segment ended. */
+export type ReadResult = RecordRun[] | 'end-of-segment' | 'end-of-stream';
 
 export const DEFAULT_READ_AHEAD_ENTRIES = 16;
 /** Pause after a long poll that ended early without progress (DL's readAheadWaitTime). */
@@ -49,12 +66,19 @@ export class LogSegmentReader {
   readonly #enveloped: boolean;
   readonly #logger: Logger;
 
+  readonly #batchesAhead: number;
+  readonly #batchBytes: number | undefined;
+  /** What this reader decodes entries for (segment, sequence ids, envelope): see #decoded. */
+  readonly #decodeKey: string;
+  /** Entries fetched and their payload bytes, for the batch size. */
+  #entriesFetched = 0;
+  #bytesFetched = 0;
   /** Next entry to fetch (fetched entries may wait in #prefetch). */
   #nextEntryId: bigint;
   /** Highest LAC seen from the ledger. */
   #lac: bigint;
-  /** The batch being fetched ahead of the caller. */
-  #prefetch: Promise<Entry[]> | undefined;
+  /** The batches being fetched ahead of the caller, oldest first. */
+  #prefetch: Promise<Entry[]>[] = [];
   #endOfStream = false;
   #error: Error | undefined;
   /** The read-ahead let go of this reader: a read failing after that (client closed) is expected. */
@@ -75,7 +99,13 @@ export class LogSegmentReader {
     this.#from = from;
     this.#startSequenceId = options.startSequenceId;
     this.#readAhead = readAhead;
+    this.#batchesAhead = options.batchesAhead ?? 1;
+    this.#batchBytes = options.batchBytes;
+    if (!Number.isInteger(this.#batchesAhead) || this.#batchesAhead < 1) {
+      throw new InvalidArgumentError(`batchesAhead must be a positive integer, got ${this.#batchesAhead}`);
+    }
     this.#enveloped = options.enveloped ?? true;
+    this.#decodeKey = `${lssn}:${options.startSequenceId}:${this.#enveloped}`;
     this.#logger = options.logger ?? noopLogger;
     this.#nextEntryId = from.logSegmentSequenceNo === lssn && from.entryId > 0n ? from.entryId : 0n;
     this.#lac = handle.lastAddConfirmed;
@@ -111,11 +141,11 @@ export class LogSegmentReader {
         const entries = await this.#fetch(deadline);
         if (entries === 'end-of-segment') return entries;
         if (entries.length === 0) return [];
-        const { records, endOfStream } = this.#decode(entries);
-        if (endOfStream) return records.length > 0 ? records : 'end-of-stream';
+        const { runs, endOfStream } = this.#decode(entries);
+        if (endOfStream) return runs.length > 0 ? runs : 'end-of-stream';
         // Start the next batch while the caller handles this one.
         this.#startPrefetch();
-        if (records.length > 0) return records;
+        if (runs.length > 0) return runs;
         // only control records (or records before the start): keep going
       }
     } catch (err) {
@@ -127,11 +157,8 @@ export class LogSegmentReader {
 
   /** The next entries up to the LAC, waiting until `deadline` for the LAC to move. */
   async #fetch(deadline: number): Promise<Entry[] | 'end-of-segment'> {
-    if (this.#prefetch) {
-      const p = this.#prefetch;
-      this.#prefetch = undefined;
-      return p;
-    }
+    const ahead = this.#prefetch.shift();
+    if (ahead) return ahead;
     for (;;) {
       this.#lac = maxOf(this.#lac, this.#handle.lastAddConfirmed);
       if (this.#nextEntryId <= this.#lac) return this.#readBatch();
@@ -152,62 +179,91 @@ export class LogSegmentReader {
     }
   }
 
-  /** Reads [next, min(next + readAhead - 1, LAC)] and advances. Caller ensures next <= LAC. */
+  /** Reads [next, min(next + batch size - 1, LAC)] and advances. Caller ensures next <= LAC. */
   #readBatch(): Promise<Entry[]> {
     const first = this.#nextEntryId;
-    const last = minOf(first + BigInt(this.#readAhead) - 1n, this.#lac);
+    const last = minOf(first + BigInt(this.#batchEntries()) - 1n, this.#lac);
     this.#nextEntryId = last + 1n;
-    return this.#handle.readEntries(first, last);
+    return this.#handle.readEntries(first, last).then((entries) => {
+      for (const e of entries) this.#bytesFetched += e.payload.length;
+      this.#entriesFetched += entries.length;
+      return entries;
+    });
+  }
+
+  #batchEntries(): number {
+    if (this.#batchBytes === undefined) return this.#readAhead;
+    if (this.#entriesFetched === 0) return Math.ceil(this.#readAhead / 4);
+    const perEntry = Math.max(1, this.#bytesFetched / this.#entriesFetched);
+    return Math.max(1, Math.min(this.#readAhead, Math.floor(this.#batchBytes / perEntry)));
   }
 
   #startPrefetch(): void {
-    if (this.#prefetch || this.#endOfStream) return;
+    if (this.#endOfStream) return;
     this.#lac = maxOf(this.#lac, this.#handle.lastAddConfirmed);
-    if (this.#nextEntryId > this.#lac) return;
-    const p = this.#readBatch();
-    p.catch(() => undefined); // surfaced when the caller awaits it
-    this.#prefetch = p;
+    while (this.#prefetch.length < this.#batchesAhead && this.#nextEntryId <= this.#lac) {
+      const p = this.#readBatch();
+      p.catch(() => undefined); // surfaced when the caller awaits it
+      this.#prefetch.push(p);
+    }
   }
 
-  /** User records at or after the start; stops at an EOS record. */
-  #decode(entries: Entry[]): { records: ReadRecord[]; endOfStream: boolean } {
-    const out: ReadRecord[] = [];
+  /**
+   * User records at or after the start, one run per entry; stops at an EOS record. An entry past
+   * the start without an EOS record is passed on as its shared run: no per-record work per reader.
+   */
+  #decode(entries: Entry[]): { runs: RecordRun[]; endOfStream: boolean } {
+    const runs: RecordRun[] = [];
     for (const entry of entries) {
+      const decoded = this.#decoded(entry);
       // only the entry holding the start position has records before it
       const checkFrom = this.lssn === this.#from.logSegmentSequenceNo && entry.entryId <= this.#from.entryId;
-      for (const r of this.#decoded(entry)) {
+      if (!checkFrom && !decoded.endOfStream) {
+        if (decoded.users.length > 0) runs.push(decoded.users);
+        continue;
+      }
+      const run: ReadRecord[] = [];
+      for (const r of decoded.records) {
         if (checkFrom && r.record.dlsn.compare(this.#from) < 0) continue;
         if (r.kind === 'end-of-stream') {
           this.#endOfStream = true;
-          this.#prefetch = undefined;
-          return { records: out, endOfStream: true };
+          this.#prefetch = [];
+          if (run.length > 0) runs.push(run);
+          return { runs, endOfStream: true };
         }
-        if (r.kind === 'user') out.push(r.record);
+        if (r.kind === 'user') run.push(r.record);
       }
+      if (run.length > 0) runs.push(run);
     }
-    return { records: out, endOfStream: false };
+    return { runs, endOfStream: false };
   }
 
   /**
    * The entry's records, decoded once for every reader of it in this process: readers of one log
    * get the same Entry objects from the shared reads, and then the same (read-only) records.
    */
-  #decoded(entry: Entry): readonly DecodedRecord[] {
-    const key = `${this.lssn}:${this.#startSequenceId}:${this.#enveloped}`;
+  #decoded(entry: Entry): DecodedEntry {
+    const key = this.#decodeKey;
     const cached = decodedEntries.get(entry);
-    if (cached?.key === key) return cached.records;
+    if (cached?.key === key) return cached;
     const bytes = this.#enveloped ? decodeEnvelopedEntry(entry.payload) : entry.payload;
     const opts = this.#startSequenceId === undefined ? {} : { startSequenceId: this.#startSequenceId };
     const records: DecodedRecord[] = [];
+    const users: ReadRecord[] = [];
+    let endOfStream = false;
     for (const r of readEntryRecords(bytes, opts)) {
       const dlsn = new DLSN(this.lssn, entry.entryId, r.slotId);
       const record: ReadRecord = r.sequenceId === undefined
         ? { dlsn, txid: r.txid, payload: r.payload, position: r.position }
         : { dlsn, txid: r.txid, payload: r.payload, position: r.position, sequenceId: r.sequenceId };
-      records.push({ kind: isEndOfStream(r) ? 'end-of-stream' : isControl(r) ? 'control' : 'user', record });
+      const kind = isEndOfStream(r) ? 'end-of-stream' : isControl(r) ? 'control' : 'user';
+      records.push({ kind, record });
+      if (kind === 'user') users.push(record);
+      else if (kind === 'end-of-stream') endOfStream = true;
     }
-    decodedEntries.set(entry, { key, records });
-    return records;
+    const decoded: DecodedEntry = { key, records, users, endOfStream };
+    decodedEntries.set(entry, decoded);
+    return decoded;
   }
 }
 
@@ -216,8 +272,18 @@ interface DecodedRecord {
   readonly record: ReadRecord;
 }
 
-/** Entries decoded by some segment reader, with what they were decoded for (segment, sequence ids, envelope). */
-const decodedEntries = new WeakMap<Entry, { readonly key: string; readonly records: readonly DecodedRecord[] }>();
+interface DecodedEntry {
+  /** What the entry was decoded for (segment, sequence ids, envelope). */
+  readonly key: string;
+  readonly records: readonly DecodedRecord[];
+  /** The user records alone: the run handed to every reader that reads the whole entry. */
+  readonly users: RecordRun;
+  /** The entry holds an EOS record. */
+  readonly endOfStream: boolean;
+}
+
+/** Entries decoded by some segment reader. */
+const decodedEntries = new WeakMap<Entry, DecodedEntry>();
 
 function maxOf(a: bigint, b: bigint): bigint {
   return a > b ? a : b;
