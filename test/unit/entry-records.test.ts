@@ -67,12 +67,6 @@ describe('entry records', () => {
     expect(writer.numBytes).to.equal(45);
   });
 
-  it('rejects an oversized record before buffering anything', () => {
-    const writer = new EntryRecordWriter();
-    expect(thrown(() => writer.append(userRecord(1n, Buffer.alloc(MAX_LOGRECORD_SIZE - 19))))).to.satisfy(logError('RECORD_TOO_LARGE'));
-    expect(writer.numBytes).to.equal(0);
-  });
-
   it('grows past its initial capacity without changing bytes already handed out', () => {
     const writer = new EntryRecordWriter();
     writer.append(userRecord(1n, Buffer.from('a'), 1));

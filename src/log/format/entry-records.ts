@@ -10,7 +10,6 @@ import {
   logRecordSize,
   MAX_LOGRECORDSET_SIZE,
   readLogRecord,
-  validateLogRecord,
   writeLogRecord,
 } from './log-record.js';
 
@@ -58,11 +57,11 @@ export class EntryRecordWriter {
   }
 
   /**
-   * Appends a record and returns its (first) slot. Everything is checked before any byte is
-   * written: an oversized record, or one that does not fit this entry, is RECORD_TOO_LARGE.
+   * Appends a record and returns its (first) slot. The record's fields are trusted (checked once
+   * where it entered the client); what this entry checks is its own room: a record that does not
+   * fit is RECORD_TOO_LARGE, and nothing is written.
    */
   append(record: LogRecord): bigint {
-    validateLogRecord(record);
     let slotsUsed = 1;
     if (isRecordSet(record)) {
       const count = recordSetCount(record.payload);
