@@ -1,6 +1,6 @@
 // The log API through the built library (`lib/index.js`), E3 W3 A2 on 3 bookie PROCESSES and a real
 // ZooKeeper (or any namespace with --uri, e.g. local:/tmp/x): one asyncWrite at a time (p50/p99),
-// pipelined 1 KiB and 100 B records (records/s, MB/s), end-to-end tail latency at a fixed rate, and
+// pipelined 1 KiB and 100 B records (records/s, MB/s, client CPU µs per record), end-to-end tail latency at a fixed rate, and
 // catch-up reads of the 1 KiB log from its start.
 //   npm run build && node --import tsx bench/log.ts [--seconds 3] [--rate 10000] [--uri <ns-uri>]
 import os from 'node:os';
@@ -22,7 +22,8 @@ const RATE = Number(values.rate);
 /** Per-row latency histograms and throughput over time, for `dlog bench log --report`. */
 const recorder = new BenchRecorder();
 
-interface Row { readonly records: number; readonly perSec: number; readonly mbPerSec: number; readonly p50: number; readonly p99: number }
+/** cpuUs: this process's CPU (user + system) per record written, in µs: the client plus the lanes. */
+interface Row { readonly records: number; readonly perSec: number; readonly mbPerSec: number; readonly p50: number; readonly p99: number; readonly cpuUs: number }
 
 const sorted = (xs: number[]): number[] => xs.sort((a, b) => a - b);
 
@@ -33,6 +34,7 @@ async function writeRow(log: DistributedLog, size: number, window: number, serie
   const lat: number[] = [];
   let txid = 0n;
   const start = performance.now();
+  const cpuAtStart = process.cpuUsage();
   series?.restart(start);
   const end = start + SECONDS * 1000;
   const lane = async (): Promise<void> => {
@@ -45,11 +47,12 @@ async function writeRow(log: DistributedLog, size: number, window: number, serie
     }
   };
   await Promise.all(Array.from({ length: window }, lane));
+  const cpu = process.cpuUsage(cpuAtStart);
   series?.finish();
   const seconds = (performance.now() - start) / 1000;
   await writer.close();
   sorted(lat);
-  return { records: lat.length, perSec: lat.length / seconds, mbPerSec: (lat.length * size) / seconds / 1e6, p50: percentile(lat, 50), p99: percentile(lat, 99) };
+  return { records: lat.length, perSec: lat.length / seconds, mbPerSec: (lat.length * size) / seconds / 1e6, p50: percentile(lat, 50), p99: percentile(lat, 99), cpuUs: (cpu.user + cpu.system) / lat.length };
 }
 
 /** Writes RATE records/s (in 1 ms ticks) while a reader tails; write call -> read, and ack -> read. */
@@ -134,14 +137,14 @@ try {
   console.log(`log bench: ${uri.startsWith('local:') ? 'embedded' : '3 bookie processes'}, E3 W3 A2, ${os.cpus().length} CPUs, ${SECONDS} s per row, node ${process.version}`);
   await writeRow(await ns.openLog(`warmup-${Date.now()}`, { create: true }), 1024, 100);
 
-  console.log('\nwrites                      | records/s     MB/s   p50 ms  p99 ms');
+  console.log('\nwrites                      | records/s     MB/s   p50 ms  p99 ms | client µs/rec');
   let oneKiB: { log: DistributedLog; records: number } | undefined;
   for (const [size, window] of [[1024, 1], [1024, 5000], [100, 20000]] as const) {
     const log = await ns.openLog(`w-${size}-${window}-${Date.now()}`, { create: true });
     const label = `${size >= 1024 ? `${size / 1024} KiB` : `${size} B`} x ${window} in flight`;
     const r = await writeRow(log, size, window, recorder.series(`writes, ${label}`));
     if (size === 1024 && window > 1) oneKiB = { log, records: r.records };
-    console.log(`${label.padEnd(27)} | ${fmt(r.perSec).padStart(9)} ${fmt(r.mbPerSec, 1).padStart(8)} ${fmt(r.p50, 2).padStart(7)} ${fmt(r.p99, 2).padStart(7)}`);
+    console.log(`${label.padEnd(27)} | ${fmt(r.perSec).padStart(9)} ${fmt(r.mbPerSec, 1).padStart(8)} ${fmt(r.p50, 2).padStart(7)} ${fmt(r.p99, 2).padStart(7)} | ${fmt(r.cpuUs, 1).padStart(13)}`);
   }
 
   const tail = await tailRow(await ns.openLog(`tail-${Date.now()}`, { create: true }));
