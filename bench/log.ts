@@ -1,7 +1,7 @@
 // The log API through the built library (`lib/index.js`), E3 W3 A2 on 3 bookie PROCESSES and a real
 // ZooKeeper (or any namespace with --uri, e.g. local:/tmp/x): one asyncWrite at a time (p50/p99),
-// pipelined 1 KiB and 100 B records (records/s, MB/s, client CPU µs per record), end-to-end tail latency at a fixed rate, and
-// catch-up reads of the 1 KiB log from its start.
+// pipelined 1 KiB and 100 B records (records/s, MB/s, client CPU µs per record), end-to-end tail
+// latency at a fixed rate, and catch-up reads of the 1 KiB log from its start.
 //   npm run build && node --import tsx bench/log.ts [--seconds 3] [--rate 10000] [--uri <ns-uri>]
 import os from 'node:os';
 import { parseArgs } from 'node:util';
