@@ -12,6 +12,7 @@ import type { LogWriter } from '../../src/log/writer/log-writer.js';
 import { startLogDeployment, type LogDeployment } from '../support/log-backends.js';
 
 const MiB = 2 ** 20;
+const gc = (globalThis as { gc?: () => void }).gc;
 const LOGS = 2;
 const RECORDS_PER_LOG = 100_000;
 const SIZE = 1024;
@@ -19,21 +20,20 @@ const SIZE = 1024;
 const WINDOW = 48 * 1024;
 const MAX_PENDING_BYTES = 8 * MiB;
 /**
- * Documented (operations.md): the client holds at most about 3 x maxPendingBytes of buffers per
- * writer (entry buffers, their BookKeeper envelopes, frames waiting for the socket); asserted
- * with 32 MiB of room for the rest of the process's buffers.
+ * Documented (operations.md): the client thread's live buffers stay under 4 x maxPendingBytes per
+ * writer (entry buffers, their BookKeeper envelopes, frames waiting for the socket) plus 32 MiB
+ * for the rest (measured 63 MiB for two writers; 131 MiB with maxPendingBytes ignored). Without
+ * --expose-gc the samples include garbage: twice that.
  */
-const ARRAY_BUFFERS_BOUND = LOGS * 3 * MAX_PENDING_BYTES + 32 * MiB;
+const ARRAY_BUFFERS_BOUND = (LOGS * 4 * MAX_PENDING_BYTES + 32 * MiB) * (gc === undefined ? 2 : 1);
 /**
- * Documented: three embedded bookies' capped caches and journal groups (~155 MiB) plus a V8 heap
- * per bookie thread plus the client; asserted as growth of the whole process's RSS over its
- * size before the load, with margin.
+ * Documented: the whole process (three embedded bookies' capped caches and journal groups, their
+ * V8 heaps, the client) grows by at most 700 MiB over its size before the load (measured 370-480
+ * MiB; about 1,000 MiB with maxPendingBytes ignored).
  */
-const RSS_GROWTH_BOUND = 600 * MiB;
+const RSS_GROWTH_BOUND = 700 * MiB;
 
 interface Sample { readonly rss: number; readonly arrayBuffers: number }
-
-const gc = (globalThis as { gc?: () => void }).gc;
 
 function sample(): Sample {
   gc?.();
