@@ -79,6 +79,16 @@ describe('entry records', () => {
     expect([...readEntryRecords(writer.toBuffer())][1]!.payload.length).to.equal(MAX_LOGRECORD_SIZE - 20);
   });
 
+  it('keeps its headroom in front of the records as it grows', () => {
+    const writer = new EntryRecordWriter(undefined, 13);
+    writer.append(userRecord(1n, Buffer.from('a'), 1));
+    writer.append(userRecord(2n, Buffer.alloc(10_000, 7), 2));
+    const framed = writer.withHeadroom();
+    expect(framed.length).to.equal(13 + writer.numBytes);
+    expect(framed.subarray(13)).to.deep.equal(writer.toBuffer());
+    expect([...readEntryRecords(writer.toBuffer())].map((r) => [r.txid, r.payload.length])).to.deep.equal([[1n, 1], [2n, 10_000]]);
+  });
+
   it('rejects a truncated entry as CORRUPT_ENTRY', () => {
     expect(thrown(() => [...readEntryRecords(THREE.subarray(0, 50))])).to.satisfy(logError('CORRUPT_ENTRY'));
   });

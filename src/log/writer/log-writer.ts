@@ -56,8 +56,14 @@ export interface LogWriterContext {
 interface Segment {
   readonly meta: LogSegmentMetadata;
   readonly writer: LogSegmentWriter;
-  readonly startedAt: number;
   bytes: number;
+  /**
+   * Time rolling: set by a timer once half of rollingIntervalMs, then all of it, has passed since
+   * the segment started, so a write reads a flag rather than the clock.
+   */
+  halfTime: boolean;
+  timeUp: boolean;
+  clock: NodeJS.Timeout | undefined;
 }
 
 interface Waiting {
@@ -353,6 +359,7 @@ export class LogWriter {
   }
 
   async #release(): Promise<void> {
+    clearTimeout(this.#segment?.clock);
     this.#lock.removeAllListeners('lost');
     this.#untrack?.();
     try {
@@ -389,15 +396,24 @@ export class LogWriter {
   }
 
   #shouldRoll(segment: Segment): boolean {
-    const { maxSegmentBytes, rollingIntervalMs } = this.#ctx.config;
-    return (maxSegmentBytes > 0 && segment.bytes >= maxSegmentBytes)
-      || (rollingIntervalMs > 0 && Date.now() - segment.startedAt >= rollingIntervalMs);
+    const { maxSegmentBytes } = this.#ctx.config;
+    return segment.timeUp || (maxSegmentBytes > 0 && segment.bytes >= maxSegmentBytes);
   }
 
   #halfWayToRoll(segment: Segment): boolean {
-    const { maxSegmentBytes, rollingIntervalMs } = this.#ctx.config;
-    return (maxSegmentBytes > 0 && segment.bytes * 2 >= maxSegmentBytes)
-      || (rollingIntervalMs > 0 && (Date.now() - segment.startedAt) * 2 >= rollingIntervalMs);
+    const { maxSegmentBytes } = this.#ctx.config;
+    return segment.halfTime || (maxSegmentBytes > 0 && segment.bytes * 2 >= maxSegmentBytes);
+  }
+
+  /** Starts the segment's time-rolling clock (see Segment.halfTime); unref'd, cleared when it ends. */
+  #startClock(segment: Segment): void {
+    const interval = this.#ctx.config.rollingIntervalMs;
+    if (interval <= 0) return;
+    const half = Math.floor(interval / 2);
+    segment.clock = setTimeout(() => {
+      segment.halfTime = true;
+      segment.clock = setTimeout(() => { segment.timeUp = true; }, interval - half).unref();
+    }, half).unref();
   }
 
   #preallocate(): void {
@@ -490,7 +506,8 @@ export class LogWriter {
         // timeout (WRITE_LIMIT_EXCEEDED) fails only the writes it names
         onFailed: (err) => { this.#fail(err); },
       });
-      const segment: Segment = { meta, writer, startedAt: Date.now(), bytes: 0 };
+      const segment: Segment = { meta, writer, bytes: 0, halfTime: false, timeUp: false, clock: undefined };
+      this.#startClock(segment);
       this.#segment = segment;
       return segment;
     } catch (err) {
@@ -507,6 +524,7 @@ export class LogWriter {
 
   /** Drains and closes the segment's ledger, then records its completion in one versioned multi. */
   async #complete(segment: Segment): Promise<void> {
+    clearTimeout(segment.clock);
     const done = await segment.writer.close();
     const completed = segment.meta.complete({
       lastTxId: done.lastTxId,

@@ -16,7 +16,7 @@ import type { LogMetrics } from '../log-metrics.js';
 import { RingQueue } from '../../util/ring-queue.js';
 import type { CompressionCodec } from '../format/compression.js';
 import { DLSN } from '../format/dlsn.js';
-import { encodeEnvelopedEntry } from '../format/dl-entry-envelope.js';
+import { ENVELOPE_HEADER_SIZE, encodeEnvelopedEntry, envelopeInPlace } from '../format/dl-entry-envelope.js';
 import { LogError } from '../log-error.js';
 import { recordSetCount } from '../format/log-record-set.js';
 import {
@@ -121,7 +121,7 @@ export class LogSegmentWriter {
   readonly #metrics: LogMetrics | undefined;
   readonly #onFailed: ((error: Error) => void) | undefined;
 
-  #buffer = new EntryRecordWriter(MAX_LOGRECORDSET_SIZE);
+  #buffer = newEntry();
   #bufferWaiters: Waiter[] = [];
   #bufferBytes = 0;
   #flights = new RingQueue<Flight>();
@@ -385,17 +385,18 @@ export class LogSegmentWriter {
       lastSlot: BigInt(buffer.numRecords - 1),
       entryId: undefined,
     };
-    this.#buffer = new EntryRecordWriter(MAX_LOGRECORDSET_SIZE);
+    this.#buffer = newEntry();
     this.#bufferWaiters = [];
     this.#bufferBytes = 0;
     this.#dataInFlight += 1;
-    this.#send(flight, buffer.toBuffer());
+    this.#send(flight, buffer);
   }
 
-  #send(flight: Flight, records: Buffer): void {
+  #send(flight: Flight, entry: EntryRecordWriter): void {
     let payload: Buffer;
     try {
-      payload = encodeEnvelopedEntry(records, this.#codec);
+      // uncompressed, the envelope's header goes into the entry's headroom: no copy of the records
+      payload = this.#codec === 'none' ? envelopeInPlace(entry.withHeadroom()) : encodeEnvelopedEntry(entry.toBuffer(), this.#codec);
     } catch (err) {
       this.#fail(err);
       return;
@@ -456,9 +457,9 @@ export class LogSegmentWriter {
         this.#checkIdle();
         return;
       }
-      const entry = new EntryRecordWriter(MAX_LOGRECORDSET_SIZE);
+      const entry = newEntry();
       entry.append(controlRecord(this.#lastTxId, this.#position));
-      this.#send({ waiters: [], bytes: 0, control: true, lastSlot: 0n, entryId: undefined }, entry.toBuffer());
+      this.#send({ waiters: [], bytes: 0, control: true, lastSlot: 0n, entryId: undefined }, entry);
     });
   }
 
@@ -497,7 +498,7 @@ export class LogSegmentWriter {
     const idle = this.#idleWaiters;
     this.#bufferWaiters = [];
     this.#idleWaiters = [];
-    this.#buffer = new EntryRecordWriter(MAX_LOGRECORDSET_SIZE);
+    this.#buffer = newEntry();
     this.#bufferBytes = 0;
     this.#pendingBytes = 0;
     this.#dataInFlight = 0;
@@ -506,4 +507,9 @@ export class LogSegmentWriter {
     for (const q of queued) q.reject(error);
     for (const w of idle) w.reject(error);
   }
+}
+
+/** An entry buffer with room for the envelope header in front of its records. */
+function newEntry(): EntryRecordWriter {
+  return new EntryRecordWriter(MAX_LOGRECORDSET_SIZE, ENVELOPE_HEADER_SIZE);
 }
