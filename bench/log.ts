@@ -22,8 +22,11 @@ const RATE = Number(values.rate);
 /** Per-row latency histograms and throughput over time, for `dlog bench log --report`. */
 const recorder = new BenchRecorder();
 
-/** cpuUs: this process's CPU (user + system) per record written, in µs: the client plus the lanes. */
-interface Row { readonly records: number; readonly perSec: number; readonly mbPerSec: number; readonly p50: number; readonly p99: number; readonly cpuUs: number }
+/**
+ * cpuUs: this process's CPU (user + system) per record written, in µs: the client plus the lanes.
+ * perEntry: records per entry (batching), from the DLSNs (an entry's first record has slot 0).
+ */
+interface Row { readonly records: number; readonly perSec: number; readonly mbPerSec: number; readonly p50: number; readonly p99: number; readonly cpuUs: number; readonly perEntry: number }
 
 const sorted = (xs: number[]): number[] => xs.sort((a, b) => a - b);
 
@@ -33,6 +36,7 @@ async function writeRow(log: DistributedLog, size: number, window: number, serie
   const payload = Buffer.alloc(size, 0x61);
   const lat: number[] = [];
   let txid = 0n;
+  let entries = 0;
   const start = performance.now();
   const cpuAtStart = process.cpuUsage();
   series?.restart(start);
@@ -40,7 +44,8 @@ async function writeRow(log: DistributedLog, size: number, window: number, serie
   const lane = async (): Promise<void> => {
     while (performance.now() < end) {
       const t = performance.now();
-      await writer.asyncWrite({ txid: txid++, payload });
+      const dlsn = await writer.asyncWrite({ txid: txid++, payload });
+      if (dlsn.slotId === 0n) entries++;
       const now = performance.now();
       lat.push(now - t);
       series?.op(now - t, now);
@@ -52,7 +57,7 @@ async function writeRow(log: DistributedLog, size: number, window: number, serie
   const seconds = (performance.now() - start) / 1000;
   await writer.close();
   sorted(lat);
-  return { records: lat.length, perSec: lat.length / seconds, mbPerSec: (lat.length * size) / seconds / 1e6, p50: percentile(lat, 50), p99: percentile(lat, 99), cpuUs: (cpu.user + cpu.system) / lat.length };
+  return { records: lat.length, perSec: lat.length / seconds, mbPerSec: (lat.length * size) / seconds / 1e6, p50: percentile(lat, 50), p99: percentile(lat, 99), cpuUs: (cpu.user + cpu.system) / lat.length, perEntry: lat.length / entries };
 }
 
 /** Writes RATE records/s (in 1 ms ticks) while a reader tails; write call -> read, and ack -> read. */
@@ -137,14 +142,14 @@ try {
   console.log(`log bench: ${uri.startsWith('local:') ? 'embedded' : '3 bookie processes'}, E3 W3 A2, ${os.cpus().length} CPUs, ${SECONDS} s per row, node ${process.version}`);
   await writeRow(await ns.openLog(`warmup-${Date.now()}`, { create: true }), 1024, 100);
 
-  console.log('\nwrites                      | records/s     MB/s   p50 ms  p99 ms | client µs/rec');
+  console.log('\nwrites                      | records/s     MB/s   p50 ms  p99 ms | client µs/rec  rec/entry');
   let oneKiB: { log: DistributedLog; records: number } | undefined;
   for (const [size, window] of [[1024, 1], [1024, 5000], [100, 20000]] as const) {
     const log = await ns.openLog(`w-${size}-${window}-${Date.now()}`, { create: true });
     const label = `${size >= 1024 ? `${size / 1024} KiB` : `${size} B`} x ${window} in flight`;
     const r = await writeRow(log, size, window, recorder.series(`writes, ${label}`));
     if (size === 1024 && window > 1) oneKiB = { log, records: r.records };
-    console.log(`${label.padEnd(27)} | ${fmt(r.perSec).padStart(9)} ${fmt(r.mbPerSec, 1).padStart(8)} ${fmt(r.p50, 2).padStart(7)} ${fmt(r.p99, 2).padStart(7)} | ${fmt(r.cpuUs, 1).padStart(13)}`);
+    console.log(`${label.padEnd(27)} | ${fmt(r.perSec).padStart(9)} ${fmt(r.mbPerSec, 1).padStart(8)} ${fmt(r.p50, 2).padStart(7)} ${fmt(r.p99, 2).padStart(7)} | ${fmt(r.cpuUs, 1).padStart(13)} ${fmt(r.perEntry, 1).padStart(10)}`);
   }
 
   const tail = await tailRow(await ns.openLog(`tail-${Date.now()}`, { create: true }));
