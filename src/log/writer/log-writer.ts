@@ -182,6 +182,15 @@ export class LogWriter {
   asyncWrite(record: WriteRecord): Promise<DLSN> {
     try {
       checkWriteRecord(record);
+    } catch (err) {
+      return Promise.reject(asError(err));
+    }
+    return this.#write(record);
+  }
+
+  /** Writes a record checked by checkWriteRecord: admits it (writer state, txid order) and accepts it. */
+  #write(record: WriteRecord): Promise<DLSN> {
+    try {
       this.#admit(record);
     } catch (err) {
       return Promise.reject(asError(err));
@@ -254,15 +263,8 @@ export class LogWriter {
     const uncork = this.#transition === undefined ? this.#segment?.writer.cork() : undefined;
     let written: Array<Promise<DLSN>>;
     try {
-      // checked above: each record is only admitted (writer state, txid floor) on its way in
-      written = records.map((r) => {
-        try {
-          this.#admit(r);
-        } catch (err) {
-          return Promise.reject(asError(err));
-        }
-        return new Promise<DLSN>((resolve, reject) => { this.#accept(r, resolve, reject); });
-      });
+      // every record was checked above, so none is checked twice
+      written = records.map((r) => this.#write(r));
     } finally {
       uncork?.();
     }
@@ -369,7 +371,7 @@ export class LogWriter {
     }
   }
 
-  /** Writer state and txid order for a record already checked by checkWriteRecord. */
+  /** Writer state and txid order. */
   #admit(record: WriteRecord): void {
     const { txid } = record;
     this.#checkUsable();
