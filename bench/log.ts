@@ -1,7 +1,7 @@
 // The log API through the built library (`lib/index.js`), E3 W3 A2 on 3 bookie PROCESSES and a real
 // ZooKeeper (or any namespace with --uri, e.g. local:/tmp/x): one asyncWrite at a time (p50/p99),
-// pipelined 1 KiB and 100 B records (records/s, MB/s), end-to-end tail latency at a fixed rate, and
-// catch-up reads of the 1 KiB log from its start.
+// pipelined 1 KiB and 100 B records (records/s, MB/s, client CPU µs per record), end-to-end tail
+// latency at a fixed rate, and catch-up reads of the 1 KiB log from its start.
 //   npm run build && node --import tsx bench/log.ts [--seconds 3] [--rate 10000] [--uri <ns-uri>]
 //     [--only catch-up]   (only the catch-up rows: write the 1 KiB log and a log of 1-record entries, read both back)
 //   BENCH_PROFILE_WINDOWS=1 prints each catch-up row's time window for cutting --cpu-prof profiles to it
@@ -27,7 +27,11 @@ const RATE = Number(values.rate);
 /** Per-row latency histograms and throughput over time, for `dlog bench log --report`. */
 const recorder = new BenchRecorder();
 
-interface Row { readonly records: number; readonly perSec: number; readonly mbPerSec: number; readonly p50: number; readonly p99: number }
+/**
+ * cpuUs: this process's CPU (user + system) per record written, in µs: the client plus the lanes.
+ * perEntry: records per entry (batching), from the DLSNs (an entry's first record has slot 0).
+ */
+interface Row { readonly records: number; readonly perSec: number; readonly mbPerSec: number; readonly p50: number; readonly p99: number; readonly cpuUs: number; readonly perEntry: number }
 
 const sorted = (xs: number[]): number[] => xs.sort((a, b) => a - b);
 
@@ -37,24 +41,28 @@ async function writeRow(log: DistributedLog, size: number, window: number, serie
   const payload = Buffer.alloc(size, 0x61);
   const lat: number[] = [];
   let txid = 0n;
+  let entries = 0;
   const start = performance.now();
+  const cpuAtStart = process.cpuUsage();
   series?.restart(start);
   const end = start + SECONDS * 1000;
   const lane = async (): Promise<void> => {
     while (performance.now() < end) {
       const t = performance.now();
-      await writer.asyncWrite({ txid: txid++, payload });
+      const dlsn = await writer.asyncWrite({ txid: txid++, payload });
+      if (dlsn.slotId === 0n) entries++;
       const now = performance.now();
       lat.push(now - t);
       series?.op(now - t, now);
     }
   };
   await Promise.all(Array.from({ length: window }, lane));
+  const cpu = process.cpuUsage(cpuAtStart);
   series?.finish();
   const seconds = (performance.now() - start) / 1000;
   await writer.close();
   sorted(lat);
-  return { records: lat.length, perSec: lat.length / seconds, mbPerSec: (lat.length * size) / seconds / 1e6, p50: percentile(lat, 50), p99: percentile(lat, 99) };
+  return { records: lat.length, perSec: lat.length / seconds, mbPerSec: (lat.length * size) / seconds / 1e6, p50: percentile(lat, 50), p99: percentile(lat, 99), cpuUs: (cpu.user + cpu.system) / lat.length, perEntry: lat.length / entries };
 }
 
 /** Writes RATE records/s (in 1 ms ticks) while a reader tails; write call -> read, and ack -> read. */
@@ -151,14 +159,14 @@ async function catchUpOnly(ns: Namespace): Promise<void> {
 
 /** Every row: writes, tail, catch-up of the pipelined 1 KiB log. */
 async function allRows(ns: Namespace): Promise<void> {
-  console.log('\nwrites                      | records/s     MB/s   p50 ms  p99 ms');
+  console.log('\nwrites                      | records/s     MB/s   p50 ms  p99 ms | client µs/rec  rec/entry');
   let oneKiB: { log: DistributedLog; records: number } | undefined;
   for (const [size, window] of [[1024, 1], [1024, 5000], [100, 20000]] as const) {
     const log = await ns.openLog(`w-${size}-${window}-${Date.now()}`, { create: true });
     const label = `${size >= 1024 ? `${size / 1024} KiB` : `${size} B`} x ${window} in flight`;
     const r = await writeRow(log, size, window, recorder.series(`writes, ${label}`));
     if (size === 1024 && window > 1) oneKiB = { log, records: r.records };
-    console.log(`${label.padEnd(27)} | ${fmt(r.perSec).padStart(9)} ${fmt(r.mbPerSec, 1).padStart(8)} ${fmt(r.p50, 2).padStart(7)} ${fmt(r.p99, 2).padStart(7)}`);
+    console.log(`${label.padEnd(27)} | ${fmt(r.perSec).padStart(9)} ${fmt(r.mbPerSec, 1).padStart(8)} ${fmt(r.p50, 2).padStart(7)} ${fmt(r.p99, 2).padStart(7)} | ${fmt(r.cpuUs, 1).padStart(13)} ${fmt(r.perEntry, 1).padStart(10)}`);
   }
 
   const tail = await tailRow(await ns.openLog(`tail-${Date.now()}`, { create: true }));

@@ -59,9 +59,18 @@ export class LedgerHandle {
   }
 
   addEntry(payload: Uint8Array): Promise<bigint> {
-    if (!this.#writer) return Promise.reject(new LedgerClientError('LEDGER_CLOSED', `ledger ${this.id} is open for reading only`));
-    if (this.#closing) return Promise.reject(new LedgerClientError('LEDGER_CLOSED', `ledger ${this.id} is closing`));
-    return this.#writer.addEntry(payload);
+    return new Promise((resolve, reject) => { this.submitEntry(payload, resolve, reject); });
+  }
+
+  /** addEntry with callbacks instead of a promise (LedgerWriter.submitEntry); never settles synchronously. */
+  submitEntry(payload: Uint8Array, resolve: (entryId: bigint) => void, reject: (err: Error) => void): void {
+    const writer = this.#writer;
+    if (writer === undefined || this.#closing !== undefined) {
+      const error = new LedgerClientError('LEDGER_CLOSED', writer === undefined ? `ledger ${this.id} is open for reading only` : `ledger ${this.id} is closing`);
+      queueMicrotask(() => { reject(error); });
+      return;
+    }
+    writer.submitEntry(payload, resolve, reject);
   }
 
   /** Entries up to the LAC (refused past it). */

@@ -158,7 +158,19 @@ export class LedgerWriter {
 
   /** Resolves with the entry id once the ack quorum stored it and every earlier entry completed. */
   addEntry(payload: Uint8Array): Promise<bigint> {
-    if (this.#failure) return Promise.reject(this.#failure);
+    return new Promise((resolve, reject) => { this.submitEntry(payload, resolve, reject); });
+  }
+
+  /**
+   * addEntry without a promise of its own: calls `resolve` with the entry id (in entry order) or
+   * `reject`, never synchronously, so a writer batching records per entry pays no promise per entry.
+   */
+  submitEntry(payload: Uint8Array, resolve: (entryId: bigint) => void, reject: (err: Error) => void): void {
+    const failure = this.#failure;
+    if (failure) {
+      queueMicrotask(() => { reject(failure); });
+      return;
+    }
     const entryId = ++this.#lastAddPushed;
     this.#pushedLength += BigInt(payload.length);
     const length = this.#pushedLength;
@@ -167,12 +179,10 @@ export class LedgerWriter {
     const request: AddRequestFields = this.#recovery
       ? { op: 'ADD_ENTRY', ledgerId: this.ledgerId, entryId, masterKey: this.#masterKey, body: envelope, recoveryAdd: true, priority: 100 }
       : { op: 'ADD_ENTRY', ledgerId: this.ledgerId, entryId, masterKey: this.#masterKey, body: envelope };
-    return new Promise<bigint>((resolve, reject) => {
-      const op: PendingAdd = { entryId, request, payloadLength: BigInt(payload.length), ackedMask: 0, acks: 0, completed: false, resolve, reject };
-      this.#pending.push(op);
-      const ensemble = this.#ensembleOf(entryId);
-      for (const index of this.#writeSet(entryId)) this.#send(op, index, ensemble[index] ?? '');
-    });
+    const op: PendingAdd = { entryId, request, payloadLength: BigInt(payload.length), ackedMask: 0, acks: 0, completed: false, resolve, reject };
+    this.#pending.push(op);
+    const ensemble = this.#ensembleOf(entryId);
+    for (const index of this.#writeSet(entryId)) this.#send(op, index, ensemble[index] ?? '');
   }
 
   #setMetadata(metadata: LedgerMetadata): void {

@@ -1,6 +1,8 @@
 import { expect } from 'chai';
 import { lz4CompressBlock, lz4DecompressBlock } from '../../src/log/format/compression.js';
-import { decodeEnvelopedEntry, encodeEnvelopedEntry } from '../../src/log/format/dl-entry-envelope.js';
+import { decodeEnvelopedEntry, encodeEnvelopedEntry, ENVELOPE_HEADER_SIZE, envelopeInPlace } from '../../src/log/format/dl-entry-envelope.js';
+import { EntryRecordWriter } from '../../src/log/format/entry-records.js';
+import { userRecord } from '../../src/log/format/log-record.js';
 import { LogError } from '../../src/log/log-error.js';
 import { thrown } from '../support/thrown.js';
 
@@ -24,6 +26,17 @@ describe('enveloped entry', () => {
   it('encodes codec none as [u8 1][flags 0][len][len][records]', () => {
     expect(encodeEnvelopedEntry(RECORD)).to.deep.equal(NONE_ENTRY);
     expect(decodeEnvelopedEntry(NONE_ENTRY)).to.deep.equal(RECORD);
+  });
+
+  it('writes the same codec-none envelope in place, in the headroom of an entry buffer', () => {
+    const entry = new EntryRecordWriter(undefined, ENVELOPE_HEADER_SIZE);
+    entry.append(userRecord(1n, Buffer.from('hello'), 1));
+    expect(entry.toBuffer()).to.deep.equal(RECORD);
+    const framed = entry.withHeadroom();
+    expect(envelopeInPlace(framed)).to.deep.equal(NONE_ENTRY);
+    // the header went into the headroom of the same memory: no copy of the records
+    expect(framed.buffer).to.equal(entry.toBuffer().buffer);
+    expect(entry.toBuffer().byteOffset).to.equal(framed.byteOffset + ENVELOPE_HEADER_SIZE);
   });
 
   it('decodes a hand-built LZ4 raw block', () => {

@@ -67,12 +67,6 @@ describe('entry records', () => {
     expect(writer.numBytes).to.equal(45);
   });
 
-  it('rejects an oversized record before buffering anything', () => {
-    const writer = new EntryRecordWriter();
-    expect(thrown(() => writer.append(userRecord(1n, Buffer.alloc(MAX_LOGRECORD_SIZE - 19))))).to.satisfy(logError('RECORD_TOO_LARGE'));
-    expect(writer.numBytes).to.equal(0);
-  });
-
   it('grows past its initial capacity without changing bytes already handed out', () => {
     const writer = new EntryRecordWriter();
     writer.append(userRecord(1n, Buffer.from('a'), 1));
@@ -83,6 +77,16 @@ describe('entry records', () => {
     expect(writer.numBytes).to.equal(21 + MAX_LOGRECORD_SIZE);
     expect(writer.numBytes <= MAX_LOGRECORDSET_SIZE).to.equal(true);
     expect([...readEntryRecords(writer.toBuffer())][1]!.payload.length).to.equal(MAX_LOGRECORD_SIZE - 20);
+  });
+
+  it('keeps its headroom in front of the records as it grows', () => {
+    const writer = new EntryRecordWriter(undefined, 13);
+    writer.append(userRecord(1n, Buffer.from('a'), 1));
+    writer.append(userRecord(2n, Buffer.alloc(10_000, 7), 2));
+    const framed = writer.withHeadroom();
+    expect(framed.length).to.equal(13 + writer.numBytes);
+    expect(framed.subarray(13)).to.deep.equal(writer.toBuffer());
+    expect([...readEntryRecords(writer.toBuffer())].map((r) => [r.txid, r.payload.length])).to.deep.equal([[1n, 1], [2n, 10_000]]);
   });
 
   it('rejects a truncated entry as CORRUPT_ENTRY', () => {

@@ -14,12 +14,26 @@ export const ENVELOPE_HEADER_SIZE = 13;
 export function encodeEnvelopedEntry(records: Buffer, codec: CompressionCodec = 'none'): Buffer {
   const payload = compress(codec, records);
   const out = Buffer.allocUnsafe(ENVELOPE_HEADER_SIZE + payload.length);
-  out.writeUInt8(ENVELOPE_VERSION, 0);
-  out.writeInt32BE(codecId(codec), 1);
-  out.writeInt32BE(records.length, 5);
-  out.writeInt32BE(payload.length, 9);
+  writeEnvelopeHeader(out, codec, records.length, payload.length);
   out.set(payload, ENVELOPE_HEADER_SIZE);
   return out;
+}
+
+/**
+ * The uncompressed envelope without a copy: `entry` holds ENVELOPE_HEADER_SIZE bytes of headroom
+ * followed by the records (EntryRecordWriter's headroom); the header is written into it.
+ */
+export function envelopeInPlace(entry: Buffer): Buffer {
+  const length = entry.length - ENVELOPE_HEADER_SIZE;
+  writeEnvelopeHeader(entry, 'none', length, length);
+  return entry;
+}
+
+function writeEnvelopeHeader(out: Buffer, codec: CompressionCodec, decompressedLength: number, compressedLength: number): void {
+  out.writeUInt8(ENVELOPE_VERSION, 0);
+  out.writeInt32BE(codecId(codec), 1);
+  out.writeInt32BE(decompressedLength, 5);
+  out.writeInt32BE(compressedLength, 9);
 }
 
 /**

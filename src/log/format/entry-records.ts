@@ -10,7 +10,6 @@ import {
   logRecordSize,
   MAX_LOGRECORDSET_SIZE,
   readLogRecord,
-  validateLogRecord,
   writeLogRecord,
 } from './log-record.js';
 
@@ -24,19 +23,23 @@ const INITIAL_CAPACITY = 512;
 /**
  * Packs records into one entry buffer, at most `maxBytes` (default and ceiling 1,044,480). The
  * caller decides when to transmit (§5.3) using `numBytes`, `fits` and `hasUserRecords`.
+ * `headroom` bytes are kept free before the records, so an envelope header can be written in
+ * place (withHeadroom) instead of copying the records into a new buffer.
  */
 export class EntryRecordWriter {
   readonly maxBytes: number;
+  readonly headroom: number;
   private buffer = Buffer.alloc(0);
   private bytes = 0;
   private slots = 0;
   private userRecords = false;
 
-  constructor(maxBytes = MAX_LOGRECORDSET_SIZE) {
+  constructor(maxBytes = MAX_LOGRECORDSET_SIZE, headroom = 0) {
     if (!Number.isInteger(maxBytes) || maxBytes <= 0 || maxBytes > MAX_LOGRECORDSET_SIZE) {
       throw new RangeError(`entry size cap ${maxBytes} must be in 1..${MAX_LOGRECORDSET_SIZE}`);
     }
     this.maxBytes = maxBytes;
+    this.headroom = headroom;
   }
 
   /** Slots used so far: the slot the next record will get. */
@@ -58,11 +61,11 @@ export class EntryRecordWriter {
   }
 
   /**
-   * Appends a record and returns its (first) slot. Everything is checked before any byte is
-   * written: an oversized record, or one that does not fit this entry, is RECORD_TOO_LARGE.
+   * Appends a record and returns its (first) slot. The record's fields are trusted (checked once
+   * where it entered the client); what this entry checks is its own room: a record that does not
+   * fit is RECORD_TOO_LARGE, and nothing is written.
    */
   append(record: LogRecord): bigint {
-    validateLogRecord(record);
     let slotsUsed = 1;
     if (isRecordSet(record)) {
       const count = recordSetCount(record.payload);
@@ -78,7 +81,7 @@ export class EntryRecordWriter {
       );
     }
     this.reserve(logRecordSize(record));
-    this.bytes = writeLogRecord(record, this.buffer, this.bytes);
+    this.bytes = writeLogRecord(record, this.buffer, this.headroom + this.bytes) - this.headroom;
     const slot = BigInt(this.slots);
     this.slots += slotsUsed;
     if (!isControl(record)) this.userRecords = true;
@@ -87,17 +90,23 @@ export class EntryRecordWriter {
 
   /** The entry's records so far. Later appends never change bytes already returned. */
   toBuffer(): Buffer {
-    return this.buffer.subarray(0, this.bytes);
+    return this.buffer.subarray(this.headroom, this.headroom + this.bytes);
+  }
+
+  /** The headroom (contents undefined) followed by the records: for an envelope written in place. */
+  withHeadroom(): Buffer {
+    this.reserve(0);
+    return this.buffer.subarray(0, this.headroom + this.bytes);
   }
 
   private reserve(extra: number): void {
-    const needed = this.bytes + extra;
+    const needed = this.headroom + this.bytes + extra;
     if (needed <= this.buffer.length) return;
     let capacity = Math.max(this.buffer.length * 2, INITIAL_CAPACITY);
     while (capacity < needed) capacity *= 2;
     // Growing copies into a new buffer, so views handed out by toBuffer stay intact.
-    const grown = Buffer.allocUnsafe(Math.min(capacity, this.maxBytes));
-    this.buffer.copy(grown, 0, 0, this.bytes);
+    const grown = Buffer.allocUnsafe(Math.min(capacity, this.headroom + this.maxBytes));
+    this.buffer.copy(grown, 0, 0, this.headroom + this.bytes);
     this.buffer = grown;
   }
 }

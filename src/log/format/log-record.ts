@@ -22,7 +22,7 @@ export const MAX_TXID = 0x7fff_ffff_ffff_ffffn;
 const MIN_INT64 = -0x8000_0000_0000_0000n;
 const MAX_FLAGS = 0xffff;
 /** Java reads the position into an int and rejects anything above Integer.MAX_VALUE. */
-const MAX_POSITION = 0x7fff_ffff;
+export const MAX_POSITION = 0x7fff_ffff;
 
 export const CONTROL_PAYLOAD = Buffer.from('control');
 export const KEEPALIVE_PAYLOAD = Buffer.from('keepalive');
@@ -74,7 +74,8 @@ export function logRecordSize(record: Pick<LogRecord, 'payload'>): number {
 
 /**
  * Rejects what DL would refuse to send: an oversized record (RECORD_TOO_LARGE) or fields that do
- * not fit their on-disk width (INVALID_RECORD). Called before anything is buffered.
+ * not fit their on-disk width (INVALID_RECORD). The write path checks user records once at the
+ * API (checkWriteRecord) and builds the rest itself, so only the one-off encoder below calls this.
  */
 export function validateLogRecord(record: LogRecord): void {
   const size = logRecordSize(record);
@@ -95,9 +96,8 @@ export function validateLogRecord(record: LogRecord): void {
   }
 }
 
-/** Writes a validated record at `offset` and returns the offset after it. */
+/** Writes a record at `offset` and returns the offset after it; the record is trusted (see validateLogRecord). */
 export function writeLogRecord(record: LogRecord, target: Buffer, offset: number): number {
-  validateLogRecord(record);
   const end = offset + logRecordSize(record);
   if (end > target.length) {
     throw new RangeError(`log record needs ${end - offset} bytes at ${offset}, buffer has ${target.length}`);
@@ -111,7 +111,9 @@ export function writeLogRecord(record: LogRecord, target: Buffer, offset: number
   return end;
 }
 
+/** One record on its own, checked first. */
 export function encodeLogRecord(record: LogRecord): Buffer {
+  validateLogRecord(record);
   const out = Buffer.allocUnsafe(logRecordSize(record));
   writeLogRecord(record, out, 0);
   return out;

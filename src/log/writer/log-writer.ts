@@ -19,7 +19,7 @@ import type { LogMetadataStore, LogVersions } from '../metadata/log-metadata-sto
 import { LOG_RECORD_HEADER_SIZE, MAX_TXID, userRecord } from '../format/log-record.js';
 import { checkWriteRecord, type WriteRecord } from '../format/write-record.js';
 import { newInProgressSegment, nextStartSequenceId, type LogSegmentMetadata } from '../metadata/log-segment-metadata.js';
-import { LogSegmentWriter } from './segment-writer.js';
+import { LogSegmentWriter, type Reject, type Resolve } from './segment-writer.js';
 import { OwnershipLock } from '../metadata/ownership-lock.js';
 import { purgeSegments } from './retention.js';
 import { recoverInProgressSegments } from './segment-recovery.js';
@@ -56,16 +56,22 @@ export interface LogWriterContext {
 interface Segment {
   readonly meta: LogSegmentMetadata;
   readonly writer: LogSegmentWriter;
-  readonly startedAt: number;
   bytes: number;
+  /**
+   * Time rolling: set by a timer once half of rollingIntervalMs, then all of it, has passed since
+   * the segment started, so a write reads a flag rather than the clock.
+   */
+  halfTime: boolean;
+  timeUp: boolean;
+  clock: NodeJS.Timeout | undefined;
 }
 
 interface Waiting {
   readonly record: WriteRecord;
   /** Record bytes as counted against maxPendingBytes. */
   readonly bytes: number;
-  readonly resolve: (dlsn: DLSN) => void;
-  readonly reject: (err: unknown) => void;
+  readonly resolve: Resolve;
+  readonly reject: Reject;
   /** Set for a write beyond maxPendingBytes: fails it after pendingTimeoutMs. */
   timer?: NodeJS.Timeout;
 }
@@ -175,19 +181,34 @@ export class LogWriter {
    */
   asyncWrite(record: WriteRecord): Promise<DLSN> {
     try {
+      checkWriteRecord(record);
+    } catch (err) {
+      return Promise.reject(asError(err));
+    }
+    return this.#write(record);
+  }
+
+  /** Writes a record checked by checkWriteRecord: admits it (writer state, txid order) and accepts it. */
+  #write(record: WriteRecord): Promise<DLSN> {
+    try {
       this.#admit(record);
     } catch (err) {
-      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+      return Promise.reject(asError(err));
     }
+    // the caller's promise is the only one: the segment writer settles it from the entry's ack
+    return new Promise<DLSN>((resolve, reject) => { this.#accept(record, resolve, reject); });
+  }
+
+  /** Writes an admitted record to the current segment, or queues it behind a segment start or roll. */
+  #accept(record: WriteRecord, resolve: Resolve, reject: Reject): void {
     const segment = this.#segment;
     if (this.#transition === undefined && segment !== undefined && !this.#shouldRoll(segment)) {
       if (this.#nextLedger === undefined && this.#halfWayToRoll(segment)) this.#preallocate();
-      return this.#writeTo(segment, record);
+      this.#writeTo(segment, record, resolve, reject);
+      return;
     }
-    return new Promise<DLSN>((resolve, reject) => {
-      this.#enqueue({ record, bytes: LOG_RECORD_HEADER_SIZE + record.payload.length, resolve, reject });
-      this.#transition ??= this.#startNext();
-    });
+    this.#enqueue({ record, bytes: LOG_RECORD_HEADER_SIZE + record.payload.length, resolve, reject });
+    this.#transition ??= this.#startNext();
   }
 
   /**
@@ -242,7 +263,8 @@ export class LogWriter {
     const uncork = this.#transition === undefined ? this.#segment?.writer.cork() : undefined;
     let written: Array<Promise<DLSN>>;
     try {
-      written = records.map((r) => this.asyncWrite(r));
+      // every record was checked above, so none is checked twice
+      written = records.map((r) => this.#write(r));
     } finally {
       uncork?.();
     }
@@ -339,6 +361,7 @@ export class LogWriter {
   }
 
   async #release(): Promise<void> {
+    clearTimeout(this.#segment?.clock);
     this.#lock.removeAllListeners('lost');
     this.#untrack?.();
     try {
@@ -348,8 +371,8 @@ export class LogWriter {
     }
   }
 
+  /** Writer state and txid order. */
   #admit(record: WriteRecord): void {
-    checkWriteRecord(record);
     const { txid } = record;
     this.#checkUsable();
     if (this.#endOfStream) throw new LogError('END_OF_STREAM', `log ${this.logName} has reached end of stream`);
@@ -365,39 +388,34 @@ export class LogWriter {
     if (this.#closed) throw new LogError('WRITER_CLOSED', `writer of log ${this.logName} is closed`);
   }
 
-  #writeTo(segment: Segment, record: WriteRecord): Promise<DLSN> {
+  #writeTo(segment: Segment, record: WriteRecord, resolve: Resolve, reject: Reject): void {
     const { payload } = record;
     segment.bytes += LOG_RECORD_HEADER_SIZE + payload.length;
     const buffer = Buffer.isBuffer(payload) ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.length);
     this.#recordsWritten += 1;
     this.#bytesWritten += payload.length;
-    const { metrics } = this.#ctx;
-    const startedAt = metrics === undefined ? 0 : performance.now();
-    return segment.writer.write(userRecord(record.txid, buffer)).then((dlsn) => {
-      if (metrics !== undefined) {
-        metrics.writeLatency.observe((performance.now() - startedAt) / 1000);
-        metrics.recordsWritten.inc();
-        metrics.bytesWritten.inc(payload.length);
-      }
-      return dlsn;
-    }, (err: unknown) => {
-      // a sticky segment failure (fencing, ledger errors) ends the writer; a back-pressure timeout
-      // (WRITE_LIMIT_EXCEEDED) fails only the writes it names
-      if (segment.writer.error !== undefined) this.#fail(segment.writer.error);
-      throw err;
-    });
+    segment.writer.append(userRecord(record.txid, buffer), resolve, reject);
   }
 
   #shouldRoll(segment: Segment): boolean {
-    const { maxSegmentBytes, rollingIntervalMs } = this.#ctx.config;
-    return (maxSegmentBytes > 0 && segment.bytes >= maxSegmentBytes)
-      || (rollingIntervalMs > 0 && Date.now() - segment.startedAt >= rollingIntervalMs);
+    const { maxSegmentBytes } = this.#ctx.config;
+    return segment.timeUp || (maxSegmentBytes > 0 && segment.bytes >= maxSegmentBytes);
   }
 
   #halfWayToRoll(segment: Segment): boolean {
-    const { maxSegmentBytes, rollingIntervalMs } = this.#ctx.config;
-    return (maxSegmentBytes > 0 && segment.bytes * 2 >= maxSegmentBytes)
-      || (rollingIntervalMs > 0 && (Date.now() - segment.startedAt) * 2 >= rollingIntervalMs);
+    const { maxSegmentBytes } = this.#ctx.config;
+    return segment.halfTime || (maxSegmentBytes > 0 && segment.bytes * 2 >= maxSegmentBytes);
+  }
+
+  /** Starts the segment's time-rolling clock (see Segment.halfTime); unref'd, cleared when it ends. */
+  #startClock(segment: Segment): void {
+    const interval = this.#ctx.config.rollingIntervalMs;
+    if (interval <= 0) return;
+    const half = Math.floor(interval / 2);
+    segment.clock = setTimeout(() => {
+      segment.halfTime = true;
+      segment.clock = setTimeout(() => { segment.timeUp = true; }, interval - half).unref();
+    }, half).unref();
   }
 
   #preallocate(): void {
@@ -440,7 +458,7 @@ export class LogWriter {
         }
       }
       const segment = await this.#start(first.record.txid, ledger);
-      for (const w of this.#takeWaiting()) this.#writeTo(segment, w.record).then(w.resolve, w.reject);
+      for (const w of this.#takeWaiting()) this.#writeTo(segment, w.record, w.resolve, w.reject);
       if (old !== undefined) this.#purge();
     } catch (err) {
       this.#fail(err);
@@ -485,8 +503,13 @@ export class LogWriter {
         maxPendingBytes: c.maxPendingBytes,
         pendingTimeoutMs: c.pendingTimeoutMs,
         logger: this.#ctx.logger,
+        metrics: this.#ctx.metrics,
+        // a sticky segment failure (fencing, ledger errors) ends the writer; a back-pressure
+        // timeout (WRITE_LIMIT_EXCEEDED) fails only the writes it names
+        onFailed: (err) => { this.#fail(err); },
       });
-      const segment: Segment = { meta, writer, startedAt: Date.now(), bytes: 0 };
+      const segment: Segment = { meta, writer, bytes: 0, halfTime: false, timeUp: false, clock: undefined };
+      this.#startClock(segment);
       this.#segment = segment;
       return segment;
     } catch (err) {
@@ -503,6 +526,7 @@ export class LogWriter {
 
   /** Drains and closes the segment's ledger, then records its completion in one versioned multi. */
   async #complete(segment: Segment): Promise<void> {
+    clearTimeout(segment.clock);
     const done = await segment.writer.close();
     const completed = segment.meta.complete({
       lastTxId: done.lastTxId,

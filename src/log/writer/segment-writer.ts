@@ -12,10 +12,11 @@
 // no bookie-side WRITE_LAC support and it is durable like any entry.
 import type { LedgerHandle } from '../../ledger/ledger-handle.js';
 import { noopLogger, type Logger } from '../../util/logger.js';
+import type { LogMetrics } from '../log-metrics.js';
 import { RingQueue } from '../../util/ring-queue.js';
 import type { CompressionCodec } from '../format/compression.js';
 import { DLSN } from '../format/dlsn.js';
-import { encodeEnvelopedEntry } from '../format/dl-entry-envelope.js';
+import { ENVELOPE_HEADER_SIZE, encodeEnvelopedEntry, envelopeInPlace } from '../format/dl-entry-envelope.js';
 import { LogError } from '../log-error.js';
 import { recordSetCount } from '../format/log-record-set.js';
 import {
@@ -25,9 +26,9 @@ import {
   type LogRecord,
   logRecordSize,
   MAX_LOGRECORDSET_SIZE,
+  MAX_POSITION,
   MAX_TXID,
   RecordFlags,
-  validateLogRecord,
 } from '../format/log-record.js';
 import { EntryRecordWriter } from '../format/entry-records.js';
 
@@ -49,7 +50,18 @@ export interface LogSegmentWriterOptions {
   /** A write waiting for room longer than this rejects with WRITE_LIMIT_EXCEEDED. Default 30 s. */
   readonly pendingTimeoutMs?: number;
   readonly logger?: Logger;
+  /** Counts acknowledged user records (latency from append/write to the ack, records, bytes). */
+  readonly metrics?: LogMetrics | undefined;
+  /**
+   * Called once, synchronously, with the sticky error when the segment fails (fencing, a ledger
+   * error, abort), before any pending write is rejected.
+   */
+  readonly onFailed?: (error: Error) => void;
 }
+
+/** Settles one write: exactly one of the two is called, once. */
+export type Resolve = (dlsn: DLSN) => void;
+export type Reject = (err: unknown) => void;
 
 export interface LogSegmentCompletion {
   /** The last txid written (MAX after end of stream); -1 when the segment is empty. */
@@ -72,8 +84,11 @@ export const DEFAULT_PENDING_TIMEOUT_MS = 30_000;
 
 interface Waiter {
   readonly slot: bigint;
-  readonly resolve: (dlsn: DLSN) => void;
-  readonly reject: (err: unknown) => void;
+  readonly resolve: Resolve;
+  readonly reject: Reject;
+  /** performance.now() when written (0 without metrics); -1: not a user record (end of stream). */
+  readonly startedAt: number;
+  readonly payloadBytes: number;
 }
 
 interface Flight {
@@ -87,8 +102,9 @@ interface Flight {
 interface Queued {
   readonly record: LogRecord;
   readonly size: number;
-  readonly resolve: (dlsn: DLSN) => void;
-  readonly reject: (err: unknown) => void;
+  readonly resolve: Resolve;
+  readonly reject: Reject;
+  readonly startedAt: number;
   /** Date.now() after which it rejects with WRITE_LIMIT_EXCEEDED. */
   readonly deadline: number;
 }
@@ -102,8 +118,10 @@ export class LogSegmentWriter {
   readonly #maxPendingBytes: number;
   readonly #pendingTimeoutMs: number;
   readonly #logger: Logger;
+  readonly #metrics: LogMetrics | undefined;
+  readonly #onFailed: ((error: Error) => void) | undefined;
 
-  #buffer = new EntryRecordWriter(MAX_LOGRECORDSET_SIZE);
+  #buffer = newEntry();
   #bufferWaiters: Waiter[] = [];
   #bufferBytes = 0;
   #flights = new RingQueue<Flight>();
@@ -151,6 +169,8 @@ export class LogSegmentWriter {
     this.#maxPendingBytes = maxPendingBytes;
     this.#pendingTimeoutMs = options.pendingTimeoutMs ?? DEFAULT_PENDING_TIMEOUT_MS;
     this.#logger = options.logger ?? noopLogger;
+    this.#metrics = options.metrics;
+    this.#onFailed = options.onFailed;
   }
 
   /** Bytes accepted and not yet acked (buffered, queued for room or in flight). */
@@ -161,31 +181,28 @@ export class LogSegmentWriter {
   get error(): Error | undefined { return this.#error; }
 
   /**
-   * Writes a user record (flags 0 or RECORD_SET; the position is assigned here). Resolves with its
-   * DLSN once its entry is acked, strictly in write order. Size, flags and txid are checked before
-   * anything is buffered: RECORD_TOO_LARGE / INVALID_RECORD / TRANSACTION_ID_OUT_OF_ORDER.
+   * Writes a user record (flags 0 or RECORD_SET; the position is assigned here) and calls `resolve`
+   * with its DLSN once its entry is acked, strictly in write order, or `reject`. No promise or
+   * closure of its own: the caller's promise settles directly. The record is trusted (the log
+   * writer checked size, flags and txid order at the API); a closed or failed segment rejects.
    */
-  write(record: LogRecord): Promise<DLSN> {
-    try {
-      this.#checkOpen();
-      if ((record.flags & ~RecordFlags.RECORD_SET) !== 0) {
-        throw new LogError('INVALID_RECORD', `write() takes user records only, got flags ${record.flags}`);
-      }
-      validateLogRecord(record);
-      if (isRecordSet(record) && recordSetCount(record.payload) === undefined) {
-        throw new LogError('INVALID_RECORD', 'record flagged RECORD_SET does not carry a valid record set');
-      }
-      if (record.txid < 0n || record.txid >= MAX_TXID) {
-        throw new LogError('TRANSACTION_ID_OUT_OF_ORDER', `txid ${record.txid} is outside [0, ${MAX_TXID})`);
-      }
-      if (record.txid < this.#lastTxId) {
-        throw new LogError('TRANSACTION_ID_OUT_OF_ORDER', `txid ${record.txid} is below the previous txid ${this.#lastTxId}`);
-      }
-    } catch (err) {
-      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+  append(record: LogRecord, resolve: Resolve, reject: Reject): void {
+    if (this.#error !== undefined || this.#closed || this.#endOfStream) {
+      reject(this.#stateError());
+      return;
+    }
+    // the one check left here is the segment's own: positions must stay readable (Java's int)
+    if (this.#position >= MAX_POSITION) {
+      reject(new LogError('INVALID_RECORD', `log segment ${this.lssn} holds ${this.#position} records, the most a segment can`));
+      return;
     }
     this.#lastTxId = record.txid;
-    return this.#submit(record);
+    this.#submit(record, resolve, reject, this.#metrics === undefined ? 0 : performance.now());
+  }
+
+  /** append() as a promise, for callers that write a record at a time. */
+  write(record: LogRecord): Promise<DLSN> {
+    return new Promise((resolve, reject) => { this.append(record, resolve, reject); });
   }
 
   /**
@@ -216,10 +233,10 @@ export class LogSegmentWriter {
 
   /** Writes the end-of-stream record (packed with buffered data), flushes, and returns its DLSN. Later writes reject. */
   async markEndOfStream(): Promise<DLSN> {
-    this.#checkOpen();
+    if (this.#error !== undefined || this.#closed || this.#endOfStream) throw this.#stateError();
     this.#endOfStream = true;
     this.#lastTxId = MAX_TXID;
-    const dlsn = await this.#submit(endOfStreamRecord());
+    const dlsn = await new Promise<DLSN>((resolve, reject) => { this.#submit(endOfStreamRecord(), resolve, reject, -1); });
     await this.flush();
     return dlsn;
   }
@@ -258,23 +275,22 @@ export class LogSegmentWriter {
     return { lastTxId: this.#lastTxId, lastEntryId: this.#lastEntryId, lastSlotId: this.#lastSlotId, recordCount: this.#position };
   }
 
-  #checkOpen(): void {
-    if (this.#error !== undefined) throw this.#error;
-    if (this.#closed) throw new LogError('WRITER_CLOSED', `log segment writer ${this.lssn} is closed`);
-    if (this.#endOfStream) throw new LogError('END_OF_STREAM', `log segment ${this.lssn} has reached end of stream`);
+  /** Why a write is refused: the sticky error, closed, or past end of stream. */
+  #stateError(): Error {
+    if (this.#error !== undefined) return this.#error;
+    if (this.#closed) return new LogError('WRITER_CLOSED', `log segment writer ${this.lssn} is closed`);
+    return new LogError('END_OF_STREAM', `log segment ${this.lssn} has reached end of stream`);
   }
 
-  #submit(record: LogRecord): Promise<DLSN> {
+  #submit(record: LogRecord, resolve: Resolve, reject: Reject, startedAt: number): void {
     const size = logRecordSize(record);
-    return new Promise<DLSN>((resolve, reject) => {
-      if (this.#queue.length === 0 && this.#hasRoom(size)) {
-        this.#admit(record, size, resolve, reject);
-        return;
-      }
-      this.#queue.push({ record, size, resolve, reject, deadline: Date.now() + this.#pendingTimeoutMs });
-      this.#queuedBytes += size;
-      if (this.#queue.length === 1) this.#armQueueTimer();
-    });
+    if (this.#queue.length === 0 && this.#hasRoom(size)) {
+      this.#admit(record, size, resolve, reject, startedAt);
+      return;
+    }
+    this.#queue.push({ record, size, resolve, reject, startedAt, deadline: Date.now() + this.#pendingTimeoutMs });
+    this.#queuedBytes += size;
+    if (this.#queue.length === 1) this.#armQueueTimer();
   }
 
   #armQueueTimer(): void {
@@ -320,7 +336,7 @@ export class LogSegmentWriter {
       if (!head || !this.#hasRoom(head.size)) break;
       this.#queue.shift();
       this.#queuedBytes -= head.size;
-      this.#admit(head.record, head.size, head.resolve, head.reject);
+      this.#admit(head.record, head.size, head.resolve, head.reject, head.startedAt);
     }
     if (this.#queue.length === 0) {
       clearTimeout(this.#queueTimer);
@@ -328,7 +344,7 @@ export class LogSegmentWriter {
     }
   }
 
-  #admit(input: LogRecord, size: number, resolve: (dlsn: DLSN) => void, reject: (err: unknown) => void): void {
+  #admit(input: LogRecord, size: number, resolve: Resolve, reject: Reject, startedAt: number): void {
     // positions count user records only; EOS carries the current value
     let record: LogRecord;
     if ((input.flags & RecordFlags.END_OF_STREAM) === 0) {
@@ -341,7 +357,7 @@ export class LogSegmentWriter {
     }
     if (this.#bufferBytes > 0 && this.#bufferBytes + size > this.#maxEntryBytes) this.#transmit();
     const slot = this.#buffer.append(record);
-    this.#bufferWaiters.push({ slot, resolve, reject });
+    this.#bufferWaiters.push({ slot, resolve, reject, startedAt, payloadBytes: input.payload.length });
     this.#bufferBytes += size;
     this.#pendingBytes += size;
     this.#cancelCommit();
@@ -369,17 +385,18 @@ export class LogSegmentWriter {
       lastSlot: BigInt(buffer.numRecords - 1),
       entryId: undefined,
     };
-    this.#buffer = new EntryRecordWriter(MAX_LOGRECORDSET_SIZE);
+    this.#buffer = newEntry();
     this.#bufferWaiters = [];
     this.#bufferBytes = 0;
     this.#dataInFlight += 1;
-    this.#send(flight, buffer.toBuffer());
+    this.#send(flight, buffer);
   }
 
-  #send(flight: Flight, records: Buffer): void {
+  #send(flight: Flight, entry: EntryRecordWriter): void {
     let payload: Buffer;
     try {
-      payload = encodeEnvelopedEntry(records, this.#codec);
+      // uncompressed, the envelope's header goes into the entry's headroom: no copy of the records
+      payload = this.#codec === 'none' ? envelopeInPlace(entry.withHeadroom()) : encodeEnvelopedEntry(entry.toBuffer(), this.#codec);
     } catch (err) {
       this.#fail(err);
       return;
@@ -387,14 +404,13 @@ export class LogSegmentWriter {
     // any entry sent now carries the LAC of every entry acked so far
     this.#needsCommit = false;
     this.#flights.push(flight);
-    this.#handle.addEntry(payload).then(
-      (entryId) => {
-        flight.entryId = entryId;
-        this.#completeInOrder();
-      },
-      (err: unknown) => { this.#fail(err); },
-    );
+    this.#handle.submitEntry(payload, (entryId) => {
+      flight.entryId = entryId;
+      this.#completeInOrder();
+    }, this.#failed);
   }
+
+  readonly #failed = (err: unknown): void => { this.#fail(err); };
 
   #completeInOrder(): void {
     for (let head = this.#flights.peek(); head?.entryId !== undefined && this.#error === undefined; head = this.#flights.peek()) {
@@ -408,12 +424,27 @@ export class LogSegmentWriter {
         this.#needsCommit = true;
       }
       for (const w of head.waiters) w.resolve(new DLSN(this.lssn, entryId, w.slot));
+      if (this.#metrics !== undefined) this.#count(this.#metrics, head.waiters);
     }
     if (this.#error !== undefined) return;
     this.#admitQueued();
     if (this.#dataInFlight === 0) this.#transmit();
     this.#maybeCommit();
     this.#checkIdle();
+  }
+
+  #count(metrics: LogMetrics, acked: readonly Waiter[]): void {
+    const now = performance.now();
+    let records = 0;
+    let bytes = 0;
+    for (const w of acked) {
+      if (w.startedAt < 0) continue;
+      metrics.writeLatency.observe((now - w.startedAt) / 1000);
+      records += 1;
+      bytes += w.payloadBytes;
+    }
+    metrics.recordsWritten.inc(records);
+    metrics.bytesWritten.inc(bytes);
   }
 
   /** Schedules a control record once the writer is quiet, so the LAC covers the last data entry. */
@@ -426,9 +457,9 @@ export class LogSegmentWriter {
         this.#checkIdle();
         return;
       }
-      const entry = new EntryRecordWriter(MAX_LOGRECORDSET_SIZE);
+      const entry = newEntry();
       entry.append(controlRecord(this.#lastTxId, this.#position));
-      this.#send({ waiters: [], bytes: 0, control: true, lastSlot: 0n, entryId: undefined }, entry.toBuffer());
+      this.#send({ waiters: [], bytes: 0, control: true, lastSlot: 0n, entryId: undefined }, entry);
     });
   }
 
@@ -457,6 +488,7 @@ export class LogSegmentWriter {
     const error = err instanceof Error ? err : new Error(String(err));
     this.#error = error;
     this.#logger.warn({ err, lssn: String(this.lssn), ledgerId: String(this.#handle.id) }, 'log segment writer failed');
+    this.#onFailed?.(error);
     clearTimeout(this.#backstop);
     this.#backstop = undefined;
     this.#cancelCommit();
@@ -466,7 +498,7 @@ export class LogSegmentWriter {
     const idle = this.#idleWaiters;
     this.#bufferWaiters = [];
     this.#idleWaiters = [];
-    this.#buffer = new EntryRecordWriter(MAX_LOGRECORDSET_SIZE);
+    this.#buffer = newEntry();
     this.#bufferBytes = 0;
     this.#pendingBytes = 0;
     this.#dataInFlight = 0;
@@ -475,4 +507,9 @@ export class LogSegmentWriter {
     for (const q of queued) q.reject(error);
     for (const w of idle) w.reject(error);
   }
+}
+
+/** An entry buffer with room for the envelope header in front of its records. */
+function newEntry(): EntryRecordWriter {
+  return new EntryRecordWriter(MAX_LOGRECORDSET_SIZE, ENVELOPE_HEADER_SIZE);
 }
