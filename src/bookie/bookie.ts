@@ -290,7 +290,10 @@ export async function startBookie(options: BookieOptions): Promise<Bookie> {
     const fixedId = options.bookieId ?? (port === 0 ? undefined : `${host}:${port}`);
     const cookies = await withRetry('checking cookies', () => checkCookies({ store, ledgersRoot, journalDir, ledgerDirs, bookieId: fixedId, logger }));
 
-    const storage = await LedgerDirsStorage.open(ledgerDirs, { ...options.storage, logger });
+    // a failed index write, whoever started it (checkpoint, full write cache, GC, compaction), is a
+    // failed write: reported to onWriteFailure below once the bookie is up (start-up handles its own)
+    const failures: { report?: (err: unknown) => void } = {};
+    const storage = await LedgerDirsStorage.open(ledgerDirs, { ...options.storage, logger, onWriteFailure: (err) => failures.report?.(err) });
     cleanups.push(() => storage.close());
     const journal = await Journal.open(journalDir, options.journal);
     cleanups.push(() => journal.close());
@@ -356,6 +359,7 @@ export async function startBookie(options: BookieOptions): Promise<Bookie> {
       logger.error({ err }, 'a journal or storage write failed: the bookie is read-only until restarted');
       void applyMode();
     };
+    failures.report = onWriteFailure;
     const metrics = new BookieMetrics();
     const processor = new RequestProcessor({ storage, journal, lac, ledgerDir, isReadOnly: () => readOnly, onWriteFailure, logger });
     const server = await BookieServer.listen(processor, {

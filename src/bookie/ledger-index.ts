@@ -37,6 +37,13 @@ export interface Relocation {
   readonly size: number;
 }
 
+export interface LedgerIndexEvents {
+  /** The start-up check found locations whose entry-log records are damaged. */
+  readonly onDamagedRecords?: (count: number) => void;
+  /** A write (commit or its fsync) failed: whatever operation it served rejects with the same error. */
+  readonly onWriteFailure?: (err: StorageError) => void;
+}
+
 const MAX_U64 = 0xffffffffffffffffn;
 /** Writes per LMDB transaction: a transaction's callback runs on the event loop (about 3 µs a put
  *  here), so bounding it keeps adds and reads flowing during a large flush, deletion or compaction. */
@@ -131,9 +138,11 @@ export class LedgerIndex {
   readonly #logBytes = new Map<number, Map<bigint, number>>();
   #nextLogId: number;
   #tail: Promise<unknown> = Promise.resolve();
+  readonly #onWriteFailure: ((err: StorageError) => void) | undefined;
 
-  private constructor(root: RootDatabase) {
+  private constructor(root: RootDatabase, onWriteFailure: ((err: StorageError) => void) | undefined) {
     this.#root = root;
+    this.#onWriteFailure = onWriteFailure;
     const binary = { keyEncoding: 'binary', encoding: 'binary' } as const;
     this.#locations = root.openDB<Buffer, Buffer>({ name: 'locations', ...binary });
     this.#ledgers = root.openDB<Buffer, Buffer>({ name: 'ledgers', ...binary });
@@ -143,8 +152,8 @@ export class LedgerIndex {
     this.#nextLogId = this.#meta.get(NEXT_LOG_ID)?.readUInt32BE(0) ?? 1;
   }
 
-  /** `onDamagedRecords`: the start-up check found locations whose entry-log records are damaged. */
-  static async open(dir: string, onDamagedRecords?: (count: number) => void): Promise<LedgerIndex> {
+  static async open(dir: string, events: LedgerIndexEvents = {}): Promise<LedgerIndex> {
+    const { onDamagedRecords, onWriteFailure } = events;
     const indexDir = path.join(dir, 'index');
     // LMDB crashes the process on a damaged file: check it first (index-check.ts)
     if (await checkIndexFile(indexDir)) {
@@ -153,7 +162,9 @@ export class LedgerIndex {
     }
     try {
       await mkdir(indexDir, { recursive: true, mode: 0o700 });
-      return new LedgerIndex(open({ path: indexDir, maxDbs: 4 }));
+      // no event-turn batching: all our writes are explicit transactions, and on a failed commit
+      // lmdb rejects the batch's own promise, which nobody can observe (an unhandled rejection)
+      return new LedgerIndex(open({ path: indexDir, maxDbs: 4, eventTurnBatching: false }), onWriteFailure);
     } catch (err) {
       throw ioError(`cannot open the ledger index in ${indexDir}`, err);
     }
@@ -386,7 +397,9 @@ export class LedgerIndex {
         // afterwards; unobserved, that rejection would kill the process
         const detail = (err as { commitError?: unknown } | undefined)?.commitError;
         if (detail instanceof Promise) detail.catch(() => undefined);
-        throw ioError(`the ledger index could not ${what}`, err);
+        const failure = ioError(`the ledger index could not ${what}`, err);
+        this.#onWriteFailure?.(failure);
+        throw failure;
       }
       after(result);
       return result;

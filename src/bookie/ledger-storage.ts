@@ -40,6 +40,11 @@ export interface LedgerStorageOptions {
   readonly maxThrottleMs?: number;
   readonly logger?: Logger;
   readonly hooks?: LedgerStorageHooks;
+  /**
+   * Told of every failed index write (a checkpoint's commit, a ledger deletion, a compaction, a
+   * log id reservation), however it was started: the bookie turns read-only on it.
+   */
+  readonly onWriteFailure?: (err: unknown) => void;
 }
 
 export interface LedgerStorageHooks {
@@ -132,8 +137,11 @@ export class LedgerStorage {
       throw new InvalidArgumentError(`entryLogSizeLimit must be an integer in (${LOG_HEADER_SIZE}, ${MAX_LOG_SIZE}], got ${limit}`);
     }
     await mkdir(options.dir, { recursive: true, mode: 0o700 });
-    const index = await LedgerIndex.open(options.dir, (count) => {
-      options.logger?.warn({ dir: options.dir, records: count }, `${count} indexed entries have damaged entry-log records: reads of them fail with CORRUPT_ENTRY (other replicas serve them)`);
+    const index = await LedgerIndex.open(options.dir, {
+      onDamagedRecords: (count) => {
+        options.logger?.warn({ dir: options.dir, records: count }, `${count} indexed entries have damaged entry-log records: reads of them fail with CORRUPT_ENTRY (other replicas serve them)`);
+      },
+      ...(options.onWriteFailure === undefined ? {} : { onWriteFailure: options.onWriteFailure }),
     });
     try {
       const logs = await EntryLogManager.open(options.dir, limit, index.committedLogIds(), () => index.reserveLogId());
