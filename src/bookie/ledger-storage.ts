@@ -236,6 +236,18 @@ export class LedgerStorage {
   }
 
   /**
+   * addEntryNow() that never writes: a full active cache is swapped into the (empty) flushing one,
+   * left for the next flush. For a start on a full disk, where the replayed journal must stay in
+   * memory; false once both halves are full.
+   */
+  holdEntry(ledgerId: bigint, entryId: bigint, envelope: Uint8Array): boolean {
+    if (this.addEntryNow(ledgerId, entryId, envelope)) return true;
+    if (!this.#flushing.isEmpty) return false;
+    [this.#active, this.#flushing] = [this.#flushing, this.#active];
+    return this.addEntryNow(ledgerId, entryId, envelope);
+  }
+
+  /**
    * The envelope as added; entryId -1 means the ledger's last stored entry. The buffer may be
    * shared with the caches: do not modify it.
    */
