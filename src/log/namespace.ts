@@ -6,6 +6,7 @@ import { InvalidArgumentError, type DLogError } from '../errors.js';
 import type { EmbeddedCluster, EmbeddedClusterOptions } from '../embedded/embedded-cluster.js';
 import type { ClientTlsOptions } from '../ledger/connection-setup.js';
 import { LedgerClient, type LedgerClientOptions } from '../ledger/ledger-client.js';
+import { LedgerHandle } from '../ledger/ledger-handle.js';
 import { checkTokenAuth, type TokenAuthOptions } from '../protocol/auth-plugins.js';
 import type { MetadataStore } from '../metadata/metadata-store.js';
 import { parseMetadataUri } from '../metadata/metadata-uri.js';
@@ -275,7 +276,9 @@ const EMBEDDED_REQUEST_TIMEOUT_MS = 60_000;
 function openLocalBackend(cluster: EmbeddedCluster, settings: ClientSettings): Promise<Backend> {
   const closers = [() => cluster.close()];
   return closingOnFailure(closers, async () => {
-    const ledgers = await LedgerClient.open({ store: cluster.store, ledgersRoot: cluster.ledgersRoot, requestTimeoutMs: EMBEDDED_REQUEST_TIMEOUT_MS, ...settings });
+    const client = await LedgerClient.open({ store: cluster.store, ledgersRoot: cluster.ledgersRoot, requestTimeoutMs: EMBEDDED_REQUEST_TIMEOUT_MS, ...settings });
+    // open writers and readers fail at once with EMBEDDED_BOOKIE_FAILED when a bookie is given up
+    const ledgers = cluster.failFast(client, (value): value is LedgerHandle => value instanceof LedgerHandle);
     return { store: cluster.store, namespaceRoot: LOCAL_NAMESPACE_ROOT, ledgers, closers, failure: () => cluster.failure };
   });
 }
