@@ -99,7 +99,7 @@ export interface BookieOptions {
   /** Address of the admin endpoint. Default: `host`. */
   httpHost?: string;
   journal?: JournalOptions;
-  storage?: Omit<LedgerStorageOptions, 'dir' | 'logger'>;
+  storage?: Omit<LedgerStorageOptions, 'dir' | 'logger' | 'onWriteFailure'>;
   logger?: Logger;
 }
 

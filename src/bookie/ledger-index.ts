@@ -17,7 +17,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import { MAX_LOG_ID, locationLogId, locationOffset, readLocation, writeLocation, type Location, type EntryLogRecord } from './entry-log.js';
-import { checkIndexFile, verifyIndex } from './index-check.js';
+import { checkIndexFile, verifyIndex, type IndexVerification } from './index-check.js';
 import { StorageError, ioError } from './storage-error.js';
 
 export interface LedgerState {
@@ -37,9 +37,11 @@ export interface Relocation {
   readonly size: number;
 }
 
-export interface LedgerIndexEvents {
-  /** The start-up check found locations whose entry-log records are damaged. */
-  readonly onDamagedRecords?: (count: number) => void;
+export interface LedgerIndexOpenOptions {
+  /** Walk the whole index in a child process (index-check.ts), not only its meta pages. Default true. */
+  readonly fullCheck?: boolean;
+  /** What the full check found (it rejects with INDEX_CORRUPT for a damaged index). */
+  readonly onChecked?: (result: IndexVerification) => void;
   /** A write (commit or its fsync) failed: whatever operation it served rejects with the same error. */
   readonly onWriteFailure?: (err: StorageError) => void;
 }
@@ -152,14 +154,11 @@ export class LedgerIndex {
     this.#nextLogId = this.#meta.get(NEXT_LOG_ID)?.readUInt32BE(0) ?? 1;
   }
 
-  static async open(dir: string, events: LedgerIndexEvents = {}): Promise<LedgerIndex> {
-    const { onDamagedRecords, onWriteFailure } = events;
+  static async open(dir: string, options: LedgerIndexOpenOptions = {}): Promise<LedgerIndex> {
+    const { fullCheck = true, onChecked, onWriteFailure } = options;
     const indexDir = path.join(dir, 'index');
     // LMDB crashes the process on a damaged file: check it first (index-check.ts)
-    if (await checkIndexFile(indexDir)) {
-      const { damagedRecords } = await verifyIndex(indexDir, dir);
-      if (damagedRecords > 0) onDamagedRecords?.(damagedRecords);
-    }
+    if (await checkIndexFile(indexDir) && fullCheck) onChecked?.(await verifyIndex(indexDir, dir));
     try {
       await mkdir(indexDir, { recursive: true, mode: 0o700 });
       // no event-turn batching: all our writes are explicit transactions, and on a failed commit
