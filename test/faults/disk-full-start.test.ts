@@ -4,8 +4,7 @@
 // file it needs. Either start is refused with BOOKIE_DISK_FULL naming the directory and the space
 // needed, nothing escapes as an unhandled rejection, and no journaled entry is lost: once space is
 // freed the bookie starts and serves every one. Needs root to mount the tmpfs.
-import { execFileSync } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, rmSync, statSync, truncateSync, writeSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
 import type { Context } from 'mocha';
@@ -16,25 +15,11 @@ import { BookieClient } from '../../src/ledger/bookie-client.js';
 import { MASTER_KEY, addEntry, envelopeFor, expectEntry, removeDir, tempDir, uniqueRoot } from '../support/bookie-test-utils.js';
 import { zooKeeper } from '../support/hooks.js';
 import { rejection } from '../support/rejection.js';
+import { fillDisk, mountTmpfs, unmountTmpfs } from '../support/tmpfs.js';
 
 const SIZE = 4096;
-
-/**
- * Writes a file that takes every free byte of the file system but `leftBytes` (a disk over the
- * bookie's usage threshold with room for its lock and cookie files, not for data).
- */
-function fillDisk(file: string, leftBytes = 64 << 10): void {
-  const fd = openSync(file, 'w');
-  const chunk = Buffer.alloc(64 << 10);
-  try {
-    for (;;) writeSync(fd, chunk);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
-  } finally {
-    closeSync(fd);
-  }
-  truncateSync(file, statSync(file).size - leftBytes);
-}
+/** Left free on the full disk: room for lock and cookie files, not for data (a disk over the threshold). */
+const ROOM = 64 << 10;
 
 describe('starting a bookie on a full disk (tmpfs)', function () {
   this.timeout(60_000);
@@ -46,16 +31,7 @@ describe('starting a bookie on a full disk (tmpfs)', function () {
   const onUnhandled = (reason: unknown): void => { unhandled.push(reason); };
 
   beforeEach(async function (this: Context) {
-    const dir = await tempDir('disk-full-start');
-    try {
-      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=24m', 'tmpfs', dir], { stdio: 'ignore' });
-      mountPoint = dir;
-    } catch {
-      process.stderr.write('\n!!! cannot mount a tmpfs (needs root): the full-disk start tests are SKIPPED !!!\n\n');
-      rmSync(dir, { recursive: true, force: true });
-      // a tmpfs needs root: without it these tests cannot make a disk full, so they skip (loudly, above)
-      this.skip();
-    }
+    mountPoint = await mountTmpfs(this, 'disk-full-start', 24, 'the full-disk start tests are');
     other = await tempDir('disk-full-start-other');
     unhandled.length = 0;
     process.on('unhandledRejection', onUnhandled);
@@ -68,8 +44,7 @@ describe('starting a bookie on a full disk (tmpfs)', function () {
     bookie = undefined;
     await removeDir(other);
     if (mountPoint !== undefined) {
-      execFileSync('umount', [mountPoint]);
-      rmSync(mountPoint, { recursive: true, force: true });
+      unmountTmpfs(mountPoint);
       mountPoint = undefined;
     }
   });
@@ -88,7 +63,7 @@ describe('starting a bookie on a full disk (tmpfs)', function () {
     await journal.append({ type: 'masterKey', ledgerId: 1n, masterKey: MASTER_KEY });
     await Promise.all(Array.from({ length: Number(count) }, (_, i) => journal.append({ type: 'addEntry', ledgerId: 1n, entryId: BigInt(i), entry: envelopeFor(1n, BigInt(i), { size: SIZE }) })));
     await journal.close();
-    fillDisk(`${mountPoint}/filler`);
+    fillDisk(`${mountPoint}/filler`, ROOM);
 
     const err = await rejection(startBookie(options), BookieError);
     expect(err.code).to.equal('BOOKIE_DISK_FULL');
@@ -106,7 +81,7 @@ describe('starting a bookie on a full disk (tmpfs)', function () {
     const zk = await zooKeeper(this);
     const journalDir = `${mountPoint}/journal`;
     mkdirSync(journalDir);
-    fillDisk(`${mountPoint}/filler`);
+    fillDisk(`${mountPoint}/filler`, ROOM);
     const options: BookieOptions = {
       metadata: `zk://${zk}${uniqueRoot()}`, journalDir, ledgerDirs: [`${other}/ledgers`], port: 0, bookieId: 'disk-full-start-b:3181', gcIntervalMs: 0,
     };

@@ -4,8 +4,7 @@
 // read-only at once (registered under available/readonly), log the real error, keep serving what it
 // acknowledged, and let no rejection escape (lmdb's own batch promise used to: an unhandled
 // rejection that kills a process without a handler). Needs root to mount the tmpfs.
-import { execFileSync } from 'node:child_process';
-import { closeSync, openSync, rmSync, writeSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { expect } from 'chai';
 import type { Context } from 'mocha';
 import { startBookie, type Bookie } from '../../src/bookie/bookie.js';
@@ -14,20 +13,8 @@ import { ZkMetadataStore } from '../../src/metadata/zk/zk-metadata-store.js';
 import type { Logger } from '../../src/util/logger.js';
 import { addEntry, expectEntry, removeDir, tempDir, uniqueRoot } from '../support/bookie-test-utils.js';
 import { zooKeeper } from '../support/hooks.js';
+import { fillDisk, mountTmpfs, unmountTmpfs } from '../support/tmpfs.js';
 import { settleEventLoop, waitFor } from '../support/wait-for.js';
-
-/** Writes a file that takes every free byte of the file system (a short write, then ENOSPC). */
-function fillDisk(file: string): void {
-  const fd = openSync(file, 'w');
-  const chunk = Buffer.alloc(64 << 10);
-  try {
-    for (;;) writeSync(fd, chunk);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
-  } finally {
-    closeSync(fd);
-  }
-}
 
 describe('a bookie whose ledger index commit fails (tmpfs, real ZooKeeper)', function () {
   this.timeout(60_000);
@@ -40,16 +27,7 @@ describe('a bookie whose ledger index commit fails (tmpfs, real ZooKeeper)', fun
   const onUnhandled = (reason: unknown): void => { unhandled.push(reason); };
 
   beforeEach(async function (this: Context) {
-    const dir = await tempDir('index-commit');
-    try {
-      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', dir], { stdio: 'ignore' });
-      mountPoint = dir;
-    } catch {
-      process.stderr.write('\n!!! cannot mount a tmpfs (needs root): the index commit failure test is SKIPPED !!!\n\n');
-      rmSync(dir, { recursive: true, force: true });
-      // a tmpfs needs root: without it this test cannot fail a real LMDB commit, so it skips (loudly, above)
-      this.skip();
-    }
+    mountPoint = await mountTmpfs(this, 'index-commit', 8, 'the index commit failure tests are');
     journalDir = await tempDir('index-commit-journal');
     process.on('unhandledRejection', onUnhandled);
   });
@@ -64,8 +42,7 @@ describe('a bookie whose ledger index commit fails (tmpfs, real ZooKeeper)', fun
     bookie = undefined;
     await removeDir(journalDir);
     if (mountPoint !== undefined) {
-      execFileSync('umount', [mountPoint]);
-      rmSync(mountPoint, { recursive: true, force: true });
+      unmountTmpfs(mountPoint);
       mountPoint = undefined;
     }
   });
