@@ -99,7 +99,8 @@ describe('a damaged ledger index', function () {
     const { exitCode, signal, stderr } = err as BookieStartError;
     expect(signal, `no crash; stderr:\n${stderr}`).to.equal(null);
     expect(exitCode).to.equal(1);
-    const lines = stderr.trim().split('\n');
+    // a loaded machine may add ZooKeeper connection warnings while the index is walked
+    const lines = stderr.trim().split('\n').filter((l) => !/^warn \[bookie\] .*ZooKeeper/.test(l));
     expect(lines, stderr).to.have.length(1);
     expect(lines[0]).to.contain('[INDEX_CORRUPT]').and.to.contain(mdb);
   };
