@@ -11,6 +11,11 @@ export type BookieErrorCode =
   | 'BOOKIE_DIRS_CHANGED'
   /** A BookKeeper cookie (in a directory or the metadata store) names another bookie id, other directories or another cluster. */
   | 'BOOKIE_COOKIE_MISMATCH'
+  /**
+   * A start on a full disk that cannot go on: no room for a new journal file, or a journal to
+   * replay larger than the write cache (which must hold it while nothing can be flushed).
+   */
+  | 'BOOKIE_DISK_FULL'
   | 'BOOKIE_CLOSED';
 
 export class BookieError extends DLogError {

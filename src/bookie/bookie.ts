@@ -27,7 +27,7 @@ import type { GcReport } from './garbage-collector.js';
 import { Journal, type JournalOptions, type JournalRecord, type JournalStats } from './journal.js';
 import { LacTracker } from './lac-tracker.js';
 import { LedgerDirsStorage } from './ledger-dirs-storage.js';
-import type { LedgerStorageOptions } from './ledger-storage.js';
+import { DEFAULT_WRITE_CACHE_BYTES, type LedgerStorageOptions } from './ledger-storage.js';
 import { formatLedgersRoot, Registration } from './registration.js';
 import { bounded, CleanupStack } from '../util/cleanup-stack.js';
 import { RequestProcessor } from './request-processor.js';
@@ -99,7 +99,7 @@ export interface BookieOptions {
   /** Address of the admin endpoint. Default: `host`. */
   httpHost?: string;
   journal?: JournalOptions;
-  storage?: Omit<LedgerStorageOptions, 'dir' | 'logger'>;
+  storage?: Omit<LedgerStorageOptions, 'dir' | 'logger' | 'onWriteFailure'>;
   logger?: Logger;
 }
 
@@ -179,22 +179,30 @@ function positive(name: string, value: number): number {
   return value;
 }
 
-async function applyRecord(storage: LedgerDirsStorage, lac: LacTracker, record: JournalRecord): Promise<void> {
+/**
+ * Puts a replayed record back into storage. With `hold` (a start on a full disk, where nothing can
+ * be flushed) an entry only goes into the write cache, and false says it did not fit.
+ */
+async function applyRecord(storage: LedgerDirsStorage, lac: LacTracker, record: JournalRecord, hold: boolean): Promise<boolean> {
   switch (record.type) {
     case 'masterKey':
       storage.setMasterKey(record.ledgerId, record.masterKey);
-      return;
+      return true;
     case 'fence':
       await storage.setFenced(record.ledgerId);
-      return;
+      return true;
     case 'explicitLac':
       storage.setExplicitLac(record.ledgerId, record.lacEnvelope);
       lac.update(record.ledgerId, record.lac);
-      return;
+      return true;
     case 'addEntry':
-      await storage.addEntry(record.ledgerId, record.entryId, record.entry);
+      if (hold) {
+        if (!storage.of(record.ledgerId).holdEntry(record.ledgerId, record.entryId, record.entry)) return false;
+      } else {
+        await storage.addEntry(record.ledgerId, record.entryId, record.entry);
+      }
       lac.update(record.ledgerId, Buffer.from(record.entry.buffer, record.entry.byteOffset, record.entry.byteLength).readBigInt64BE(16));
-      return;
+      return true;
   }
 }
 
@@ -290,7 +298,10 @@ export async function startBookie(options: BookieOptions): Promise<Bookie> {
     const fixedId = options.bookieId ?? (port === 0 ? undefined : `${host}:${port}`);
     const cookies = await withRetry('checking cookies', () => checkCookies({ store, ledgersRoot, journalDir, ledgerDirs, bookieId: fixedId, logger }));
 
-    const storage = await LedgerDirsStorage.open(ledgerDirs, { ...options.storage, logger });
+    // a failed index write, whoever started it (checkpoint, full write cache, GC, compaction), is a
+    // failed write: reported to onWriteFailure below once the bookie is up (start-up handles its own)
+    const failures: { report?: (err: unknown) => void } = {};
+    const storage = await LedgerDirsStorage.open(ledgerDirs, { ...options.storage, logger, onWriteFailure: (err) => failures.report?.(err) });
     cleanups.push(() => storage.close());
     const journal = await Journal.open(journalDir, options.journal);
     cleanups.push(() => journal.close());
@@ -300,9 +311,24 @@ export async function startBookie(options: BookieOptions): Promise<Bookie> {
     const lac = new LacTracker();
     cleanups.push(() => { lac.close(); });
 
+    // On a full disk the start-up flush fails inside LMDB, and closing LMDB after that waits
+    // forever: the bookie starts read-only instead, the replayed records served from its write
+    // cache (and still in the journal), and flushes them once space frees.
+    let startFlushPending = await anyDiskOver([journalDir, ...ledgerDirs], threshold);
     // restart: everything journaled after the last checkpoint goes back into storage
     const mark = await storage.readCheckpointMark();
-    const replayed = await journal.replay(mark, (record) => applyRecord(storage, lac, record));
+    let overflow = false;
+    const replayed = await journal.replay(mark, async (record) => {
+      if (await applyRecord(storage, lac, record, startFlushPending)) return;
+      overflow = true;
+      throw new BookieError('BOOKIE_DISK_FULL', 'the journal to replay does not fit in the write cache');
+    }).catch(async (err: unknown) => {
+      if (!overflow) throw err;
+      // refused rather than half started: the journal is untouched, a start with space replays it all
+      const bytes = await journal.bytesSince(mark);
+      const cache = options.storage?.writeCacheBytes ?? DEFAULT_WRITE_CACHE_BYTES;
+      throw new BookieError('BOOKIE_DISK_FULL', `disk usage is over ${threshold} and the journal to replay (${bytes} bytes from ${mark.fileId}:${mark.offset}) does not fit in the write cache (${cache} bytes), which must hold it while nothing can be flushed: free about ${bytes} bytes in ${ledgerDirs.join(', ')} (or give a larger write cache) and start again; the journal is kept`, { cause: err });
+    });
     logger.info({ records: replayed.records, from: mark }, 'journal replayed');
 
     let checkpointing: Promise<void> | undefined;
@@ -315,11 +341,7 @@ export async function startBookie(options: BookieOptions): Promise<Bookie> {
       })().finally(() => { checkpointing = undefined; });
       return checkpointing;
     };
-    // On a full disk the start-up flush fails inside LMDB, and closing LMDB after that waits
-    // forever: the bookie starts read-only instead, the replayed records served from its write
-    // cache (and still in the journal), and flushes them once space frees.
     let diskFull = false;
-    let startFlushPending = await anyDiskOver([journalDir, ...ledgerDirs], threshold);
     if (startFlushPending) {
       logger.warn({ threshold }, 'disk usage over the threshold at start: starting read-only, the start-up flush waits for space');
     } else {
@@ -356,6 +378,7 @@ export async function startBookie(options: BookieOptions): Promise<Bookie> {
       logger.error({ err }, 'a journal or storage write failed: the bookie is read-only until restarted');
       void applyMode();
     };
+    failures.report = onWriteFailure;
     const metrics = new BookieMetrics();
     const processor = new RequestProcessor({ storage, journal, lac, ledgerDir, isReadOnly: () => readOnly, onWriteFailure, logger });
     const server = await BookieServer.listen(processor, {

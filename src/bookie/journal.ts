@@ -37,6 +37,7 @@ import path from 'node:path';
 
 import { InvalidArgumentError } from '../errors.js';
 import { Histogram, LATENCY_BUCKETS } from '../util/metrics.js';
+import { BookieError } from './bookie-error.js';
 import { JournalError } from './journal-error.js';
 import { JournalFile, syncDirectory, type JournalIoCounters, type JournalSyncMode } from './journal-file.js';
 import {
@@ -237,7 +238,11 @@ export class Journal {
       }
       nextId = id;
     }
-    const file = await JournalFile.create(dir, nextId, 1n, opts.alignment, opts.preallocSize, opts.syncMode, io);
+    const file = await JournalFile.create(dir, nextId, 1n, opts.alignment, opts.preallocSize, opts.syncMode, io).catch((err: unknown) => {
+      // a torn file left by this is deleted by the next open (an invalid header) or reopened (a valid one)
+      if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
+      throw new BookieError('BOOKIE_DISK_FULL', `the journal dir ${dir} has no room for a new journal file (${opts.preallocSize} bytes, preallocated): free space there and start again`, { cause: err });
+    });
     return new Journal(dir, opts, io, file, file.dataStart, 1n, 0, spares);
   }
 
@@ -282,6 +287,18 @@ export class Journal {
    */
   markCheckpoint(): JournalPosition {
     return this.synced;
+  }
+
+  /** Bytes of journal files from `position` to the synced end (group headers and padding included): what a replay from it reads. */
+  async bytesSince(position: JournalPosition): Promise<number> {
+    const synced = this.synced;
+    let bytes = 0;
+    for (const id of await listJournalFiles(this.dir)) {
+      if (id < position.fileId || id > synced.fileId) continue;
+      const end = id === synced.fileId ? synced.offset : (await fs.stat(path.join(this.dir, journalFileName(id)))).size;
+      bytes += Math.max(0, end - (id === position.fileId ? position.offset : 0));
+    }
+    return bytes;
   }
 
   /**

@@ -17,7 +17,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import { MAX_LOG_ID, locationLogId, locationOffset, readLocation, writeLocation, type Location, type EntryLogRecord } from './entry-log.js';
-import { checkIndexFile, verifyIndex } from './index-check.js';
+import { checkIndexFile, verifyIndex, type IndexVerification } from './index-check.js';
 import { StorageError, ioError } from './storage-error.js';
 
 export interface LedgerState {
@@ -35,6 +35,15 @@ export interface Relocation {
   readonly to: Location;
   /** Record bytes, for GC accounting. */
   readonly size: number;
+}
+
+export interface LedgerIndexOpenOptions {
+  /** Walk the whole index in a child process (index-check.ts), not only its meta pages. Default true. */
+  readonly fullCheck?: boolean;
+  /** What the full check found (it rejects with INDEX_CORRUPT for a damaged index). */
+  readonly onChecked?: (result: IndexVerification) => void;
+  /** A write (commit or its fsync) failed: whatever operation it served rejects with the same error. */
+  readonly onWriteFailure?: (err: StorageError) => void;
 }
 
 const MAX_U64 = 0xffffffffffffffffn;
@@ -131,9 +140,11 @@ export class LedgerIndex {
   readonly #logBytes = new Map<number, Map<bigint, number>>();
   #nextLogId: number;
   #tail: Promise<unknown> = Promise.resolve();
+  readonly #onWriteFailure: ((err: StorageError) => void) | undefined;
 
-  private constructor(root: RootDatabase) {
+  private constructor(root: RootDatabase, onWriteFailure: ((err: StorageError) => void) | undefined) {
     this.#root = root;
+    this.#onWriteFailure = onWriteFailure;
     const binary = { keyEncoding: 'binary', encoding: 'binary' } as const;
     this.#locations = root.openDB<Buffer, Buffer>({ name: 'locations', ...binary });
     this.#ledgers = root.openDB<Buffer, Buffer>({ name: 'ledgers', ...binary });
@@ -143,17 +154,16 @@ export class LedgerIndex {
     this.#nextLogId = this.#meta.get(NEXT_LOG_ID)?.readUInt32BE(0) ?? 1;
   }
 
-  /** `onDamagedRecords`: the start-up check found locations whose entry-log records are damaged. */
-  static async open(dir: string, onDamagedRecords?: (count: number) => void): Promise<LedgerIndex> {
+  static async open(dir: string, options: LedgerIndexOpenOptions = {}): Promise<LedgerIndex> {
+    const { fullCheck = true, onChecked, onWriteFailure } = options;
     const indexDir = path.join(dir, 'index');
     // LMDB crashes the process on a damaged file: check it first (index-check.ts)
-    if (await checkIndexFile(indexDir)) {
-      const { damagedRecords } = await verifyIndex(indexDir, dir);
-      if (damagedRecords > 0) onDamagedRecords?.(damagedRecords);
-    }
+    if (await checkIndexFile(indexDir) && fullCheck) onChecked?.(await verifyIndex(indexDir, dir));
     try {
       await mkdir(indexDir, { recursive: true, mode: 0o700 });
-      return new LedgerIndex(open({ path: indexDir, maxDbs: 4 }));
+      // no event-turn batching: all our writes are explicit transactions, and on a failed commit
+      // lmdb rejects the batch's own promise, which nobody can observe (an unhandled rejection)
+      return new LedgerIndex(open({ path: indexDir, maxDbs: 4, eventTurnBatching: false }), onWriteFailure);
     } catch (err) {
       throw ioError(`cannot open the ledger index in ${indexDir}`, err);
     }
@@ -395,7 +405,9 @@ export class LedgerIndex {
         // afterwards; unobserved, that rejection would kill the process
         const detail = (err as { commitError?: unknown } | undefined)?.commitError;
         if (detail instanceof Promise) detail.catch(() => undefined);
-        throw ioError(`the ledger index could not ${what}`, err);
+        const failure = ioError(`the ledger index could not ${what}`, err);
+        this.#onWriteFailure?.(failure);
+        throw failure;
       }
       after(result);
       return result;

@@ -19,6 +19,7 @@ import { LedgerIndex, TXN_BATCH, type LedgerState } from './ledger-index.js';
 import { EntryReader } from './ledger-storage-reader.js';
 import { StorageError } from './storage-error.js';
 import { ChunkPool } from './chunk-pool.js';
+import { takeCleanShutdownMark, writeCleanShutdownMark } from './clean-shutdown-mark.js';
 import { CHUNK_SIZE, WriteCache, compareIds } from './write-cache.js';
 
 export interface LedgerStorageOptions {
@@ -40,6 +41,16 @@ export interface LedgerStorageOptions {
   readonly maxThrottleMs?: number;
   readonly logger?: Logger;
   readonly hooks?: LedgerStorageHooks;
+  /**
+   * Walk the whole index at every start. By default it is walked only after an unclean stop (a
+   * crash, a kill, a failed close); its meta pages and length are checked at every start.
+   */
+  readonly verifyIndex?: boolean;
+  /**
+   * Told of every failed index write (a checkpoint's commit, a ledger deletion, a compaction, a
+   * log id reservation), however it was started: the bookie turns read-only on it.
+   */
+  readonly onWriteFailure?: (err: unknown) => void;
 }
 
 export interface LedgerStorageHooks {
@@ -80,6 +91,7 @@ export class LedgerStorage {
   #flushes = 0;
   #flushedEntries = 0;
   #flushedBytes = 0;
+  readonly #dir: string;
   readonly #index: LedgerIndex;
   readonly #logs: EntryLogManager;
   readonly #appender: LogAppender;
@@ -102,6 +114,7 @@ export class LedgerStorage {
   #closing: Promise<void> | undefined;
 
   private constructor(index: LedgerIndex, logs: EntryLogManager, options: LedgerStorageOptions) {
+    this.#dir = options.dir;
     this.#index = index;
     this.#logs = logs;
     this.#appender = logs.appender();
@@ -132,8 +145,17 @@ export class LedgerStorage {
       throw new InvalidArgumentError(`entryLogSizeLimit must be an integer in (${LOG_HEADER_SIZE}, ${MAX_LOG_SIZE}], got ${limit}`);
     }
     await mkdir(options.dir, { recursive: true, mode: 0o700 });
-    const index = await LedgerIndex.open(options.dir, (count) => {
-      options.logger?.warn({ dir: options.dir, records: count }, `${count} indexed entries have damaged entry-log records: reads of them fail with CORRUPT_ENTRY (other replicas serve them)`);
+    const { dir, logger } = options;
+    const clean = await takeCleanShutdownMark(dir);
+    const fullCheck = !clean || options.verifyIndex === true;
+    if (!fullCheck) logger?.info({ dir }, 'ledger index: stopped cleanly, its full check is skipped (meta pages checked)');
+    const index = await LedgerIndex.open(dir, {
+      fullCheck,
+      onChecked: ({ rows, damagedRecords }) => {
+        logger?.info({ dir, rows, afterUncleanStop: !clean }, `ledger index: checked in full (${rows} rows)`);
+        if (damagedRecords > 0) logger?.warn({ dir, records: damagedRecords }, `${damagedRecords} indexed entries have damaged entry-log records: reads of them fail with CORRUPT_ENTRY (other replicas serve them)`);
+      },
+      ...(options.onWriteFailure === undefined ? {} : { onWriteFailure: options.onWriteFailure }),
     });
     try {
       const logs = await EntryLogManager.open(options.dir, limit, index.committedLogIds(), () => index.reserveLogId());
@@ -225,6 +247,18 @@ export class LedgerStorage {
     this.#ledger(ledgerId);
     this.#active.put(ledgerId, entryId, envelope);
     return true;
+  }
+
+  /**
+   * addEntryNow() that never writes: a full active cache is swapped into the (empty) flushing one,
+   * left for the next flush. For a start on a full disk, where the replayed journal must stay in
+   * memory; false once both halves are full.
+   */
+  holdEntry(ledgerId: bigint, entryId: bigint, envelope: Uint8Array): boolean {
+    if (this.addEntryNow(ledgerId, entryId, envelope)) return true;
+    if (!this.#flushing.isEmpty) return false;
+    [this.#active, this.#flushing] = [this.#flushing, this.#active];
+    return this.addEntryNow(ledgerId, entryId, envelope);
   }
 
   /**
@@ -341,7 +375,7 @@ export class LedgerStorage {
     });
   }
 
-  /** Waits for a running GC, flushes, and closes the files. */
+  /** Waits for a running GC, flushes, closes the files, and marks the stop clean (clean-shutdown-mark.ts). */
   close(): Promise<void> {
     this.#closing ??= (async () => {
       this.#wakeWaiters();
@@ -353,6 +387,8 @@ export class LedgerStorage {
         await this.#logs.close();
         await this.#index.close();
       }
+      // reached only when the final flush and every close succeeded
+      await writeCleanShutdownMark(this.#dir);
     })();
     return this.#closing;
   }

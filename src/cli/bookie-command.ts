@@ -52,6 +52,8 @@ Options:
   --http-port <n>       serve the admin HTTP endpoint (/metrics, /heartbeat, /api/v1/bookie/info,
                         /api/v1/bookie/state, /api/v1/bookie/gc) on this port (0 picks one)
   --http-host <addr>    address of the admin endpoint (default: --host)
+  --verify-index        walk the whole ledger index at this start (by default only after an
+                        unclean stop: a crash, a kill, a failed close; its meta pages always)
   --log-format <fmt>    text (default) or json: one pino-compatible JSON object per line on stderr
   --verbose             log everything to stderr, and stack traces on errors
   -h, --help            print this help
@@ -67,7 +69,7 @@ export async function bookieCommand(argv: string[]): Promise<number> {
       'journal-dir': { type: 'string' }, 'ledger-dirs': { type: 'string' }, 'ledger-dir': { type: 'string' }, 'bookie-id': { type: 'string' },
       verbose: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
       'zk-session-timeout-ms': { type: 'string' }, 'checkpoint-interval-ms': { type: 'string' },
-      'disk-check-interval-ms': { type: 'string' },
+      'disk-check-interval-ms': { type: 'string' }, 'verify-index': { type: 'boolean' },
       'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, 'tls-ca': { type: 'string' },
       'tls-required': { type: 'boolean' }, 'tls-allowed-roles': { type: 'string' },
       'auth-plugin': { type: 'string' }, 'auth-token-file': { type: 'string' },
@@ -106,9 +108,9 @@ export async function bookieCommand(argv: string[]): Promise<number> {
     process.once('SIGINT', stop);
   });
   const logger = format === 'json' ? jsonLogger(values.verbose === true, { name: 'bookie' }) : stderrLogger(values.verbose === true, 'bookie');
-  // lmdb rejects a promise of its own for each write of a failed commit (ENOSPC, EIO), which the
-  // ledger index cannot reach; the index has already failed that write and the bookie has turned
-  // read-only, so such a rejection is logged, not fatal. Anything else still ends the process.
+  // A backstop: the ledger index opens lmdb so that a failed commit (ENOSPC, EIO) rejects only
+  // promises it observes, and turns the bookie read-only itself; should lmdb still reject one of
+  // its own, it is logged, not fatal. Anything else still ends the process.
   process.on('unhandledRejection', (reason) => {
     if (reason instanceof Error && (reason as { commitError?: unknown }).commitError !== undefined) {
       logger.error({ err: reason }, 'ledger index commit failed (the bookie is read-only)');
@@ -131,6 +133,7 @@ export async function bookieCommand(argv: string[]): Promise<number> {
     ...(diskCheckIntervalMs === undefined ? {} : { diskCheckIntervalMs }),
     ...(httpPort === undefined ? {} : { httpPort }),
     ...(values['http-host'] === undefined ? {} : { httpHost: values['http-host'] }),
+    ...(values['verify-index'] === true ? { storage: { verifyIndex: true } } : {}),
     logger,
   });
   if (stopSignal === undefined) {

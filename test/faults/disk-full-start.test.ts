@@ -1,0 +1,99 @@
+// Starting a bookie on a full disk, the two cases the running bookie's read-only switch does not
+// cover: (a) a journal to replay that is larger than the write cache (on a full disk the replayed
+// records can only be held in the cache), and (b) a journal dir with no room for the new journal
+// file it needs. Either start is refused with BOOKIE_DISK_FULL naming the directory and the space
+// needed, nothing escapes as an unhandled rejection, and no journaled entry is lost: once space is
+// freed the bookie starts and serves every one. Needs root to mount the tmpfs.
+import { mkdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { expect } from 'chai';
+import type { Context } from 'mocha';
+import { BookieError } from '../../src/bookie/bookie-error.js';
+import { startBookie, type Bookie, type BookieOptions } from '../../src/bookie/bookie.js';
+import { Journal } from '../../src/bookie/journal.js';
+import { BookieClient } from '../../src/ledger/bookie-client.js';
+import { MASTER_KEY, addEntry, envelopeFor, expectEntry, removeDir, tempDir, uniqueRoot } from '../support/bookie-test-utils.js';
+import { zooKeeper } from '../support/hooks.js';
+import { rejection } from '../support/rejection.js';
+import { fillDisk, mountTmpfs, unmountTmpfs } from '../support/tmpfs.js';
+
+const SIZE = 4096;
+/** Left free on the full disk: room for lock and cookie files, not for data (a disk over the threshold). */
+const ROOM = 64 << 10;
+
+describe('starting a bookie on a full disk (tmpfs)', function () {
+  this.timeout(60_000);
+  let mountPoint: string | undefined;
+  let other: string | undefined;
+  let bookie: Bookie | undefined;
+  let client: BookieClient | undefined;
+  const unhandled: unknown[] = [];
+  const onUnhandled = (reason: unknown): void => { unhandled.push(reason); };
+
+  beforeEach(async function (this: Context) {
+    mountPoint = await mountTmpfs(this, 'disk-full-start', 24, 'the full-disk start tests are');
+    other = await tempDir('disk-full-start-other');
+    unhandled.length = 0;
+    process.on('unhandledRejection', onUnhandled);
+  });
+  afterEach(async () => {
+    process.off('unhandledRejection', onUnhandled);
+    client?.close();
+    client = undefined;
+    await bookie?.close();
+    bookie = undefined;
+    await removeDir(other);
+    if (mountPoint !== undefined) {
+      unmountTmpfs(mountPoint);
+      mountPoint = undefined;
+    }
+  });
+
+  it('(a) refuses with BOOKIE_DISK_FULL when the journal to replay exceeds the write cache, and loses nothing', async function (this: Context) {
+    const zk = await zooKeeper(this);
+    const options: BookieOptions = {
+      metadata: `zk://${zk}${uniqueRoot()}`, dir: `${mountPoint}/bookie`, port: 0, bookieId: 'disk-full-start-a:3181', gcIntervalMs: 0,
+      storage: { writeCacheBytes: 1 << 20 },
+    };
+    // a first start stamps the cookies; then 3 MiB of adds land in the journal after its mark, as
+    // a bookie killed before its next checkpoint leaves them
+    await (await startBookie(options)).close();
+    const journal = await Journal.open(`${mountPoint}/bookie/journal`);
+    const count = 768n;
+    await journal.append({ type: 'masterKey', ledgerId: 1n, masterKey: MASTER_KEY });
+    await Promise.all(Array.from({ length: Number(count) }, (_, i) => journal.append({ type: 'addEntry', ledgerId: 1n, entryId: BigInt(i), entry: envelopeFor(1n, BigInt(i), { size: SIZE }) })));
+    await journal.close();
+    fillDisk(`${mountPoint}/filler`, ROOM);
+
+    const err = await rejection(startBookie(options), BookieError);
+    expect(err.code).to.equal('BOOKIE_DISK_FULL');
+    expect(err.retriable).to.equal(false);
+    expect(err.message).to.include(path.join(mountPoint!, 'bookie', 'ledgers')).and.match(/journal to replay/).and.match(/\d+ bytes/);
+
+    rmSync(`${mountPoint}/filler`);
+    bookie = await startBookie(options);
+    client = new BookieClient(bookie.address);
+    for (let e = 0n; e < count; e++) await expectEntry(client, 1n, e, envelopeFor(1n, e, { size: SIZE }));
+    expect(unhandled.map(String), 'unhandled rejections').to.deep.equal([]);
+  });
+
+  it('(b) refuses with BOOKIE_DISK_FULL when the journal dir has no room for a new journal file, and starts once it has', async function (this: Context) {
+    const zk = await zooKeeper(this);
+    const journalDir = `${mountPoint}/journal`;
+    mkdirSync(journalDir);
+    fillDisk(`${mountPoint}/filler`, ROOM);
+    const options: BookieOptions = {
+      metadata: `zk://${zk}${uniqueRoot()}`, journalDir, ledgerDirs: [`${other}/ledgers`], port: 0, bookieId: 'disk-full-start-b:3181', gcIntervalMs: 0,
+    };
+    const err = await rejection(startBookie(options), BookieError);
+    expect(err.code).to.equal('BOOKIE_DISK_FULL');
+    expect(err.message).to.include(journalDir).and.match(/new journal file/).and.match(/\d+ bytes/);
+
+    rmSync(`${mountPoint}/filler`);
+    bookie = await startBookie(options);
+    client = new BookieClient(bookie.address);
+    expect((await addEntry(client, 1n, 0n)).status).to.equal('EOK');
+    await expectEntry(client, 1n, 0n);
+    expect(unhandled.map(String), 'unhandled rejections').to.deep.equal([]);
+  });
+});
