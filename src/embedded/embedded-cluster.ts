@@ -20,7 +20,6 @@ import { writeFileAtomic } from '../util/atomic-file.js';
 import { readJsonFile } from '../util/json-file.js';
 import { noopLogger, type Logger } from '../util/logger.js';
 import { SupervisedBookie } from './bookie-supervisor.js';
-import { failFast } from './fail-fast.js';
 import { HOST, LEDGERS_ROOT, type WorkerEntry } from './bookie-thread.js';
 
 export interface EmbeddedClusterOptions {
@@ -48,11 +47,6 @@ export interface EmbeddedCluster {
    * thread that dies is otherwise restarted (bookie-supervisor.ts).
    */
   readonly failure: DLogError | undefined;
-  /**
-   * `target` (a client of these bookies) with its calls failing at once with `failure` once it is
-   * set, pending ones included, and the same for the results `wrapResult` picks (fail-fast.ts).
-   */
-  failFast<T extends object>(target: T, wrapResult: (value: unknown) => value is object): T;
   /** Ends bookie `index`'s worker thread abruptly, as a crash would: for fault tests. */
   crashBookie(index: number): Promise<void>;
   /** Stops the bookies cleanly, then closes the store. Idempotent. */
@@ -228,9 +222,6 @@ export async function startEmbeddedCluster(options: EmbeddedClusterOptions): Pro
     const entry = workerEntry();
     const logger = options.logger ?? noopLogger;
     let failure: DLogError | undefined;
-    let giveUp: (err: DLogError) => void = () => undefined;
-    const givenUp = new Promise<never>((_, reject) => { giveUp = reject; });
-    givenUp.catch(() => undefined); // raced by every fail-fast call, not an unhandled rejection by itself
     const results = await Promise.allSettled(ports.map((port, index) => SupervisedBookie.start({
       entry,
       metadataDir: path.join(dir, 'metadata'),
@@ -239,11 +230,7 @@ export async function startEmbeddedCluster(options: EmbeddedClusterOptions): Pro
       logger,
       forwardLogs: options.logger !== undefined,
       security: { ...(options.tls === undefined ? {} : { tls: options.tls }), ...(options.auth === undefined ? {} : { auth: options.auth }) },
-    }, logger, (err) => {
-      if (failure !== undefined) return;
-      failure = err;
-      giveUp(err);
-    })));
+    }, logger, (err) => { failure ??= err; })));
     const bookies = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
     cleanups.push(async () => { await Promise.all(bookies.map((b) => b.stop())); });
     const failed = results.find((r) => r.status === 'rejected');
@@ -255,7 +242,6 @@ export async function startEmbeddedCluster(options: EmbeddedClusterOptions): Pro
       ledgersRoot: LEDGERS_ROOT,
       bookieIds: bookies.map((b) => b.bookieId),
       get failure() { return failure; },
-      failFast: (target, wrapResult) => failFast(target, givenUp, wrapResult),
       crashBookie: async (index) => {
         const bookie = bookies[index];
         if (bookie === undefined) throw new InvalidArgumentError(`no bookie ${index}: the cluster has ${bookies.length}`);
