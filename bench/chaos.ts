@@ -13,7 +13,7 @@
 // exit code is 1 on any violation.
 //   npm run chaos -- --minutes 2 --seed 1
 import { execFileSync } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -26,6 +26,7 @@ import { killAllBookieProcesses, startBookieProcess, type BookieProcess } from '
 import { FaultProxy } from '../test/support/fault-proxy.js';
 import { History, recordKey, type HistoryReport } from '../test/support/history.js';
 import { seededRandom } from '../test/support/prng.js';
+import { fillDisk } from '../test/support/tmpfs.js';
 
 const { values } = parseArgs({ options: { minutes: { type: 'string', default: '1' }, seed: { type: 'string', default: '1' } } });
 const RUN_MS = Number(values.minutes) * 60_000;
@@ -58,21 +59,6 @@ function mountTmpfs(at: string): boolean {
     return true;
   } catch {
     return false;
-  }
-}
-/** Writes zeros into `file` until the disk is full. */
-function fillDisk(file: string): void {
-  const fd = openSync(file, 'w');
-  try {
-    for (const chunk of [Buffer.alloc(1 << 20), Buffer.alloc(4096)]) {
-      try {
-        for (;;) writeSync(fd, chunk);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
-      }
-    }
-  } finally {
-    closeSync(fd);
   }
 }
 const ledgersRoot = '/chaos-ledgers';
