@@ -47,7 +47,10 @@ export interface EmbeddedCluster {
    * thread that dies is otherwise restarted (bookie-supervisor.ts).
    */
   readonly failure: DLogError | undefined;
-  /** Ends bookie `index`'s worker thread abruptly, as a crash would: for fault tests. */
+  /**
+   * Ends bookie `index`'s worker thread abruptly, as a crash would: for fault tests. A bookie in
+   * the middle of a restart is crashed once that start is done; one waiting for its restart is down already.
+   */
   crashBookie(index: number): Promise<void>;
   /** Stops the bookies cleanly, then closes the store. Idempotent. */
   close(): Promise<void>;
