@@ -47,7 +47,7 @@ describe('bookie on a full disk (tmpfs)', function () {
       process.stderr.write('\n!!! cannot mount a tmpfs (needs root): the disk-full tests are SKIPPED !!!\n\n');
       rmSync(dir, { recursive: true, force: true });
       // a tmpfs needs root: without it these tests cannot make a disk full, so they skip (loudly, above)
-      this.skip();
+      this.skip(); // reason: mounting a tmpfs needs root
     }
   });
   afterEach(async () => {

@@ -46,7 +46,7 @@ describe('dlog bench --report', function () {
       if (process.env.CI === 'true') throw new Error(`${message}; CI=true requires it`);
       process.stderr.write(`\n!!! ${message}: the bench report browser test is SKIPPED !!!\n\n`);
       // no browser outside CI: reported as skipped (loudly, above), never as passed
-      this.skip();
+      this.skip(); // reason: no headless chromium on this machine (outside CI only)
     }
     const report = path.join(dir, 'out.html');
     const args = ['bench', 'log', '--report', report, '--', '--seconds', '2', '--rate', '1000', '--uri', `local:${path.join(dir, 'ns')}`];

@@ -68,7 +68,7 @@ describe('dlog demo, sandbox and bench', () => {
         if (process.env.CI === 'true') throw new Error(`${message}; CI=true requires it`);
         process.stderr.write(`\n!!! ${message}: the dlog sandbox test is SKIPPED !!!\n\n`);
         // a missing ZooKeeper outside CI: reported as skipped (loudly, above), never as passed
-        this.skip();
+        this.skip(); // reason: no local ZooKeeper install (outside CI only)
       }
       const zkPort = await freePort();
       const child = spawn(process.execPath, [...CLI, 'sandbox', '--dir', dir, '--bookies', '3', '--zk-port', String(zkPort), '--bookie-port', '0'], {

@@ -21,7 +21,7 @@ export async function zooKeeper(ctx: Context): Promise<string> {
       process.stderr.write(`\n!!! ${message}: ZooKeeper-backed tests are SKIPPED !!!\n\n`);
     }
     // a missing ZooKeeper outside CI: reported as skipped (see the message above), not as passed
-    ctx.skip();
+    ctx.skip(); // reason: no ZooKeeper on this machine (outside CI only)
   }
   shared ??= startZooKeeper({ forceSync: false });
   return (await shared).connectString;

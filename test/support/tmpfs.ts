@@ -15,7 +15,7 @@ export async function mountTmpfs(ctx: Context, prefix: string, sizeMb: number, w
     process.stderr.write(`\n!!! cannot mount a tmpfs (needs root): ${what} SKIPPED !!!\n\n`);
     rmSync(dir, { recursive: true, force: true });
     // a tmpfs needs root: without it these tests cannot make a disk full, so they skip (loudly, above)
-    ctx.skip();
+    ctx.skip(); // reason: mounting a tmpfs needs root
   }
 }
 

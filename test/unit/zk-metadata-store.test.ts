@@ -278,7 +278,7 @@ describe('ZkMetadataStore (real ZooKeeper)', function () {
     let server: Awaited<ReturnType<typeof startZooKeeper>> | undefined;
     before(async function () {
       // DLOG_TEST_ZK may name a remote server; killing one needs a local install, so without one these skip
-      if (findZooKeeperClasspath() === null) this.skip();
+      if (findZooKeeperClasspath() === null) this.skip(); // reason: no local ZooKeeper install to kill and restart
       this.timeout(90_000);
       server = await startZooKeeper({ forceSync: false });
     });
