@@ -12,6 +12,7 @@ import { LogRecordSetWriter } from '../../src/log/format/log-record-set.js';
 import { newInProgressSegment, type LogSegmentMetadata, type LogSegmentMetadataVersion } from '../../src/log/metadata/log-segment-metadata.js';
 import { LogSegmentWriter } from '../../src/log/writer/segment-writer.js';
 import { startBookieCluster, type BookieCluster } from '../support/bookie-cluster.js';
+import { appendRecord } from '../support/segment-append.js';
 import { rejection } from '../support/rejection.js';
 
 const LSSN = 3n;
@@ -51,7 +52,7 @@ describe('readLastRecord with real bookies', function () {
     const ledger = await client.createLedger();
     const writer = new LogSegmentWriter(ledger, LSSN);
     const dlsns = [];
-    for (let i = 0; i < 7; i++) dlsns.push(await writer.write(userRecord(BigInt(10 + i), Buffer.from(`r${i}`))));
+    for (let i = 0; i < 7; i++) dlsns.push(await appendRecord(writer, userRecord(BigInt(10 + i), Buffer.from(`r${i}`))));
     const done = await writer.close();
     const handle = await reopen(ledger);
     const segment = segmentOf(ledger);
@@ -73,7 +74,7 @@ describe('readLastRecord with real bookies', function () {
   it('skips EOS and control records unless asked', async () => {
     const ledger = await client.createLedger();
     const writer = new LogSegmentWriter(ledger, LSSN);
-    const last = await writer.write(userRecord(5n, Buffer.from('last')));
+    const last = await appendRecord(writer, userRecord(5n, Buffer.from('last')));
     const eos = await writer.markEndOfStream();
     await writer.close();
     const handle = await reopen(ledger);
@@ -114,10 +115,10 @@ describe('readLastRecord with real bookies', function () {
   it('takes the last inner record of a record set, with its own slot and position', async () => {
     const ledger = await client.createLedger();
     const writer = new LogSegmentWriter(ledger, LSSN);
-    await writer.write(userRecord(1n, Buffer.from('single')));
+    await appendRecord(writer, userRecord(1n, Buffer.from('single')));
     const set = new LogRecordSetWriter();
     for (let i = 0; i < 5; i++) set.append(Buffer.from(`inner-${i}`));
-    const first = await writer.write(set.toLogRecord(2n));
+    const first = await appendRecord(writer, set.toLogRecord(2n));
     await writer.close();
     const user = await readLastRecord(await reopen(ledger), segmentOf(ledger), { includeControl: false });
     expect([user!.entryId, user!.slotId]).to.deep.equal([first.entryId, first.slotId + 4n]);

@@ -7,6 +7,7 @@ import { userRecord } from '../../src/log/format/log-record.js';
 import { LogSegmentReader, type ReadRecord, type ReadResult } from '../../src/log/reader/segment-reader.js';
 import { LogSegmentWriter } from '../../src/log/writer/segment-writer.js';
 import { startBookieCluster, type BookieCluster } from '../support/bookie-cluster.js';
+import { appendRecord } from '../support/segment-append.js';
 
 const LSSN = 7n;
 
@@ -38,7 +39,7 @@ describe('LogSegmentReader with real bookies', function () {
   /** A closed segment of n records (pipelined, so many records per entry); returns their DLSNs. */
   const closedSegment = async (n: number): Promise<{ id: bigint; dlsns: DLSN[] }> => {
     const { ledger, writer } = await newWriter();
-    const dlsns = await Promise.all(Array.from({ length: n }, (_, i) => writer.write(userRecord(BigInt(1000 + i), payload(i)))));
+    const dlsns = await Promise.all(Array.from({ length: n }, (_, i) => appendRecord(writer, userRecord(BigInt(1000 + i), payload(i)))));
     await writer.close();
     return { id: ledger.id, dlsns };
   };
@@ -91,7 +92,7 @@ describe('LogSegmentReader with real bookies', function () {
     // one record per entry
     const { ledger, writer } = await newWriter();
     const dlsns: DLSN[] = [];
-    for (let i = 0; i < 200; i++) dlsns.push(await writer.write(userRecord(BigInt(i), payload(i))));
+    for (let i = 0; i < 200; i++) dlsns.push(await appendRecord(writer, userRecord(BigInt(i), payload(i))));
     await writer.close();
     expect(new Set(dlsns.map((d) => d.entryId)).size).to.equal(200);
     for (const [batchBytes, first, later] of [[64 * 1024, 10, 40], [1, 10, 1]] as const) {
@@ -121,7 +122,7 @@ describe('LogSegmentReader with real bookies', function () {
     const { ledger, writer } = await newWriter();
     const acked = new Set<string>();
     const write = async (i: number): Promise<DLSN> => {
-      const d = await writer.write(userRecord(BigInt(i), payload(i)));
+      const d = await appendRecord(writer, userRecord(BigInt(i), payload(i)));
       acked.add(key(d));
       return d;
     };
@@ -181,7 +182,7 @@ describe('LogSegmentReader with real bookies', function () {
 
   it('surfaces end of stream after the records before it', async () => {
     const { ledger, writer } = await newWriter();
-    const before = await Promise.all(Array.from({ length: 10 }, (_, i) => writer.write(userRecord(BigInt(i), payload(i)))));
+    const before = await Promise.all(Array.from({ length: 10 }, (_, i) => appendRecord(writer, userRecord(BigInt(i), payload(i)))));
     await writer.markEndOfStream();
     await writer.close();
     const reader = new LogSegmentReader(await open(ledger.id), LSSN);
@@ -194,7 +195,7 @@ describe('LogSegmentReader with real bookies', function () {
     const open2 = await newWriter();
     const tail = new LogSegmentReader(await open(open2.ledger.id), LSSN);
     expect(await tail.readNext(0)).to.deep.equal([]);
-    await open2.writer.write(userRecord(1n, payload(1)));
+    await appendRecord(open2.writer, userRecord(1n, payload(1)));
     await open2.writer.markEndOfStream();
     await open2.writer.flush();
     const seen: ReadRecord[] = [];

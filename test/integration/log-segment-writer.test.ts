@@ -12,6 +12,7 @@ import { LogSegmentWriter, type LogSegmentWriterOptions } from '../../src/log/wr
 import { type EntryRecord, readEntryRecords } from '../../src/log/format/entry-records.js';
 import { rejection } from '../support/rejection.js';
 import { startBookieCluster, type BookieCluster } from '../support/bookie-cluster.js';
+import { appendRecord } from '../support/segment-append.js';
 
 interface ReadRecord extends EntryRecord { readonly entryId: bigint }
 
@@ -51,7 +52,7 @@ describe('LogSegmentWriter with real bookies', function () {
 
   const checkRoundTrip = async (compression: CompressionCodec, n: number): Promise<void> => {
     const { ledger, writer } = await newWriter({ compression });
-    const dlsns = await Promise.all(Array.from({ length: n }, (_, i) => writer.write(userRecord(BigInt(1000 + i), payload(i)))));
+    const dlsns = await Promise.all(Array.from({ length: n }, (_, i) => appendRecord(writer, userRecord(BigInt(1000 + i), payload(i)))));
     // consecutive DLSNs in order: same entry -> slot + 1, new entry -> slot 0 of a later entry
     for (let i = 0; i < n; i++) {
       const d = dlsns[i] as DLSN;
@@ -98,10 +99,10 @@ describe('LogSegmentWriter with real bookies', function () {
   it('sends a lone write at once; batches when many are in flight', async () => {
     const { ledger, writer } = await newWriter();
     const seq: DLSN[] = [];
-    for (let i = 0; i < 20; i++) seq.push(await writer.write(userRecord(BigInt(i), payload(i))));
+    for (let i = 0; i < 20; i++) seq.push(await appendRecord(writer, userRecord(BigInt(i), payload(i))));
     expect(seq.every((d) => d.slotId === 0n)).to.equal(true);
     expect(new Set(seq.map((d) => d.entryId)).size).to.equal(20);
-    const burst = await Promise.all(Array.from({ length: 2_000 }, (_, i) => writer.write(userRecord(BigInt(100 + i), payload(i)))));
+    const burst = await Promise.all(Array.from({ length: 2_000 }, (_, i) => appendRecord(writer, userRecord(BigInt(100 + i), payload(i)))));
     const entries = new Set(burst.map((d) => d.entryId));
     expect(entries.size).to.be.lessThan(100);
     expect(burst[0]?.slotId).to.equal(0n);
@@ -113,7 +114,7 @@ describe('LogSegmentWriter with real bookies', function () {
   // largest record the API lets through goes out alone, in one entry
   it('sends the largest record alone', async () => {
     const { writer } = await newWriter();
-    const d = await writer.write(userRecord(1n, Buffer.alloc(MAX_LOGRECORD_SIZE - 20, 1)));
+    const d = await appendRecord(writer, userRecord(1n, Buffer.alloc(MAX_LOGRECORD_SIZE - 20, 1)));
     expect([d.entryId, d.slotId]).to.deep.equal([0n, 0n]);
     await writer.close();
   });
@@ -122,7 +123,7 @@ describe('LogSegmentWriter with real bookies', function () {
     const { ledger, writer } = await newWriter();
     const reader = await (await client()).openLedger(ledger.id, { recover: false });
     for (let i = 0; i < 3; i++) {
-      const d = await writer.write(userRecord(BigInt(i), payload(i)));
+      const d = await appendRecord(writer, userRecord(BigInt(i), payload(i)));
       const started = Date.now();
       let lac = await reader.readLastAddConfirmed();
       while (lac < d.entryId && Date.now() - started < 2_000) {
@@ -141,10 +142,10 @@ describe('LogSegmentWriter with real bookies', function () {
 
   it('markEndOfStream writes EOS and refuses later writes', async () => {
     const { ledger, writer } = await newWriter();
-    const a = writer.write(userRecord(5n, payload(0)));
+    const a = appendRecord(writer, userRecord(5n, payload(0)));
     const eos = await writer.markEndOfStream();
     expect(eos.compare(await a)).to.be.greaterThan(0);
-    expect((await rejection(writer.write(userRecord(6n, payload(1))), LogError)).code).to.equal('END_OF_STREAM');
+    expect((await rejection(appendRecord(writer, userRecord(6n, payload(1))), LogError)).code).to.equal('END_OF_STREAM');
     const done = await writer.close();
     expect(done.lastTxId).to.equal(MAX_TXID);
     expect(done.recordCount).to.equal(1);
@@ -159,7 +160,7 @@ describe('LogSegmentWriter with real bookies', function () {
     const failed: unknown[] = [];
     let fenced = false;
     let ackedAfterFence = 0;
-    const track = (i: number): Promise<void> => writer.write(userRecord(BigInt(i), payload(i))).then(
+    const track = (i: number): Promise<void> => appendRecord(writer, userRecord(BigInt(i), payload(i))).then(
       (d) => { if (fenced) ackedAfterFence++; acked.push({ i, d }); },
       (err: unknown) => { failed.push(err); },
     );
@@ -186,7 +187,7 @@ describe('LogSegmentWriter with real bookies', function () {
       const r = recs[i] as ReadRecord;
       expect([r.entryId, r.slotId, r.txid]).to.deep.equal([d.entryId, d.slotId, BigInt(i)]);
     });
-    expect((await rejection(writer.write(userRecord(2_000n, payload(0))), LedgerClientError)).code).to.equal('LEDGER_FENCED');
+    expect((await rejection(appendRecord(writer, userRecord(2_000n, payload(0))), LedgerClientError)).code).to.equal('LEDGER_FENCED');
     expect((await rejection(writer.flush(), LedgerClientError)).code).to.equal('LEDGER_FENCED');
     expect((await rejection(writer.close(), LedgerClientError)).code).to.equal('LEDGER_FENCED');
   });
@@ -197,7 +198,7 @@ describe('LogSegmentWriter with real bookies', function () {
     const limit = 1_044_480;
     const { ledger, writer } = await newWriter({ maxPendingBytes: limit });
     const big = (i: number): Buffer => Buffer.alloc(400_000, i);
-    const all = Array.from({ length: 12 }, (_, i) => writer.write(userRecord(BigInt(i), big(i))));
+    const all = Array.from({ length: 12 }, (_, i) => appendRecord(writer, userRecord(BigInt(i), big(i))));
     expect(writer.pendingBytes, 'accepted: 12 records, most of them waiting').to.be.greaterThan(limit);
     const dlsns = await Promise.all(all);
     for (let i = 1; i < dlsns.length; i++) expect((dlsns[i] as DLSN).compare(dlsns[i - 1] as DLSN)).to.be.greaterThan(0);
@@ -210,7 +211,7 @@ describe('LogSegmentWriter with real bookies', function () {
 
   it('abort fails pending writes and leaves the ledger open', async () => {
     const { ledger, writer } = await newWriter();
-    const pending = Array.from({ length: 50 }, (_, i) => writer.write(userRecord(BigInt(i), payload(i))));
+    const pending = Array.from({ length: 50 }, (_, i) => appendRecord(writer, userRecord(BigInt(i), payload(i))));
     writer.abort();
     const results = await Promise.allSettled(pending);
     // none was acknowledged before the abort: every one fails, with WRITER_CLOSED
@@ -218,7 +219,7 @@ describe('LogSegmentWriter with real bookies', function () {
       expect(r.status).to.equal('rejected');
       expect(r.status === 'rejected' && (r.reason as LogError).code).to.equal('WRITER_CLOSED');
     }
-    expect((await rejection(writer.write(userRecord(100n, payload(0))), LogError)).code).to.equal('WRITER_CLOSED');
+    expect((await rejection(appendRecord(writer, userRecord(100n, payload(0))), LogError)).code).to.equal('WRITER_CLOSED');
     expect(ledger.metadata.state).to.equal('OPEN');
   });
 });

@@ -15,6 +15,7 @@ import { LogSegmentWriter } from '../../src/log/writer/segment-writer.js';
 import { deleteLogWithLedgers, purgeSegments, type RetentionContext } from '../../src/log/writer/retention.js';
 import { truncateLog } from '../../src/log/metadata/truncation.js';
 import { startBookieCluster, type BookieCluster } from '../support/bookie-cluster.js';
+import { appendRecord } from '../support/segment-append.js';
 import { rejection } from '../support/rejection.js';
 
 /** Segment i (1-based) holds txids 100i..100i+2 and completed at HOUR * i. */
@@ -54,7 +55,7 @@ describe('retention with real bookies', function () {
       const started = newInProgressSegment({ logSegmentId: ledger.id, firstTxId: 100n * lssn, logSegmentSequenceNo: lssn });
       versions = await metadata.startSegment(logName, started, versions.maxLssn, versions.maxTxId);
       const writer = new LogSegmentWriter(ledger, lssn);
-      for (let t = 0n; t < 3n; t++) await writer.write(userRecord(100n * lssn + t, Buffer.from(`s${i}-${t}`)));
+      for (let t = 0n; t < 3n; t++) await appendRecord(writer, userRecord(100n * lssn + t, Buffer.from(`s${i}-${t}`)));
       const done = await writer.close();
       const segment = started.complete({ ...done, startSequenceId: 0n, completionTime: BigInt(HOUR * i) });
       versions = await metadata.completeSegment(logName, started, segment, versions.maxLssn, versions.maxTxId);

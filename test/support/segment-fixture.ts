@@ -7,6 +7,7 @@ import { userRecord } from '../../src/log/format/log-record.js';
 import type { LogMetadataStore, LogVersions } from '../../src/log/metadata/log-metadata-store.js';
 import { newInProgressSegment, type LogSegmentMetadata } from '../../src/log/metadata/log-segment-metadata.js';
 import { LogSegmentWriter, type LogSegmentWriterOptions } from '../../src/log/writer/segment-writer.js';
+import { appendRecord } from './segment-append.js';
 
 export interface WrittenRecord {
   readonly dlsn: DLSN;
@@ -66,7 +67,7 @@ export class LogFixture {
   async write(txids: readonly bigint[]): Promise<WrittenRecord[]> {
     const open = this.#requireOpen();
     const base = this.records.length;
-    const dlsns = await Promise.all(txids.map((txid, i) => open.writer.write(userRecord(txid, payloadOf(txid, base + i)))));
+    const dlsns = await Promise.all(txids.map((txid, i) => appendRecord(open.writer, userRecord(txid, payloadOf(txid, base + i)))));
     const written = dlsns.map((dlsn, i) => {
       const txid = txids[i] as bigint;
       return { dlsn, txid, payload: payloadOf(txid, base + i), sequenceId: BigInt(base + i) };

@@ -200,11 +200,6 @@ export class LogSegmentWriter {
     this.#submit(record, resolve, reject, this.#metrics === undefined ? 0 : performance.now());
   }
 
-  /** append() as a promise, for callers that write a record at a time. */
-  write(record: LogRecord): Promise<DLSN> {
-    return new Promise((resolve, reject) => { this.append(record, resolve, reject); });
-  }
-
   /**
    * Until the returned function is called, records gather even when nothing is in flight, so the
    * records of one bulk write share entries (DL: only a bulk's last record triggers a send). The
