@@ -4,7 +4,6 @@
 // once it resumes; nothing acknowledged is lost. A bookie that never answers, or whose process is
 // gone, still fails the writer with NOT_ENOUGH_BOOKIES; with a spare bookie the stalled one is
 // replaced as before. Real ZooKeeper and `dlog bookie` processes.
-import path from 'node:path';
 import { expect } from 'chai';
 import type { Context } from 'mocha';
 import { BookieClient } from '../../src/ledger/bookie-client.js';
@@ -12,12 +11,10 @@ import { LedgerClient, type LedgerClientOptions } from '../../src/ledger/ledger-
 import { LedgerClientError } from '../../src/ledger/ledger-client-error.js';
 import type { LedgerHandle } from '../../src/ledger/ledger-handle.js';
 import type { Namespace } from '../../src/log/namespace.js';
-import { ZkMetadataStore } from '../../src/metadata/zk/zk-metadata-store.js';
 import type { Logger } from '../../src/util/logger.js';
-import { killAllBookieProcesses, startBookieProcess, type BookieProcess } from '../support/bookie-process.js';
-import { payloadFor, removeDir, tempDir, uniqueRoot } from '../support/bookie-test-utils.js';
+import { startBookieProcessCluster, type BookieProcessCluster } from '../support/bookie-process-cluster.js';
+import { payloadFor } from '../support/bookie-test-utils.js';
 import { History } from '../support/history.js';
-import { zooKeeper } from '../support/hooks.js';
 import { readAllBack, writeLoop } from '../support/log-history.js';
 import { startLogDeployment, type LogDeployment } from '../support/log-backends.js';
 import { rejection } from '../support/rejection.js';
@@ -39,21 +36,14 @@ function countingLogger(): Logger & { count(msg: string): number } {
 
 describe('a stalled bookie with no spare: the ledger writer waits (zk, bookie processes)', function () {
   this.timeout(120_000);
-  let zk: string;
-  let root: string;
-  let dir: string | undefined;
-  let store: ZkMetadataStore | undefined;
-  const bookies: BookieProcess[] = [];
-  const clients: LedgerClient[] = [];
+  let cluster: BookieProcessCluster;
 
+  /** A client once it sees every bookie writable. */
   const client = async (options: Partial<LedgerClientOptions> = {}): Promise<LedgerClient> => {
-    const c = await LedgerClient.open({ store: store!, ledgersRoot: root, requestTimeoutMs: 500, ...options });
-    clients.push(c);
-    await waitFor(() => c.writableBookies().size === bookies.length, 30_000, `${bookies.length} writable bookies`);
+    const c = await cluster.client({ requestTimeoutMs: 500, ...options });
+    await cluster.waitForWritable(c);
     return c;
   };
-  const byId = (id: string): BookieProcess => bookies.find((b) => b.bookieId === id) ?? expect.fail(`no bookie ${id}`);
-  const newBookie = (i: number): Promise<BookieProcess> => startBookieProcess({ metadata: `zk://${zk}${root}`, dir: path.join(dir!, `b${i}`) });
 
   /** One add; entries are numbered in call order, so its payload is payloadFor(ledger, its entry id). */
   const add = (h: LedgerHandle, next: { id: bigint }): Promise<bigint> => h.addEntry(payloadFor(h.id, next.id++));
@@ -87,27 +77,15 @@ describe('a stalled bookie with no spare: the ledger writer waits (zk, bookie pr
   };
 
   before(async function (this: Context) {
-    zk = await zooKeeper(this);
-    root = uniqueRoot('stalled-bookie');
-    dir = await tempDir('stalled-bookie');
-    store = await ZkMetadataStore.connect(zk);
-    for (let i = 0; i < 3; i++) bookies.push(await newBookie(i));
+    cluster = await startBookieProcessCluster(this, 'stalled-bookie', { bookies: 3 });
   });
-  afterEach(async () => {
-    for (const b of bookies) b.resume();
-    await Promise.all(bookies.filter((b) => !b.running).map((b) => b.restart()));
-  });
-  after(async () => {
-    for (const c of clients) await c.close();
-    await killAllBookieProcesses();
-    await store?.close();
-    await removeDir(dir);
-  });
+  afterEach(async () => { await cluster.heal(); });
+  after(async () => { await cluster.close(); });
 
   it('E3 W3 A2: writes go on with two while the third stalls past the request timeout; it ends up with every entry', async () => {
     const logger = countingLogger();
     const { h, next, acked } = await withEntries(2, { stalledBookieWaitMs: 30_000, logger });
-    const slow = byId(h.metadata.ensembles[0]![1][2]!);
+    const slow = cluster.byId(h.metadata.ensembles[0]![1][2]!);
     slow.pause();
     let atStall = -1;
     await lanes(h, next, 20, () => {
@@ -136,7 +114,7 @@ describe('a stalled bookie with no spare: the ledger writer waits (zk, bookie pr
   it('E3 W3 A3: adds wait while it stalls and all complete, in order, once it resumes', async () => {
     const logger = countingLogger();
     const { h, next } = await withEntries(3, { stalledBookieWaitMs: 30_000, logger });
-    const slow = byId(h.metadata.ensembles[0]![1][0]!);
+    const slow = cluster.byId(h.metadata.ensembles[0]![1][0]!);
     slow.pause();
     const completed: bigint[] = [];
     const failed: unknown[] = [];
@@ -157,7 +135,7 @@ describe('a stalled bookie with no spare: the ledger writer waits (zk, bookie pr
     const WAIT_MS = 2000;
     const REQUEST_MS = 500;
     const { h, next, acked } = await withEntries(2, { requestTimeoutMs: REQUEST_MS, stalledBookieWaitMs: WAIT_MS });
-    const hung = byId(h.metadata.ensembles[0]![1][1]!);
+    const hung = cluster.byId(h.metadata.ensembles[0]![1][1]!);
     hung.pause();
     const start = Date.now();
     const failure = await rejection(lanes(h, next, 20, () => false, acked), LedgerClientError);
@@ -176,33 +154,33 @@ describe('a stalled bookie with no spare: the ledger writer waits (zk, bookie pr
   it('a bookie whose process is gone (killed, port closed) fails the writer at once, not after the wait', async () => {
     const { h, next, acked } = await withEntries(2, { stalledBookieWaitMs: 60_000 });
     const start = Date.now();
-    await byId(h.metadata.ensembles[0]![1][0]!).kill('SIGKILL');
+    await cluster.byId(h.metadata.ensembles[0]![1][0]!).kill('SIGKILL');
     const failure = await rejection(lanes(h, next, 20, () => false, acked), LedgerClientError);
     expect(failure.code).to.equal('NOT_ENOUGH_BOOKIES');
     expect(failure.retriable).to.equal(true);
     const took = Date.now() - start;
     process.stdout.write(`      failed ${took} ms after SIGKILL\n`);
     expect(took, 'well before the 60 s wait').to.be.below(15_000);
-    await Promise.all(bookies.filter((b) => !b.running).map((b) => b.restart()));
+    await cluster.heal();
     await expectReadBack(h.id, BigInt(acked.length - 1), true);
   });
 
   it('with a spare bookie, a stalled one is replaced after the request timeout (an ensemble change, no wait)', async () => {
-    bookies.push(await newBookie(3));
+    const added = await cluster.addBookie();
     try {
       const logger = countingLogger();
       const { h, next, acked } = await withEntries(2, { stalledBookieWaitMs: 60_000, logger });
       const first = h.metadata.ensembles[0]![1];
-      const spare = bookies.find((b) => !first.includes(b.bookieId))!;
-      byId(first[1]!).pause();
+      const spare = cluster.bookies.find((b) => !first.includes(b.bookieId))!;
+      cluster.byId(first[1]!).pause();
       await lanes(h, next, 20, () => h.metadata.ensembles.length > 1 && acked.length >= 600, acked);
       expect(h.metadata.ensembles.at(-1)![1]).to.deep.equal([first[0], spare.bookieId, first[2]]);
       expect(logger.count(STALLED), 'a replacement existed: nothing waited for').to.equal(0);
-      byId(first[1]!).resume();
+      cluster.byId(first[1]!).resume();
       await h.close();
       await expectReadBack(h.id, BigInt(acked.length - 1));
     } finally {
-      await bookies.pop()?.kill();
+      await cluster.removeBookie(added);
     }
   });
 });
