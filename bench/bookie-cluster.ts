@@ -1,11 +1,13 @@
 // The cluster the client-side benchmarks run against: a real ZooKeeper and bookie PROCESSES of the
-// built CLI (`dlog bookie`), registered under one ledgers root, in a temporary directory.
+// built CLI (`dlog bookie`), registered under one ledgers root, in a temporary directory; and the
+// namespace a log bench runs on (that cluster's, or one given with --uri).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { startZooKeeper } from '../lib/cli/zookeeper-server.js';
+import { Namespace } from '../lib/index.js';
 
 export interface BenchCluster {
   /** The ZooKeeper connect string. */
@@ -69,4 +71,51 @@ export async function startBenchCluster(
       rmSync(tmp, { recursive: true, force: true });
     },
   };
+}
+
+/** Where a namespace bench runs. */
+export interface BenchTarget {
+  readonly ns: Namespace;
+  readonly uri: string;
+  /** The cluster started for the bench; undefined when it was given a namespace URI. */
+  readonly cluster: BenchCluster | undefined;
+}
+
+export interface BenchTargetOptions {
+  /**
+   * A namespace to run against (the benches' --uri), e.g. zk://host:port/ns; a bare `local:` is the
+   * embedded deployment in a temporary directory. Default: a new cluster of 3 bookie processes.
+   */
+  readonly uri?: string | undefined;
+  /** The bookies' directory flags when a cluster is started. */
+  readonly dirArgs?: DirArgs;
+}
+
+/**
+ * Runs `body` on the namespace `options.uri`, or `/bench-<name>` on a new cluster, then closes the
+ * namespace (a failed close is reported, not thrown: a writer that failed under overload makes
+ * close() report that failure) and stops what it started.
+ */
+export async function withBenchNamespace(name: string, options: BenchTargetOptions, body: (target: BenchTarget) => Promise<void>): Promise<void> {
+  let cluster: BenchCluster | undefined;
+  let tmp: string | undefined;
+  let uri = options.uri;
+  if (uri === undefined) {
+    cluster = await startBenchCluster(name, 3, '/ledgers', [], options.dirArgs);
+    uri = `zk://${cluster.zk}/bench-${name}`;
+  } else if (uri === 'local:') {
+    tmp = mkdtempSync(path.join(os.tmpdir(), `dlog-bench-${name}-`));
+    uri = `local:${tmp}`;
+  }
+  try {
+    const ns = await Namespace.open(uri);
+    try {
+      await body({ ns, uri, cluster });
+    } finally {
+      await ns.close().catch((err: unknown) => { console.error(`closing the namespace: ${err instanceof Error ? err.message : String(err)}`); });
+    }
+  } finally {
+    await cluster?.stop();
+    if (tmp !== undefined) rmSync(tmp, { recursive: true, force: true });
+  }
 }

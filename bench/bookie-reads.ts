@@ -5,24 +5,18 @@
 // cache cold) and again once they are in the read cache.
 //   npm run build && node --import tsx bench/bookie-reads.ts [--entries 20000] [--batch 64] [--batches 4]
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { BookieClient } from '../lib/ledger/bookie-client.js';
 import { encodeEntry } from '../lib/protocol/bk-entry-envelope.js';
 import { createDigest } from '../lib/protocol/digest.js';
 import { masterKey } from '../lib/protocol/master-key.js';
 import { startBenchCluster } from './bookie-cluster.js';
+import { benchArgs } from './bench-args.js';
 import { fmt } from './stats.js';
 
-const { values } = parseArgs({
-  options: {
-    entries: { type: 'string', default: '20000' },
-    batch: { type: 'string', default: '64' },
-    batches: { type: 'string', default: '4' },
-  },
-});
-const ENTRIES = Number(values.entries);
-const BATCH = Number(values.batch);
-const IN_FLIGHT = Number(values.batches);
+const args = benchArgs({ entries: 20_000, batch: 64, batches: 4 });
+const ENTRIES = args.entries;
+const BATCH = args.batch;
+const IN_FLIGHT = args.batches;
 /** The bookie flushes its write cache to the entry logs this often (so the read rows read from disk). */
 const CHECKPOINT_MS = 200;
 

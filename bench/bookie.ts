@@ -8,16 +8,15 @@ import { closeSync, fdatasyncSync, mkdtempSync, openSync, readFileSync, rmSync, 
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { parseArgs } from 'node:util';
 // the built library, as users run it
 import { BookieClient } from '../lib/ledger/bookie-client.js';
 import { createDigest } from '../lib/protocol/digest.js';
 import { encodeEntry } from '../lib/protocol/bk-entry-envelope.js';
 import { masterKey } from '../lib/protocol/master-key.js';
+import { benchArgs } from './bench-args.js';
 import { fmt, percentile } from './stats.js';
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '3' } } });
-const SECONDS = Number(values.seconds);
+const SECONDS = benchArgs({ seconds: 3 }).seconds;
 const root = mkdtempSync(path.join(os.tmpdir(), 'dlog-bench-bookie-'));
 
 interface BookieProcess {

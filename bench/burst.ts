@@ -4,18 +4,12 @@
 // ZooKeeper (or any namespace with --uri, e.g. local:/tmp/x); 100 B records, one log per row.
 //   npm run build && node --import tsx bench/burst.ts [--counts 100000,200000,400000,1000000] [--uri <ns-uri>]
 import os from 'node:os';
-import { parseArgs } from 'node:util';
-import { Namespace } from '../lib/index.js';
-import { startBenchCluster, type BenchCluster } from './bookie-cluster.js';
+import type { Namespace } from '../lib/index.js';
+import { benchArgs } from './bench-args.js';
+import { withBenchNamespace } from './bookie-cluster.js';
 import { fmt } from './stats.js';
 
-const { values } = parseArgs({
-  options: {
-    counts: { type: 'string', default: '100000,200000,400000,1000000' },
-    uri: { type: 'string' },
-  },
-});
-const counts = values.counts.split(',').map(Number).filter((n) => n > 0);
+const args = benchArgs({ counts: [100_000, 200_000, 400_000, 1_000_000], uri: null });
 
 interface Row { readonly seconds: number; readonly rejected: number; readonly cpuUsPerRecord: number; readonly peakRssMb: number }
 
@@ -38,22 +32,12 @@ async function burstRow(ns: Namespace, count: number): Promise<Row> {
   return { seconds, rejected, cpuUsPerRecord: (cpu.user + cpu.system) / count, peakRssMb: peakRss / 2 ** 20 };
 }
 
-let cluster: BenchCluster | undefined;
-let uri = values.uri;
-if (uri === undefined) {
-  cluster = await startBenchCluster('burst');
-  uri = `zk://${cluster.zk}/bench-burst`;
-}
-const ns = await Namespace.open(uri);
-try {
+await withBenchNamespace('burst', { uri: args.uri }, async ({ ns, uri }) => {
   console.log(`burst bench: ${uri.startsWith('local:') ? 'embedded' : '3 bookie processes'}, E3 W3 A2, 100 B, ${os.cpus().length} CPUs, node ${process.version}, load ${os.loadavg()[0]?.toFixed(1)}`);
   await burstRow(ns, 20_000); // warm-up
   console.log('\nun-awaited writes | to last ack s  records/s  µs/record  client CPU µs/record  peak RSS MB  rejected');
-  for (const count of counts) {
+  for (const count of args.counts) {
     const r = await burstRow(ns, count);
     console.log(`${fmt(count).padStart(17)} | ${fmt(r.seconds, 2).padStart(13)} ${fmt(count / r.seconds).padStart(10)} ${fmt((r.seconds * 1e6) / count, 1).padStart(10)} ${fmt(r.cpuUsPerRecord, 1).padStart(21)} ${fmt(r.peakRssMb).padStart(12)} ${String(r.rejected).padStart(9)}`);
   }
-} finally {
-  await ns.close();
-  await cluster?.stop();
-}
+});

@@ -6,7 +6,6 @@
 // shared box; what is measured is the client's own work per record, e.g. for an A/B of the write
 // path. Runs from the sources (tsx), so the same file measures any checkout.
 //   node --import tsx bench/client-write.ts [--records 200000] [--sizes 100,1024] [--inflight 1,1000] [--runs 5]
-import { parseArgs } from 'node:util';
 import type { OutgoingRequest } from '../src/ledger/bookie-client.js';
 import { BookieHealth } from '../src/ledger/bookie-health.js';
 import type { BookieConnections } from '../src/ledger/bookie-transport.js';
@@ -19,19 +18,12 @@ import type { LogWriter } from '../src/log/writer/log-writer.js';
 import type { Response } from '../src/protocol/protocol-types.js';
 import { noopLogger } from '../src/util/logger.js';
 import { LEDGERS_ROOT, startLedgerDeployment } from '../test/support/ledger-backends.js';
+import { benchArgs } from './bench-args.js';
 import { fmt, percentile } from './stats.js';
 
-const { values } = parseArgs({
-  options: {
-    records: { type: 'string', default: '200000' },
-    sizes: { type: 'string', default: '100,1024' },
-    inflight: { type: 'string', default: '1,1000' },
-    runs: { type: 'string', default: '5' },
-  },
-});
-const list = (s: string): number[] => s.split(',').map(Number).filter((n) => n > 0);
-const RECORDS = Number(values.records);
-const RUNS = Number(values.runs);
+const args = benchArgs({ records: 200_000, sizes: [100, 1024], inflight: [1, 1000], runs: 5 });
+const RECORDS = args.records;
+const RUNS = args.runs;
 
 /** Writes txids 1..count keeping `window` outstanding; returns CPU µs and wall µs per record. */
 async function run(writer: LogWriter, payload: Buffer, count: number, window: number, firstTxId: number): Promise<{ cpu: number; wall: number }> {
@@ -75,8 +67,8 @@ let logs = 0;
 try {
   console.log(`client write path on null bookies: E3 W3 A2, ${fmt(RECORDS)} records per run, median of ${RUNS} runs (after one warm-up), node ${process.version}`);
   console.log('\nsize, in flight | client CPU µs/rec (min-max)   | records/s (wall)');
-  for (const size of list(values.sizes)) {
-    for (const window of list(values.inflight)) {
+  for (const size of args.sizes) {
+    for (const window of args.inflight) {
       const name = `log-${++logs}`;
       await metadata.createLog(name);
       const log = new DistributedLog(name, { store: d.store, metadata, ledgers, config: resolveLogConfig({}), clientId: 'bench', logger: noopLogger });

@@ -4,24 +4,17 @@
 // (LMDB's memory map, libraries: the kernel reclaims those under pressure), plus the main thread's
 // heap. A bound shows as anonymous RSS levelling off while records keep flowing.
 //   npm run build && node --import tsx bench/embedded-memory.ts [--logs 100] [--size 100] [--seconds 60] [--every 5]
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
-import { parseArgs } from 'node:util';
-import { Namespace, type LogWriter } from '../lib/index.js';
+import type { LogWriter } from '../lib/index.js';
+import { benchArgs } from './bench-args.js';
+import { withBenchNamespace } from './bookie-cluster.js';
 import { fmt } from './stats.js';
 
-const { values } = parseArgs({
-  options: {
-    logs: { type: 'string', default: '100' },
-    size: { type: 'string', default: '100' },
-    seconds: { type: 'string', default: '60' },
-    every: { type: 'string', default: '5' },
-  },
-});
-const LOGS = Number(values.logs);
-const SECONDS = Number(values.seconds);
-const EVERY = Number(values.every);
+const args = benchArgs({ logs: 100, size: 100, seconds: 60, every: 5 });
+const LOGS = args.logs;
+const SECONDS = args.seconds;
+const EVERY = args.every;
 
 /** kB fields of /proc/self/status, in MB. */
 function status(): { anon: number; file: number } {
@@ -30,13 +23,11 @@ function status(): { anon: number; file: number } {
   return { anon: kb('RssAnon'), file: kb('RssFile') + kb('RssShmem') };
 }
 
-const dir = mkdtempSync(path.join(os.tmpdir(), 'dlog-bench-embedded-'));
-const ns = await Namespace.open(`local:${dir}`);
-try {
-  console.log(`embedded memory: local:, 3 bookies in worker threads, ${LOGS} logs x 1 in flight, ${values.size} B, ${SECONDS} s, load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}, node ${process.version}`);
+await withBenchNamespace('embedded-memory', { uri: 'local:' }, async ({ ns }) => {
+  console.log(`embedded memory: local:, 3 bookies in worker threads, ${LOGS} logs x 1 in flight, ${args.size} B, ${SECONDS} s, load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}, node ${process.version}`);
   const writers: LogWriter[] = [];
   for (let i = 0; i < LOGS; i++) writers.push(await (await ns.openLog(`mem-${i}`, { create: true })).openWriter());
-  const payload = Buffer.alloc(Number(values.size), 0x61);
+  const payload = Buffer.alloc(args.size, 0x61);
   let records = 0;
   let stop = false;
   const lane = async (writer: LogWriter): Promise<void> => {
@@ -61,7 +52,4 @@ try {
   console.log(`\npeak anonymous RSS ${fmt(peakAnon)} MB; ${fmt(records)} records`);
   stop = true;
   await Promise.all(lanes);
-} finally {
-  await ns.close();
-  rmSync(dir, { recursive: true, force: true });
-}
+});

@@ -11,22 +11,15 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
-import { Namespace, type LogReader, type LogWriter } from '../lib/index.js';
-import { startBenchCluster, type DirArgs } from './bookie-cluster.js';
+import type { LogReader, LogWriter } from '../lib/index.js';
+import { benchArgs } from './bench-args.js';
+import { withBenchNamespace, type DirArgs } from './bookie-cluster.js';
 import { fmt, percentile } from './stats.js';
 
-const { values } = parseArgs({
-  options: {
-    seconds: { type: 'string', default: '10' },
-    rate: { type: 'string', default: '200' },
-    inflight: { type: 'string', default: '256' },
-    layouts: { type: 'string', default: 'one-dir,split,split-tmpfs' },
-  },
-});
-const SECONDS = Number(values.seconds);
-const RATE = Number(values.rate);
-const INFLIGHT = Number(values.inflight);
+const args = benchArgs({ seconds: 10, rate: 200, inflight: 256, layouts: 'one-dir,split,split-tmpfs' });
+const SECONDS = args.seconds;
+const RATE = args.rate;
+const INFLIGHT = args.inflight;
 
 const LAYOUTS: Record<string, (shm: string) => DirArgs> = {
   'one-dir': () => (dir) => ['--dir', dir],
@@ -103,34 +96,32 @@ const ms = (sorted: readonly number[], p: number): string => fmt(percentile(sort
 
 console.log(`isolation bench: 3 bookie processes, E3 W3 A2, ${os.cpus().length} CPUs, load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}, ${SECONDS} s per phase, log B at ${RATE} records/s (100 B), log A 1 KiB x ${INFLIGHT} in flight, node ${process.version}`);
 console.log('layout       log A      | B write p50  p99 | B ack->read p50  p99  p99.9 | A records/s');
-for (const layout of values.layouts.split(',')) {
+for (const layout of args.layouts.split(',')) {
   const make = LAYOUTS[layout];
   if (make === undefined) throw new Error(`unknown layout ${layout}; known: ${Object.keys(LAYOUTS).join(', ')}`);
   const shm = mkdtempSync(path.join('/dev/shm', 'dlog-isolation-'));
-  const cluster = await startBenchCluster(`isolation-${layout}`, 3, '/ledgers', [], make(shm));
-  const ns = await Namespace.open(`zk://${cluster.zk}/bench-isolation`);
   try {
-    const logA = await ns.openLog(`a-${Date.now()}`, { create: true });
-    const logB = await ns.openLog(`b-${Date.now()}`, { create: true });
-    const a = await logA.openWriter();
-    const b = await logB.openWriter();
-    const txid = { a: 0n, b: 0n };
-    await b.asyncWrite({ txid: ++txid.b, payload: Buffer.alloc(100) });
-    const reader = await logB.openReader();
-    await reader.readNext(); // caught up: it tails from here
-    for (const flood of [false, true]) {
-      const r = await phase(a, b, reader, txid, flood);
-      console.log(
-        `${layout.padEnd(12)} ${(flood ? 'saturating' : 'idle').padEnd(10)} | ${ms(r.write, 50)} ${ms(r.write, 99)} | ${ms(r.tail, 50).padStart(15)} ${ms(r.tail, 99)} ${ms(r.tail, 99.9)}`
-        + ` | ${fmt(r.aPerSec).padStart(10)}`,
-      );
-    }
-    await reader.close();
-    await a.close();
-    await b.close();
+    await withBenchNamespace(`isolation-${layout}`, { dirArgs: make(shm) }, async ({ ns }) => {
+      const logA = await ns.openLog(`a-${Date.now()}`, { create: true });
+      const logB = await ns.openLog(`b-${Date.now()}`, { create: true });
+      const a = await logA.openWriter();
+      const b = await logB.openWriter();
+      const txid = { a: 0n, b: 0n };
+      await b.asyncWrite({ txid: ++txid.b, payload: Buffer.alloc(100) });
+      const reader = await logB.openReader();
+      await reader.readNext(); // caught up: it tails from here
+      for (const flood of [false, true]) {
+        const r = await phase(a, b, reader, txid, flood);
+        console.log(
+          `${layout.padEnd(12)} ${(flood ? 'saturating' : 'idle').padEnd(10)} | ${ms(r.write, 50)} ${ms(r.write, 99)} | ${ms(r.tail, 50).padStart(15)} ${ms(r.tail, 99)} ${ms(r.tail, 99.9)}`
+          + ` | ${fmt(r.aPerSec).padStart(10)}`,
+        );
+      }
+      await reader.close();
+      await a.close();
+      await b.close();
+    });
   } finally {
-    await ns.close();
-    await cluster.stop();
     rmSync(shm, { recursive: true, force: true });
   }
 }

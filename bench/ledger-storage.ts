@@ -10,27 +10,17 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { LedgerStorage } from '../src/bookie/ledger-storage.js';
+import { benchArgs } from './bench-args.js';
 import { fmt, median, pipelined } from './stats.js';
 
-const { values } = parseArgs({
-  options: {
-    entries: { type: 'string', default: '1000000' },
-    ledgers: { type: 'string', default: '10' },
-    size: { type: 'string', default: '1024' },
-    reads: { type: 'string', default: '200000' },
-    window: { type: 'string', default: '64' },
-    rounds: { type: 'string', default: '3' },
-    dir: { type: 'string', default: os.tmpdir() },
-  },
-});
-const ENTRIES = Number(values.entries);
-const LEDGERS = Number(values.ledgers);
-const SIZE = Number(values.size);
-const READS = Number(values.reads);
-const WINDOW = Number(values.window);
-const ROUNDS = Number(values.rounds);
+const args = benchArgs({ entries: 1_000_000, ledgers: 10, size: 1024, reads: 200_000, window: 64, rounds: 3, dir: os.tmpdir() });
+const ENTRIES = args.entries;
+const LEDGERS = args.ledgers;
+const SIZE = args.size;
+const READS = args.reads;
+const WINDOW = args.window;
+const ROUNDS = args.rounds;
 const PER_LEDGER = Math.ceil(ENTRIES / LEDGERS);
 
 interface Round {
@@ -71,7 +61,7 @@ async function maxStallMs(task: () => Promise<void>): Promise<number> {
 }
 
 async function round(): Promise<Round> {
-  const dir = mkdtempSync(path.join(values.dir, 'bench-ledger-storage-'));
+  const dir = mkdtempSync(path.join(args.dir, 'bench-ledger-storage-'));
   try {
     // one random pool sliced per entry: the storage copies what it keeps, like a socket buffer
     const pool = randomBytes(SIZE * 1024);

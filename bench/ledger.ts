@@ -4,17 +4,16 @@
 // of 100); and the same write rows on a single bookie (E1 W1 A1) in the same run, as a ratio.
 //   npm run build && node --import tsx bench/ledger.ts [--seconds 3]
 import os from 'node:os';
-import { parseArgs } from 'node:util';
 // the built library, as users run it
 import { LedgerClient } from '../lib/ledger/ledger-client.js';
 import type { LedgerHandle } from '../lib/ledger/ledger-handle.js';
 import { ZkMetadataStore } from '../lib/metadata/zk/zk-metadata-store.js';
 import { BenchRecorder, type SeriesRecorder } from '../lib/cli/bench-result.js';
 import { startBenchCluster } from './bookie-cluster.js';
+import { benchArgs } from './bench-args.js';
 import { fmt, percentile } from './stats.js';
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '3' } } });
-const SECONDS = Number(values.seconds);
+const SECONDS = benchArgs({ seconds: 3 }).seconds;
 /** Per-row latency histograms and throughput over time, for `dlog bench ledger --report`. */
 const recorder = new BenchRecorder();
 interface WriteResult { readonly adds: number; readonly addsPerSec: number; readonly mbPerSec: number; readonly p50: number; readonly p99: number }

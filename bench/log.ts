@@ -6,24 +6,17 @@
 //     [--only catch-up]   (only the catch-up rows: write the 1 KiB log and a log of 1-record entries, read both back)
 //   BENCH_PROFILE_WINDOWS=1 prints each catch-up row's time window for cutting --cpu-prof profiles to it
 import os from 'node:os';
-import { parseArgs } from 'node:util';
-import { Namespace, type DistributedLog } from '../lib/index.js';
+import type { DistributedLog, Namespace } from '../lib/index.js';
 import { BenchRecorder, type SeriesRecorder } from '../lib/cli/bench-result.js';
-import { startBenchCluster, type BenchCluster } from './bookie-cluster.js';
+import { benchArgs } from './bench-args.js';
+import { withBenchNamespace } from './bookie-cluster.js';
 import { fmt, percentile } from './stats.js';
 
-const { values } = parseArgs({
-  options: {
-    seconds: { type: 'string', default: '3' },
-    rate: { type: 'string', default: '10000' },
-    uri: { type: 'string' },
-    only: { type: 'string' },
-  },
-});
-if (values.only !== undefined && values.only !== 'catch-up') throw new Error(`--only takes catch-up, not ${values.only}`);
-const CATCH_UP_ONLY = values.only === 'catch-up';
-const SECONDS = Number(values.seconds);
-const RATE = Number(values.rate);
+const args = benchArgs({ seconds: 3, rate: 10_000, uri: null, only: null });
+if (args.only !== undefined && args.only !== 'catch-up') throw new Error(`--only takes catch-up, not ${args.only}`);
+const CATCH_UP_ONLY = args.only === 'catch-up';
+const SECONDS = args.seconds;
+const RATE = args.rate;
 /** Per-row latency histograms and throughput over time, for `dlog bench log --report`. */
 const recorder = new BenchRecorder();
 
@@ -180,20 +173,10 @@ async function allRows(ns: Namespace): Promise<void> {
   }
 }
 
-let cluster: BenchCluster | undefined;
-let uri = values.uri;
-if (uri === undefined) {
-  cluster = await startBenchCluster('log');
-  uri = `zk://${cluster.zk}/bench-log`;
-}
-const ns = await Namespace.open(uri);
-try {
+await withBenchNamespace('log', { uri: args.uri }, async ({ ns, uri }) => {
   console.log(`log bench: ${uri.startsWith('local:') ? 'embedded' : '3 bookie processes'}, E3 W3 A2, ${os.cpus().length} CPUs, ${SECONDS} s per row, node ${process.version}`);
   await writeRow(await ns.openLog(`warmup-${Date.now()}`, { create: true }), 1024, 100);
   if (CATCH_UP_ONLY) await catchUpOnly(ns);
   else await allRows(ns);
   recorder.save();
-} finally {
-  await ns.close();
-  await cluster?.stop();
-}
+});

@@ -7,19 +7,17 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import zookeeper from 'node-zookeeper-client';
 // the built library, as users run it (tsx would add its own per-function helpers to src/)
 import { LocalMetadataStore, ZkMetadataStore, type MetadataStore } from '../lib/metadata/index.js';
 import { startZooKeeper } from '../lib/cli/zookeeper-server.js';
+import { benchArgs } from './bench-args.js';
 import { fmt, median, pipelined } from './stats.js';
 
-const { values } = parseArgs({
-  options: { ops: { type: 'string', default: '20000' }, window: { type: 'string', default: '1000' }, rounds: { type: 'string', default: '3' } },
-});
-const OPS = Number(values.ops);
-const WINDOW = Number(values.window);
-const ROUNDS = Number(values.rounds);
+const args = benchArgs({ ops: 20_000, window: 1000, rounds: 3 });
+const OPS = args.ops;
+const WINDOW = args.window;
+const ROUNDS = args.rounds;
 const PAYLOAD = randomBytes(100);
 
 function rawConnect(connectString: string): Promise<zookeeper.Client> {

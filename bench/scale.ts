@@ -14,29 +14,18 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { Namespace, type DistributedLog, type LogReader, type LogWriter } from '../lib/index.js';
 import { BenchRecorder, type SeriesRecorder } from '../lib/cli/bench-result.js';
-import { startBenchCluster, type BenchCluster } from './bookie-cluster.js';
+import { benchArgs } from './bench-args.js';
+import { withBenchNamespace } from './bookie-cluster.js';
 import { fmt, percentile } from './stats.js';
 
-const { values } = parseArgs({
-  options: {
-    logs: { type: 'string', default: '1,100,1000' },
-    sizes: { type: 'string', default: '100,1024' },
-    inflight: { type: 'string', default: '1' },
-    seconds: { type: 'string', default: '5' },
-    readers: { type: 'string', default: '100' },
-    'reader-logs': { type: 'string', default: '1,100' },
-    'reader-procs': { type: 'string', default: '1,4' },
-    rate: { type: 'string', default: '1000' },
-    idle: { type: 'string', default: '0' },
-    uri: { type: 'string' },
-  },
+const args = benchArgs({
+  logs: [1, 100, 1000], sizes: [100, 1024], inflight: [1], seconds: 5, readers: [100],
+  'reader-logs': [1, 100], 'reader-procs': [1, 4], rate: 1000, idle: 0, uri: null,
 });
-const list = (s: string): number[] => s.split(',').filter((x) => x !== '').map(Number).filter((n) => n > 0);
-const SECONDS = Number(values.seconds);
-const RATE = Number(values.rate);
+const SECONDS = args.seconds;
+const RATE = args.rate;
 /** Opens and closes run this many at a time, so ZooKeeper is not flooded with 10,000 at once. */
 const OPEN_WINDOW = 200;
 /** At most this many ack -> read samples per reader and log. */
@@ -428,23 +417,16 @@ if (fanChild !== undefined) {
   process.exit(0);
 }
 
-let cluster: BenchCluster | undefined;
-let uri = values.uri;
-if (uri === undefined) {
-  cluster = await startBenchCluster('scale');
-  uri = `zk://${cluster.zk}/bench-scale`;
-}
-const pids = cluster?.bookiePids ?? [];
-const ns = await Namespace.open(uri);
-try {
+await withBenchNamespace('scale', { uri: args.uri }, async ({ ns, uri, cluster }) => {
+  const pids = cluster?.bookiePids ?? [];
   console.log(`scale bench: ${cluster ? '3 bookie processes' : uri}, E3 W3 A2, ${os.cpus().length} CPUs, load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}, ${SECONDS} s per row, node ${process.version}`);
   if (pids.length === 0) console.log('(no bookie processes: bookie CPU and RSS are not shown; in-process bookies count as client CPU)');
-  const rows = list(values.logs);
+  const rows = args.logs;
   if (rows.length > 0) {
     console.log('\nlogs x in flight, size | records/s   p50 ms  p99 ms p99.9 ms | client µs/rec  bookie µs/add (each) | RSS MB client  bookies | open s');
     for (const n of rows) {
-      for (const k of list(values.inflight)) {
-        for (const size of list(values.sizes)) {
+      for (const k of args.inflight) {
+        for (const size of args.sizes) {
           const name = `${fmt(n)} x ${k}, ${size >= 1024 ? `${size / 1024} KiB` : `${size} B`}`;
           const r = await writeRow(ns, pids, n, size, k, recorder.series(`writes, ${name} (logs x in flight, size)`));
           const label = name.padEnd(22);
@@ -460,18 +442,18 @@ try {
       }
     }
   }
-  const idle = Number(values.idle);
+  const idle = args.idle;
   if (idle > 0) {
     const m = await idleRow(ns, idle);
     const gc = (globalThis as { gc?: unknown }).gc === undefined ? ' (no --expose-gc: noisy)' : '';
     console.log(`\nidle, ${fmt(idle)} logs: ${fmt(m.perWriter / 1024, 1)} KiB per open writer, ${fmt(m.perReader / 1024, 1)} KiB per tailing reader (heap + external after GC)${gc}`);
   }
-  const readerCounts = list(values.readers);
+  const readerCounts = args.readers;
   if (readerCounts.length > 0) {
     console.log(`\nfan-out at ${fmt(RATE)} records/s in all (100 B) | ack->read p50 ms  p99 ms  max ms | ZK requests/s | client RSS MB | lost`);
     for (const r of readerCounts) {
-      for (const l of list(values['reader-logs'])) {
-        for (const p of list(values['reader-procs'])) {
+      for (const l of args['reader-logs']) {
+        for (const p of args['reader-procs']) {
           const name = `${fmt(r)} readers over ${fmt(l)} log${l === 1 ? '' : 's'}${p > 1 ? `, ${p} processes` : ''}`;
           const f = await fanOutRow(ns, r, l, p, recorder.series(`fan-out, ${name}: ack -> read, reads/s`));
           const label = name.padEnd(38);
@@ -484,8 +466,4 @@ try {
     }
   }
   recorder.save();
-} finally {
-  // a writer that failed under overload makes close() report that failure after closing everything
-  await ns.close().catch((err: unknown) => { console.error(`closing the namespace: ${err instanceof Error ? err.message : String(err)}`); });
-  await cluster?.stop();
-}
+});

@@ -3,17 +3,17 @@
 // required), rounds alternating plaintext and TLS; medians of the rounds, and client CPU per add.
 //   npm run build && node --import tsx bench/tls.ts [--seconds 3] [--rounds 3]
 import os from 'node:os';
-import { parseArgs } from 'node:util';
 // the built library, as users run it
 import { LedgerClient, type LedgerClientOptions } from '../lib/ledger/ledger-client.js';
 import { ZkMetadataStore } from '../lib/metadata/zk/zk-metadata-store.js';
 import { makeTestCerts } from '../test/support/test-certs.js';
 import { startBenchCluster } from './bookie-cluster.js';
+import { benchArgs } from './bench-args.js';
 import { fmt, median, percentile } from './stats.js';
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '3' }, rounds: { type: 'string', default: '3' } } });
-const SECONDS = Number(values.seconds);
-const ROUNDS = Number(values.rounds);
+const args = benchArgs({ seconds: 3, rounds: 3 });
+const SECONDS = args.seconds;
+const ROUNDS = args.rounds;
 
 interface Row { readonly addsPerSec: number; readonly p50: number; readonly p99: number; readonly cpuUsPerAdd: number }
 
