@@ -79,7 +79,7 @@ async function flush(index: Index, flushNo: number, size: number, measure: boole
   index.entries += size;
 }
 
-console.log(`ledger index eventTurnBatching bench: lmdb ${os.cpus().length} CPUs, load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}, dir ${args.dir}, TXN_BATCH ${TXN_BATCH}, node ${process.version}`);
+console.log(`ledger index eventTurnBatching bench: ${os.cpus().length} CPUs, load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}, dir ${args.dir}, TXN_BATCH ${TXN_BATCH}, node ${process.version}`);
 console.log('\nentries/flush  flushes | batching on: p50 ms  p99 ms  CPU µs/entry | off: p50 ms  p99 ms  CPU µs/entry | off/on p50  p99  CPU');
 for (const size of args.sizes) {
   const dir = mkdtempSync(path.join(args.dir, 'dlog-bench-index-'));
