@@ -11,19 +11,19 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { startZooKeeper } from '../src/cli/zookeeper-server.js';
 import type { DistributedLog } from '../src/log/distributed-log.js';
 import { Namespace } from '../src/log/namespace.js';
 import type { LogWriter } from '../src/log/writer/log-writer.js';
 import { ZkMetadataStore } from '../src/metadata/zk/zk-metadata-store.js';
 import { killAllBookieProcesses, startBookieProcess, type BookieProcess } from '../test/support/bookie-process.js';
+import { benchArgs } from './bench-args.js';
 import { fmt, percentile } from './stats.js';
 
-const { values } = parseArgs({ options: { rate: { type: 'string', default: '500' }, 'tail-seconds': { type: 'string', default: '10' }, 'catch-up': { type: 'string', default: '20000' } } });
-const RATE = Number(values.rate);
-const TAIL_MS = Number(values['tail-seconds']) * 1000;
-const CATCH_UP = Number(values['catch-up']);
+const args = benchArgs({ rate: 500, 'tail-seconds': 10, 'catch-up': 20_000 });
+const RATE = args.rate;
+const TAIL_MS = args['tail-seconds'] * 1000;
+const CATCH_UP = args['catch-up'];
 const PAYLOAD = Buffer.alloc(100, 7);
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

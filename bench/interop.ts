@@ -13,23 +13,20 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { Namespace } from '../lib/index.js';
 import { LedgerClient } from '../lib/ledger/ledger-client.js';
 import { ZkMetadataStore } from '../lib/metadata/zk/zk-metadata-store.js';
 import { startZooKeeper } from '../lib/cli/zookeeper-server.js';
 import { JavaBookie, JavaHarness, findJavaToolchain } from '../test/interop/support/java.js';
 import { startBenchCluster } from './bookie-cluster.js';
+import { benchArgs } from './bench-args.js';
 import { fmt, median, percentile } from './stats.js';
 
-const { values } = parseArgs({ options: {
-  seconds: { type: 'string', default: '3' }, warmup: { type: 'string', default: '2' }, runs: { type: 'string', default: '3' },
-  bk: { type: 'string', default: '4.18.2' }, parts: { type: 'string', default: 'a,b,c' },
-} });
-const SECONDS = Number(values.seconds);
-const WARMUP = Number(values.warmup);
-const RUNS = Number(values.runs);
-const PARTS = new Set(values.parts.split(','));
+const args = benchArgs({ seconds: 3, warmup: 2, runs: 3, bk: '4.18.2', parts: 'a,b,c' });
+const SECONDS = args.seconds;
+const WARMUP = args.warmup;
+const RUNS = args.runs;
+const PARTS = new Set(args.parts.split(','));
 const SIZE = 1024;
 const LEDGER_ROWS = [1, 3].flatMap((ensemble) => [1, 256].map((inFlight) => ({ ensemble, inFlight })));
 const DL_ROWS = [1, 256];
@@ -128,10 +125,10 @@ async function javaBookies(javaBin: string): Promise<Bookies> {
   const root = '/ledgers';
   const uri = `zk+hierarchical://${zk.connectString}${root}`;
   const store = await ZkMetadataStore.connect(zk.connectString);
-  const harness = await JavaHarness.start(javaBin, values.bk);
+  const harness = await JavaHarness.start(javaBin, args.bk);
   await harness.call('init', uri);
   await harness.close();
-  const bookies = await Promise.all([0, 1, 2].map((i) => JavaBookie.start(javaBin, values.bk, store, root,
+  const bookies = await Promise.all([0, 1, 2].map((i) => JavaBookie.start(javaBin, args.bk, store, root,
     { metadataServiceUri: uri, dir: path.join(tmp, `b${i}`), storage: 'db', bench: true })));
   await store.close();
   return {
@@ -151,7 +148,7 @@ async function measure(javaBin: string, bookies: Bookies): Promise<Results> {
   const out: Results = new Map();
   const store = await ZkMetadataStore.connect(bookies.zk);
   const client = await LedgerClient.open({ store, ledgersRoot: bookies.root });
-  const harness = await JavaHarness.start(javaBin, values.bk, true);
+  const harness = await JavaHarness.start(javaBin, args.bk, true);
   const at = `on ${bookies.kind} bookies`;
   try {
     // the Java client rate-limits each ledger handle to `throttle` (5,000) adds/s by default; ours has no such limit
@@ -219,7 +216,7 @@ async function measure(javaBin: string, bookies: Bookies): Promise<Results> {
 
 const javaBin = findJavaToolchain();
 if (javaBin === null) throw new Error('bench:interop needs JDK 17 and Maven');
-console.log(`bookkeeper-server / distributedlog-core ${values.bk}; Java bookies: DbLedgerStorage, journalSyncData=true; `
+console.log(`bookkeeper-server / distributedlog-core ${args.bk}; Java bookies: DbLedgerStorage, journalSyncData=true; `
   + `${SIZE} B; ${RUNS} runs of ${SECONDS} s per row after a ${WARMUP} s warm-up, medians; load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
 const results = new Map<Bookies['kind'], Results>();
 for (const start of [ourBookies, () => javaBookies(javaBin)]) {

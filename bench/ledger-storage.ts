@@ -21,6 +21,8 @@ const SIZE = args.size;
 const READS = args.reads;
 const WINDOW = args.window;
 const ROUNDS = args.rounds;
+// the sequential rows read ledgers 1 and 2
+if (LEDGERS < 3) throw new Error(`--ledgers must be at least 3, not ${LEDGERS}`);
 const PER_LEDGER = Math.ceil(ENTRIES / LEDGERS);
 
 interface Round {
