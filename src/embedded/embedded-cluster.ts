@@ -14,6 +14,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DLogError, InvalidArgumentError, MetadataError } from '../errors.js';
 import type { BookieOptions } from '../bookie/bookie.js';
+import type { LedgerClient } from '../ledger/ledger-client.js';
 import { LocalMetadataStore } from '../metadata/local/local-metadata-store.js';
 import type { MetadataStore } from '../metadata/metadata-store.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
@@ -47,6 +48,12 @@ export interface EmbeddedCluster {
    * thread that dies is otherwise restarted (bookie-supervisor.ts).
    */
   readonly failure: DLogError | undefined;
+  /**
+   * Tells `client` of each bookie given up (at once of those given up already): it fails its
+   * requests to that bookie with the bookie's EMBEDDED_BOOKIE_FAILED error and places no ledger on
+   * it (LedgerClient.failBookie). Returns the call that stops telling it.
+   */
+  serve(client: Pick<LedgerClient, 'failBookie'>): () => void;
   /**
    * Ends bookie `index`'s worker thread abruptly, as a crash would: for fault tests. A bookie in
    * the middle of a restart is crashed once that start is done; one waiting for its restart is down already.
@@ -224,7 +231,13 @@ export async function startEmbeddedCluster(options: EmbeddedClusterOptions): Pro
 
     const entry = workerEntry();
     const logger = options.logger ?? noopLogger;
-    let failure: DLogError | undefined;
+    /** The bookies given up, first first (at most one each), and the clients told of them. */
+    const givenUp = new Map<string, DLogError>();
+    const clients = new Set<Pick<LedgerClient, 'failBookie'>>();
+    const giveUp = (bookieId: string, err: DLogError): void => {
+      givenUp.set(bookieId, err);
+      for (const client of clients) client.failBookie(bookieId, err);
+    };
     const results = await Promise.allSettled(ports.map((port, index) => SupervisedBookie.start({
       entry,
       metadataDir: path.join(dir, 'metadata'),
@@ -233,7 +246,7 @@ export async function startEmbeddedCluster(options: EmbeddedClusterOptions): Pro
       logger,
       forwardLogs: options.logger !== undefined,
       security: { ...(options.tls === undefined ? {} : { tls: options.tls }), ...(options.auth === undefined ? {} : { auth: options.auth }) },
-    }, logger, (err) => { failure ??= err; })));
+    }, logger, (err) => { giveUp(`${HOST}:${port}`, err); })));
     const bookies = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
     cleanups.push(async () => { await Promise.all(bookies.map((b) => b.stop())); });
     const failed = results.find((r) => r.status === 'rejected');
@@ -244,7 +257,12 @@ export async function startEmbeddedCluster(options: EmbeddedClusterOptions): Pro
       store,
       ledgersRoot: LEDGERS_ROOT,
       bookieIds: bookies.map((b) => b.bookieId),
-      get failure() { return failure; },
+      get failure() { return givenUp.values().next().value; },
+      serve: (client) => {
+        clients.add(client);
+        for (const [bookieId, err] of givenUp) client.failBookie(bookieId, err);
+        return () => { clients.delete(client); };
+      },
       crashBookie: async (index) => {
         const bookie = bookies[index];
         if (bookie === undefined) throw new InvalidArgumentError(`no bookie ${index}: the cluster has ${bookies.length}`);

@@ -268,7 +268,9 @@ function openLocalBackend(cluster: EmbeddedCluster, settings: ClientSettings): P
   const closers = [() => cluster.close()];
   return closingOnFailure(closers, async () => {
     const ledgers = await LedgerClient.open({ store: cluster.store, ledgersRoot: cluster.ledgersRoot, ...settings });
-    return { store: cluster.store, namespaceRoot: LOCAL_NAMESPACE_ROOT, ledgers, closers, failure: () => cluster.failure };
+    // writers and readers already open see a bookie given up through their ledger client
+    const unserve = cluster.serve(ledgers);
+    return { store: cluster.store, namespaceRoot: LOCAL_NAMESPACE_ROOT, ledgers, closers: [async () => { unserve(); }, ...closers], failure: () => cluster.failure };
   });
 }
 
