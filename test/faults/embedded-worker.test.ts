@@ -2,7 +2,8 @@
 // an uncaught error or an aborted thread would end it) is restarted on its directory and port:
 // writes go on meanwhile and every acknowledged record is read back once, in order. A bookie that
 // keeps dying (here: its restarts fail, its port taken) is given up on and the namespace fails its
-// calls with EMBEDDED_BOOKIE_FAILED.
+// calls with EMBEDDED_BOOKIE_FAILED; writers and readers already open go on without it, or fail
+// with an error caused by it when no bookie is left to take its place.
 import { mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -11,7 +12,8 @@ import { expect } from 'chai';
 import { DLogError } from '../../src/errors.js';
 import { MAX_RESTARTS } from '../../src/embedded/bookie-supervisor.js';
 import { runningEmbeddedCluster, type EmbeddedCluster } from '../../src/embedded/embedded-cluster.js';
-import { Namespace } from '../../src/log/namespace.js';
+import { LedgerClientError } from '../../src/ledger/ledger-client-error.js';
+import { Namespace, type NamespaceOptions } from '../../src/log/namespace.js';
 import { History } from '../support/history.js';
 import { drain, readAllBack, writeLoop } from '../support/log-history.js';
 import { waitFor } from '../support/wait-for.js';
@@ -27,8 +29,8 @@ describe('embedded bookie worker restart (local:)', function () {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const open = async (): Promise<EmbeddedCluster> => {
-    ns = await Namespace.open(`local:${dir}`, { bookies: 4 });
+  const open = async (options: NamespaceOptions = { bookies: 4 }): Promise<EmbeddedCluster> => {
+    ns = await Namespace.open(`local:${dir}`, options);
     const cluster = runningEmbeddedCluster(dir);
     if (cluster === undefined) throw new Error('no cluster running for the namespace');
     return cluster;
@@ -95,6 +97,43 @@ describe('embedded bookie worker restart (local:)', function () {
     }
     expect(writeFailure, 'the writer never failed').to.equal(undefined);
     expect(history.ackedCount).to.be.greaterThan(0);
+    const report = history.check(['t']);
+    expect(report.violations).to.deep.equal([]);
+  });
+
+  // E2 on 3 bookies: once bookie 0 is given up, the writer's ensemble is the other two and has no
+  // spare; losing one of them (a crash, restarted) fails it, with the give-up named as the cause.
+  it('a bookie given up leaves an open writer no spare: the next bookie it loses fails it with NOT_ENOUGH_BOOKIES caused by the give-up; a tailing reader reads every ack', async () => {
+    const cluster = await open({ bookies: 3, config: { ensembleSize: 2, writeQuorumSize: 2, ackQuorumSize: 2 } });
+    const log = await ns!.openLog('no-spare', { create: true });
+    const writer = await log.openWriter();
+    const reader = await log.openReader();
+    const history = new History();
+    const state = { stop: false, written: false };
+    const writing = writeLoop(writer, 'w', history, { next: 1n }, () => state.stop);
+    const reading = drain(reader, history, 't', () => state.written && history.readCount('t') >= history.ackedCount);
+    let writeFailure: unknown;
+    try {
+      for (let i = 0; i < MAX_RESTARTS; i++) await crashAndWait(cluster, 0);
+      await cluster.crashBookie(0);
+      await waitFor(() => cluster.failure !== undefined, 30_000, 'the cluster gave up');
+      const acked = history.ackedCount;
+      await waitFor(() => history.ackedCount >= acked + 100, 30_000, '100 acks after the give-up');
+      await cluster.crashBookie(1);
+      writeFailure = await writing;
+    } finally {
+      state.stop = true;
+      writeFailure ??= await writing;
+      state.written = true;
+      await reading;
+      await reader.close();
+      await writer.close().catch(() => undefined);
+    }
+    expect(writeFailure).to.be.instanceOf(LedgerClientError);
+    const failure = writeFailure as LedgerClientError;
+    expect(failure.code).to.equal('NOT_ENOUGH_BOOKIES');
+    expect(failure.cause).to.equal(cluster.failure);
+    expect(failure.message).to.contain(cluster.bookieIds[0]).and.contain('gone for good');
     const report = history.check(['t']);
     expect(report.violations).to.deep.equal([]);
   });
