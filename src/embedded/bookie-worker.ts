@@ -106,7 +106,7 @@ function reportProgressTicks(progress: (step: string) => void): () => void {
 function progressLogger(progress: (step: string) => void, forward: Logger | undefined): Logger {
   const level = (name: LogLevel): LogFn => (objOrMsg, msg) => {
     progress(typeof objOrMsg === 'string' ? objOrMsg : msg ?? 'log line');
-    if (forward !== undefined) forward[name](objOrMsg as object, msg);
+    if (forward !== undefined) forward[name](objOrMsg, msg);
   };
   return {
     debug: level('debug'), info: level('info'), warn: level('warn'), error: level('error'),

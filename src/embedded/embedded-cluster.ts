@@ -14,7 +14,6 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DLogError, InvalidArgumentError, MetadataError } from '../errors.js';
 import type { BookieOptions } from '../bookie/bookie.js';
-import type { LedgerClient } from '../ledger/ledger-client.js';
 import { LocalMetadataStore } from '../metadata/local/local-metadata-store.js';
 import type { MetadataStore } from '../metadata/metadata-store.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
@@ -44,6 +43,11 @@ export interface EmbeddedClusterOptions {
   logger?: Logger;
 }
 
+/** What the cluster tells of a bookie given up: a ledger client (LedgerClient.failBookie). */
+export interface BookieFailureListener {
+  failBookie(bookieId: string, err: Error): void;
+}
+
 export interface EmbeddedCluster {
   /** The main thread's session on the local store, for the caller's logs and ledger client. */
   readonly store: MetadataStore;
@@ -61,7 +65,7 @@ export interface EmbeddedCluster {
    * requests to that bookie with the bookie's EMBEDDED_BOOKIE_FAILED error and places no ledger on
    * it (LedgerClient.failBookie). Returns the call that stops telling it.
    */
-  serve(client: Pick<LedgerClient, 'failBookie'>): () => void;
+  serve(client: BookieFailureListener): () => void;
   /**
    * Ends bookie `index`'s worker thread abruptly, as a crash would: for fault tests. A bookie in
    * the middle of a restart is crashed once that start is done; one waiting for its restart is down already.
@@ -246,7 +250,7 @@ export async function startEmbeddedCluster(options: EmbeddedClusterOptions): Pro
     const logger = options.logger ?? noopLogger;
     /** The bookies given up, first first (at most one each), and the clients told of them. */
     const givenUp = new Map<string, DLogError>();
-    const clients = new Set<Pick<LedgerClient, 'failBookie'>>();
+    const clients = new Set<BookieFailureListener>();
     const giveUp = (bookieId: string, err: DLogError): void => {
       givenUp.set(bookieId, err);
       for (const client of clients) client.failBookie(bookieId, err);

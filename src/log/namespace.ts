@@ -276,7 +276,7 @@ function openLocalBackend(cluster: EmbeddedCluster, settings: ClientSettings): P
     const ledgers = await LedgerClient.open({ store: cluster.store, ledgersRoot: cluster.ledgersRoot, ...settings });
     // writers and readers already open see a bookie given up through their ledger client
     const unserve = cluster.serve(ledgers);
-    return { store: cluster.store, namespaceRoot: LOCAL_NAMESPACE_ROOT, ledgers, closers: [async () => { unserve(); }, ...closers], failure: () => cluster.failure };
+    return { store: cluster.store, namespaceRoot: LOCAL_NAMESPACE_ROOT, ledgers, closers: [() => { unserve(); return Promise.resolve(); }, ...closers], failure: () => cluster.failure };
   });
 }
 

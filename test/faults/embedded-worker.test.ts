@@ -46,6 +46,34 @@ describe('embedded bookie worker restart (local:)', function () {
     await waitFor(async () => ![undefined, before].includes(await registration(cluster, id)), 30_000, `bookie ${id} registered anew`);
   };
 
+  /**
+   * Runs `faults` under a writer writing and a reader tailing log `name`; then stops both and
+   * returns how the writer ended (undefined: it never failed) and the history, the reader's
+   * reads checked. `faults` gets the write loop (to wait for the writer's end) and the history.
+   */
+  const underWriterAndReader = async (name: string, faults: (writing: Promise<unknown>, history: History) => Promise<void>): Promise<{ writeFailure: unknown; history: History }> => {
+    const log = await ns!.openLog(name, { create: true });
+    const writer = await log.openWriter();
+    const reader = await log.openReader();
+    const history = new History();
+    const state = { stop: false, written: false };
+    const writing = writeLoop(writer, 'w', history, { next: 1n }, () => state.stop);
+    // catches up only once the last write is answered: an ack after the count was compared would go unread
+    const reading = drain(reader, history, 't', () => state.written && history.readCount('t') >= history.ackedCount);
+    try {
+      await faults(writing, history);
+    } finally {
+      state.stop = true;
+      await writing;
+      state.written = true;
+      await reading;
+      await reader.close();
+      await writer.close().catch(() => undefined);
+    }
+    expect(history.check(['t']).violations).to.deep.equal([]);
+    return { writeFailure: await writing, history };
+  };
+
   it('restarts a dead bookie thread while a writer writes: nothing acknowledged is lost', async () => {
     const cluster = await open();
     const log = await ns!.openLog('crash', { create: true });
@@ -72,70 +100,36 @@ describe('embedded bookie worker restart (local:)', function () {
   // and its start report, and did nothing: the next registration never came (4 runs in 4).
   it(`crashes a bookie ${MAX_RESTARTS} times in a row as soon as it registers, under a writer and a tailing reader: every restart registers, the next crash gives it up, the reader reads every ack`, async () => {
     const cluster = await open();
-    const log = await ns!.openLog('crash-loop', { create: true });
-    const writer = await log.openWriter();
-    const reader = await log.openReader();
-    const history = new History();
-    const state = { stop: false, written: false };
-    const writing = writeLoop(writer, 'w', history, { next: 1n }, () => state.stop);
-    // catches up only once the last write is answered: an ack after the count was compared would go unread
-    const reading = drain(reader, history, 't', () => state.written && history.readCount('t') >= history.ackedCount);
-    let writeFailure: unknown;
-    try {
+    const { writeFailure, history } = await underWriterAndReader('crash-loop', async () => {
       for (let i = 0; i < MAX_RESTARTS; i++) await crashAndWait(cluster, 1);
       await cluster.crashBookie(1);
       await waitFor(() => cluster.failure !== undefined, 30_000, 'the cluster gave up');
       expect(cluster.failure?.code).to.equal('EMBEDDED_BOOKIE_FAILED');
       expect(await registration(cluster, cluster.bookieIds[1]!), 'not restarted again').to.equal(undefined);
-    } finally {
-      state.stop = true;
-      writeFailure = await writing;
-      state.written = true;
-      await reading;
-      await reader.close();
-      await writer.close();
-    }
+    });
     expect(writeFailure, 'the writer never failed').to.equal(undefined);
     expect(history.ackedCount).to.be.greaterThan(0);
-    const report = history.check(['t']);
-    expect(report.violations).to.deep.equal([]);
   });
 
   // E2 on 3 bookies: once bookie 0 is given up, the writer's ensemble is the other two and has no
   // spare; losing one of them (a crash, restarted) fails it, with the give-up named as the cause.
   it('a bookie given up leaves an open writer no spare: the next bookie it loses fails it with NOT_ENOUGH_BOOKIES caused by the give-up; a tailing reader reads every ack', async () => {
     const cluster = await open({ bookies: 3, config: { ensembleSize: 2, writeQuorumSize: 2, ackQuorumSize: 2 } });
-    const log = await ns!.openLog('no-spare', { create: true });
-    const writer = await log.openWriter();
-    const reader = await log.openReader();
-    const history = new History();
-    const state = { stop: false, written: false };
-    const writing = writeLoop(writer, 'w', history, { next: 1n }, () => state.stop);
-    const reading = drain(reader, history, 't', () => state.written && history.readCount('t') >= history.ackedCount);
-    let writeFailure: unknown;
-    try {
+    const { writeFailure, history } = await underWriterAndReader('no-spare', async (writing, acks) => {
       for (let i = 0; i < MAX_RESTARTS; i++) await crashAndWait(cluster, 0);
       await cluster.crashBookie(0);
       await waitFor(() => cluster.failure !== undefined, 30_000, 'the cluster gave up');
-      const acked = history.ackedCount;
-      await waitFor(() => history.ackedCount >= acked + 100, 30_000, '100 acks after the give-up');
+      const acked = acks.ackedCount;
+      await waitFor(() => acks.ackedCount >= acked + 100, 30_000, '100 acks after the give-up');
       await cluster.crashBookie(1);
-      writeFailure = await writing;
-    } finally {
-      state.stop = true;
-      writeFailure ??= await writing;
-      state.written = true;
-      await reading;
-      await reader.close();
-      await writer.close().catch(() => undefined);
-    }
+      await writing;
+    });
     expect(writeFailure).to.be.instanceOf(LedgerClientError);
     const failure = writeFailure as LedgerClientError;
     expect(failure.code).to.equal('NOT_ENOUGH_BOOKIES');
     expect(failure.cause).to.equal(cluster.failure);
     expect(failure.message).to.contain(cluster.bookieIds[0]).and.contain('gone for good');
-    const report = history.check(['t']);
-    expect(report.violations).to.deep.equal([]);
+    expect(history.ackedCount).to.be.greaterThan(100);
   });
 
   it(`gives a bookie up after ${MAX_RESTARTS} restarts within a minute (failed ones count): the namespace fails with EMBEDDED_BOOKIE_FAILED`, async () => {
