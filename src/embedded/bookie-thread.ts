@@ -16,7 +16,7 @@ export const HOST = '127.0.0.1';
 export const LEDGERS_ROOT = '/ledgers';
 const CLOSE_TIMEOUT_MS = 30_000;
 /** Default start bound: no sign of progress for this long. */
-export const DEFAULT_START_STALL_MS = 120_000;
+const DEFAULT_START_STALL_MS = 120_000;
 /** Loading the worker's code (compiling it, from the TypeScript sources) reports nothing: it gets at least this. */
 const MIN_LOAD_MS = 60_000;
 

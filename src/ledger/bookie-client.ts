@@ -116,9 +116,9 @@ export class BookieClient {
       throw new BookieClientError('BOOKIE_UNAVAILABLE', `cannot connect to ${this.#name()}; next attempt in ${wait} ms`);
     }
     const { writer } = await this.#connect();
-    if (this.#failure !== undefined) throw this.#failure; // failed while connecting
     // the socket is applying back-pressure: wait rather than buffer without bound
     if (!writer.writable) await writer.whenWritable().catch(() => undefined);
+    if (this.#failure !== undefined) throw this.#failure; // failed meanwhile
     return this.#write(writer, request, timeoutMs);
   }
 

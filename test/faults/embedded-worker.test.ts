@@ -132,6 +132,48 @@ describe('embedded bookie worker restart (local:)', function () {
     expect(history.ackedCount).to.be.greaterThan(100);
   });
 
+  it('a reader reads from the replica left when one is given up, and fails with BOOKIE_ERROR caused by the give-up when none is', async () => {
+    const cluster = await open({ bookies: 3, config: { ensembleSize: 2, writeQuorumSize: 2, ackQuorumSize: 2 } });
+    const log = await ns!.openLog('replicas', { create: true });
+    const writer = await log.openWriter();
+    const history = new History();
+    const state = { stop: false };
+    const writing = writeLoop(writer, 'w', history, { next: 1n }, () => state.stop);
+    await waitFor(() => history.ackedCount >= 200, 30_000, '200 acks');
+    state.stop = true;
+    expect(await writing, 'the writer never failed').to.equal(undefined);
+    await writer.close();
+    const segments = await log.getLogSegments();
+    expect(segments).to.have.length(1);
+    const [[, replicas] = [0n, []]] = (await ns!.getLedgerMetadata(segments[0]!.logSegmentId)).ensembles;
+    const giveUp = async (bookieId: string): Promise<void> => {
+      const index = cluster.bookieIds.indexOf(bookieId);
+      for (let i = 0; i < MAX_RESTARTS; i++) await crashAndWait(cluster, index);
+      await cluster.crashBookie(index);
+      await waitFor(async () => await registration(cluster, bookieId) === undefined && cluster.failure !== undefined, 30_000, `${bookieId} given up`);
+    };
+    await giveUp(replicas[0]!);
+    const report = await readAllBack(log, history);
+    expect(report.violations).to.deep.equal([]);
+    expect(report.read).to.equal(history.ackedCount);
+
+    await giveUp(replicas[1]!);
+    const reader = await log.openReader();
+    let failure: unknown;
+    try {
+      await reader.readBulk(1000, { waitMs: 200 });
+    } catch (err) {
+      failure = err;
+    } finally {
+      await reader.close();
+    }
+    expect(failure).to.be.instanceOf(LedgerClientError);
+    expect((failure as LedgerClientError).code).to.equal('BOOKIE_ERROR');
+    const cause = (failure as LedgerClientError).cause as DLogError;
+    expect(cause.code).to.equal('EMBEDDED_BOOKIE_FAILED');
+    expect((failure as LedgerClientError).message, 'names the give-up').to.contain(cause.message);
+  });
+
   it(`gives a bookie up after ${MAX_RESTARTS} restarts within a minute (failed ones count): the namespace fails with EMBEDDED_BOOKIE_FAILED`, async () => {
     const cluster = await open();
     const victim = cluster.bookieIds[1]!;
