@@ -40,7 +40,7 @@ export interface NamespaceOptions {
   readonly bookies?: number;
   /**
    * `local:` only: an embedded bookie start that shows no progress for this long is ended, and a
-   * restart ended so counts as a death of the bookie (see docs/operations.md). Default 120000 ms.
+   * restart ended so counts as a death of the bookie (see docs/operations.md). At least 1000; default 120000 ms.
    */
   readonly bookieStartStallMs?: number;
   /** Defaults for every log of this namespace (see LogConfig); openWriter/openReader may override. */
