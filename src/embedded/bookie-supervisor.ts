@@ -3,11 +3,13 @@
 // backoff, and replays its journal as a restarted bookie process does. Clients see a bookie that
 // went away and came back (their writes move by ensemble change meanwhile). A bookie that keeps
 // dying (MAX_RESTARTS within RESTART_WINDOW_MS, failed restarts included) is given up on: the
-// cluster reports EMBEDDED_BOOKIE_FAILED, which the namespace then fails its calls with.
+// cluster reports EMBEDDED_BOOKIE_FAILED, which the namespace then fails its calls with. A restart
+// that shows no progress for the start bound (bookie-thread.ts) is ended and counts as a death.
 import { DLogError } from '../errors.js';
 import { Backoff } from '../util/backoff.js';
 import type { Logger } from '../util/logger.js';
 import { HOST, startBookieThread, type BookieThread, type BookieThreadSpec } from './bookie-thread.js';
+import type { StartStall } from './bookie-worker.js';
 
 export const MAX_RESTARTS = 5;
 export const RESTART_WINDOW_MS = 60_000;
@@ -25,6 +27,8 @@ export class SupervisedBookie {
   /** A restart in progress: stop() waits for it, then stops what it started. */
   #restarting: Promise<void> | undefined;
   #stopped = false;
+  /** Fault tests: how the next restarts stall (stallRestarts). */
+  #stalls: StartStall[] = [];
 
   private constructor(spec: BookieThreadSpec, logger: Logger, onGiveUp: (err: DLogError) => void) {
     this.bookieId = `${HOST}:${spec.port}`;
@@ -49,6 +53,11 @@ export class SupervisedBookie {
   async crash(): Promise<void> {
     await this.#restarting;
     await this.#thread?.terminate();
+  }
+
+  /** Fault tests: the next `count` restarts stall as `how` says (BookieWorkerData.testStartStall). */
+  stallRestarts(count: number, how: StartStall): void {
+    this.#stalls = Array.from({ length: count }, () => how);
   }
 
   async stop(): Promise<void> {
@@ -82,7 +91,7 @@ export class SupervisedBookie {
   async #restart(): Promise<void> {
     if (this.#stopped) return;
     try {
-      this.#thread = await startBookieThread(this.#spec, (reason) => { this.#exited(reason); });
+      this.#thread = await startBookieThread(this.#spec, (reason) => { this.#exited(reason); }, this.#stalls.shift());
       this.#logger.warn({ bookie: this.bookieId }, `embedded bookie ${this.bookieId} restarted`);
     } catch (err) {
       // a failed restart counts as another death

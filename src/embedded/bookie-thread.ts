@@ -2,17 +2,23 @@
 // bookie serves), stop (clean close, bounded), and a report when the thread dies on its own, which
 // bookie-supervisor.ts acts on. The thread's metadata session is served from the main thread's
 // local store over a MessagePort and ends with the thread, as a crashed bookie's session would.
+// A start that reports no progress (bookie-worker.ts: phases, log lines, work, the index check's
+// child process) for `startStallMs` is ended and fails: a hung start-up, not a long one.
 import { MessageChannel, Worker } from 'node:worker_threads';
 import { DLogError } from '../errors.js';
 import { LocalMetadataStore } from '../metadata/local/local-metadata-store.js';
 import { childLogger, type Logger } from '../util/logger.js';
-import type { BookieWorkerData, WorkerCommand, WorkerMessage } from './bookie-worker.js';
+import type { BookieWorkerData, StartStall, WorkerCommand, WorkerMessage } from './bookie-worker.js';
 import { reviveError } from './cloned-error.js';
 import { serveMetadataStore } from './metadata-port-server.js';
 
 export const HOST = '127.0.0.1';
 export const LEDGERS_ROOT = '/ledgers';
 const CLOSE_TIMEOUT_MS = 30_000;
+/** Default start bound: no sign of progress for this long. */
+const DEFAULT_START_STALL_MS = 120_000;
+/** Loading the worker's code (compiling it, from the TypeScript sources) reports nothing: it gets at least this. */
+const MIN_LOAD_MS = 60_000;
 
 /** What a Worker runs: a script path, or code to evaluate. */
 export interface WorkerEntry {
@@ -36,12 +42,15 @@ export interface BookieThreadSpec {
   readonly logger: Logger;
   readonly forwardLogs: boolean;
   readonly security: Pick<BookieWorkerData, 'tls' | 'auth'>;
+  /** A start without progress for this long is ended. Default DEFAULT_START_STALL_MS. */
+  readonly startStallMs?: number;
 }
 
 /** Called once when a thread that had started exits without being asked to stop. */
 export type ThreadExitListener = (reason: string) => void;
 
-export async function startBookieThread(spec: BookieThreadSpec, onExit: ThreadExitListener): Promise<BookieThread> {
+/** `testStartStall`: fault tests make this start hang (BookieWorkerData.testStartStall). */
+export async function startBookieThread(spec: BookieThreadSpec, onExit: ThreadExitListener, testStartStall?: StartStall): Promise<BookieThread> {
   const bookieId = `${HOST}:${spec.port}`;
   const label = `embedded bookie ${bookieId} (${spec.dir})`;
   const logger = childLogger(spec.logger, { bookie: bookieId });
@@ -51,6 +60,7 @@ export async function startBookieThread(spec: BookieThreadSpec, onExit: ThreadEx
   const server = serveMetadataStore(session, port1);
   const data: BookieWorkerData = {
     bookieId, host: HOST, port: spec.port, dir: spec.dir, ledgersRoot: LEDGERS_ROOT, metadataPort: port2, forwardLogs: spec.forwardLogs, ...spec.security,
+    ...(testStartStall === undefined ? {} : { testStartStall }),
   };
   let worker: Worker;
   try {
@@ -65,14 +75,30 @@ export async function startBookieThread(spec: BookieThreadSpec, onExit: ThreadEx
   /** The uncaught error that ended the thread, if one did. */
   let crash: string | undefined;
   const exited = new Promise<void>((resolve) => { worker.once('exit', () => { resolve(); }); });
+  const stallMs = spec.startStallMs ?? DEFAULT_START_STALL_MS;
+  let stallTimer: NodeJS.Timeout | undefined;
+  let lastStep = 'creating the worker thread';
   const started = new Promise<void>((resolve, reject) => {
+    const watch = (ms: number): void => {
+      clearTimeout(stallTimer);
+      stallTimer = setTimeout(() => {
+        if (state !== 'starting') return;
+        reject(new DLogError('EMBEDDED_BOOKIE_FAILED', `${label} made no start-up progress for ${ms} ms (last step: ${lastStep}): ended`));
+      }, ms);
+    };
+    watch(Math.max(stallMs, MIN_LOAD_MS));
     worker.on('message', (message: WorkerMessage) => {
       switch (message.kind) {
         case 'log':
           logger[message.level](message.obj, message.msg);
           return;
+        case 'progress':
+          lastStep = message.step;
+          if (state === 'starting') watch(stallMs);
+          return;
         case 'started':
           state = 'running';
+          clearTimeout(stallTimer);
           resolve();
           return;
         case 'failed': {
@@ -106,6 +132,7 @@ export async function startBookieThread(spec: BookieThreadSpec, onExit: ThreadEx
   try {
     await started;
   } catch (err) {
+    clearTimeout(stallTimer);
     await worker.terminate();
     await server.close();
     throw err;

@@ -21,6 +21,7 @@ import { readJsonFile } from '../util/json-file.js';
 import { noopLogger, type Logger } from '../util/logger.js';
 import { SupervisedBookie } from './bookie-supervisor.js';
 import { HOST, LEDGERS_ROOT, type WorkerEntry } from './bookie-thread.js';
+import type { StartStall } from './bookie-worker.js';
 
 export interface EmbeddedClusterOptions {
   /** Created if missing. One process at a time: a second one gets STORE_LOCKED. */
@@ -31,8 +32,20 @@ export interface EmbeddedClusterOptions {
   tls?: BookieOptions['tls'];
   /** The bookies require this authentication. */
   auth?: BookieOptions['auth'];
+  /**
+   * A bookie start (or restart) that shows no progress for this long is ended; a restart ended so
+   * counts as a death of the bookie. Progress is a start-up phase, a log line, work on the bookie's
+   * thread or the index check's child process running, so a long journal replay or index walk is
+   * never ended. At least 1000; default 120000 ms.
+   */
+  startStallMs?: number;
   /** Receives the metadata store's and the bookies' log lines. Default no-op. */
   logger?: Logger;
+}
+
+/** What the cluster tells of a bookie given up: a ledger client (LedgerClient.failBookie). */
+export interface BookieFailureListener {
+  failBookie(bookieId: string, err: Error): void;
 }
 
 export interface EmbeddedCluster {
@@ -48,10 +61,18 @@ export interface EmbeddedCluster {
    */
   readonly failure: DLogError | undefined;
   /**
+   * Tells `client` of each bookie given up (at once of those given up already): it fails its
+   * requests to that bookie with the bookie's EMBEDDED_BOOKIE_FAILED error and places no ledger on
+   * it (LedgerClient.failBookie). Returns the call that stops telling it.
+   */
+  serve(client: BookieFailureListener): () => void;
+  /**
    * Ends bookie `index`'s worker thread abruptly, as a crash would: for fault tests. A bookie in
    * the middle of a restart is crashed once that start is done; one waiting for its restart is down already.
    */
   crashBookie(index: number): Promise<void>;
+  /** Makes bookie `index`'s next `count` restarts stall (hang, or wait on a child process): for fault tests. */
+  stallBookieRestarts(index: number, count: number, how: StartStall): void;
   /** Stops the bookies cleanly, then closes the store. Idempotent. */
   close(): Promise<void>;
 }
@@ -206,6 +227,9 @@ export async function startEmbeddedCluster(options: EmbeddedClusterOptions): Pro
     throw new InvalidArgumentError(`bookies must be an integer from 1 to ${MAX_BOOKIES}, got ${requested}`);
   }
   if (typeof options.dir !== 'string' || options.dir === '') throw new InvalidArgumentError('dir must be a non-empty path');
+  const stall = options.startStallMs;
+  // the workers look for progress 5 times a second
+  if (stall !== undefined && !(Number.isInteger(stall) && stall >= 1000)) throw new InvalidArgumentError(`startStallMs must be an integer of at least 1000 (ms), got ${stall}`);
   await mkdir(options.dir, { recursive: true, mode: 0o700 });
   const dir = await realpath(options.dir);
   // the data (records, ledger keys) is this user's alone, also in a directory made before
@@ -224,7 +248,13 @@ export async function startEmbeddedCluster(options: EmbeddedClusterOptions): Pro
 
     const entry = workerEntry();
     const logger = options.logger ?? noopLogger;
-    let failure: DLogError | undefined;
+    /** The bookies given up, first first (at most one each), and the clients told of them. */
+    const givenUp = new Map<string, DLogError>();
+    const clients = new Set<BookieFailureListener>();
+    const giveUp = (bookieId: string, err: DLogError): void => {
+      givenUp.set(bookieId, err);
+      for (const client of clients) client.failBookie(bookieId, err);
+    };
     const results = await Promise.allSettled(ports.map((port, index) => SupervisedBookie.start({
       entry,
       metadataDir: path.join(dir, 'metadata'),
@@ -233,23 +263,31 @@ export async function startEmbeddedCluster(options: EmbeddedClusterOptions): Pro
       logger,
       forwardLogs: options.logger !== undefined,
       security: { ...(options.tls === undefined ? {} : { tls: options.tls }), ...(options.auth === undefined ? {} : { auth: options.auth }) },
-    }, logger, (err) => { failure ??= err; })));
+      ...(stall === undefined ? {} : { startStallMs: stall }),
+    }, logger, (err) => { giveUp(`${HOST}:${port}`, err); })));
     const bookies = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
     cleanups.push(async () => { await Promise.all(bookies.map((b) => b.stop())); });
     const failed = results.find((r) => r.status === 'rejected');
     if (failed !== undefined) throw failed.reason;
 
     let closing: Promise<void> | undefined;
+    const bookieAt = (index: number): SupervisedBookie => {
+      const bookie = bookies[index];
+      if (bookie === undefined) throw new InvalidArgumentError(`no bookie ${index}: the cluster has ${bookies.length}`);
+      return bookie;
+    };
     const cluster: EmbeddedCluster = {
       store,
       ledgersRoot: LEDGERS_ROOT,
       bookieIds: bookies.map((b) => b.bookieId),
-      get failure() { return failure; },
-      crashBookie: async (index) => {
-        const bookie = bookies[index];
-        if (bookie === undefined) throw new InvalidArgumentError(`no bookie ${index}: the cluster has ${bookies.length}`);
-        await bookie.crash();
+      get failure() { return givenUp.values().next().value; },
+      serve: (client) => {
+        clients.add(client);
+        for (const [bookieId, err] of givenUp) client.failBookie(bookieId, err);
+        return () => { clients.delete(client); };
       },
+      crashBookie: async (index) => { await bookieAt(index).crash(); },
+      stallBookieRestarts: (index, count, how) => { bookieAt(index).stallRestarts(count, how); },
       close: () => {
         closing ??= (async () => {
           try {

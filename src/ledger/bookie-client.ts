@@ -78,6 +78,8 @@ export class BookieClient {
   #refusal: BookieClientError | undefined;
   /** The host name resolved once (the thread pool's DNS lookup stays off the per-connect path). */
   #ip: Promise<string> | undefined;
+  /** Set by fail(): the bookie is gone for good, every request fails with this at once. */
+  #failure: Error | undefined;
 
   /** `address` is `host:port` (a bookie id that is an address). */
   constructor(address: string | { host: string; port: number }, options: BookieClientOptions = {}) {
@@ -101,6 +103,7 @@ export class BookieClient {
   /** Sends one request; resolves with the bookie's response, whatever its status. */
   send(request: OutgoingRequest, timeoutMs = this.#requestTimeoutMs): Promise<Response> {
     if (this.#closed) return Promise.reject(new BookieClientError('BOOKIE_CLIENT_CLOSED', 'the bookie client is closed'));
+    if (this.#failure !== undefined) return Promise.reject(this.#failure);
     const open = this.#open;
     if (open?.writer.writable === true) return this.#write(open.writer, request, timeoutMs);
     return this.#sendWhenWritable(request, timeoutMs);
@@ -115,6 +118,7 @@ export class BookieClient {
     const { writer } = await this.#connect();
     // the socket is applying back-pressure: wait rather than buffer without bound
     if (!writer.writable) await writer.whenWritable().catch(() => undefined);
+    if (this.#failure !== undefined) throw this.#failure; // failed meanwhile
     return this.#write(writer, request, timeoutMs);
   }
 
@@ -144,6 +148,21 @@ export class BookieClient {
     clearTimeout(this.#sweepTimer);
     void this.#connection?.then(({ socket }) => socket.destroy(), () => undefined);
     this.#failAll(new BookieClientError('BOOKIE_CLIENT_CLOSED', 'the bookie client is closed'));
+  }
+
+  /**
+   * The bookie is gone for good (an embedded bookie its cluster gave up on): the requests in flight
+   * fail with `err` now, later ones at once, and the bookie is never dialled again (no connect
+   * timeouts, no reconnect attempts).
+   */
+  fail(err: Error): void {
+    if (this.#closed || this.#failure !== undefined) return;
+    this.#failure = err;
+    this.#open = undefined;
+    clearTimeout(this.#sweepTimer);
+    this.#sweepAt = Infinity;
+    void this.#connection?.then(({ socket }) => socket.destroy(), () => undefined);
+    this.#failAll(err);
   }
 
   /** The FrameWriter handed every queued frame to the socket: their timeouts start now. */
@@ -238,7 +257,7 @@ export class BookieClient {
         this.#open = undefined;
         this.#unsent = new RingQueue();
         if (!connected) this.#connectFailed();
-        const err = refusal ?? new BookieClientError('BOOKIE_UNAVAILABLE', `${connected ? 'connection to' : 'cannot connect to'} ${this.#name()}${connected ? ' lost' : ''}`);
+        const err = this.#failure ?? refusal ?? new BookieClientError('BOOKIE_UNAVAILABLE', `${connected ? 'connection to' : 'cannot connect to'} ${this.#name()}${connected ? ' lost' : ''}`);
         if (!connected) reject(err);
         this.#failAll(err);
       };

@@ -2,10 +2,12 @@
 // reorderReadSequence does: healthy bookies first, then slow ones (a read that outlived the
 // speculative timeout), then failed ones (an error). A mark lasts `expiryMs` (BookKeeper's
 // bookieFailureHistoryExpirationMSec, 60 s): a hung bookie is asked again about once a minute,
-// not once per entry. A timely answer clears the slow mark at once.
+// not once per entry. A timely answer clears the slow mark at once. A bookie gone for good
+// (BookieConnections.failBookie) is asked last for ever: one mark per such bookie.
 const HEALTHY = 0;
 const SLOW = 1;
 const FAILED = 2;
+const GONE = 3;
 
 export class BookieHealth {
   readonly #expiryMs: number;
@@ -24,9 +26,14 @@ export class BookieHealth {
     this.#mark(bookieId, FAILED);
   }
 
+  /** Gone for good: ordered last from now on, whatever it is marked later. */
+  gone(bookieId: string): void {
+    this.#marks.set(bookieId, [GONE, Infinity]);
+  }
+
   /** A timely answer: the bookie is healthy again. */
   answered(bookieId: string): void {
-    this.#marks.delete(bookieId);
+    if (this.#marks.get(bookieId)?.[0] !== GONE) this.#marks.delete(bookieId);
   }
 
   /** Whether the bookie is marked slow or failed now. */
@@ -48,6 +55,7 @@ export class BookieHealth {
     const now = Date.now();
     // a failure is not downgraded to slow while it lasts
     const current = this.#state(bookieId, now);
+    if (current === GONE) return;
     this.#marks.set(bookieId, [Math.max(current, state), now + this.#expiryMs]);
   }
 

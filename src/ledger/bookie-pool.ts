@@ -30,6 +30,12 @@ export class BookiePool implements BookieConnections {
     return client;
   }
 
+  failBookie(bookieId: string, err: Error): void {
+    if (this.#closed) return;
+    this.get(bookieId).fail(err);
+    this.health.gone(bookieId);
+  }
+
   close(): void {
     this.#closed = true;
     for (const client of this.#clients.values()) client.close();

@@ -16,6 +16,12 @@ export interface BookieConnections {
   get(bookieId: string): BookieTransport;
   /** What reads learnt of each bookie (slow, failing), shared by every ledger of the client. */
   readonly health: BookieHealth;
+  /**
+   * The bookie is gone for good: what is in flight to it fails with `err` now, later requests at
+   * once, and reads ask it last (BookieHealth.gone). Connections that never lose a bookie for
+   * good (the benches' null bookies) may leave it out.
+   */
+  failBookie?(bookieId: string, err: Error): void;
   /** Fails what is in flight and refuses later requests. */
   close(): void;
 }

@@ -2,7 +2,9 @@
 // error, or when it has not answered within the speculative timeout, also ask the next one (without
 // cancelling the first). An envelope that fails its digest is never returned: the next replica is
 // tried. Fails when every replica failed; a real error wins over "no such entry". What each bookie
-// did goes to the pool's BookieHealth, so the next reads ask a hung bookie last.
+// did goes to the pool's BookieHealth, so the next reads ask a hung bookie last. When every replica
+// failed and one of them for good (a bookie gone, a refusal), that error is the failure's cause.
+import { DLogError } from '../errors.js';
 import type { Digest } from '../protocol/digest.js';
 import { decodeEntry, type Entry } from '../protocol/bk-entry-envelope.js';
 import type { ReadEntryRequest, StatusCode } from '../protocol/protocol-types.js';
@@ -34,6 +36,8 @@ export function fetchEntry(options: FetchOptions): Promise<Entry> {
     let outstanding = 0;
     let done = false;
     let realError: string | undefined;
+    /** The first failure that retrying cannot cure (a bookie gone for good): the cause. */
+    let lasting: DLogError | undefined;
     let timer: NodeJS.Timeout | undefined;
     const { health } = pool;
     /** Asked and not answered yet: the bookies a speculative timeout finds slow. */
@@ -42,8 +46,9 @@ export function fetchEntry(options: FetchOptions): Promise<Entry> {
       done = true;
       clearTimeout(timer);
     };
-    const failed = (bookieId: string, why: string, missing: boolean): void => {
+    const failed = (bookieId: string, why: string, missing: boolean, err?: unknown): void => {
       outstanding--;
+      if (err instanceof DLogError && !err.retriable) lasting ??= err;
       waiting.delete(bookieId);
       if (!missing) health.failed(bookieId);
       if (done) return;
@@ -53,7 +58,8 @@ export function fetchEntry(options: FetchOptions): Promise<Entry> {
       finish();
       reject(realError === undefined
         ? new LedgerClientError('NO_SUCH_ENTRY', `entry ${entryId} of ledger ${ledgerId} is on none of ${replicas.join(', ')}`)
-        : new LedgerClientError('BOOKIE_ERROR', `could not read entry ${entryId} of ledger ${ledgerId}; first error ${realError}`));
+        : new LedgerClientError('BOOKIE_ERROR', `could not read entry ${entryId} of ledger ${ledgerId}; first error ${realError}`
+          + (lasting === undefined || realError.endsWith(lasting.message) ? '' : `; for good: ${lasting.message}`), lasting === undefined ? {} : { cause: lasting, retriable: false }));
     };
     const tryNext = (): boolean => {
       const bookieId = replicas[next++];
@@ -77,7 +83,7 @@ export function fetchEntry(options: FetchOptions): Promise<Entry> {
         } catch (err) {
           failed(bookieId, (err as Error).message, false);
         }
-      }, (err: unknown) => { failed(bookieId, (err as Error).message, false); });
+      }, (err: unknown) => { failed(bookieId, (err as Error).message, false, err); });
       return true;
     };
     const speculate = (): void => {

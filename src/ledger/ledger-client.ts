@@ -130,6 +130,18 @@ export class LedgerClient {
     return this.#registry.writable();
   }
 
+  /**
+   * The bookie is gone for good (the embedded cluster gave it up): requests to it fail with `err`
+   * now and from now on, without a connection attempt; placement never picks it again. A writer
+   * with it in its ensemble replaces it by an ensemble change, or fails with NOT_ENOUGH_BOOKIES
+   * whose cause is `err`; reads go to the other replicas.
+   */
+  failBookie(bookieId: string, err: Error): void {
+    // placement first: the ensemble changes the failed requests start must not pick it
+    this.#placement.bookieGone(bookieId, err);
+    this.#pool.failBookie?.(bookieId, err);
+  }
+
   async createLedger(options: CreateLedgerOptions = {}): Promise<LedgerHandle> {
     const ensembleSize = options.ensembleSize ?? 3;
     const writeQuorumSize = options.writeQuorumSize ?? 3;

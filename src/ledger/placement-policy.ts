@@ -5,6 +5,10 @@
 // Quarantined bookies are avoided, not banned: when the others are too few, ensembles are topped up
 // with quarantined ones instead of failing, as BookKeeper retries without the quarantine exclusion
 // (unlike BookKeeper, the non-quarantined bookies are still taken first).
+//
+// Bookies gone for good (LedgerClient.failBookie: an embedded bookie its cluster gave up on) are
+// never picked, even while still registered; running out of bookies then names them, the first
+// one's failure as the cause.
 import { InvalidArgumentError } from '../errors.js';
 import { noopLogger, type Logger } from '../util/logger.js';
 import { LedgerClientError } from './ledger-client-error.js';
@@ -49,6 +53,8 @@ export class PlacementPolicy {
   readonly #errors = new Map<string, ErrorWindow>();
   /** Bookie id -> end of its quarantine (ms). Expired entries are dropped when seen. */
   readonly #quarantine = new Map<string, number>();
+  /** Bookie id -> why it is gone for good; one entry per such bookie. */
+  readonly #gone = new Map<string, Error>();
 
   constructor(bookies: WritableBookies, options: PlacementPolicyOptions = {}) {
     this.#bookies = bookies;
@@ -102,6 +108,11 @@ export class PlacementPolicy {
     );
   }
 
+  /** The bookie is gone for good: never picked again. */
+  bookieGone(bookieId: string, err: Error): void {
+    this.#gone.set(bookieId, err);
+  }
+
   isQuarantined(bookieId: string): boolean {
     const until = this.#quarantine.get(bookieId);
     if (until === undefined) return false;
@@ -115,7 +126,7 @@ export class PlacementPolicy {
     const healthy: string[] = [];
     const quarantined: string[] = [];
     for (const bookie of this.#bookies.writable()) {
-      if (exclude.has(bookie)) continue;
+      if (exclude.has(bookie) || this.#gone.has(bookie)) continue;
       (this.isQuarantined(bookie) ? quarantined : healthy).push(bookie);
     }
     return [...this.#shuffle(healthy), ...this.#shuffle(quarantined)];
@@ -123,10 +134,13 @@ export class PlacementPolicy {
 
   #notEnough(what: string, needed: number, candidates: readonly string[]): LedgerClientError {
     const writable = this.#bookies.writable().size;
+    const gone = [...this.#gone];
     return new LedgerClientError(
       'NOT_ENOUGH_BOOKIES',
       `not enough bookies for ${what}: need ${needed}, ${candidates.length} available` +
-        ` (${writable} writable, ${writable - candidates.length} of them excluded)`,
+        ` (${writable} writable, ${writable - candidates.length} of them excluded)` +
+        gone.map(([bookie, err]) => `; ${bookie} is gone for good: ${err.message}`).join(''),
+      gone[0] === undefined ? {} : { cause: gone[0][1] },
     );
   }
 

@@ -38,6 +38,11 @@ export interface NamespaceOptions {
   readonly zkWorldReadable?: boolean;
   /** Bookies the embedded `local:` deployment runs. Default 3. */
   readonly bookies?: number;
+  /**
+   * `local:` only: an embedded bookie start that shows no progress for this long is ended, and a
+   * restart ended so counts as a death of the bookie (see docs/operations.md). At least 1000; default 120000 ms.
+   */
+  readonly bookieStartStallMs?: number;
   /** Defaults for every log of this namespace (see LogConfig); openWriter/openReader may override. */
   readonly config?: Partial<LogConfig>;
   /** Written into writer lock nodes so a blocked writer can tell who holds a log. Default `<hostname>/<pid>`. */
@@ -69,7 +74,7 @@ export interface OpenLogOptions {
   readonly create?: boolean;
 }
 
-const NAMESPACE_KEYS = ['sessionTimeoutMs', 'connectTimeoutMs', 'zkAuth', 'zkWorldReadable', 'bookies', 'config', 'clientId', 'tls', 'auth', 'metrics', 'logger', 'sharedReadCacheBytes'] as const satisfies readonly (keyof NamespaceOptions)[];
+const NAMESPACE_KEYS = ['sessionTimeoutMs', 'connectTimeoutMs', 'zkAuth', 'zkWorldReadable', 'bookies', 'bookieStartStallMs', 'config', 'clientId', 'tls', 'auth', 'metrics', 'logger', 'sharedReadCacheBytes'] as const satisfies readonly (keyof NamespaceOptions)[];
 const OPEN_LOG_KEYS = ['create'] as const satisfies readonly (keyof OpenLogOptions)[];
 
 /** Where the logs of a `local:` namespace live in its store (the ledgers are under /ledgers). */
@@ -140,6 +145,7 @@ export class Namespace {
       const cluster = await startEmbeddedCluster({
         dir: parsed.dir, logger, ...bookieTls,
         ...(options.bookies === undefined ? {} : { bookies: options.bookies }),
+        ...(options.bookieStartStallMs === undefined ? {} : { startStallMs: options.bookieStartStallMs }),
         ...(options.auth === undefined ? {} : { auth: options.auth }),
       });
       backend = await openLocalBackend(cluster, settings);
@@ -268,7 +274,9 @@ function openLocalBackend(cluster: EmbeddedCluster, settings: ClientSettings): P
   const closers = [() => cluster.close()];
   return closingOnFailure(closers, async () => {
     const ledgers = await LedgerClient.open({ store: cluster.store, ledgersRoot: cluster.ledgersRoot, ...settings });
-    return { store: cluster.store, namespaceRoot: LOCAL_NAMESPACE_ROOT, ledgers, closers, failure: () => cluster.failure };
+    // writers and readers already open see a bookie given up through their ledger client
+    const unserve = cluster.serve(ledgers);
+    return { store: cluster.store, namespaceRoot: LOCAL_NAMESPACE_ROOT, ledgers, closers: [() => { unserve(); return Promise.resolve(); }, ...closers], failure: () => cluster.failure };
   });
 }
 

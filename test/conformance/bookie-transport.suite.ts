@@ -2,6 +2,7 @@
 // against the in-memory fakes (test/support/fake-bookies.ts) and against real in-process bookies,
 // so the fast unit tests built on the fakes test the behaviour real bookies have.
 import { expect } from 'chai';
+import { DLogError } from '../../src/errors.js';
 import type { BookieTransport } from '../../src/ledger/bookie-transport.js';
 import { LedgerClientError } from '../../src/ledger/ledger-client-error.js';
 import { decodeEntry } from '../../src/protocol/bk-entry-envelope.js';
@@ -100,6 +101,21 @@ export function bookieBehaviour(kind: LedgerDeployment['kind']): void {
       status(r, 'EOK');
       expect(r.op === 'READ_ENTRY' ? r.maxLAC : undefined).to.equal(0n);
       expect(r.op === 'READ_ENTRY' ? r.body : 'no').to.equal(undefined);
+    });
+
+    it('a bookie failed for good (failBookie): a long poll in flight and every later request fail with its error at once', async () => {
+      status(await add(0n), 'EOK');
+      const own = d.connections();
+      const id = d.bookieIds[0] ?? '';
+      const poll = own.get(id).send({ op: 'READ_ENTRY', ledgerId, entryId: -1n, flag: 'ENTRY_PIGGYBACK', previousLAC: 0n, timeOut: 10_000n }, 15_000);
+      const gone = new DLogError('EMBEDDED_BOOKIE_FAILED', `bookie ${id} given up`);
+      const started = Date.now();
+      own.failBookie?.(id, gone);
+      expect(await rejection(poll, DLogError)).to.equal(gone);
+      expect(await rejection(own.get(id).send({ op: 'READ_ENTRY', ledgerId, entryId: 0n }), DLogError)).to.equal(gone);
+      expect(Date.now() - started, 'no timeout waited for').to.be.lessThan(5000);
+      expect(own.health.order([id, d.bookieIds[1] ?? '']), 'asked last').to.deep.equal([d.bookieIds[1], id]);
+      status(await read(0n), 'EOK'); // another client's connection is not concerned
     });
 
     it('ledger client: entries written by one client read back by another, in order', async () => {

@@ -19,6 +19,7 @@ function countingPool(): { pool: BookieConnections; reads: () => number; polls: 
   const pool: BookieConnections = {
     health: real.health,
     close: () => { real.close(); },
+    failBookie: (bookieId, err) => { real.failBookie(bookieId, err); },
     get: (bookieId) => {
       const client = real.get(bookieId);
       return {

@@ -6,6 +6,7 @@
 // (test/conformance/bookie-transport.suite.ts) holds the fake and the real bookies to one contract.
 import { setMaxListeners } from 'node:events';
 import type { OutgoingRequest } from '../../src/ledger/bookie-client.js';
+import { DLogError } from '../../src/errors.js';
 import { BookieClientError } from '../../src/ledger/bookie-client-error.js';
 import { BookieHealth } from '../../src/ledger/bookie-health.js';
 import type { BookieConnections, BookieTransport } from '../../src/ledger/bookie-transport.js';
@@ -101,7 +102,7 @@ export class FakeBookie {
     return this.#ledgers.has(ledgerId);
   }
 
-  /** `signal` aborts when the client closes: the request then fails with BOOKIE_CLIENT_CLOSED. */
+  /** `signal` aborts when the client closes (BOOKIE_CLIENT_CLOSED) or fails this bookie (its reason). */
   send(request: OutgoingRequest, timeoutMs: number, signal: AbortSignal): Promise<Response> {
     this.seen.push({ op: request.op, ...('ledgerId' in request ? { ledgerId: request.ledgerId } : {}), ...('entryId' in request ? { entryId: request.entryId } : {}), ...(request.op === 'ADD_ENTRY' ? { bytes: request.body.length } : {}) });
     const script = this.script;
@@ -117,7 +118,10 @@ export class FakeBookie {
         signal.removeEventListener('abort', onAbort);
         fn();
       };
-      const onAbort = (): void => { settle(() => { reject(new BookieClientError('BOOKIE_CLIENT_CLOSED', 'the bookie client is closed')); }); };
+      // a client's close, or the bookie failed for good (failBookie: the reason is its error)
+      const onAbort = (): void => {
+        settle(() => { reject(signal.reason instanceof DLogError ? signal.reason : new BookieClientError('BOOKIE_CLIENT_CLOSED', 'the bookie client is closed')); });
+      };
       signal.addEventListener('abort', onAbort);
       const timeout = this.#after(timeoutMs, () => {
         settle(() => { reject(new BookieClientError('BOOKIE_TIMEOUT', `${request.op} to bookie ${this.id} timed out after ${timeoutMs} ms`)); });
@@ -308,16 +312,37 @@ export class FakeBookieCluster {
     const view = new AbortController();
     setMaxListeners(0, view.signal); // one listener per request in flight
     this.#views.add(view);
+    const health = new BookieHealth();
+    /** Per bookie this client uses: aborted by failBookie, its failure the reason, or with the view. */
+    const perBookie = new Map<string, { readonly failing: AbortController; readonly signal: AbortSignal }>();
+    const bookieSignal = (bookieId: string): { readonly failing: AbortController; readonly signal: AbortSignal } => {
+      let entry = perBookie.get(bookieId);
+      if (entry === undefined) {
+        const failing = new AbortController();
+        const signal = AbortSignal.any([view.signal, failing.signal]);
+        setMaxListeners(0, signal);
+        entry = { failing, signal };
+        perBookie.set(bookieId, entry);
+      }
+      return entry;
+    };
     return {
-      health: new BookieHealth(),
+      health,
       get: (bookieId: string): BookieTransport => ({
         send: (request, requestTimeoutMs = timeoutMs) => {
           if (view.signal.aborted) return Promise.reject(new BookieClientError('BOOKIE_CLIENT_CLOSED', 'the bookie client is closed'));
+          const { signal } = bookieSignal(bookieId);
+          if (signal.aborted) return Promise.reject(signal.reason as Error);
           const bookie = this.#byId.get(bookieId);
           if (!bookie) return Promise.reject(new BookieClientError('BOOKIE_UNAVAILABLE', `cannot connect to bookie ${bookieId}`));
-          return bookie.send(request, requestTimeoutMs, view.signal);
+          return bookie.send(request, requestTimeoutMs, signal);
         },
       }),
+      failBookie: (bookieId, err) => {
+        if (view.signal.aborted) return;
+        health.gone(bookieId);
+        bookieSignal(bookieId).failing.abort(err);
+      },
       close: () => {
         view.abort();
         this.#views.delete(view);
