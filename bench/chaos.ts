@@ -3,8 +3,8 @@
 // readers through another, the bookies through a third), E3 W3 A2. Faults come one at a time,
 // drawn round by round from a seeded shuffle of every kind, so that a one-minute run injects each
 // kind at least once: a bookie SIGSTOPped, SIGKILLed + restarted, blackholed, reset, delayed; its
-// disk filled (each bookie dir is a small tmpfs: the bookie turns read-only, is SIGKILLed and
-// restarted on the full disk, must start read-only, then turn writable once space frees; needs
+// disk filled (each bookie's ledger dir is a small tmpfs: the bookie turns read-only, is SIGKILLed
+// and restarted on the full disk, must start read-only, then turn writable once space frees; needs
 // root, otherwise reported as not run); ZooKeeper blackholed for the clients or the bookies
 // (shorter than their sessions); a writer cut off from ZooKeeper past its session while a second
 // writer takes the log over (the history checker's fencing rule). A writer that fails is
@@ -14,9 +14,9 @@
 // and the history checker runs; the table says what was injected (every kind, with its count) and
 // found, and the exit code is 1 on any violation. A lost record is printed with its writer, txid,
 // DLSN and segment, and the run's timeline of faults and writers.
-//   npm run chaos -- --minutes 2 --seed 1
+//   npm run chaos -- --minutes 2 --seed 1 [--timeline]   (the timeline is printed on a failure, or always)
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync, statfsSync } from 'node:fs';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -35,7 +35,9 @@ import { drainAcked, type DrainResult } from '../test/support/log-history.js';
 import { seededRandom } from '../test/support/prng.js';
 import { fillDisk } from '../test/support/tmpfs.js';
 
-const { values } = parseArgs({ options: { minutes: { type: 'string', default: '1' }, seed: { type: 'string', default: '1' } } });
+const { values } = parseArgs({
+  options: { minutes: { type: 'string', default: '1' }, seed: { type: 'string', default: '1' }, timeline: { type: 'boolean', default: false } },
+});
 const RUN_MS = Number(values.minutes) * 60_000;
 const SEED = Number(values.seed);
 const LOGS = ['chaos-0', 'chaos-1'];
@@ -81,12 +83,15 @@ for (let i = 0; i < 4; i++) {
   diskFaults &&= mountTmpfs(mount);
   bookies.push(await startBookieProcess({
     metadata: `zk://${bookieZk.address}${ledgersRoot}`, dir: path.join(mount, 'bookie'), port, bookieId: proxy.address, sessionTimeoutMs: 6000,
+    // the journal on the host's disk: one 4 KiB-aligned group per add (these writers wait for each
+    // ack) filled a 128 MiB tmpfs in about 20 s, and every bookie turned read-only by itself for
+    // the rest of the run (writers then failed with NOT_ENOUGH_BOOKIES); the disk checked is the ledger dir's
+    journalDir: path.join(dir, `journal-${i}`),
     extraArgs: ['--disk-check-interval-ms', '500'],
   }));
 }
 const setup = await ZkMetadataStore.connect(zk.connectString);
 await setup.create(nsRoot, Buffer.from(`1\nBKDL\n${JSON.stringify({ 2: { str: ledgersRoot }, 3: { tf: 1 }, 4: { tf: 0 } })}`));
-await setup.close();
 const uri = `zk://${clientZk.address}${nsRoot}`;
 
 const FAULT_KINDS = [
@@ -114,6 +119,17 @@ const MAX_TIMELINE = 20_000;
 let started = Date.now();
 function note(what: string): void {
   if (timeline.length < MAX_TIMELINE) timeline.push(`${((Date.now() - started) / 1000).toFixed(2).padStart(7)} s  ${what}`);
+}
+
+/** Each bookie's registration as ZooKeeper has it, and its disk use: a bookie that stays out of the writable set shows here. */
+async function bookieStates(): Promise<string> {
+  const writable = new Set(await setup.children(`${ledgersRoot}/available`).catch(() => []));
+  const readOnly = new Set(await setup.children(`${ledgersRoot}/available/readonly`).catch(() => []));
+  return proxies.map((p, i) => {
+    const state = writable.has(p.address) ? 'writable' : readOnly.has(p.address) ? 'read-only' : 'unregistered';
+    const disk = diskFaults ? statfsSync(path.join(dir, `disk-${i}`)) : undefined;
+    return `${i} ${state}${disk ? ` (disk ${Math.round(100 * (1 - disk.bavail / disk.blocks))}% used)` : ''}`;
+  }).join(', ');
 }
 
 /** Per log: how often its writers' ZooKeeper link was cut, and whether it is cut now. */
@@ -319,7 +335,7 @@ async function faultLane(): Promise<void> {
       case 'blackhole ZooKeeper (bookies)': bookieZk.set({ kind: 'blackhole' }); await sleep(FAULT_MS); bookieZk.heal(); break;
       case 'writer fenced (cut off from ZooKeeper)': await fenceWriter(pick(LOGS)); break;
     }
-    note(`healed: ${kind}`);
+    note(`healed: ${kind}; bookies ${await bookieStates()}`);
   }
 }
 
@@ -406,7 +422,7 @@ await sleep(RUN_MS);
 state.running = false;
 const laneFailures = (await settled).flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
 for (const b of bookies) b.resume();
-note('run ended: lanes settled, bookies resumed');
+note(`run ended: lanes settled, bookies resumed; bookies ${await bookieStates()}`);
 const finalNs = await Namespace.open(`zk://${zk.connectString}${nsRoot}`);
 let sealFailure: unknown;
 let caughtUp: Map<string, CatchUp>;
@@ -453,8 +469,9 @@ for (const [logName, c] of caughtUp) {
 for (const err of laneFailures) process.stdout.write(`LANE FAILED: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
 if (sealFailure !== undefined) process.stdout.write(`SEAL FAILED: ${describe(sealFailure)}\n`);
 const passed = violations.length === 0 && unread.length === 0 && laneFailures.length === 0 && sealFailure === undefined && total('acked') > 0;
-if (!passed) process.stdout.write(`timeline:\n${timeline.map((line) => `  ${line}`).join('\n')}\n`);
+if (!passed || values.timeline) process.stdout.write(`timeline:\n${timeline.map((line) => `  ${line}`).join('\n')}\n`);
 
+await setup.close();
 await killAllBookieProcesses();
 for (const p of [...proxies, clientZk, bookieZk, ...writerZk.values()]) await p.close();
 await zk.stop();
