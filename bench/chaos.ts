@@ -221,7 +221,10 @@ async function tailLane(logName: string): Promise<void> {
             from = r.dlsn;
             last = Date.now();
           }
-          if (history.readCount(`tail ${logName}`) >= history.ackedCount) last = Date.now();
+          // caught up when nothing acknowledged lies ahead (not a count of reads: records a failed
+          // writer wrote without an ack are read too, which kept this stall near 0 ms)
+          const lastAcked = history.acks().at(-1)?.dlsn;
+          if (lastAcked === undefined || (from !== undefined && lastAcked.compare(from) <= 0)) last = Date.now();
           stalls.read = Math.max(stalls.read, Date.now() - last);
         }
       } catch {
