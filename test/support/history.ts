@@ -26,6 +26,8 @@ export interface HistoryReport {
 }
 
 interface Attempt { readonly writer: string; readonly txid: bigint }
+/** One acknowledgement: the record's key, its writer and where the log put it. */
+export interface Ack { readonly key: string; readonly writer: string; readonly dlsn: DLSN }
 interface Read { readonly key: string; readonly txid: bigint; readonly dlsn: DLSN }
 
 /** `w1:42`: the payload a test writes so the checker can name the record it reads back. */
@@ -42,7 +44,7 @@ const MAX_LISTED = 20;
 export class History {
   readonly #attempts = new Map<string, Attempt>();
   /** Acks in the order they arrived (one process: the event order is the time order). */
-  readonly #acks: { key: string; writer: string; dlsn: DLSN }[] = [];
+  readonly #acks: Ack[] = [];
   readonly #reads = new Map<string, Read[]>();
   /** fenced writer → the writer that fenced it. */
   readonly #fencedBy = new Map<string, string>();
@@ -68,8 +70,11 @@ export class History {
 
   get ackedCount(): number { return this.#acks.length; }
 
-  /** Keys of the acknowledged records, in ack order. */
-  ackedKeys(): string[] { return this.#acks.map((a) => a.key); }
+  /** The acknowledgements, in ack order. */
+  acks(): readonly Ack[] { return this.#acks; }
+
+  /** The txid `key` was attempted with. */
+  txidOf(key: string): bigint | undefined { return this.#attempts.get(key)?.txid; }
 
   /** Reads of `reader` so far (for tests that wait for a reader to catch up). */
   readCount(reader: string): number { return this.#reads.get(reader)?.length ?? 0; }
@@ -111,7 +116,7 @@ export class History {
       }
       for (const [key, n] of seen) if (n > 1) add('duplicated', `${reader} read ${key} ${n} times`);
       if (complete.includes(reader)) {
-        for (const a of this.#acks) if (!seen.has(a.key)) add('lost', `${reader} never read acknowledged ${a.key} (${a.dlsn.toString()})`);
+        for (const a of this.#acks) if (!seen.has(a.key)) add('lost', `${reader} never read acknowledged ${a.key} (txid ${this.#attempts.get(a.key)?.txid}, ${a.dlsn.toString()})`);
       }
     }
     const read = [...this.#reads.values()].reduce((n, list) => n + list.length, 0);

@@ -3,6 +3,7 @@ import type { Entry } from '../../src/protocol/bk-entry-envelope.js';
 import { CACHED_ENTRY_OVERHEAD_BYTES, SharedEntryReads, type LongPollResult } from '../../src/ledger/shared-entry-reads.js';
 import { InvalidArgumentError } from '../../src/errors.js';
 import { thrown } from '../support/thrown.js';
+import { waitFor } from '../support/wait-for.js';
 
 const L = 7n;
 /** What one kept 100-byte entry counts for. */
@@ -122,30 +123,43 @@ describe('SharedEntryReads: one bookie read per entry for all readers of a ledge
   });
 
   it('answers a joiner at its own deadline, and polls again for one whose deadline is later', async () => {
+    // No wall-clock bounds (a loaded machine stalls timers by hundreds of ms): the polls end when
+    // the test answers them or, with no progress, at their own timeout, and the joiners' deadlines
+    // are far enough apart that only their order matters.
     const shared = new SharedEntryReads();
+    let lac = 4n;
     const polls: number[] = [];
+    const answers: ((r: LongPollResult) => void)[] = [];
     const poll = (timeoutMs: number): Promise<LongPollResult> => {
       polls.push(timeoutMs);
-      // no progress: the poll runs its full wait
-      return new Promise((resolve) => { setTimeout(() => { resolve({ lastAddConfirmed: 4n }); }, timeoutMs); });
+      return new Promise((resolve) => {
+        // no progress: the poll runs its full wait, unless the test answers it first
+        const timer = setTimeout(() => { resolve({ lastAddConfirmed: lac }); }, timeoutMs);
+        answers.push((r) => { clearTimeout(timer); resolve(r); });
+      });
     };
-    const started = Date.now();
-    const long = shared.longPoll(L, 4n, 300, poll);
+    let longSettled = false;
+    const long = shared.longPoll(L, 4n, 30_000, poll).finally(() => { longSettled = true; });
     const short = await shared.longPoll(L, 4n, 50, poll);
     expect(short.lastAddConfirmed).to.equal(4n);
-    expect(Date.now() - started, 'the short joiner returned at its own deadline').to.be.below(250);
-    const late = shared.longPoll(L, 4n, 100, poll); // joins the first poll, with a timer of its own
-    expect((await late).lastAddConfirmed).to.equal(4n);
-    expect((await long).lastAddConfirmed).to.equal(4n);
+    expect(longSettled, 'the short joiner returned at its own deadline, the shared poll still running').to.equal(false);
+    const late = await shared.longPoll(L, 4n, 100, poll); // joins the first poll, with a timer of its own
+    expect(late.lastAddConfirmed).to.equal(4n);
+    expect(longSettled).to.equal(false);
+    (answers[0] as (r: LongPollResult) => void)({ lastAddConfirmed: 5n, entry: entry(5n) });
+    expect((await long).lastAddConfirmed).to.equal(5n);
     expect(polls).to.have.length(1);
     // a poll that ended at its own deadline before a later joiner's: the joiner polls again for the rest
+    lac = 8n;
     const first = shared.longPoll(L, 8n, 60, poll);
     await new Promise((resolve) => setImmediate(resolve));
-    const second = shared.longPoll(L, 8n, 200, poll);
-    await first;
-    await second;
-    expect(polls.length).to.equal(3);
-    expect(polls[2]).to.be.above(0).and.at.most(200);
+    const second = shared.longPoll(L, 8n, 30_000, poll);
+    expect((await first).lastAddConfirmed).to.equal(8n);
+    await waitFor(() => polls.length === 3, 10_000, 'the later joiner to poll again');
+    expect(polls[2]).to.be.above(0).and.at.most(30_000);
+    (answers[2] as (r: LongPollResult) => void)({ lastAddConfirmed: 9n, entry: entry(9n) });
+    expect((await second).lastAddConfirmed).to.equal(9n);
+    expect(polls).to.have.length(3);
   });
 
   it('refuses a negative or fractional cap', () => {
