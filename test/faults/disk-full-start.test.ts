@@ -1,10 +1,12 @@
-// Starting a bookie on a full disk, the two cases the running bookie's read-only switch does not
+// Starting a bookie on a full disk, the cases the running bookie's read-only switch does not
 // cover: (a) a journal to replay that is larger than the write cache (on a full disk the replayed
 // records can only be held in the cache), and (b) a journal dir with no room for the new journal
 // file it needs. Either start is refused with BOOKIE_DISK_FULL naming the directory and the space
 // needed, nothing escapes as an unhandled rejection, and no journaled entry is lost: once space is
-// freed the bookie starts and serves every one. Needs root to mount the tmpfs.
-import { mkdirSync, rmSync } from 'node:fs';
+// freed the bookie starts and serves every one. (c) A bookie restarted on a disk with 0 bytes free
+// (after a clean stop or a crash) starts read-only and serves every entry, flushed or journaled;
+// (d) a new bookie there is refused with BOOKIE_DISK_FULL. Needs root to mount the tmpfs.
+import { mkdirSync, rmSync, statfsSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
 import type { Context } from 'mocha';
@@ -16,6 +18,7 @@ import { MASTER_KEY, addEntry, envelopeFor, expectEntry, removeDir, tempDir, uni
 import { zooKeeper } from '../support/hooks.js';
 import { rejection } from '../support/rejection.js';
 import { fillDisk, mountTmpfs, unmountTmpfs } from '../support/tmpfs.js';
+import { waitFor } from '../support/wait-for.js';
 
 const SIZE = 4096;
 /** Left free on the full disk: room for lock and cookie files, not for data (a disk over the threshold). */
@@ -88,6 +91,68 @@ describe('starting a bookie on a full disk (tmpfs)', function () {
     const err = await rejection(startBookie(options), BookieError);
     expect(err.code).to.equal('BOOKIE_DISK_FULL');
     expect(err.message).to.include(journalDir).and.match(/new journal file/).and.match(/\d+ bytes/);
+
+    rmSync(`${mountPoint}/filler`);
+    bookie = await startBookie(options);
+    client = new BookieClient(bookie.address);
+    expect((await addEntry(client, 1n, 0n)).status).to.equal('EOK');
+    await expectEntry(client, 1n, 0n);
+    expect(unhandled.map(String), 'unhandled rejections').to.deep.equal([]);
+  });
+
+  for (const stop of ['clean stop', 'crash'] as const) {
+    it(`(c) starts read-only on a disk with 0 bytes free after a ${stop}, serves every entry, flushed or journaled, and turns writable once space frees`, async function (this: Context) {
+      const zk = await zooKeeper(this);
+      const options: BookieOptions = {
+        metadata: `zk://${zk}${uniqueRoot()}`, dir: `${mountPoint}/bookie`, port: 0, bookieId: 'disk-full-start-c:3181', gcIntervalMs: 0, diskCheckIntervalMs: 50,
+      };
+      bookie = await startBookie(options);
+      client = new BookieClient(bookie.address);
+      for (let e = 0n; e < 20n; e++) expect((await addEntry(client, 1n, e)).status).to.equal('EOK');
+      client.close();
+      await bookie.close();
+      bookie = undefined;
+      // journaled after the last checkpoint: entries of ledger 1 and a new ledger 2
+      const journal = await Journal.open(`${mountPoint}/bookie/journal`);
+      await journal.append({ type: 'masterKey', ledgerId: 2n, masterKey: MASTER_KEY });
+      const journaled = [...Array.from({ length: 20 }, (_, i) => [1n, BigInt(20 + i)] as const), ...Array.from({ length: 10 }, (_, i) => [2n, BigInt(i)] as const)];
+      await Promise.all(journaled.map(([l, e]) => journal.append({ type: 'addEntry', ledgerId: l, entryId: e, entry: envelopeFor(l, e) })));
+      await journal.close();
+      // what a crash leaves: no clean-stop mark, so the start walks the whole index
+      if (stop === 'crash') rmSync(`${mountPoint}/bookie/ledgers/cleanShutdown`);
+      fillDisk(`${mountPoint}/filler`);
+      expect(statfsSync(mountPoint!).bfree, 'no block free').to.equal(0);
+
+      bookie = await startBookie(options);
+      expect(bookie.readOnly).to.equal(true);
+      client = new BookieClient(bookie.address);
+      expect((await addEntry(client, 1n, 40n)).status).to.equal('EREADONLY');
+      for (let e = 0n; e < 40n; e++) await expectEntry(client, 1n, e);
+      for (let e = 0n; e < 10n; e++) await expectEntry(client, 2n, e);
+
+      rmSync(`${mountPoint}/filler`);
+      await waitFor(() => bookie?.readOnly === false, 10_000, 'writable once space is freed');
+      expect((await addEntry(client, 1n, 40n)).status).to.equal('EOK');
+      client.close();
+      await bookie.close();
+      // the held entries were flushed: a restart finds them all
+      bookie = await startBookie(options);
+      client = new BookieClient(bookie.address);
+      for (let e = 0n; e <= 40n; e++) await expectEntry(client, 1n, e);
+      for (let e = 0n; e < 10n; e++) await expectEntry(client, 2n, e);
+      expect(unhandled.map(String), 'unhandled rejections').to.deep.equal([]);
+    });
+  }
+
+  it('(d) refuses a new bookie on a disk with 0 bytes free with BOOKIE_DISK_FULL naming the dir, not a bare ENOSPC', async function (this: Context) {
+    const zk = await zooKeeper(this);
+    const dir = `${mountPoint}/bookie`;
+    mkdirSync(dir);
+    fillDisk(`${mountPoint}/filler`);
+    const options: BookieOptions = { metadata: `zk://${zk}${uniqueRoot()}`, dir, port: 0, bookieId: 'disk-full-start-d:3181', gcIntervalMs: 0 };
+    const err = await rejection(startBookie(options), BookieError);
+    expect(err.code).to.equal('BOOKIE_DISK_FULL');
+    expect(err.message).to.include(path.join(dir, 'journal')).and.match(/no room for .*\d+ bytes/);
 
     rmSync(`${mountPoint}/filler`);
     bookie = await startBookie(options);
