@@ -140,6 +140,8 @@ export class LedgerIndex {
   readonly #logBytes = new Map<number, Map<bigint, number>>();
   #nextLogId: number;
   #tail: Promise<unknown> = Promise.resolve();
+  /** The last commit failed. */
+  #failed = false;
   readonly #onWriteFailure: ((err: StorageError) => void) | undefined;
 
   private constructor(root: RootDatabase, onWriteFailure: ((err: StorageError) => void) | undefined) {
@@ -354,8 +356,17 @@ export class LedgerIndex {
     return moved;
   }
 
+  /**
+   * lmdb (3.5) closes an environment only once every commit's flush settled, and the flush of a
+   * failed commit settles when a later commit succeeds: after a failure, one that changes nothing
+   * goes first. If that fails too (the disk still full) the environment is left to the process's
+   * exit, with an error, rather than a close that never returns.
+   */
   async close(): Promise<void> {
     await this.#tail;
+    if (this.#failed) {
+      await this.#write('commit before closing (after a failed commit)', () => { this.#meta.putSync(NEXT_LOG_ID, logKey(this.#nextLogId)); }, () => undefined);
+    }
     await this.#root.close();
   }
 
@@ -406,9 +417,11 @@ export class LedgerIndex {
         const detail = (err as { commitError?: unknown } | undefined)?.commitError;
         if (detail instanceof Promise) detail.catch(() => undefined);
         const failure = ioError(`the ledger index could not ${what}`, err);
+        this.#failed = true;
         this.#onWriteFailure?.(failure);
         throw failure;
       }
+      this.#failed = false;
       after(result);
       return result;
     };

@@ -375,13 +375,17 @@ export class LedgerStorage {
     });
   }
 
-  /** Waits for a running GC, flushes, closes the files, and marks the stop clean (clean-shutdown-mark.ts). */
-  close(): Promise<void> {
+  /**
+   * Waits for a running GC, flushes, closes the files, and marks the stop clean
+   * (clean-shutdown-mark.ts). With `flush: false` the write caches are dropped unwritten: for a
+   * bookie whose journal still holds them (its start-up flush never succeeded, as on a full disk).
+   */
+  close(options: { flush?: boolean } = {}): Promise<void> {
     this.#closing ??= (async () => {
       this.#wakeWaiters();
       await this.#collecting?.catch(() => undefined);
       try {
-        await this.#exclusive(() => this.#doFlush());
+        if (options.flush !== false) await this.#exclusive(() => this.#doFlush());
       } finally {
         await this.#appender.close().catch(() => undefined);
         await this.#logs.close();

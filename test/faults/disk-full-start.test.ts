@@ -5,7 +5,10 @@
 // needed, nothing escapes as an unhandled rejection, and no journaled entry is lost: once space is
 // freed the bookie starts and serves every one. (c) A bookie restarted on a disk with 0 bytes free
 // (after a clean stop or a crash) starts read-only and serves every entry, flushed or journaled;
-// (d) a new bookie there is refused with BOOKIE_DISK_FULL. Needs root to mount the tmpfs.
+// (d) a new bookie there is refused with BOOKIE_DISK_FULL. (e) A disk under the usage threshold
+// with too little room for the replay's flush: the failed flush turns the start read-only at once,
+// holding the rest of the journal in the write cache (no wait for room, no TOO_MANY_REQUESTS), or
+// refuses it with BOOKIE_DISK_FULL when it does not fit. Needs root to mount the tmpfs.
 import { mkdirSync, rmSync, statfsSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
@@ -159,6 +162,60 @@ describe('starting a bookie on a full disk (tmpfs)', function () {
     client = new BookieClient(bookie.address);
     expect((await addEntry(client, 1n, 0n)).status).to.equal('EOK');
     await expectEntry(client, 1n, 0n);
+    expect(unhandled.map(String), 'unhandled rejections').to.deep.equal([]);
+  });
+
+  /** A bookie whose ledger dir is on the tmpfs (filled to `freeBytes` free, under the 0.95 threshold) and whose journal holds `count` 4 KiB entries to replay. */
+  const replayOnto = async (ctx: Context, count: bigint, freeBytes: number): Promise<BookieOptions> => {
+    const zk = await zooKeeper(ctx);
+    const options: BookieOptions = {
+      metadata: `zk://${zk}${uniqueRoot()}`, journalDir: `${other}/journal`, ledgerDirs: [`${mountPoint}/ledgers`], port: 0,
+      bookieId: 'disk-full-start-e:3181', gcIntervalMs: 0, checkpointIntervalMs: 100, diskCheckIntervalMs: 50, storage: { writeCacheBytes: 8 << 20 },
+    };
+    await (await startBookie(options)).close();
+    const journal = await Journal.open(`${other}/journal`);
+    await journal.append({ type: 'masterKey', ledgerId: 1n, masterKey: MASTER_KEY });
+    await Promise.all(Array.from({ length: Number(count) }, (_, i) => journal.append({ type: 'addEntry', ledgerId: 1n, entryId: BigInt(i), entry: envelopeFor(1n, BigInt(i), { size: SIZE }) })));
+    await journal.close();
+    fillDisk(`${mountPoint}/filler`, freeBytes);
+    const fs = statfsSync(mountPoint!);
+    expect(1 - fs.bavail / fs.blocks, 'disk usage under the threshold').to.be.below(0.95);
+    return options;
+  };
+
+  it('(e) a replay whose flush fails on a disk under the threshold starts read-only at once, holding the rest in the write cache, and loses nothing', async function (this: Context) {
+    // 6 MiB to replay, 4 MiB write-cache halves, 2 MiB free: the first half's flush fails
+    const count = 1536n;
+    const options = await replayOnto(this, count, 2 << 20);
+    bookie = await startBookie(options);
+    expect(bookie.readOnly).to.equal(true);
+    client = new BookieClient(bookie.address);
+    expect((await addEntry(client, 1n, count)).status).to.equal('EREADONLY');
+    for (let e = 0n; e < count; e++) await expectEntry(client, 1n, e, envelopeFor(1n, e, { size: SIZE }));
+
+    rmSync(`${mountPoint}/filler`);
+    await waitFor(() => bookie?.readOnly === false, 10_000, 'writable once the start-up flush succeeds');
+    expect((await addEntry(client, 1n, count)).status).to.equal('EOK');
+    client.close();
+    await bookie.close();
+    bookie = await startBookie(options);
+    client = new BookieClient(bookie.address);
+    for (let e = 0n; e < count; e++) await expectEntry(client, 1n, e, envelopeFor(1n, e, { size: SIZE }));
+    expect(unhandled.map(String), 'unhandled rejections').to.deep.equal([]);
+  });
+
+  it('(e) ... and refuses it with BOOKIE_DISK_FULL naming the bytes to free when the rest does not fit in the write cache', async function (this: Context) {
+    // 12 MiB to replay: after the failed flush 4 MiB more fit in the cache
+    const count = 3072n;
+    const options = await replayOnto(this, count, 2 << 20);
+    const err = await rejection(startBookie(options), BookieError);
+    expect(err.code).to.equal('BOOKIE_DISK_FULL');
+    expect(err.message).to.include(path.join(mountPoint!, 'ledgers')).and.match(/flush .*failed/).and.match(/free about \d+ bytes/);
+
+    rmSync(`${mountPoint}/filler`);
+    bookie = await startBookie(options);
+    client = new BookieClient(bookie.address);
+    for (let e = 0n; e < count; e++) await expectEntry(client, 1n, e, envelopeFor(1n, e, { size: SIZE }));
     expect(unhandled.map(String), 'unhandled rejections').to.deep.equal([]);
   });
 });
