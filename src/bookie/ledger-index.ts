@@ -44,6 +44,8 @@ export interface LedgerIndexOpenOptions {
   readonly onChecked?: (result: IndexVerification) => void;
   /** A write (commit or its fsync) failed: whatever operation it served rejects with the same error. */
   readonly onWriteFailure?: (err: StorageError) => void;
+  /** Runs before each write transaction, named by what it does ('commit a compaction', 'delete locations', ...); throw to model a failed write. For tests. */
+  readonly beforeWrite?: (what: string) => void;
 }
 
 const MAX_U64 = 0xffffffffffffffffn;
@@ -143,10 +145,12 @@ export class LedgerIndex {
   /** The last commit failed. */
   #failed = false;
   readonly #onWriteFailure: ((err: StorageError) => void) | undefined;
+  readonly #beforeWrite: ((what: string) => void) | undefined;
 
-  private constructor(root: RootDatabase, onWriteFailure: ((err: StorageError) => void) | undefined) {
+  private constructor(root: RootDatabase, options: LedgerIndexOpenOptions) {
     this.#root = root;
-    this.#onWriteFailure = onWriteFailure;
+    this.#onWriteFailure = options.onWriteFailure;
+    this.#beforeWrite = options.beforeWrite;
     const binary = { keyEncoding: 'binary', encoding: 'binary' } as const;
     this.#locations = root.openDB<Buffer, Buffer>({ name: 'locations', ...binary });
     this.#ledgers = root.openDB<Buffer, Buffer>({ name: 'ledgers', ...binary });
@@ -157,7 +161,7 @@ export class LedgerIndex {
   }
 
   static async open(dir: string, options: LedgerIndexOpenOptions = {}): Promise<LedgerIndex> {
-    const { fullCheck = true, onChecked, onWriteFailure } = options;
+    const { fullCheck = true, onChecked } = options;
     const indexDir = path.join(dir, 'index');
     // LMDB crashes the process on a damaged file: check it first (index-check.ts)
     if (await checkIndexFile(indexDir) && fullCheck) onChecked?.(await verifyIndex(indexDir, dir));
@@ -165,7 +169,7 @@ export class LedgerIndex {
       await mkdir(indexDir, { recursive: true, mode: 0o700 });
       // no event-turn batching: all our writes are explicit transactions, and on a failed commit
       // lmdb rejects the batch's own promise, which nobody can observe (an unhandled rejection)
-      return new LedgerIndex(open({ path: indexDir, maxDbs: 4, eventTurnBatching: false }), onWriteFailure);
+      return new LedgerIndex(open({ path: indexDir, maxDbs: 4, eventTurnBatching: false }), options);
     } catch (err) {
       throw ioError(`cannot open the ledger index in ${indexDir}`, err);
     }
@@ -404,6 +408,7 @@ export class LedgerIndex {
     const run = async (): Promise<T> => {
       let result: T;
       try {
+        this.#beforeWrite?.(what);
         const committed = this.#root.transaction(txn);
         // taken now and observed at once: when the commit fails, lmdb rejects this flush promise
         // too, and nobody would be listening if we only asked for it after a successful commit

@@ -56,6 +56,8 @@ export interface LedgerStorageOptions {
 export interface LedgerStorageHooks {
   /** Runs before each flush's entry-log sync; throw to model a failed write or fsync (EIO, ENOSPC). For tests. */
   beforeEntryLogSync?: () => Promise<void> | void;
+  /** Runs before each ledger index write transaction, named by what it does (ledger-index.ts); throw to model a failed write. For tests. */
+  beforeIndexWrite?: (what: string) => void;
 }
 
 const MAX_ID = 0x7fffffffffffffffn;
@@ -156,6 +158,7 @@ export class LedgerStorage {
         if (damagedRecords > 0) logger?.warn({ dir, records: damagedRecords }, `${damagedRecords} indexed entries have damaged entry-log records: reads of them fail with CORRUPT_ENTRY (other replicas serve them)`);
       },
       ...(options.onWriteFailure === undefined ? {} : { onWriteFailure: options.onWriteFailure }),
+      ...(options.hooks?.beforeIndexWrite === undefined ? {} : { beforeWrite: options.hooks.beforeIndexWrite }),
     });
     try {
       const logs = await EntryLogManager.open(options.dir, limit, index.committedLogIds(), () => index.reserveLogId());
