@@ -319,7 +319,7 @@ export async function startBookie(options: BookieOptions): Promise<Bookie> {
     // cache (and still in the journal), and flushes them once space frees.
     startFlushPending = await anyDiskOver([journalDir, ...ledgerDirs], threshold);
     /** A flush during the replay that failed (a disk under the threshold without room for it). */
-    let replayFlushError: unknown;
+    let replayFlushError: Error | undefined;
     // restart: everything journaled after the last checkpoint goes back into storage
     const mark = await storage.readCheckpointMark();
     let overflow = false;
@@ -331,7 +331,7 @@ export async function startBookie(options: BookieOptions): Promise<Bookie> {
         try {
           await storage.flush();
         } catch (err) {
-          replayFlushError = err;
+          replayFlushError = err as Error;
           startFlushPending = true;
           logger.error({ err }, 'a flush during the journal replay failed: holding the rest of it in the write cache, starting read-only until a flush succeeds');
         }
@@ -344,7 +344,7 @@ export async function startBookie(options: BookieOptions): Promise<Bookie> {
       // refused rather than half started: the journal is untouched, a start with space replays it all
       const bytes = await journal.bytesSince(mark);
       const cache = options.storage?.writeCacheBytes ?? DEFAULT_WRITE_CACHE_BYTES;
-      const why = replayFlushError === undefined ? `disk usage is over ${threshold}` : `a flush during the replay failed (${String(replayFlushError)})`;
+      const why = replayFlushError === undefined ? `disk usage is over ${threshold}` : `a flush during the replay failed (${replayFlushError.message})`;
       throw new BookieError('BOOKIE_DISK_FULL', `${why} and the journal to replay (${bytes} bytes from ${mark.fileId}:${mark.offset}) does not fit in the write cache (${cache} bytes), which must hold it while nothing can be flushed: free about ${bytes} bytes in ${ledgerDirs.join(', ')} (or give a larger write cache) and start again; the journal is kept`, { cause: replayFlushError ?? err });
     });
     logger.info({ records: replayed.records, from: mark }, 'journal replayed');

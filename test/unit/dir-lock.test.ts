@@ -16,9 +16,7 @@ const locked = (message: string): Error => new LockedError(message);
 
 /** The pid of a process that has exited. */
 function deadPid(): number {
-  const child = spawnSync(process.execPath, ['-e', '0']);
-  expect(child.pid).to.be.a('number');
-  return child.pid as number;
+  return spawnSync(process.execPath, ['-e', '0']).pid;
 }
 
 describe('directory lock', () => {
@@ -39,7 +37,7 @@ describe('directory lock', () => {
     const file = join(dir!, LOCK_FILE);
     expect(lstatSync(file).isSymbolicLink()).to.equal(true);
     expect(lockHolder(file)).to.equal(String(process.pid));
-    expect(thrown(() => lockDir(dir!, locked))).to.be.instanceOf(LockedError).and.have.property('message').that.includes(`process ${process.pid}`);
+    expect(thrown(() => { lockDir(dir!, locked); })).to.be.instanceOf(LockedError).and.have.property('message').that.includes(`process ${process.pid}`);
     unlockDir(dir!);
     expect(existsSync(file)).to.equal(false);
     lockDir(dir!, locked);
@@ -52,7 +50,7 @@ describe('directory lock', () => {
       // pid 1 always runs
       if (form === 'link') symlinkSync('1', file);
       else writeFileSync(file, '1\n');
-      const err = thrown(() => lockDir(dir!, locked));
+      const err = thrown(() => { lockDir(dir!, locked); });
       expect(err).to.be.instanceOf(LockedError);
       expect((err as Error).message).to.include(dir!).and.include('process 1;');
       expect(lockHolder(file)?.trim()).to.equal('1');
