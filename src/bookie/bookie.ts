@@ -180,8 +180,9 @@ function positive(name: string, value: number): number {
 }
 
 /**
- * Puts a replayed record back into storage. With `hold` (a start on a full disk, where nothing can
- * be flushed) an entry only goes into the write cache, and false says it did not fit.
+ * Puts a replayed record back into storage. An entry goes into the write cache only, and false says
+ * it has no room: the caller flushes, or, with `hold` (a start on a full disk, where nothing can be
+ * flushed), the entry is held in the flushing half too, and false says it does not fit at all.
  */
 async function applyRecord(storage: LedgerDirsStorage, lac: LacTracker, record: JournalRecord, hold: boolean): Promise<boolean> {
   switch (record.type) {
@@ -195,14 +196,13 @@ async function applyRecord(storage: LedgerDirsStorage, lac: LacTracker, record: 
       storage.setExplicitLac(record.ledgerId, record.lacEnvelope);
       lac.update(record.ledgerId, record.lac);
       return true;
-    case 'addEntry':
-      if (hold) {
-        if (!storage.of(record.ledgerId).holdEntry(record.ledgerId, record.entryId, record.entry)) return false;
-      } else {
-        await storage.addEntry(record.ledgerId, record.entryId, record.entry);
-      }
-      lac.update(record.ledgerId, Buffer.from(record.entry.buffer, record.entry.byteOffset, record.entry.byteLength).readBigInt64BE(16));
+    case 'addEntry': {
+      const { ledgerId, entryId, entry } = record;
+      const part = storage.of(ledgerId);
+      if (!(hold ? part.holdEntry(ledgerId, entryId, entry) : part.addEntryNow(ledgerId, entryId, entry))) return false;
+      lac.update(ledgerId, Buffer.from(entry.buffer, entry.byteOffset, entry.byteLength).readBigInt64BE(16));
       return true;
+    }
   }
 }
 
@@ -302,7 +302,10 @@ export async function startBookie(options: BookieOptions): Promise<Bookie> {
     // failed write: reported to onWriteFailure below once the bookie is up (start-up handles its own)
     const failures: { report?: (err: unknown) => void } = {};
     const storage = await LedgerDirsStorage.open(ledgerDirs, { ...options.storage, logger, onWriteFailure: (err) => failures.report?.(err) });
-    cleanups.push(() => storage.close());
+    // set while the start-up flush has not succeeded (a full disk): a stop then writes nothing,
+    // the journal keeps every record since the last checkpoint for the next start to replay
+    let startFlushPending = false;
+    cleanups.push(() => storage.close({ flush: !startFlushPending }));
     const journal = await Journal.open(journalDir, options.journal);
     cleanups.push(() => journal.close());
     const { repairedBytes, fileId } = journal.stats();
@@ -314,12 +317,26 @@ export async function startBookie(options: BookieOptions): Promise<Bookie> {
     // On a full disk the start-up flush fails inside LMDB, and closing LMDB after that waits
     // forever: the bookie starts read-only instead, the replayed records served from its write
     // cache (and still in the journal), and flushes them once space frees.
-    let startFlushPending = await anyDiskOver([journalDir, ...ledgerDirs], threshold);
+    startFlushPending = await anyDiskOver([journalDir, ...ledgerDirs], threshold);
+    /** A flush during the replay that failed (a disk under the threshold without room for it). */
+    let replayFlushError: Error | undefined;
     // restart: everything journaled after the last checkpoint goes back into storage
     const mark = await storage.readCheckpointMark();
     let overflow = false;
     const replayed = await journal.replay(mark, async (record) => {
       if (await applyRecord(storage, lac, record, startFlushPending)) return;
+      if (!startFlushPending) {
+        // the write cache is full: flush it, or, if that fails, hold the rest as on a full disk
+        // (read-only at once, no wait for room that will not come)
+        try {
+          await storage.flush();
+        } catch (err) {
+          replayFlushError = err as Error;
+          startFlushPending = true;
+          logger.error({ err }, 'a flush during the journal replay failed: holding the rest of it in the write cache, starting read-only until a flush succeeds');
+        }
+        if (await applyRecord(storage, lac, record, startFlushPending)) return;
+      }
       overflow = true;
       throw new BookieError('BOOKIE_DISK_FULL', 'the journal to replay does not fit in the write cache');
     }).catch(async (err: unknown) => {
@@ -327,7 +344,8 @@ export async function startBookie(options: BookieOptions): Promise<Bookie> {
       // refused rather than half started: the journal is untouched, a start with space replays it all
       const bytes = await journal.bytesSince(mark);
       const cache = options.storage?.writeCacheBytes ?? DEFAULT_WRITE_CACHE_BYTES;
-      throw new BookieError('BOOKIE_DISK_FULL', `disk usage is over ${threshold} and the journal to replay (${bytes} bytes from ${mark.fileId}:${mark.offset}) does not fit in the write cache (${cache} bytes), which must hold it while nothing can be flushed: free about ${bytes} bytes in ${ledgerDirs.join(', ')} (or give a larger write cache) and start again; the journal is kept`, { cause: err });
+      const why = replayFlushError === undefined ? `disk usage is over ${threshold}` : `a flush during the replay failed (${replayFlushError.message})`;
+      throw new BookieError('BOOKIE_DISK_FULL', `${why} and the journal to replay (${bytes} bytes from ${mark.fileId}:${mark.offset}) does not fit in the write cache (${cache} bytes), which must hold it while nothing can be flushed: free about ${bytes} bytes in ${ledgerDirs.join(', ')} (or give a larger write cache) and start again; the journal is kept`, { cause: replayFlushError ?? err });
     });
     logger.info({ records: replayed.records, from: mark }, 'journal replayed');
 
@@ -343,7 +361,7 @@ export async function startBookie(options: BookieOptions): Promise<Bookie> {
     };
     let diskFull = false;
     if (startFlushPending) {
-      logger.warn({ threshold }, 'disk usage over the threshold at start: starting read-only, the start-up flush waits for space');
+      if (replayFlushError === undefined) logger.warn({ threshold }, 'disk usage over the threshold at start: starting read-only, the start-up flush waits for space');
     } else {
       try {
         await checkpoint();
@@ -352,8 +370,8 @@ export async function startBookie(options: BookieOptions): Promise<Bookie> {
         logger.error({ err }, 'the start-up flush failed: starting read-only until a flush succeeds');
       }
     }
-    // a close on a still-full disk skips the flush for the same reason; the journal keeps the records
-    cleanups.push(() => (startFlushPending && diskFull ? undefined : checkpoint()));
+    // a close before the start-up flush succeeded skips the flush for the same reason
+    cleanups.push(() => (startFlushPending ? undefined : checkpoint()));
 
     // read-only while the disk is over its threshold, and for good (until a restart) once a
     // journal or storage write failed: never registered writable while answering EIO; or because

@@ -16,6 +16,7 @@ import { joinPath } from '../metadata/path.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
 import type { Logger } from '../util/logger.js';
 import { BookieError } from './bookie-error.js';
+import { BLOCK_BYTES, needingRoom } from './disk-full.js';
 import { cookieFor, cookieMismatch, encodeCookie, parseCookie, type Cookie } from './cookie.js';
 
 export interface CookieCheckOptions {
@@ -103,8 +104,10 @@ export async function checkCookies(o: CookieCheckOptions): Promise<CookieStamp> 
       for (const [i, dir] of dirs.entries()) {
         const have = found[i];
         if (have !== undefined && encodeCookie(have) === text) continue;
-        await mkdir(path.join(dir, 'current'), { recursive: true, mode: 0o700 });
-        await writeFileAtomic(path.join(dir, 'current'), 'VERSION', Buffer.from(text));
+        await needingRoom(dir, 'its cookie current/VERSION', 2 * BLOCK_BYTES, async () => {
+          await mkdir(path.join(dir, 'current'), { recursive: true, mode: 0o700 });
+          await writeFileAtomic(path.join(dir, 'current'), 'VERSION', Buffer.from(text));
+        });
       }
       const at = cookiePath(id);
       const registered = await readNode(store, at);

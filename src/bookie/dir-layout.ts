@@ -13,6 +13,7 @@ import path from 'node:path';
 import { writeFileAtomic } from '../util/atomic-file.js';
 import { readJsonFile } from '../util/json-file.js';
 import { BookieError } from './bookie-error.js';
+import { BLOCK_BYTES, needingRoom } from './disk-full.js';
 
 export const JOURNAL_STAMP = 'journal-dir.json';
 export const LEDGER_STAMP = 'ledger-dir.json';
@@ -40,7 +41,8 @@ async function readStamp(dir: string, name: string): Promise<Stamp | undefined> 
 }
 
 async function writeStamp(dir: string, name: string, stamp: Stamp): Promise<void> {
-  await writeFileAtomic(dir, name, Buffer.from(`${JSON.stringify({ version: VERSION, ...stamp })}\n`));
+  await needingRoom(dir, `its directory stamp ${name}`, BLOCK_BYTES,
+    () => writeFileAtomic(dir, name, Buffer.from(`${JSON.stringify({ version: VERSION, ...stamp })}\n`)));
 }
 
 /** Ledger storage creates `index/` on its first open: a dir without it has never held ledgers. */

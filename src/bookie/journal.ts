@@ -37,7 +37,7 @@ import path from 'node:path';
 
 import { InvalidArgumentError } from '../errors.js';
 import { Histogram, LATENCY_BUCKETS } from '../util/metrics.js';
-import { BookieError } from './bookie-error.js';
+import { needingRoom } from './disk-full.js';
 import { JournalError } from './journal-error.js';
 import { JournalFile, syncDirectory, type JournalIoCounters, type JournalSyncMode } from './journal-file.js';
 import {
@@ -238,11 +238,9 @@ export class Journal {
       }
       nextId = id;
     }
-    const file = await JournalFile.create(dir, nextId, 1n, opts.alignment, opts.preallocSize, opts.syncMode, io).catch((err: unknown) => {
-      // a torn file left by this is deleted by the next open (an invalid header) or reopened (a valid one)
-      if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
-      throw new BookieError('BOOKIE_DISK_FULL', `the journal dir ${dir} has no room for a new journal file (${opts.preallocSize} bytes, preallocated): free space there and start again`, { cause: err });
-    });
+    // a torn file left by a failure here is deleted by the next open (an invalid header) or reopened (a valid one)
+    const file = await needingRoom(dir, 'a new journal file (preallocated)', opts.preallocSize,
+      () => JournalFile.create(dir, nextId, 1n, opts.alignment, opts.preallocSize, opts.syncMode, io));
     return new Journal(dir, opts, io, file, file.dataStart, 1n, 0, spares);
   }
 

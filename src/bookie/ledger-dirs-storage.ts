@@ -149,8 +149,9 @@ export class LedgerDirsStorage {
     }));
   }
 
-  async close(): Promise<void> {
-    const results = await Promise.allSettled(this.#parts.map((p) => p.close()));
+  /** Closes every directory (see LedgerStorage.close for `flush`). */
+  async close(options: { flush?: boolean } = {}): Promise<void> {
+    const results = await Promise.allSettled(this.#parts.map((p) => p.close(options)));
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
   }

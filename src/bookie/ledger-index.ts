@@ -44,6 +44,8 @@ export interface LedgerIndexOpenOptions {
   readonly onChecked?: (result: IndexVerification) => void;
   /** A write (commit or its fsync) failed: whatever operation it served rejects with the same error. */
   readonly onWriteFailure?: (err: StorageError) => void;
+  /** Runs before each write transaction, named by what it does ('commit a compaction', 'delete locations', ...); throw to model a failed write. For tests. */
+  readonly beforeWrite?: (what: string) => void;
 }
 
 const MAX_U64 = 0xffffffffffffffffn;
@@ -140,11 +142,15 @@ export class LedgerIndex {
   readonly #logBytes = new Map<number, Map<bigint, number>>();
   #nextLogId: number;
   #tail: Promise<unknown> = Promise.resolve();
+  /** The last commit failed. */
+  #failed = false;
   readonly #onWriteFailure: ((err: StorageError) => void) | undefined;
+  readonly #beforeWrite: ((what: string) => void) | undefined;
 
-  private constructor(root: RootDatabase, onWriteFailure: ((err: StorageError) => void) | undefined) {
+  private constructor(root: RootDatabase, options: LedgerIndexOpenOptions) {
     this.#root = root;
-    this.#onWriteFailure = onWriteFailure;
+    this.#onWriteFailure = options.onWriteFailure;
+    this.#beforeWrite = options.beforeWrite;
     const binary = { keyEncoding: 'binary', encoding: 'binary' } as const;
     this.#locations = root.openDB<Buffer, Buffer>({ name: 'locations', ...binary });
     this.#ledgers = root.openDB<Buffer, Buffer>({ name: 'ledgers', ...binary });
@@ -155,7 +161,7 @@ export class LedgerIndex {
   }
 
   static async open(dir: string, options: LedgerIndexOpenOptions = {}): Promise<LedgerIndex> {
-    const { fullCheck = true, onChecked, onWriteFailure } = options;
+    const { fullCheck = true, onChecked } = options;
     const indexDir = path.join(dir, 'index');
     // LMDB crashes the process on a damaged file: check it first (index-check.ts)
     if (await checkIndexFile(indexDir) && fullCheck) onChecked?.(await verifyIndex(indexDir, dir));
@@ -163,7 +169,7 @@ export class LedgerIndex {
       await mkdir(indexDir, { recursive: true, mode: 0o700 });
       // no event-turn batching: all our writes are explicit transactions, and on a failed commit
       // lmdb rejects the batch's own promise, which nobody can observe (an unhandled rejection)
-      return new LedgerIndex(open({ path: indexDir, maxDbs: 4, eventTurnBatching: false }), onWriteFailure);
+      return new LedgerIndex(open({ path: indexDir, maxDbs: 4, eventTurnBatching: false }), options);
     } catch (err) {
       throw ioError(`cannot open the ledger index in ${indexDir}`, err);
     }
@@ -354,8 +360,17 @@ export class LedgerIndex {
     return moved;
   }
 
+  /**
+   * lmdb (3.5) closes an environment only once every commit's flush settled, and the flush of a
+   * failed commit settles when a later commit succeeds: after a failure, one that changes nothing
+   * goes first. If that fails too (the disk still full) the environment is left to the process's
+   * exit, with an error, rather than a close that never returns.
+   */
   async close(): Promise<void> {
     await this.#tail;
+    if (this.#failed) {
+      await this.#write('commit before closing (after a failed commit)', () => { this.#meta.putSync(NEXT_LOG_ID, logKey(this.#nextLogId)); }, () => undefined);
+    }
     await this.#root.close();
   }
 
@@ -393,6 +408,7 @@ export class LedgerIndex {
     const run = async (): Promise<T> => {
       let result: T;
       try {
+        this.#beforeWrite?.(what);
         const committed = this.#root.transaction(txn);
         // taken now and observed at once: when the commit fails, lmdb rejects this flush promise
         // too, and nobody would be listening if we only asked for it after a successful commit
@@ -406,9 +422,11 @@ export class LedgerIndex {
         const detail = (err as { commitError?: unknown } | undefined)?.commitError;
         if (detail instanceof Promise) detail.catch(() => undefined);
         const failure = ioError(`the ledger index could not ${what}`, err);
+        this.#failed = true;
         this.#onWriteFailure?.(failure);
         throw failure;
       }
+      this.#failed = false;
       after(result);
       return result;
     };

@@ -56,6 +56,8 @@ export interface LedgerStorageOptions {
 export interface LedgerStorageHooks {
   /** Runs before each flush's entry-log sync; throw to model a failed write or fsync (EIO, ENOSPC). For tests. */
   beforeEntryLogSync?: () => Promise<void> | void;
+  /** Runs before each ledger index write transaction, named by what it does (ledger-index.ts); throw to model a failed write. For tests. */
+  beforeIndexWrite?: (what: string) => void;
 }
 
 const MAX_ID = 0x7fffffffffffffffn;
@@ -156,6 +158,7 @@ export class LedgerStorage {
         if (damagedRecords > 0) logger?.warn({ dir, records: damagedRecords }, `${damagedRecords} indexed entries have damaged entry-log records: reads of them fail with CORRUPT_ENTRY (other replicas serve them)`);
       },
       ...(options.onWriteFailure === undefined ? {} : { onWriteFailure: options.onWriteFailure }),
+      ...(options.hooks?.beforeIndexWrite === undefined ? {} : { beforeWrite: options.hooks.beforeIndexWrite }),
     });
     try {
       const logs = await EntryLogManager.open(options.dir, limit, index.committedLogIds(), () => index.reserveLogId());
@@ -375,13 +378,17 @@ export class LedgerStorage {
     });
   }
 
-  /** Waits for a running GC, flushes, closes the files, and marks the stop clean (clean-shutdown-mark.ts). */
-  close(): Promise<void> {
+  /**
+   * Waits for a running GC, flushes, closes the files, and marks the stop clean
+   * (clean-shutdown-mark.ts). With `flush: false` the write caches are dropped unwritten: for a
+   * bookie whose journal still holds them (its start-up flush never succeeded, as on a full disk).
+   */
+  close(options: { flush?: boolean } = {}): Promise<void> {
     this.#closing ??= (async () => {
       this.#wakeWaiters();
       await this.#collecting?.catch(() => undefined);
       try {
-        await this.#exclusive(() => this.#doFlush());
+        if (options.flush !== false) await this.#exclusive(() => this.#doFlush());
       } finally {
         await this.#appender.close().catch(() => undefined);
         await this.#logs.close();

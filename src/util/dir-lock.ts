@@ -1,6 +1,10 @@
-// One process per data directory (metadata store, bookie): a LOCK file, created exclusively, holds
-// the owner's pid. A lock whose pid is not running is stale (the owner crashed) and is taken over.
-import { linkSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+// One process per data directory (metadata store, bookie): LOCK, a symbolic link created
+// exclusively whose target is the owner's pid. A short link's target lives in its inode (tmpfs,
+// ext4, xfs), so taking the lock needs no free data block: a bookie can start, read-only, on a disk
+// with 0 bytes free (a LOCK file holding the pid failed there with ENOSPC). A lock whose pid is not
+// running is stale (the owner crashed) and is taken over. Versions before the link wrote LOCK as a
+// regular file holding the pid; such a file is read the same way.
+import { linkSync, readFileSync, readlinkSync, renameSync, symlinkSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const LOCK_FILE = 'LOCK';
@@ -28,32 +32,46 @@ function errno(err: unknown): string | undefined {
   return (err as NodeJS.ErrnoException).code;
 }
 
+/** What a lock names as its holder: the link's target, or an old-format file's content; undefined once it is gone. */
+export function lockHolder(file: string): string | undefined {
+  try {
+    return readlinkSync(file);
+  } catch (err) {
+    if (errno(err) === 'ENOENT') return undefined;
+    // EINVAL: not a link, a LOCK file of an older version
+    if (errno(err) !== 'EINVAL') throw err;
+  }
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    if (errno(err) === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
 /** Takes the lock of `dir` (a real path) or throws the error `locked` makes. */
 export function lockDir(dir: string, locked: LockedError): void {
   if (held.has(dir)) throw locked(`directory ${dir} is locked by process ${process.pid} (another copy of distributedlog in this process)`);
   const file = join(dir, LOCK_FILE);
   for (let attempt = 0; attempt < 10; attempt++) {
     try {
-      writeFileSync(file, `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
+      symlinkSync(String(process.pid), file);
       held.add(dir);
       return;
     } catch (err) {
       if (errno(err) !== 'EEXIST') throw err;
     }
-    let content: string;
-    try {
-      content = readFileSync(file, 'utf8');
-    } catch (err) {
-      if (errno(err) === 'ENOENT') continue;
-      throw err;
-    }
-    const pid = Number.parseInt(content, 10);
+    const holder = lockHolder(file);
+    if (holder === undefined) continue;
+    const pid = Number.parseInt(holder, 10);
     // Our own pid here is a leftover of an earlier process that had the same pid (containers).
     if (pid > 0 && pid !== process.pid && isRunning(pid)) {
       throw locked(`directory ${dir} is locked by process ${pid}; if that process is not distributedlog, remove ${file}`);
     }
-    // Stale. Move it aside before deleting it and check that it is the file judged stale: if a
-    // competing process took the stale lock over first, the moved file is its fresh lock.
+    // Stale (an empty file too: an older version's pid write that failed). Move it aside before
+    // deleting it and check that it is the lock judged stale: if a competing process took the
+    // stale lock over first, the moved one is its fresh lock, and goes back (link(2) does not
+    // follow a symbolic link: the link itself goes back).
     const aside = `${file}.stale-${process.pid}`;
     try {
       renameSync(file, aside);
@@ -61,7 +79,7 @@ export function lockDir(dir: string, locked: LockedError): void {
       if (errno(err) === 'ENOENT') continue;
       throw err;
     }
-    if (readFileSync(aside, 'utf8') !== content) {
+    if (lockHolder(aside) !== holder) {
       try {
         linkSync(aside, file);
       } catch (err) {

@@ -3,11 +3,17 @@
 // index commit that follows fails for real (lmdb: `Commit failed`, ENOSPC). The bookie must turn
 // read-only at once (registered under available/readonly), log the real error, keep serving what it
 // acknowledged, and let no rejection escape (lmdb's own batch promise used to: an unhandled
-// rejection that kills a process without a handler). Needs root to mount the tmpfs.
+// rejection that kills a process without a handler). The same for the index writes of garbage
+// collection: a ledger deletion and a compaction's commit, failed for real by filling the disk just
+// before them (the storage's beforeIndexWrite hook): read-only at once, every entry of the live
+// ledgers served, and after a restart with space the next collection finishes. Needs root to mount
+// the tmpfs.
 import { rmSync } from 'node:fs';
+import { ledgerPath } from '../../src/ledger-metadata/ledger-paths.js';
 import { expect } from 'chai';
 import type { Context } from 'mocha';
-import { startBookie, type Bookie } from '../../src/bookie/bookie.js';
+import { startBookie, type Bookie, type BookieOptions } from '../../src/bookie/bookie.js';
+import type { GcReport } from '../../src/bookie/garbage-collector.js';
 import { BookieClient } from '../../src/ledger/bookie-client.js';
 import { ZkMetadataStore } from '../../src/metadata/zk/zk-metadata-store.js';
 import type { Logger } from '../../src/util/logger.js';
@@ -108,5 +114,94 @@ describe('a bookie whose ledger index commit fails (tmpfs, real ZooKeeper)', fun
 
   it('at the flush of a full write cache: the same (not only logged as a failed flush)', async function (this: Context) {
     await failAndCheck(this, 'full write cache');
+  });
+
+  /**
+   * Ledgers 1 and 3 live (they have metadata), 2 dead (none); `failing` names the GC index write
+   * that fails (ledger-index.ts): the disk is filled right before it, or it throws EIO. Adds go in small checkpoints, ledger 2
+   * three times as many, so 64 KiB entry logs mix live and dead entries: once the collection has
+   * deleted ledger 2 they are sparse and compacted.
+   */
+  const failGc = async (ctx: Context, failing: 'delete locations' | 'commit a compaction', how: 'full disk' | 'EIO'): Promise<{ reportOrError: unknown; reopen: () => Promise<Bookie> }> => {
+    const zk = await zooKeeper(ctx);
+    const root = uniqueRoot();
+    observer = await ZkMetadataStore.connect(zk);
+    for (const id of [1n, 3n]) await observer.create(ledgerPath(root, id), Buffer.from('metadata'), { createParents: true });
+    const disk = { armed: false, filled: false };
+    const errors: string[] = [];
+    const logger: Logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: (fields: object | string, message = '') => { errors.push(`${message} ${String((fields as { err?: unknown }).err)}`); } };
+    const options: BookieOptions = {
+      metadata: `zk://${zk}${root}`, journalDir: journalDir!, ledgerDirs: [`${mountPoint}/ledgers`], port: 0, bookieId: 'gc-index-failure:3181',
+      gcIntervalMs: 0, checkpointIntervalMs: 0, diskUsageThreshold: 1,
+      storage: { entryLogSizeLimit: 64 << 10 },
+    };
+    bookie = await startBookie({
+      ...options, logger,
+      storage: {
+        ...options.storage,
+        hooks: {
+          beforeIndexWrite: (what) => {
+            if (!disk.armed || disk.filled || what !== failing) return;
+            disk.filled = true;
+            if (how === 'EIO') throw Object.assign(new Error(`EIO: i/o error, injected before "${what}"`), { code: 'EIO' });
+            fillDisk(`${mountPoint}/filler`);
+          },
+        },
+      },
+    });
+    client = new BookieClient(bookie.address);
+    for (let part = 0n; part < 10n; part++) {
+      for (let e = part * 12n; e < (part + 1n) * 12n; e++) {
+        for (const id of [1n, 3n]) expect((await addEntry(client, id, e)).status).to.equal('EOK');
+        for (let k = 0n; k < 3n; k++) expect((await addEntry(client, 2n, e * 3n + k)).status).to.equal('EOK');
+      }
+      await bookie.checkpoint();
+    }
+    disk.armed = true;
+    const reportOrError = await bookie.collectGarbage().catch((err: unknown) => err);
+    expect(disk.filled, `"${failing}" was made to fail`).to.equal(true);
+    expect(bookie.readOnly, 'read-only at once').to.equal(true);
+    expect((await addEntry(client, 1n, 1000n)).status).to.equal('EREADONLY');
+    for (const id of [1n, 3n]) for (let e = 0n; e < 120n; e++) await expectEntry(client, id, e);
+    const id = bookie.bookieId;
+    await waitFor(async () => (await observer!.exists(`${root}/available/readonly/${id}`)) !== null, 10_000, 'registered read-only');
+    expect(errors.find((l) => /read-only until restarted/.test(l)), 'the read-only line carries the index error').to.match(/ledger index could not/);
+    await settleEventLoop();
+    expect(unhandled.map(String), 'unhandled rejections').to.deep.equal([]);
+
+    rmSync(`${mountPoint}/filler`, { force: true });
+    return {
+      reportOrError,
+      reopen: async () => {
+        client?.close();
+        await bookie?.close();
+        bookie = await startBookie(options);
+        client = new BookieClient(bookie.address);
+        return bookie;
+      },
+    };
+  };
+
+  it('in garbage collection (a ledger deletion): read-only at once, live ledgers served, no rejection escapes; the next run after a restart deletes it', async function (this: Context) {
+    const { reportOrError, reopen } = await failGc(this, 'delete locations', 'full disk');
+    expect(reportOrError, 'the collection fails').to.be.instanceOf(Error).and.have.property('message').that.match(/ledger index could not delete locations/);
+    const b = await reopen();
+    expect(b.readOnly).to.equal(false);
+    expect((await b.collectGarbage()).deletedLedgers).to.equal(1);
+    for (const id of [1n, 3n]) for (let e = 0n; e < 120n; e++) await expectEntry(client!, id, e);
+    expect(unhandled.map(String), 'unhandled rejections').to.deep.equal([]);
+  });
+
+  it('in compaction: read-only at once, the log is kept and its live entries served, no rejection escapes; the next run after a restart compacts it', async function (this: Context) {
+    // the deletion of ledger 2 frees index pages that the compaction's commit reuses: a full disk
+    // does not fail it, so the failure is injected (EIO)
+    const { reportOrError, reopen } = await failGc(this, 'commit a compaction', 'EIO');
+    const report = reportOrError as GcReport;
+    expect(report.failedLogs.length, 'logs whose compaction failed (kept)').to.be.greaterThan(0);
+    const b = await reopen();
+    expect(b.readOnly).to.equal(false);
+    expect((await b.collectGarbage()).compactedLogs).to.be.greaterThan(0);
+    for (const id of [1n, 3n]) for (let e = 0n; e < 120n; e++) await expectEntry(client!, id, e);
+    expect(unhandled.map(String), 'unhandled rejections').to.deep.equal([]);
   });
 });

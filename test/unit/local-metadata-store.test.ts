@@ -4,7 +4,6 @@
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { appendFile, mkdtemp, readFile, realpath, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +12,7 @@ import { MetadataError } from '../../src/errors.js';
 import type { WatchEvent } from '../../src/metadata/metadata-store.js';
 import { LocalMetadataStore } from '../../src/metadata/local/local-metadata-store.js';
 import type { LocalMetadataStoreOptions } from '../../src/metadata/local/local-metadata-store.js';
+import { lockHolder } from '../../src/util/dir-lock.js';
 import { rejected } from '../support/thrown.js';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
@@ -118,11 +118,11 @@ describe('LocalMetadataStore (backend specific)', function () {
       process.kill(process.pid, 'SIGKILL');`);
     const crashedSession = BigInt(lines[0] ?? '0');
     expect(crashedSession > 0n).to.equal(true);
-    expect(existsSync(join(dir, 'LOCK')), 'the crashed process left its lock').to.equal(true);
+    expect(lockHolder(join(dir, 'LOCK')), 'the crashed process left its lock').to.not.equal(undefined);
 
     const s = await openStore();
     expect(s.sessionId > crashedSession).to.equal(true);
-    expect((await readFile(join(dir, 'LOCK'), 'utf8')).trim()).to.equal(String(process.pid));
+    expect(lockHolder(join(dir, 'LOCK'))).to.equal(String(process.pid));
     expect(await s.children('/app')).to.deep.equal(['keep']);
     expect((await s.get('/app/keep')).data.toString()).to.equal('kept');
     // three creates; the deletes at recovery moved only the pzxid
@@ -186,7 +186,7 @@ describe('LocalMetadataStore (backend specific)', function () {
     expect(await rejected(LocalMetadataStore.open(dir))).to.satisfy(corrupt);
     // the failed open let go of the lock: the same error again, not STORE_LOCKED
     expect(await rejected(LocalMetadataStore.open(dir))).to.satisfy(corrupt);
-    expect(!existsSync(join(dir, 'LOCK'))).to.equal(true);
+    expect(lockHolder(join(dir, 'LOCK'))).to.equal(undefined);
   });
 
   it('locks the directory against other processes while clients in this one share it', async () => {
