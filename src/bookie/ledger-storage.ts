@@ -48,7 +48,8 @@ export interface LedgerStorageOptions {
   readonly verifyIndex?: boolean;
   /**
    * Told of every failed index write (a checkpoint's commit, a ledger deletion, a compaction, a
-   * log id reservation), however it was started: the bookie turns read-only on it.
+   * log id reservation), however it was started, and of a failed flush of a full write cache
+   * (entry log or index): the bookie turns read-only on it.
    */
   readonly onWriteFailure?: (err: unknown) => void;
 }
@@ -101,6 +102,7 @@ export class LedgerStorage {
   readonly #reader: EntryReader;
   readonly #maxThrottleMs: number;
   readonly #logger: Logger;
+  readonly #onWriteFailure: ((err: unknown) => void) | undefined;
   readonly #states: Map<bigint, LedgerState>;
   /** Ledger states changed since the last flush started. */
   #dirty = new Map<bigint, LedgerState>();
@@ -131,6 +133,7 @@ export class LedgerStorage {
     this.#maxThrottleMs = options.maxThrottleMs ?? 10_000;
     this.#hooks = options.hooks;
     this.#logger = options.logger ?? noopLogger;
+    this.#onWriteFailure = options.onWriteFailure;
     this.#gc = new GarbageCollector({
       index,
       logs,
@@ -433,6 +436,8 @@ export class LedgerStorage {
     while (!this.#active.hasRoom(length)) {
       this.flush().catch((err: unknown) => {
         this.#logger.error({ err }, 'ledger storage flush failed');
+        // a checkpoint's failure reaches the bookie through its caller; this flush has none
+        if (!(err instanceof StorageError && err.code === 'STORAGE_CLOSED')) this.#onWriteFailure?.(err);
       });
       const remaining = deadline - Date.now();
       if (remaining <= 0 || !(await this.#roomChanged(remaining))) {

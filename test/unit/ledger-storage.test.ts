@@ -177,6 +177,20 @@ describe('LedgerStorage', function () {
     expect((await s.getEntry(1n, 7n)).readBigUInt64BE(8)).to.equal(7n);
   });
 
+  it('reports a failed flush of a full write cache to onWriteFailure at once, not at the end of the throttle', async () => {
+    const failures: unknown[] = [];
+    const s = await openStorage({ writeCacheBytes: 8192, maxThrottleMs: 60_000, onWriteFailure: (err) => failures.push(err) });
+    for (const name of ['1.log', '2.log']) mkdirSync(path.join(dir, name)); // the flushes the adds start fail
+    for (let e = 0n; e < 8n; e++) await s.addEntry(1n, e, envelope(1n, e, 1000));
+    const blocked = s.addEntry(1n, 8n, envelope(1n, 8n, 1000));
+    while (failures.length === 0) await new Promise((r) => setTimeout(r, 10));
+    expect((failures[0] as StorageError).code).to.equal('STORAGE_IO');
+    await s.flush(); // a later flush succeeds: the waiting add is admitted, nothing is lost
+    await blocked;
+    await s.flush();
+    for (let e = 0n; e <= 8n; e++) expect((await s.getEntry(1n, e)).readBigUInt64BE(8)).to.equal(e);
+  });
+
   it('keeps the entries and ledger states of a failed flush for the next one', async () => {
     let s = await openStorage();
     mkdirSync(path.join(dir, '1.log'));
