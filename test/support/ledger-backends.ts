@@ -78,3 +78,13 @@ export async function startLedgerDeployment(kind: LedgerDeployment['kind'], book
     },
   };
 }
+
+/** Mocha hooks: a fresh `fake` deployment of `bookies` for each test, handed to `use`, closed after it. */
+export function eachFakeDeployment(bookies: number, use: (d: LedgerDeployment, fakes: FakeBookieCluster) => void): void {
+  let d: LedgerDeployment | undefined;
+  beforeEach(async () => {
+    d = await startLedgerDeployment('fake', bookies);
+    use(d, d.fakes as FakeBookieCluster);
+  });
+  afterEach(async () => { await d?.close(); });
+}

@@ -9,7 +9,7 @@ import type { LedgerClient } from '../../src/ledger/ledger-client.js';
 import { LedgerClientError } from '../../src/ledger/ledger-client-error.js';
 import type { LedgerHandle } from '../../src/ledger/ledger-handle.js';
 import type { FakeBookie, FakeBookieCluster } from '../support/fake-bookies.js';
-import { LEDGERS_ROOT, startLedgerDeployment, type LedgerDeployment } from '../support/ledger-backends.js';
+import { LEDGERS_ROOT, eachFakeDeployment, type LedgerDeployment } from '../support/ledger-backends.js';
 import { rejection } from '../support/rejection.js';
 
 const payload = (i: number): Buffer => Buffer.from(`entry-${i}`);
@@ -20,12 +20,7 @@ describe('a bookie gone for good (LedgerClient.failBookie, fake bookies)', funct
   this.timeout(10_000);
   let d: LedgerDeployment;
   let fakes: FakeBookieCluster;
-
-  beforeEach(async () => {
-    d = await startLedgerDeployment('fake', 4);
-    fakes = d.fakes as FakeBookieCluster;
-  });
-  afterEach(async () => { await d.close(); });
+  eachFakeDeployment(4, (deployment, cluster) => { d = deployment; fakes = cluster; });
 
   const ensembleOf = (h: LedgerHandle): FakeBookie[] => (h.metadata.ensembles[0]?.[1] ?? []).map((id) => fakes.bookie(id));
   const requestsTo = (b: FakeBookie): number => b.seen.length;

@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import type { LedgerHandle } from '../../src/ledger/ledger-handle.js';
 import { LedgerClientError } from '../../src/ledger/ledger-client-error.js';
 import type { FakeBookie, FakeBookieCluster } from '../support/fake-bookies.js';
-import { startLedgerDeployment, type LedgerDeployment } from '../support/ledger-backends.js';
+import { eachFakeDeployment, type LedgerDeployment } from '../support/ledger-backends.js';
 import { rejection } from '../support/rejection.js';
 import { settleEventLoop, waitFor } from '../support/wait-for.js';
 
@@ -24,12 +24,7 @@ describe('LedgerWriter on fake bookies', function () {
   this.timeout(5000);
   let d: LedgerDeployment;
   let fakes: FakeBookieCluster;
-
-  beforeEach(async () => {
-    d = await startLedgerDeployment('fake', 4);
-    fakes = d.fakes as FakeBookieCluster;
-  });
-  afterEach(async () => { await d.close(); });
+  eachFakeDeployment(4, (deployment, cluster) => { d = deployment; fakes = cluster; });
 
   /** The ensemble of a new ledger, and the fourth bookie (the only possible replacement). */
   function roles(h: LedgerHandle): { ensemble: FakeBookie[]; spare: FakeBookie } {

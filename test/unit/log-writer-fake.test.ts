@@ -12,7 +12,7 @@ import { LedgerClientError } from '../../src/ledger/ledger-client-error.js';
 import type { LedgerClient } from '../../src/ledger/ledger-client.js';
 import type { FakeBookieCluster } from '../support/fake-bookies.js';
 import { openFakeLog } from '../support/fake-log.js';
-import { startLedgerDeployment, type LedgerDeployment } from '../support/ledger-backends.js';
+import { eachFakeDeployment, type LedgerDeployment } from '../support/ledger-backends.js';
 import { rejection } from '../support/rejection.js';
 import { waitFor } from '../support/wait-for.js';
 
@@ -41,12 +41,7 @@ describe('LogWriter and LogReader on fake bookies', function () {
   this.timeout(10_000);
   let d: LedgerDeployment;
   let fakes: FakeBookieCluster;
-
-  beforeEach(async () => {
-    d = await startLedgerDeployment('fake', 3);
-    fakes = d.fakes as FakeBookieCluster;
-  });
-  afterEach(async () => { await d.close(); });
+  eachFakeDeployment(3, (deployment, cluster) => { d = deployment; fakes = cluster; });
 
   it('a roll whose completion fails deletes the new ledger and fails the writer cleanly', async () => {
     const { log, metadata, ledgers } = await openFakeLog(d, { maxSegmentBytes: 1000 });
