@@ -3,15 +3,15 @@
 // crash (the issue saw an unhandled LMDB `Commit failed … No space left on device`). Restarted on
 // the full disk it must start read-only (it used to wait forever on an LMDB commit) and turn
 // writable once space frees. Needs root to mount the tmpfs; skipped, loudly, elsewhere.
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { expect } from 'chai';
 import type { Context } from 'mocha';
 import { BookieClient } from '../../src/ledger/bookie-client.js';
 import { ZkMetadataStore } from '../../src/metadata/zk/zk-metadata-store.js';
 import { killAllBookieProcesses, startBookieProcess, type BookieProcess } from '../support/bookie-process.js';
-import { addEntry, envelopeFor, expectEntry, sleep, tempDir, uniqueRoot } from '../support/bookie-test-utils.js';
+import { addEntry, envelopeFor, expectEntry, sleep, uniqueRoot } from '../support/bookie-test-utils.js';
 import { zooKeeper } from '../support/hooks.js';
+import { mountTmpfs, unmountTmpfs } from '../support/tmpfs.js';
 import { waitFor } from '../support/wait-for.js';
 
 const SIZE = 4096;
@@ -39,16 +39,7 @@ describe('bookie on a full disk (tmpfs)', function () {
   let observer: ZkMetadataStore | undefined;
   let client: BookieClient | undefined;
   beforeEach(async function (this: Context) {
-    const dir = await tempDir('disk-full');
-    try {
-      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=40m', 'tmpfs', dir], { stdio: 'ignore' });
-      mountPoint = dir;
-    } catch {
-      process.stderr.write('\n!!! cannot mount a tmpfs (needs root): the disk-full tests are SKIPPED !!!\n\n');
-      rmSync(dir, { recursive: true, force: true });
-      // a tmpfs needs root: without it these tests cannot make a disk full, so they skip (loudly, above)
-      this.skip(); // reason: mounting a tmpfs needs root
-    }
+    mountPoint = await mountTmpfs(this, 'disk-full', 40, 'the disk-full tests');
   });
   afterEach(async () => {
     client?.close();
@@ -56,11 +47,8 @@ describe('bookie on a full disk (tmpfs)', function () {
     await observer?.close();
     observer = undefined;
     await killAllBookieProcesses();
-    if (mountPoint !== undefined) {
-      execFileSync('umount', [mountPoint]);
-      rmSync(mountPoint, { recursive: true, force: true });
-      mountPoint = undefined;
-    }
+    if (mountPoint !== undefined) unmountTmpfs(mountPoint);
+    mountPoint = undefined;
   });
 
   const registeredAs = async (root: string, bookieId: string): Promise<'readonly' | 'writable' | 'both' | 'none'> => {

@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
+import { skipWithout } from '../support/skip.js';
 
 const run = promisify(execFile);
 const CLI = ['--import', 'tsx', new URL('../../src/cli/main.ts', import.meta.url).pathname];
@@ -42,11 +43,7 @@ describe('dlog bench --report', function () {
   it('writes a self-contained page whose plots a real browser draws', async function () {
     const chromium = findChromium();
     if (chromium === undefined) {
-      const message = 'chromium not found (apt-get install chromium)';
-      if (process.env.CI === 'true') throw new Error(`${message}; CI=true requires it`);
-      process.stderr.write(`\n!!! ${message}: the bench report browser test is SKIPPED !!!\n\n`);
-      // no browser outside CI: reported as skipped (loudly, above), never as passed
-      this.skip(); // reason: no headless chromium on this machine (outside CI only)
+      skipWithout(this, 'chromium not found (apt-get install chromium)', 'the bench report browser test');
     }
     const report = path.join(dir, 'out.html');
     const args = ['bench', 'log', '--report', report, '--', '--seconds', '2', '--rate', '1000', '--uri', `local:${path.join(dir, 'ns')}`];

@@ -9,8 +9,10 @@ import { promisify } from 'node:util';
 import { expect } from 'chai';
 import { Namespace } from '../../src/log/namespace.js';
 import { findZooKeeperClasspath, freePort } from '../../src/cli/zookeeper-server.js';
+import { skipWithout } from '../support/skip.js';
 
 const run = promisify(execFile);
+const ZK_MISSING = 'ZooKeeper not found (set ZOOKEEPER_HOME or `apt-get install zookeeper`)';
 const CLI = ['--import', 'tsx', new URL('../../src/cli/main.ts', import.meta.url).pathname];
 
 interface Failed { code: number; stdout: string; stderr: string }
@@ -63,13 +65,7 @@ describe('dlog demo, sandbox and bench', () => {
 
   describe('sandbox', () => {
     it('serves a namespace other processes use, and stops cleanly on SIGINT', async function () {
-      if (findZooKeeperClasspath() === null) {
-        const message = 'ZooKeeper not found (set ZOOKEEPER_HOME or `apt-get install zookeeper`)';
-        if (process.env.CI === 'true') throw new Error(`${message}; CI=true requires it`);
-        process.stderr.write(`\n!!! ${message}: the dlog sandbox test is SKIPPED !!!\n\n`);
-        // a missing ZooKeeper outside CI: reported as skipped (loudly, above), never as passed
-        this.skip(); // reason: no local ZooKeeper install (outside CI only)
-      }
+      if (findZooKeeperClasspath() === null) skipWithout(this, ZK_MISSING, 'the dlog sandbox tests');
       const zkPort = await freePort();
       const child = spawn(process.execPath, [...CLI, 'sandbox', '--dir', dir, '--bookies', '3', '--zk-port', String(zkPort), '--bookie-port', '0'], {
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -118,7 +114,7 @@ describe('dlog demo, sandbox and bench', () => {
     });
 
     it('says which port is taken when another sandbox (or anything) holds a bookie port', async function () {
-      if (findZooKeeperClasspath() === null) this.skip(); // reported loudly by the test above
+      if (findZooKeeperClasspath() === null) skipWithout(this, ZK_MISSING, 'the dlog sandbox tests');
       this.timeout(120_000);
       const taken = net.createServer();
       const bookiePort = await freePort();

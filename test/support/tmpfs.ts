@@ -4,6 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { closeSync, openSync, rmSync, statSync, truncateSync, writeSync } from 'node:fs';
 import type { Context } from 'mocha';
 import { tempDir } from './bookie-test-utils.js';
+import { skipWithout } from './skip.js';
 
 /** A fresh tmpfs of `sizeMb` MiB; skips the test (saying which) when it cannot be mounted. */
 export async function mountTmpfs(ctx: Context, prefix: string, sizeMb: number, what: string): Promise<string> {
@@ -12,10 +13,8 @@ export async function mountTmpfs(ctx: Context, prefix: string, sizeMb: number, w
     execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${sizeMb}m`, 'tmpfs', dir], { stdio: 'ignore' });
     return dir;
   } catch {
-    process.stderr.write(`\n!!! cannot mount a tmpfs (needs root): ${what} SKIPPED !!!\n\n`);
     rmSync(dir, { recursive: true, force: true });
-    // a tmpfs needs root: without it these tests cannot make a disk full, so they skip (loudly, above)
-    ctx.skip(); // reason: mounting a tmpfs needs root
+    return skipWithout(ctx, 'cannot mount a tmpfs (needs root)', what, { requiredInCi: false });
   }
 }
 

@@ -10,6 +10,7 @@ import { findZooKeeperClasspath, startZooKeeper } from '../../src/cli/zookeeper-
 import { zooKeeper } from '../support/hooks.js';
 import { forceExpire } from '../support/zk-expire.js';
 import { rejection } from '../support/rejection.js';
+import { skipWithout } from '../support/skip.js';
 import { waitFor } from '../support/wait-for.js';
 
 // The shared test ZooKeeper (test/support/hooks.ts): started on first use, or DLOG_TEST_ZK.
@@ -277,8 +278,8 @@ describe('ZkMetadataStore (real ZooKeeper)', function () {
     // starts its own server so that it can be killed; needs a local install (the shared one may be remote)
     let server: Awaited<ReturnType<typeof startZooKeeper>> | undefined;
     before(async function () {
-      // DLOG_TEST_ZK may name a remote server; killing one needs a local install, so without one these skip
-      if (findZooKeeperClasspath() === null) this.skip(); // reason: no local ZooKeeper install to kill and restart
+      // DLOG_TEST_ZK may name a remote server; killing one needs a local install
+      if (findZooKeeperClasspath() === null) skipWithout(this, 'no local ZooKeeper install to kill and restart (set ZOOKEEPER_HOME or `apt-get install zookeeper`)', 'the dedicated-server ZooKeeper tests');
       this.timeout(90_000);
       server = await startZooKeeper({ forceSync: false });
     });
