@@ -6,10 +6,9 @@
 // docs/operations.md (Embedded memory) with a margin; they are not timings. With --expose-gc the
 // samples follow a full GC, otherwise they include garbage, which the margin covers.
 import { expect } from 'chai';
-import type { Context } from 'mocha';
 import type { DLSN } from '../../src/log/format/dlsn.js';
 import type { LogWriter } from '../../src/log/writer/log-writer.js';
-import { startLogDeployment, type LogDeployment } from '../support/log-backends.js';
+import { logDeploymentFor, type LogDeployment } from '../support/log-backends.js';
 
 const MiB = 2 ** 20;
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -56,10 +55,7 @@ describe('embedded (local:) memory under sustained writes', function () {
   this.timeout(300_000);
   let deployment: LogDeployment;
 
-  before(async function (this: Context) {
-    deployment = await startLogDeployment(this, 'local', 'embedded-memory');
-  });
-  after(async () => { await deployment.close(); });
+  logDeploymentFor('local', 'embedded-memory', (d) => { deployment = d; });
 
   it(`stays bounded while ${LOGS} writers push ${LOGS * RECORDS_PER_LOG / 1000}k records of 1 KiB, and every record reads back`, async () => {
     const ns = await deployment.open({ config: { maxPendingBytes: MAX_PENDING_BYTES } });

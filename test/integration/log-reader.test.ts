@@ -15,6 +15,7 @@ import { dlsnNotLessThanTxId } from '../../src/log/reader/txid-search.js';
 import { startBookieCluster, type BookieCluster } from '../support/bookie-cluster.js';
 import { rejection } from '../support/rejection.js';
 import { LogFixture, type WrittenRecord } from '../support/segment-fixture.js';
+import { ids } from '../support/entry-ids.js';
 
 /** A metadata store whose children watches never fire: only the periodic re-list can see changes. */
 class DeafMetadataStore extends LogMetadataStore {
@@ -28,7 +29,6 @@ class DeafMetadataStore extends LogMetadataStore {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-const ids = (n: number, from = 0): bigint[] => Array.from({ length: n }, (_, i) => BigInt(from + i));
 
 describe('LogReader with real bookies', function () {
   this.timeout(60_000);

@@ -11,7 +11,7 @@ import { DLSN } from '../../src/log/format/dlsn.js';
 import type { LogError } from '../../src/log/log-error.js';
 import type { DistributedLog } from '../../src/log/distributed-log.js';
 import { ZkMetadataStore } from '../../src/metadata/zk/zk-metadata-store.js';
-import { LOG_BACKENDS, startLogDeployment, type LogDeployment } from '../support/log-backends.js';
+import { LOG_BACKENDS, logDeploymentFor, startLogDeployment, type LogDeployment } from '../support/log-backends.js';
 import { forceExpire } from '../support/zk-expire.js';
 import { waitFor } from '../support/wait-for.js';
 
@@ -47,10 +47,7 @@ describe('writer takeover after a ZooKeeper session expiry (zk)', function () {
   this.timeout(120_000);
   let deployment: LogDeployment;
 
-  before(async function (this: Context) {
-    deployment = await startLogDeployment(this, 'zk', 'takeover');
-  });
-  after(async () => { await deployment.close(); });
+  logDeploymentFor('zk', 'takeover', (d) => { deployment = d; });
 
   it('a writer whose session expired while nobody else wanted the log re-acquires the lock and keeps writing', async () => {
     const ns = await deployment.open({ sessionTimeoutMs: 4000 });
@@ -184,10 +181,7 @@ describe('a segment start while a bookie restarts (zk)', function () {
   this.timeout(120_000);
   let deployment: LogDeployment;
 
-  before(async function (this: Context) {
-    deployment = await startLogDeployment(this, 'zk', 'bookie-restart');
-  });
-  after(async () => { await deployment.close(); });
+  logDeploymentFor('zk', 'bookie-restart', (d) => { deployment = d; });
 
   it('waits for enough writable bookies instead of failing the writer', async () => {
     const ns = await deployment.open();

@@ -9,8 +9,8 @@ import { SegmentListRegistry, type SegmentListLease } from '../../src/log/reader
 import { startBookieCluster, type BookieCluster } from '../support/bookie-cluster.js';
 import { rejection } from '../support/rejection.js';
 import { LogFixture } from '../support/segment-fixture.js';
+import { ids } from '../support/entry-ids.js';
 
-const ids = (n: number, from = 0): bigint[] => Array.from({ length: n }, (_, i) => BigInt(from + i));
 const noError = (): void => undefined;
 
 describe('SegmentListRegistry: one segment-list follower per log for all its readers', function () {

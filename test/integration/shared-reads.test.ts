@@ -10,6 +10,7 @@ import { SegmentListRegistry } from '../../src/log/reader/segment-list-registry.
 import { MetricsRegistry } from '../../src/util/metrics.js';
 import { startBookieCluster, type BookieCluster } from '../support/bookie-cluster.js';
 import { LogFixture } from '../support/segment-fixture.js';
+import { ids } from '../support/entry-ids.js';
 
 /** A real pool that counts the reads and long polls sent through it. */
 function countingPool(): { pool: BookieConnections; reads: () => number; polls: () => number } {
@@ -36,7 +37,6 @@ function countingPool(): { pool: BookieConnections; reads: () => number; polls: 
   return { pool, reads: () => reads, polls: () => polls };
 }
 
-const ids = (n: number, from: number): bigint[] => Array.from({ length: n }, (_, i) => BigInt(from + i));
 
 describe('Shared reads: many readers of one log in one client', function () {
   this.timeout(60_000);

@@ -3,18 +3,14 @@
 // resolved (the client must not take its own busy event loop for dead bookies); the close must
 // reject once and leave no uncaught error or unhandled rejection behind.
 import { expect } from 'chai';
-import type { Context } from 'mocha';
 import type { DLSN } from '../../src/log/format/dlsn.js';
-import { startLogDeployment, type LogDeployment } from '../support/log-backends.js';
+import { logDeploymentFor, type LogDeployment } from '../support/log-backends.js';
 
 describe('an un-awaited burst of 1,000,000 writes (local:)', function () {
   this.timeout(180_000);
   let deployment: LogDeployment;
 
-  before(async function (this: Context) {
-    deployment = await startLogDeployment(this, 'local', 'burst');
-  });
-  after(async () => { await deployment.close(); });
+  logDeploymentFor('local', 'burst', (d) => { deployment = d; });
 
   it('resolves every promise, in order, and reads every record back', async () => {
     const count = 1_000_000;
@@ -52,10 +48,7 @@ describe('closing after the writer failed (zk, bookies killed)', function () {
   this.timeout(120_000);
   let deployment: LogDeployment;
 
-  before(async function (this: Context) {
-    deployment = await startLogDeployment(this, 'zk', 'close-after-failure');
-  });
-  after(async () => { await deployment.close(); });
+  logDeploymentFor('zk', 'close-after-failure', (d) => { deployment = d; });
 
   it('ns.close() rejects once and leaves no uncaught error', async () => {
     const stray: unknown[] = [];

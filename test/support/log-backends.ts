@@ -104,3 +104,13 @@ export async function startLogDeployment(ctx: Context, kind: LogBackendKind, nam
     },
   };
 }
+
+/** Mocha hooks: one deployment for the enclosing describe, handed to `use` once started, closed after its tests. */
+export function logDeploymentFor(kind: LogBackendKind, name: string, use: (d: LogDeployment) => void, options: DeploymentOptions = {}): void {
+  let d: LogDeployment | undefined;
+  before(async function (this: Context) {
+    d = await startLogDeployment(this, kind, name, options);
+    use(d);
+  });
+  after(async () => { await d?.close(); });
+}

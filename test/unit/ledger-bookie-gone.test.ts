@@ -11,9 +11,9 @@ import type { LedgerHandle } from '../../src/ledger/ledger-handle.js';
 import type { FakeBookie, FakeBookieCluster } from '../support/fake-bookies.js';
 import { LEDGERS_ROOT, eachFakeDeployment, type LedgerDeployment } from '../support/ledger-backends.js';
 import { rejection } from '../support/rejection.js';
+import { ids } from '../support/entry-ids.js';
 
 const payload = (i: number): Buffer => Buffer.from(`entry-${i}`);
-const ids = (n: number, from = 0): bigint[] => Array.from({ length: n }, (_, i) => BigInt(from + i));
 const given = (bookieId: string): DLogError => new DLogError('EMBEDDED_BOOKIE_FAILED', `embedded bookie ${bookieId} died 6 times and is not restarted again`);
 
 describe('a bookie gone for good (LedgerClient.failBookie, fake bookies)', function () {

@@ -8,9 +8,9 @@ import type { FakeBookie, FakeBookieCluster } from '../support/fake-bookies.js';
 import { eachFakeDeployment, type LedgerDeployment } from '../support/ledger-backends.js';
 import { rejection } from '../support/rejection.js';
 import { settleEventLoop, waitFor } from '../support/wait-for.js';
+import { ids } from '../support/entry-ids.js';
 
 const payload = (i: number): Buffer => Buffer.from(`entry-${i}`);
-const ids = (n: number, from = 0): bigint[] => Array.from({ length: n }, (_, i) => BigInt(from + i));
 
 /** Adds entries, recording the order the callers see them complete in. */
 function addAll(h: LedgerHandle, count: number, completed: bigint[]): Array<Promise<bigint>> {

@@ -8,10 +8,10 @@ import type { FakeBookie, FakeBookieCluster } from '../support/fake-bookies.js';
 import { LEDGERS_ROOT, startLedgerDeployment, type LedgerDeployment } from '../support/ledger-backends.js';
 import { rejection } from '../support/rejection.js';
 import { settleEventLoop, waitFor } from '../support/wait-for.js';
+import { ids } from '../support/entry-ids.js';
 
 const REQUEST_TIMEOUT_MS = 100;
 const payload = (i: number): Buffer => Buffer.from(`entry-${i}`);
-const ids = (n: number, from = 0): bigint[] => Array.from({ length: n }, (_, i) => BigInt(from + i));
 
 describe('LedgerWriter with a stalled bookie and no spare (fake bookies)', function () {
   this.timeout(10_000);
