@@ -57,9 +57,14 @@ describe('embedded bookie start bound (local:)', function () {
     await waitFor(async () => ![undefined, before].includes(await registration(cluster, 1)), 60_000, 'bookie 1 registered anew');
     expect(ended(), 'both hung restarts ended').to.equal(2);
     expect(cluster.failure).to.equal(undefined);
-    const writer = await (await ns!.openLog('after', { create: true })).openWriter();
-    await writer.asyncWrite({ txid: 1n, payload: Buffer.from('x') });
+    const log = await ns!.openLog('after', { create: true });
+    const writer = await log.openWriter();
+    await writer.asyncWrite({ txid: 1n, payload: Buffer.from('after the stalls') });
     await writer.close();
+    const reader = await log.openReader();
+    const record = await reader.readNext();
+    await reader.close();
+    expect([record.txid, record.payload.toString()]).to.deep.equal([1n, 'after the stalls']);
   });
 
   it(`restarts that always hang count as deaths: the bookie is given up after ${MAX_RESTARTS} of them`, async () => {
